@@ -1,0 +1,57 @@
+"""``theorycheck check``: run claims, print the table, write JSON and Markdown reports."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ..claims import SCALES, select
+from ..discovery import discover
+from ..report import render_table, summary, write_reports
+from ..validation import check_int
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("check", help="run the claims (the built-in library by default)",
+                       description="Run every discovered claim and report holds / fails / "
+                                   "inconclusive. Exit status 1 if any claim fails or errors.")
+    p.add_argument("path", nargs="?", default=None,
+                   help="a folder (or .py file) of your own claims; default: the built-in proofs")
+    p.add_argument("-c", "--claim", action="append", default=[], metavar="ID",
+                   help="claim id or glob (repeatable), e.g. 'bfc.target.*'")
+    p.add_argument("--scale", choices=SCALES, default="quick",
+                   help="instance sizes and counts (default: quick)")
+    p.add_argument("--seed", default=0, help="seed for every search (default: 0)")
+    p.add_argument("--out", default="theorycheck-report", help="report folder (default: %(default)s)")
+    p.add_argument("--list", action="store_true", help="list the claim ids and exit")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    seed = check_int("--seed", args.seed, min_value=0, max_value=2**32 - 1)
+    claims = select(discover(args.path), args.claim)
+    console = Console()
+    if args.list:
+        for c in claims:
+            console.print(f"{c.id}  [{c.tag}] {c.ref}: {c.statement}", highlight=False, markup=False)
+        return 0
+    results = []
+    t0 = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("claims", total=len(claims))
+        for c in claims:
+            bar.update(task, description=f"checking {c.id}")
+            results.append(c.check(scale=args.scale, seed=seed))
+            bar.advance(task)
+    render_table(results, console)
+    counts = summary(results)
+    j, m = write_reports(results, args.out, scale=args.scale, seed=seed,
+                         source=args.path or "builtin proofs")
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items())
+                  + f" in {time.perf_counter() - t0:.1f}s; reports: {j}, {m}", highlight=False)
+    sys.stdout.flush()
+    return 1 if counts["fails"] or counts["error"] else 0

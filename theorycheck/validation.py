@@ -1,0 +1,103 @@
+"""Argument checks whose messages state the bad value and the fix.
+
+Modelled on hypothesis's ``extra/numpy.py`` validators: each check either
+returns the normalised value or raises a :class:`~theorycheck.errors.SpecError`
+(or the class passed as ``error``) with one line of the form
+``"<name>=<value!r> is invalid: <why>; <fix>"``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+
+from .errors import NumericalError, SpecError
+
+
+def _fail(name: str, value: Any, why: str, fix: str, error=SpecError):
+    raise error(f"{name}={value!r} is invalid: {why}; {fix}")
+
+
+def check_int(name: str, value: Any, *, min_value: int | None = None,
+              max_value: int | None = None, error=SpecError) -> int:
+    """Return ``value`` as an int, rejecting bools, non-integers and out-of-range values."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float, str)):
+        _fail(name, value, "not an integer", f"pass a whole number for {name}", error)
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            _fail(name, value, "not an integer", f"pass a whole number for {name}", error)
+    if isinstance(value, float):
+        if not value.is_integer():
+            _fail(name, value, "not an integer", f"pass a whole number for {name}", error)
+        value = int(value)
+    value = int(value)
+    if min_value is not None and value < min_value:
+        _fail(name, value, f"must be >= {min_value}", f"use {name} >= {min_value}", error)
+    if max_value is not None and value > max_value:
+        _fail(name, value, f"must be <= {max_value}", f"use {name} <= {max_value}", error)
+    return value
+
+
+def check_real(name: str, value: Any, *, positive: bool = False, nonnegative: bool = False,
+               min_value: float | None = None, max_value: float | None = None,
+               error=SpecError) -> float:
+    """Return ``value`` as a finite float with the stated sign / range."""
+    if isinstance(value, bool):
+        _fail(name, value, "not a number", f"pass a real number for {name}", error)
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        _fail(name, value, "not a number", f"pass a real number for {name}", error)
+    if not math.isfinite(out):
+        _fail(name, value, "not finite", f"pass a finite real number for {name}", error)
+    if positive and out <= 0:
+        _fail(name, value, "must be > 0", f"pass a positive {name}", error)
+    if nonnegative and out < 0:
+        _fail(name, value, "must be >= 0", f"pass a non-negative {name}", error)
+    if min_value is not None and out < min_value:
+        _fail(name, value, f"must be >= {min_value}", f"use {name} >= {min_value}", error)
+    if max_value is not None and out > max_value:
+        _fail(name, value, f"must be <= {max_value}", f"use {name} <= {max_value}", error)
+    return out
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str], error=SpecError) -> str:
+    choices = tuple(choices)
+    if value not in choices:
+        _fail(name, value, "unknown option", f"choose one of {', '.join(map(repr, choices))}", error)
+    return value
+
+
+def check_array(name: str, value: Any, *, shape: tuple | None = None, ndim: int | None = None,
+                dtype=np.float64, finite: bool = True) -> np.ndarray:
+    """Return ``value`` as an ndarray of ``dtype``.
+
+    ``shape`` may contain ``None`` for a free axis. Non-finite entries raise
+    :class:`NumericalError` naming the array and the first bad index.
+    """
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise SpecError(f"{name} could not be read as a {np.dtype(dtype).name} array; "
+                        f"pass a numeric array") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise SpecError(f"{name} has shape {arr.shape} ({arr.ndim}-d); expected a {ndim}-d array"
+                        + (f" of shape {_fmt_shape(shape)}" if shape else ""))
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+        if not ok:
+            raise SpecError(f"{name} has shape {arr.shape}; expected {_fmt_shape(shape)}")
+    if finite and arr.size and not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise NumericalError(f"{name} contains a non-finite value at index {bad} "
+                             f"({arr[bad]!r}); remove NaN/inf entries before calling")
+    return arr
+
+
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
