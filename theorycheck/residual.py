@@ -29,6 +29,7 @@ square loss.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -38,6 +39,26 @@ from scipy.linalg import cho_factor, cho_solve
 
 from .errors import NumericalError, SpecError
 from .validation import check_array, check_choice, check_int, check_real
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None = 1):
+    """Limit BLAS threads (threadpoolctl, when installed) for the enclosed block.
+
+    Small dense solves run faster on one thread, and on a loaded machine
+    multi-threaded OpenBLAS Cholesky can be 100x slower; ``n=None`` leaves the
+    BLAS default alone.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    if n is None:
+        yield
+        return
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
 
 
 def ridge_solve(Phi: np.ndarray, Y: np.ndarray, lam: float) -> np.ndarray:
@@ -82,21 +103,25 @@ class ResidualLearner:
     def block_output(self, t: int, Z: np.ndarray) -> np.ndarray:
         return relu_features(Z, self.Ws[t], self.bs[t]) @ self.Us[t]
 
-    def predict(self, X: np.ndarray, Y_true: np.ndarray | None = None) -> list[np.ndarray]:
-        """Per-block raw estimates (list over levels of (n, m_t)). With ``Y_true`` the stream
-        is fed the true earlier labels instead of the estimates (the "added error" probe)."""
+    def streams(self, X: np.ndarray, Y_true: np.ndarray | None = None) -> list[np.ndarray]:
+        """The stream entering each block (list over blocks of (n, d + #labels)); with
+        ``Y_true`` the stream is fed the true earlier labels instead of the estimates."""
         X = check_array("X", X, ndim=2, shape=(None, self.d))
         n_labels = sum(len(c) for c in self.level_cols)
         Z = np.concatenate([X, np.zeros((X.shape[0], n_labels))], axis=1)
         out = []
         for t, cols in enumerate(self.level_cols):
-            est = self.block_output(t, Z)
-            out.append(est)
+            out.append(Z.copy())
             if Y_true is not None and self.hints:
                 Z[:, [self.d + c for c in cols]] = Y_true[:, cols]
             else:
-                self._write(Z, cols, est)
+                self._write(Z, cols, self.block_output(t, Z))
         return out
+
+    def predict(self, X: np.ndarray, Y_true: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per-block raw estimates (list over levels of (n, m_t)). With ``Y_true`` the stream
+        is fed the true earlier labels (the "added error" probe)."""
+        return [self.block_output(t, Z) for t, Z in enumerate(self.streams(X, Y_true))]
 
 
 def fit_residual(X: np.ndarray, Y: np.ndarray, level_cols: Sequence[Sequence[int]], *,
@@ -158,16 +183,28 @@ def level_errors(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray) -> list
     return out
 
 
-def error_after_each_block(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """E[b, t]: error on level t+1's labels of the best estimate available after block b+1:
-    the block's own output for levels already trained, chance (0.5) for later levels.
-    Blocks freeze after training, so a level's error is constant once reached."""
-    est = learner.predict(X)
+def error_after_each_block(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray,
+                           Xt: np.ndarray, Yt: np.ndarray, lam: float = 1e-3) -> np.ndarray:
+    """E[b, t]: test error on level t+1's labels after block b+1 (THEORY.md 3.3).
+
+    For b >= t it is block t+1's own estimate (blocks freeze after training).
+    For b < t it is a probe: the best ridge read-out of level t+1's labels from
+    block b+1's frozen features, fitted on the training set (``X``, ``Y``); it
+    measures what the network could say about level t+1 before its own block.
+    """
     L = len(learner.level_cols)
-    E = np.full((L, L), 0.5)
+    est = learner.predict(Xt)
+    Ztr, Zte = learner.streams(X), learner.streams(Xt)
+    E = np.empty((L, L))
     for b in range(L):
-        for t in range(b + 1):
-            E[b, t] = sign_error(est[t], Y[:, learner.level_cols[t]])
+        Ftr = relu_features(Ztr[b], learner.Ws[b], learner.bs[b]) if b < L - 1 else None
+        Fte = relu_features(Zte[b], learner.Ws[b], learner.bs[b]) if b < L - 1 else None
+        for t in range(L):
+            cols = learner.level_cols[t]
+            if t <= b:
+                E[b, t] = sign_error(est[t], Yt[:, cols])
+            else:
+                E[b, t] = sign_error(Fte @ ridge_solve(Ftr, Y[:, cols], lam), Yt[:, cols])
     return E
 
 
