@@ -61,8 +61,6 @@ def baselines_reach_chance(inst, *, learner_max: float, baseline_min: float,
                            min_widening: float, hints: bool):
     base = QUICK if inst["scale"] == "quick" else FULL
     cfg = _config(base, hints=hints)
-    if inst["scale"] == "quick":
-        cfg.update(mlp_hidden=(128, 128), mlp_epochs=10)
     lo = run_task({**cfg, "r": inst["r_min"], "seed": inst["seed"]})
     hi = run_task({**cfg, "r": inst["r_max"], "seed": inst["seed"]})
 

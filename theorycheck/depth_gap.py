@@ -28,9 +28,9 @@ from .residual import (blas_threads, error_after_each_block, fit_kernel_ridge, f
 QUICK = {"d": 16, "labels_per_level": 8, "n": 2000, "n_test": 2000, "width": 512, "lam": 1e-3,
          "label_gain": 3.0, "writeback": "sign", "train_on": "estimated", "hints": True,
          "min_x_degree_per_level": 2, "family": "parity", "fan_in": 2,
-         "kernel": True, "mlp": True, "mlp_hidden": (256, 256), "mlp_epochs": 20,
+         "kernel": True, "mlp": True, "mlp_hidden": (128, 128), "mlp_epochs": 10,
          "zero_readout": False, "shuffle_labels": False}
-FULL = {**QUICK, "d": 32, "n": 6000, "width": 2048, "mlp_epochs": 40}
+FULL = {**QUICK, "d": 32, "n": 6000, "width": 2048, "mlp_hidden": (256, 256), "mlp_epochs": 20}
 SCALES = {"quick": QUICK, "full": FULL}
 
 
@@ -138,3 +138,62 @@ def timed(fn, *a, **k):
     t0 = time.perf_counter()
     out = fn(*a, **k)
     return out, time.perf_counter() - t0
+
+
+def level_table(results: Sequence[dict], r: int) -> str:
+    """Per level at depth r: mean over seeds of the error at its block, split into added and
+    inherited error (THEORY.md 3.2b lesson 2), as Markdown."""
+    cell = [res for res in results if res["r"] == r]
+    lines = ["| level | error at its block | added | inherited |", "|---|---|---|---|"]
+    for t in range(r):
+        vals = {k: np.array([res["per_level"][t][k] for res in cell])
+                for k in ("error", "added", "inherited")}
+        lines.append(f"| {t + 1} | " + " | ".join(
+            f"{vals[k].mean():.4f} ± {vals[k].std(ddof=1) if len(cell) > 1 else 0.0:.4f}"
+            for k in ("error", "added", "inherited")) + " |")
+    return "\n".join(lines)
+
+
+def plot_figures(results: Sequence[dict], outdir) -> list:
+    """Two PNGs: error per level vs block at the largest r, and top error vs r per method."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from pathlib import Path
+
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    r = max(res["r"] for res in results)
+    E = np.mean([res["after_block"] for res in results if res["r"] == r], axis=0)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    blocks = np.arange(1, r + 1)
+    for t in range(r):
+        ax.plot(blocks, E[:, t], marker="o", label=f"level {t + 1}")
+    ax.set_xlabel("after block")
+    ax.set_ylabel("test error")
+    ax.set_xticks(blocks)
+    ax.set_ylim(-0.02, 0.55)
+    ax.set_title(f"per-level error vs block (r = {r}, mean over seeds)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p1 = out / "labels_error_per_block.png"
+    fig.savefig(p1, dpi=120)
+    plt.close(fig)
+    rows = gap_table(results)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    rs = [row["r"] for row in rows]
+    for m in ("layerwise", "kernel", "mlp"):
+        if m in rows[0]:
+            ax.errorbar(rs, [row[m] for row in rows], yerr=[row[m + "_sd"] for row in rows],
+                        marker="o", capsize=3, label=m)
+    ax.axhline(0.5, color="grey", ls=":", lw=1)
+    ax.set_xlabel("depth r")
+    ax.set_ylabel("top-level test error")
+    ax.set_xticks(rs)
+    ax.set_title("top-level error vs depth (mean ± sd over seeds)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p2 = out / "labels_top_error_vs_r.png"
+    fig.savefig(p2, dpi=120)
+    plt.close(fig)
+    return [p1, p2]
