@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def add_parser(sub) -> None:
     st.add_argument("--scale", default="quick", help="quick | full")
     st.add_argument("--mlp-epochs", default=None, help="override the MLP's epochs")
     st.add_argument("--mlp-hidden", default=None, help="override the MLP's hidden widths, e.g. 256,256")
+    st.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a study setting (repeatable), e.g. --set width=1024 "
+                         "--set label_gain=1 --set kernel=False")
     st.add_argument("--out", default=None, help="write the raw results as JSON here")
     st.add_argument("--figures", default=None, help="write the two PNG figures to this folder")
     st.set_defaults(func=run_study)
@@ -88,10 +92,20 @@ def run_study(args) -> int:
         except ValueError:
             raise SpecError(f"--mlp-hidden={args.mlp_hidden!r} is invalid; give comma-separated "
                             f"widths such as 256,256") from None
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in cfg or key in ("r", "seed"):
+            raise SpecError(f"--set {item!r} is invalid; use KEY=VALUE with KEY one of "
+                            f"{', '.join(k for k in cfg)}")
+        try:
+            cfg[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            cfg[key] = raw
     results = depth_study(rs, range(n_seeds), cfg)
-    print(f"# depth study, scale={scale}: d={cfg['d']} n={cfg['n']} width={cfg['width']} "
-          f"labels/level={cfg['labels_per_level']} mlp={cfg['mlp_hidden']}x{cfg['mlp_epochs']} "
-          f"epochs, seeds={n_seeds}\n")
+    shown = ("d", "n", "width", "label_gain", "writeback", "labels_per_level", "mlp_hidden",
+             "mlp_epochs")
+    print(f"# depth study, scale={scale}, seeds={n_seeds}: "
+          + " ".join(f"{k}={cfg[k]}" for k in shown) + "\n")
     print(format_table(gap_table(results)))
     print(f"\nper level at r={max(rs)}:\n")
     print(level_table(results, max(rs)))
