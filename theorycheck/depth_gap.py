@@ -30,7 +30,8 @@ QUICK = {"d": 16, "labels_per_level": 8, "n": 2000, "n_test": 2000, "width": 512
          "min_x_degree_per_level": 2, "family": "parity", "fan_in": 2,
          "kernel": True, "mlp": True, "mlp_hidden": (128, 128), "mlp_epochs": 10,
          "zero_readout": False, "shuffle_labels": False}
-FULL = {**QUICK, "d": 32, "n": 6000, "width": 2048, "mlp_hidden": (256, 256), "mlp_epochs": 20}
+FULL = {**QUICK, "d": 32, "n": 6000, "width": 2048, "min_x_degree_per_level": 1.5,
+        "mlp_hidden": (256, 256), "mlp_epochs": 20}
 SCALES = {"quick": QUICK, "full": FULL}
 
 
