@@ -204,3 +204,15 @@ def test_generator_bad_options():
         generate(8, 2, 4, family="parity", fan_in=2, K=1)
     with pytest.raises(SpecError, match="entries other than ±1"):
         small().evaluate(np.zeros((2, 3)))
+
+
+def test_cli_show_and_bad_input(capsys):
+    from theorycheck.cli import main
+    assert main(["labels", "show", "--d", "6", "--r", "2", "--per-level", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "y2_0 = sign(" in out and "6/6 labels verified" in out
+    assert main(["labels", "show", "--d", "2", "--family", "junta", "--fan-in", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "label y1_0 needs 3 distinct parents" in err[0]
+    assert main(["labels", "study", "--r", "1", "--set", "nope=1"]) == 2
+    assert "--set 'nope=1' is invalid" in capsys.readouterr().err

@@ -9,6 +9,10 @@ Residual learner [R] (defaults follow the measured setting of THEORY.md 3.2b):
   standard Gaussian, plus a constant feature) and adds its read-out U_t psi_t(z)
   to the slots of level t; the stream then stores ``writeback`` of that
   estimate: ``"sign"`` (default) or ``"tanh"``;
+* ``label_gain`` (default 1 here, 3 in the study's configurations): the label
+  slots' rows of W_t are scaled by it and all rows normalised so the
+  pre-activation variance stays 1, so the few label slots are not drowned by
+  the d input coordinates (the naive learner of 3.2b is ``label_gain=1``);
 * only U_t trains, by ridge regression on level t's labels (a convex per-label
   square loss), solved by Cholesky (``scipy.linalg.cho_factor``), then frozen;
 * ``train_on="estimated"`` (default) fits block t on the stream built from the
@@ -131,7 +135,8 @@ def fit_residual(X: np.ndarray, Y: np.ndarray, level_cols: Sequence[Sequence[int
     """Layerwise training (THEORY.md 3.2): block t on level t's labels, then frozen.
 
     ``Y`` holds all labels (n, #labels) of ±1; ``level_cols[t]`` are the columns of
-    level t+1. ``zero_readout=True`` freezes every read-out at zero (a broken
+    level t+1. See the module docstring for ``writeback``, ``train_on``, ``hints`` and
+    ``label_gain``. ``zero_readout=True`` freezes every read-out at zero (a broken
     learner used by the claims' mutant tests).
     """
     X = check_array("X", X, ndim=2)
