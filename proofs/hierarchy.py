@@ -40,7 +40,8 @@ def error_falls_at_its_block(inst, *, threshold: float, min_drop: float, zero_re
     ms = []
     for t in range(E.shape[0]):
         lvl = res["per_level"][t]
-        ms.append(Measurement(E[t, t], threshold, "<=", label=f"level {t + 1} error at block {t + 1}",
+        ms.append(Measurement(E[t, t], threshold, "<=",
+                              label=f"level {t + 1} error at block {t + 1}",
                               detail={"added": lvl["added"], "inherited": lvl["inherited"]}))
         if t > 0:
             ms.append(Measurement(E[t - 1, t] - E[t, t], min_drop, ">=",

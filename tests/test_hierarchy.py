@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
@@ -58,7 +57,8 @@ def test_walsh_of_parity_and_reconstruction():
     c = walsh(A[:, 0] * A[:, 2])
     assert np.flatnonzero(np.abs(c) > 1e-12).tolist() == [0b0101]
     f = np.random.default_rng(0).choice([-1.0, 1.0], 16)
-    chi = np.stack([np.prod(A[:, [j for j in range(4) if s >> j & 1]], axis=1) for s in range(16)], 1)
+    chi = np.stack([np.prod(A[:, [j for j in range(4) if s >> j & 1]], axis=1)
+                    for s in range(16)], 1)
     np.testing.assert_allclose(chi @ walsh(f), f, atol=1e-12)
 
 
@@ -189,7 +189,8 @@ def test_degree_and_bound_out_of_range(K, M, match):
 def test_d_too_small_for_juntas_names_the_label():
     with pytest.raises(SpecError, match=r"label y1_0 needs 3 distinct parents .* d=2"):
         generate(2, 2, 4, family="junta", fan_in=3)
-    with pytest.raises(SpecError, match=r"label y2_0 needs 3 distinct parents .* 2 labels at level 1"):
+    with pytest.raises(SpecError,
+                       match=r"label y2_0 needs 3 distinct parents .* 2 labels at level 1"):
         generate(8, 2, [2, 2], family="junta", fan_in=3)
     with pytest.raises(SpecError, match=r"label y1_0 needs gates of 3 distinct parents"):
         teacher(2, 2, gate_fan_in=3)

@@ -16,14 +16,13 @@ error is the sign error on the level-r labels of the test set.
 
 from __future__ import annotations
 
-import time
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .hierarchy import generate
-from .residual import (blas_threads, error_after_each_block, fit_kernel_ridge, fit_mlp, fit_residual,
-                       level_errors, sign_error)
+from .hierarchy import generate, x_degree
+from .residual import (blas_threads, error_after_each_block, fit_kernel_ridge, fit_mlp,
+                       fit_residual, level_errors, sign_error)
 
 QUICK = {"d": 16, "labels_per_level": 8, "n": 2000, "n_test": 2000, "width": 512, "lam": 1e-3,
          "label_gain": 3.0, "writeback": "sign", "train_on": "estimated", "hints": True,
@@ -81,7 +80,6 @@ def _run_task(task: Mapping) -> dict:
                       seed=task["seed"])
         out["top"]["mlp"] = sign_error(mlp.predict(Xt), Yt[:, top])
         out["seconds"]["mlp"] = mlp.seconds
-    from .hierarchy import x_degree
     degs = [x_degree(h, h.names[c]) for c in top]
     out["top_x_degree_min"] = min((g for g in degs if g is not None), default=None)
     return out
@@ -133,12 +131,6 @@ def format_table(rows: Sequence[dict]) -> str:
         cells += [f"{row[m + '_s']:.2f}" for m in methods]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def timed(fn, *a, **k):
-    t0 = time.perf_counter()
-    out = fn(*a, **k)
-    return out, time.perf_counter() - t0
 
 
 def level_table(results: Sequence[dict], r: int) -> str:

@@ -197,7 +197,8 @@ def hierarchy(d: int, labels: Sequence[Label], *, K: int, M: int, meta=None) -> 
         if lab.name in by_name:
             raise SpecError(f"label {lab.name} is defined twice; give each label a unique name")
         if isinstance(lab.level, bool) or lab.level < 1:
-            raise SpecError(f"label {lab.name}: level={lab.level!r} is invalid; levels are 1, 2, ...")
+            raise SpecError(f"label {lab.name}: level={lab.level!r} is invalid; "
+                            f"levels are 1, 2, ...")
         by_name[lab.name] = lab
     for lab in labels:
         if not lab.parents:

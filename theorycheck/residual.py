@@ -41,7 +41,7 @@ from typing import Sequence
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-from .errors import NumericalError, SpecError
+from .errors import NumericalError
 from .validation import check_array, check_choice, check_int, check_real
 
 

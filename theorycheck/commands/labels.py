@@ -33,7 +33,8 @@ def add_parser(sub) -> None:
     st.add_argument("--seeds", default=5, help="seeds per depth (default 5)")
     st.add_argument("--scale", default="quick", help="quick | full")
     st.add_argument("--mlp-epochs", default=None, help="override the MLP's epochs")
-    st.add_argument("--mlp-hidden", default=None, help="override the MLP's hidden widths, e.g. 256,256")
+    st.add_argument("--mlp-hidden", default=None,
+                    help="override the MLP's hidden widths, e.g. 256,256")
     st.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a study setting (repeatable), e.g. --set width=1024 "
                          "--set label_gain=1 --set kernel=False")
@@ -51,8 +52,8 @@ def run_show(args) -> int:
     k = check_int("--fan-in", args.fan_in, min_value=1)
     seed = check_int("--seed", args.seed, min_value=0)
     if fam == "teacher":
-        h = teacher(d, r, m, gate_fan_in=k, vote_size=check_int("--vote-size", args.vote_size,
-                                                                 min_value=1), seed=seed).hierarchy()
+        v = check_int("--vote-size", args.vote_size, min_value=1)
+        h = teacher(d, r, m, gate_fan_in=k, vote_size=v, seed=seed).hierarchy()
     else:
         mx = check_int("--min-x-degree", args.min_x_degree, min_value=0)
         h = generate(d, r, m, family=fam, fan_in=k, wiring=args.wiring, seed=seed,
