@@ -7,6 +7,8 @@ from .claims import Claim, ClaimResult, Measurement, claim, evaluate, grid, run_
 from .discovery import discover, find_claim
 from .errors import ClaimError, NumericalError, SpecError, TheorycheckError
 from .gaussian import MCEstimate, expectation, gaussian_moment, mc_expectation, sample_inputs
+from .lemma import lemma, save_counterexample
+from .procrustes import rotation_distance
 
 __version__ = "0.1.0"
 
@@ -15,4 +17,5 @@ __all__ = [
     "discover", "find_claim",
     "ClaimError", "NumericalError", "SpecError", "TheorycheckError",
     "MCEstimate", "expectation", "gaussian_moment", "mc_expectation", "sample_inputs",
+    "lemma", "save_counterexample", "rotation_distance",
 ]

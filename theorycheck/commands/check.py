@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from ..claims import SCALES, select
 from ..discovery import discover
+from ..lemma import save_counterexample
 from ..report import render_table, summary, write_reports
 from ..validation import check_int
 
@@ -51,6 +53,11 @@ def run(args) -> int:
     counts = summary(results)
     j, m = write_reports(results, args.out, scale=args.scale, seed=seed,
                          source=args.path or "builtin proofs")
+    for r in results:
+        saved = save_counterexample(r, Path(args.out) / "counterexamples", args.path)
+        if saved is not None:
+            console.print(f"{r.claim_id}: counterexample saved to {saved} (+ .npz, .json)",
+                          highlight=False, markup=False)
     console.print(", ".join(f"{n} {v}" for v, n in counts.items())
                   + f" in {time.perf_counter() - t0:.1f}s; reports: {j}, {m}", highlight=False)
     sys.stdout.flush()
