@@ -162,7 +162,8 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, a
             if not isinstance(out, tuple) or len(out) not in (2, 3):
                 raise ClaimError(f"lemma {id}: {fn.__name__} returned {type(out).__name__}; "
                                  f"return a tuple (lhs, rhs) or (lhs, rhs, stderr)")
-            return compare(*out, relation, rtol, atol, lemma_id=id)
+            return compare(out[0], out[1], relation, rtol, atol,
+                           out[2] if len(out) == 3 else 0.0, lemma_id=id)
 
         measure.__name__ = getattr(fn, "__name__", "lemma")
         measure.__module__ = getattr(fn, "__module__", __name__)
