@@ -375,15 +375,15 @@ def lift_spanning(inst, *, rng, p_offset, activation):
     r = np.random.default_rng(inst["seed"])
     R = r.standard_normal((max(p, 0), k))
     U = np.linalg.qr(r.standard_normal((k, k)))[0]
-    act = (lambda v: v ** 2) if activation == "square" else (lambda v: v)
+    act = (lambda v: v ** 2) if activation == "square" else (lambda v: v)  # the lift's sigma
     if p == 0:
         return Measurement(math.inf, 1e-8, label="relative residual (p = 0)")
     # fit C from samples and test on fresh ones (the map is identified by its values)
     Zfit, Ztest = rng.standard_normal((4 * p + 4 * k * k, k)), rng.standard_normal((64, k))
     F = act(Zfit @ R.T)
-    Y = act(Zfit @ U)
+    Y = (Zfit @ U) ** 2
     C, *_ = np.linalg.lstsq(F, Y, rcond=None)
-    pred, true = act(Ztest @ R.T) @ C, act(Ztest @ U)
+    pred, true = act(Ztest @ R.T) @ C, (Ztest @ U) ** 2
     resid = float(np.linalg.norm(pred - true) / np.linalg.norm(true))
     s = np.linalg.svd(_quad_coeffs(R), compute_uv=False)
     rel_smin = float(s[-1] / s[0]) if len(s) >= k * (k + 1) // 2 else 0.0
