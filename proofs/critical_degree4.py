@@ -60,7 +60,7 @@ def degree4_instances(draw):
                  f"up to rotation err <= {MARGIN:g}*{C_HALF}*loss^(1/2)/sigma_k and err <= "
                  f"{MARGIN:g}*{C_QUARTER}*loss^(1/4) (measured laws, margin {MARGIN:g})",
        instances={"quick": degree4_instances(), "full": degree4_instances()},
-       max_examples={"quick": 120, "full": 1000},
+       max_examples={"quick": 300, "full": 2000},
        margin=MARGIN, c_half=C_HALF, c_quarter=C_QUARTER, quarter_power=0.25, sigma_scaled=True)
 def critical_degree4(inst, *, margin, c_half, c_quarter, quarter_power, sigma_scaled):
     M, Ms = inst["M"], inst["M_star"]

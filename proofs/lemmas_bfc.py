@@ -136,7 +136,7 @@ def quadratic_gap_formula(A, B, *, c_frob=2.0, trace_sign=1.0, trace_term=True) 
        statement="E[x'Ax] = tr A, E[(x'Ax)(x'Bx)] = 2 tr(A_s B_s) + tr A tr B and "
                  "E[(x'Ax - x'Bx)^2] = 2||A_s - B_s||_F^2 + tr(A-B)^2, exactly (sympy Isserlis)",
        instances={"quick": matrix_pairs(3), "full": matrix_pairs(5)},
-       max_examples={"quick": 20, "full": 150}, c_frob=2.0, trace_sign=1.0, trace_term=True)
+       max_examples={"quick": 60, "full": 300}, c_frob=2.0, trace_sign=1.0, trace_term=True)
 def quadratic_moments_exact(inst, *, c_frob, trace_sign, trace_term):
     A, B = inst["A"], inst["B"]
     d = A.shape[0]
@@ -161,7 +161,7 @@ def quadratic_moments_exact(inst, *, c_frob, trace_sign, trace_term):
        statement="E[(||Wx||^2 - ||W*x||^2)^2] = 2||W'W - W*'W*||_F^2 + (||W||_F^2 - ||W*||_F^2)^2, "
                  "exactly (sympy Isserlis)",
        instances={"quick": layer_weights(3, 3), "full": layer_weights(4, 5)},
-       max_examples={"quick": 20, "full": 150}, c_frob=2.0, trace_sign=1.0, trace_term=True)
+       max_examples={"quick": 60, "full": 300}, c_frob=2.0, trace_sign=1.0, trace_term=True)
 def single_layer_identity(inst, *, c_frob, trace_sign, trace_term):
     W, Ws = inst["W"], inst["W_star"]
     xs = sp.symbols(f"x0:{W.shape[1]}")
@@ -195,7 +195,7 @@ def float_matrix_pairs(draw, max_d: int = 5):
        statement="Monte Carlo E[(x'Ax - x'Bx)^2] is within 10% of 2||A_s - B_s||_F^2 + "
                  "tr(A-B)^2, with 4-sigma error bars clear of that band",
        instances={"quick": float_matrix_pairs(4), "full": float_matrix_pairs(6)},
-       max_examples={"quick": 20, "full": 100},
+       max_examples={"quick": 40, "full": 200},
        n_samples=100_000, c_frob=2.0, trace_sign=1.0, trace_term=True)
 def quadratic_moments_mc(inst, *, rng, n_samples, c_frob, trace_sign, trace_term):
     A, B = inst["A"], inst["B"]
@@ -241,7 +241,7 @@ def _sum_sigma(M, Z):
        statement="U'U = I => Sum(sigma(UWz)) = Sum(sigma(Wz)); K'K = W'W (K = Q[W; 0], Q "
                  "orthogonal) => Sum(sigma(Kz)) = Sum(sigma(Wz)) for all z",
        instances={"quick": isometry_instances(), "full": isometry_instances()},
-       max_examples={"quick": 40, "full": 300}, side="left", scale=1.0)
+       max_examples={"quick": 100, "full": 500}, side="left", scale=1.0)
 def isometry_invariance(inst, *, side, scale):
     W, Z, U = inst["W"], inst["Z"], inst["U"] * scale
     k, n = W.shape
@@ -263,7 +263,7 @@ def isometry_invariance(inst, *, side, scale):
        statement="rank W* = k => min_U ||W - UW*||_F^2 <= ||W'W - W*'W*||_F^2 / "
                  "(2(sqrt2-1) sigma_k(W*)^2)",
        instances={"quick": near_target(), "full": near_target(6, 10)},
-       max_examples={"quick": 150, "full": 1000}, constant=PROCRUSTES_CONSTANT, sigma_power=2.0)
+       max_examples={"quick": 400, "full": 2000}, constant=PROCRUSTES_CONSTANT, sigma_power=2.0)
 def procrustes_gram(inst, *, constant, sigma_power):
     W, Ws = inst["W"], inst["W_star"]
     dist2 = rotation_distance(W, Ws) ** 2
@@ -282,7 +282,7 @@ def procrustes_gram(inst, *, constant, sigma_power):
        statement="rank W* = k => min_U ||W - UW*||_F <= sqrt(loss) / (sigma_k(W*) sqrt(4(sqrt2-1))), "
                  "loss = E[(||Wx||^2 - ||W*x||^2)^2]",
        instances={"quick": near_target(), "full": near_target(6, 10)},
-       max_examples={"quick": 150, "full": 1000},
+       max_examples={"quick": 400, "full": 2000},
        constant=CRITICAL_CONSTANT, trace_sign=1.0, trace_term=True)
 def critical_single_layer(inst, *, constant, trace_sign, trace_term):
     W, Ws = inst["W"], inst["W_star"]
@@ -330,7 +330,7 @@ def _build_top_poly(inst):
        statement="deg p = q in {2, 4, 8} with top part <T, x^q> => E[p(x)^2] >= q! ||Sym T||_F^2 "
                  "(exact, sympy; equality for pure Hermite polynomials)",
        instances={"quick": top_degree_polys(3), "full": top_degree_polys(4)},
-       max_examples={"quick": 30, "full": 200}, constant=1.0, symmetrise=True, top_only=True)
+       max_examples={"quick": 80, "full": 300}, constant=1.0, symmetrise=True, top_only=True)
 def top_degree_hermite(inst, *, constant, symmetrise, top_only):
     xs, p = _build_top_poly(inst)
     if p.is_zero:
@@ -368,7 +368,7 @@ def _quad_coeffs(L):
        statement="random R in R^{p x k}, p >= k(k+1)/2: sigma(Rz) spans the quadratic forms of z, "
                  "so sigma(U'z) = C sigma(Rz) for any orthogonal U",
        instances={"quick": lift_instances(), "full": lift_instances()},
-       max_examples={"quick": 30, "full": 200}, p_offset=0, activation="square")
+       max_examples={"quick": 60, "full": 300}, p_offset=0, activation="square")
 def lift_spanning(inst, *, rng, p_offset, activation):
     k = inst["k"]
     p = k * (k + 1) // 2 + inst["extra"] + p_offset
