@@ -36,7 +36,7 @@ def _signed_moment(n):
     return (-1) ** (n // 2) * gaussian_moment(n)
 
 
-_QUAD = [("constant halved (2||.||^2 -> 1||.||^2)", {"c_frob": 1.0}),
+_QUAD = [("constant halved (2‖.‖² -> 1‖.‖²)", {"c_frob": 1.0}),
          ("wrong sign (+tr^2 -> -tr^2)", {"trace_sign": -1.0}),
          ("missing trace term", {"trace_term": False})]
 
@@ -57,7 +57,7 @@ MUTANTS: dict[str, list[tuple[str, dict]]] = {
         ("wrong sign (+tr^2 -> -tr^2 in the loss)", {"trace_sign": -1.0})],
     "bfc.lemma.top_degree_hermite": [
         ("constant doubled (lower bound strengthened)", {"constant": 2.0}),
-        ("missing symmetrisation (||T|| for ||Sym T||)", {"symmetrise": False}),
+        ("missing symmetrisation (‖T‖ for ‖Sym T‖)", {"symmetrise": False}),
         ("lower-degree terms counted as top degree", {"top_only": False})],
     "bfc.lemma.lift_spanning": [
         ("too few lift rows (p = k(k+1)/2 - 1)", {"p_offset": -1}),
