@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+import scipy.linalg
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -120,7 +121,7 @@ def test_feature_error_is_the_rotation_distance_of_features():
 def test_loss_curvature_is_a_lower_bound_and_attained():
     lam = loss_curvature(2)
     sig, m4 = phi_moments(2)
-    w = np.linalg.inv(np.real(__import__("scipy").linalg.sqrtm(sig)))
+    w = np.linalg.inv(np.real(scipy.linalg.sqrtm(sig)))
     rng = np.random.default_rng(4)
     for _ in range(20):
         D = rng.standard_normal((4, 4))
@@ -338,3 +339,13 @@ def test_check_cli_saves_counterexamples(tmp_path):
     rows = {c["id"]: c["verdict"] for c in json.loads((out / "report.json").read_text())["claims"]}
     assert rows == {"u.ok": "holds", "u.bad": "fails", "u.err": "error"}
     assert main(["check", str(folder), "--out", str(out), "-c", "u.ok"]) == 0
+
+
+def test_check_cli_negative_tolerance_is_one_line_exit_2(tmp_path, capsys):
+    from theorycheck.cli import main
+    (tmp_path / "neg.py").write_text(
+        "from hypothesis import strategies as st\nfrom theorycheck import lemma\n"
+        "bad = lemma(id='u.neg', instances=st.integers(), rtol=-0.1, lhs=abs, rhs=abs)\n")
+    assert main(["check", str(tmp_path), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "rtol=-0.1 is invalid" in err

@@ -26,7 +26,7 @@ shapes as an ``error`` row whose traceback ends with the reason.
 
 from __future__ import annotations
 
-import json
+import inspect
 import math
 import re
 from pathlib import Path
@@ -153,7 +153,6 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, a
                          f"function returning (lhs, rhs))")
 
     def build(fn: Callable) -> Claim:
-        import inspect
         wants_rng = "rng" in inspect.signature(fn).parameters
 
         def measure(instance, *, rng=None, **kw):
@@ -168,7 +167,7 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, a
         measure.__name__ = getattr(fn, "__name__", "lemma")
         measure.__module__ = getattr(fn, "__module__", __name__)
         measure.__wrapped_lemma__ = fn
-        # expose fn's knobs to the engine's signature check
+        # the engine reads knobs and the rng from measure's signature: mirror fn's
         params = [inspect.Parameter("instance", inspect.Parameter.POSITIONAL_OR_KEYWORD),
                   inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)]
         params += [p for n, p in inspect.signature(fn).parameters.items()
