@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 import scipy.linalg
 import sympy as sp
-from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from theorycheck import discover, find_claim, lemma, save_counterexample
+from theorycheck import discover, find_claim, lemma
 from theorycheck.claims import describe_result
 from theorycheck.critical import (degree4_loss, draw_target, feature_error, fit_law,
                                   loss_curvature, perturb, phi_moments, StudyPoint, whiten)

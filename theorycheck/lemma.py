@@ -87,12 +87,12 @@ def _side(name: str, value, lemma_id: str) -> np.ndarray:
                              f"not numeric; return a number or a numeric array") from None
     if arr.size == 0:
         raise NumericalError(f"lemma {lemma_id}: {name} returned an empty array; return at least "
-                             f"one value")
+                             "one value")
     if not np.all(np.isfinite(arr)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if arr.ndim else ()
         raise NumericalError(f"lemma {lemma_id}: {name} is non-finite ({arr[bad]!r}"
                              + (f" at index {bad}" if bad else "") + "); the lemma's sides must "
-                             f"be finite: guard the computation or narrow the strategy")
+                             "be finite: guard the computation or narrow the strategy")
     return arr
 
 
