@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..claims import SCALES, select
 from ..discovery import discover
-from ..lemma import save_counterexample
+from ..lemma import reproducer, save_counterexample
 from ..report import render_table, summary, write_reports
 from ..validation import check_int
 
@@ -49,6 +49,8 @@ def run(args) -> int:
             bar.update(task, description=f"checking {c.id}")
             results.append(c.check(scale=args.scale, seed=seed))
             bar.advance(task)
+    for r in results:
+        r.reproducer = reproducer(r, args.path)  # a user folder's claims need its path
     render_table(results, console)
     counts = summary(results)
     j, m = write_reports(results, args.out, scale=args.scale, seed=seed,
