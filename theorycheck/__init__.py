@@ -7,9 +7,11 @@ from .claims import Claim, ClaimResult, Measurement, claim, evaluate, grid, run_
 from .discovery import discover, find_claim
 from .errors import ClaimError, NumericalError, SpecError, TheorycheckError
 from .gaussian import MCEstimate, expectation, gaussian_moment, mc_expectation, sample_inputs
-from .hierarchy import Hierarchy, Label, Teacher, generate, hierarchy, label, teacher, verify_ptf, x_degree
-from .residual import fit_kernel_ridge, fit_mlp, fit_residual, level_errors
-from .depth_gap import depth_study, gap_table, run_task
+from .hierarchy import Hierarchy, Label, Teacher, hierarchy, teacher, verify_ptf, x_degree
+from .residual import fit_residual, level_errors
+from .depth_gap import depth_study
+from .lemma import lemma, save_counterexample
+from .procrustes import rotation_distance
 
 __version__ = "0.1.0"
 
@@ -18,8 +20,7 @@ __all__ = [
     "discover", "find_claim",
     "ClaimError", "NumericalError", "SpecError", "TheorycheckError",
     "MCEstimate", "expectation", "gaussian_moment", "mc_expectation", "sample_inputs",
-    "Hierarchy", "Label", "Teacher", "generate", "hierarchy", "label", "teacher", "verify_ptf",
-    "x_degree",
-    "fit_kernel_ridge", "fit_mlp", "fit_residual", "level_errors",
-    "depth_study", "gap_table", "run_task",
+    "Hierarchy", "Label", "Teacher", "hierarchy", "teacher", "verify_ptf", "x_degree",
+    "fit_residual", "level_errors", "depth_study",
+    "lemma", "save_counterexample", "rotation_distance",
 ]
