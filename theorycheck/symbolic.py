@@ -25,6 +25,12 @@ Conventions [R]:
 * The build uses every weight block present for a layer (not only those named by
   J_l), so a forbidden block changes the polynomials and the structure check sees it.
 * Degree of the zero polynomial: -inf.
+* Wide inputs: ``symbolic_target(target, line=...)`` restricts every polynomial to a
+  line x = u + t v with integer u, v (``line="random"`` draws them from ``seed``),
+  i.e. builds exact polynomials in one variable t. A restriction never raises the
+  degree, and keeps it for every v off the zero set of the top homogeneous part, so
+  degrees and structure can be verified for any d at the cost of a univariate build;
+  Hermite energies need the full polynomial (or the Monte Carlo estimator).
 """
 
 from __future__ import annotations
@@ -84,6 +90,7 @@ class SymbolicTarget:
     G_star: PolyElement
     abstract: dict
     blocks: dict = field(default_factory=dict)
+    line: tuple | None = None
 
     @property
     def spec(self):
@@ -94,8 +101,8 @@ class SymbolicTarget:
         return tuple(self.ring.symbols)
 
     def poly(self, p: PolyElement) -> sp.Poly:
-        """A ``PolyElement`` of this target as a ``sympy.Poly`` in x0..x_{d-1} over QQ."""
-        return sp.Poly.from_dict(dict(p.items()) or {(0,) * self.spec.d: 0}, *self.symbols, domain=QQ)
+        """A ``PolyElement`` of this target as a ``sympy.Poly`` in its ring's symbols over QQ."""
+        return sp.Poly.from_dict(dict(p.items()) or {(0,) * len(self.symbols): 0}, *self.symbols, domain=QQ)
 
     def expr(self, p: PolyElement | None = None, digits: int | None = None) -> sp.Expr:
         """``p`` (default G*) as a sympy expression; ``digits`` rounds coefficients for display."""
@@ -117,8 +124,9 @@ class SymbolicTarget:
 
     def __repr__(self) -> str:
         s = self.spec
+        where = "" if self.line is None else ", restricted to the line x = u + t v"
         lines = [f"SymbolicTarget(d={s.d}, L={s.L}, widths={list(s.widths)}, "
-                 f"{'centred' if s.centred else 'raw'}, {len(self.G_star.terms())} terms in G*)"]
+                 f"{'centred' if s.centred else 'raw'}, {len(self.G_star.terms())} terms in G*{where})"]
         lines.append("  G*_0 = x;  G*_1 = " + ("x^2 - 1" if s.centred else "x^2"))
         for l in range(2, s.L + 1):
             lines.append(f"  G*_{l} = sigma(S*_{l}),  S*_{l} = " + " + ".join(
@@ -141,15 +149,34 @@ class SymbolicTarget:
         return r"$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
 
 
-def symbolic_target(target: BFCTarget) -> SymbolicTarget:
-    """Build the exact polynomials of ``target`` (THEORY.md 1.3)."""
+def symbolic_target(target: BFCTarget, line=None, seed: int = 0) -> SymbolicTarget:
+    """Build the exact polynomials of ``target`` (THEORY.md 1.3).
+
+    ``line``: None (polynomials in x0..x_{d-1}), ``"random"`` or a pair ``(u, v)`` of
+    integer vectors (polynomials in t on the line x = u + t v; see the module docstring).
+    """
     if not isinstance(target, BFCTarget):
         raise SpecError(f"target of type {type(target).__name__} is invalid; pass a BFCTarget "
                         f"(theorycheck.target.build_target(...))")
     spec = target.spec
     d, L = spec.d, spec.L
-    R = PolyRing([f"x{i}" for i in range(d)], QQ)
-    xs = R.gens
+    if line is None:
+        R = PolyRing([f"x{i}" for i in range(d)], QQ)
+        xs = R.gens
+    else:
+        if isinstance(line, str):
+            if line != "random":
+                raise SpecError(f"line={line!r} is invalid; pass None, 'random' or a pair (u, v)")
+            rng = np.random.default_rng([check_int("seed", seed, min_value=0), 0x11E])
+            line = (rng.integers(-3, 4, d), rng.integers(1, 6, d) * rng.choice([-1, 1], d))
+        u, v = (tuple(int(check_int("line entry", a)) for a in np.asarray(w).reshape(-1)) for w in line)
+        if len(u) != d or len(v) != d:
+            raise SpecError(f"line has vectors of length {len(u)}, {len(v)}; give two length-{d} "
+                            f"integer vectors (u, v)")
+        line = (u, v)
+        R = PolyRing(["t"], QQ)
+        t = R.gens[0]
+        xs = tuple(R(QQ(a)) + t.mul_ground(QQ(b)) for a, b in zip(u, v))
     one = R.one
     G = {0: tuple(xs), 1: tuple(x * x - one if spec.centred else x * x for x in xs)}
     S, terms = {}, {}
@@ -186,7 +213,7 @@ def symbolic_target(target: BFCTarget) -> SymbolicTarget:
         abstract[l] = tuple(arows)
         terms[l] = sum((p for p in G[l]), R.zero).mul_ground(alphas[l - 2])
     G_star = sum(terms.values(), R.zero)
-    return SymbolicTarget(target, R, LR, alphas, S, G, terms, G_star, abstract, blocks)
+    return SymbolicTarget(target, R, LR, alphas, S, G, terms, G_star, abstract, blocks, line)
 
 
 def plant_cancellation(target: BFCTarget, layer: int | None = None) -> BFCTarget:
@@ -446,6 +473,9 @@ class EnergyTable(_Table):
 
 def energy_by_degree_table(sym: SymbolicTarget) -> EnergyTable:
     """Exact energy by degree of G* and of each layer term (issue item 4c)."""
+    if sym.line is not None:
+        raise SpecError("this SymbolicTarget is restricted to a line; Hermite energies need the "
+                        "full polynomial: build it with line=None, or use mc_energy_table")
     D = 2 ** sym.spec.L
     total = energy_by_degree(sym.G_star, D)
     by_layer = {l: energy_by_degree(t, D) for l, t in sym.terms.items()}
@@ -489,8 +519,7 @@ class GapReport(_Table):
     alphas: tuple
     energy: EnergyTable
     title = "Information gap (THEORY.md 1.3)"
-    header = ("l", "alpha_l", "alpha_l/alpha_(l-1)", "d^-delta", "q=2^l", "energy_q(G*)",
-              "a_l term", "largest other term", "ok")
+    header = ("l", "alpha_l", "ratio", "d^-delta", "q=2^l", "energy_q G*", "layer l", "max other", "ok")
 
     def layer_rows(self):
         out = []
@@ -524,9 +553,15 @@ class GapReport(_Table):
                 for l, a, ratio, q, tot, own, other in self.layer_rows()]
 
     def footer(self):
-        return ("gap respected: each degree 2^l is carried mainly by the layer-l term" if self.ok
-                else "gap violated: some alpha ratio exceeds d^-delta or a higher layer carries more "
-                     "degree-2^l energy than layer l")
+        note = ("ratio = alpha_l/alpha_(l-1); layer l / max other: energy_q of the layer-l term "
+                "alpha_l Sum G*_l / of the largest other term. ")
+        if self.ok:
+            return note + "Gap respected: each degree 2^l is carried mainly by the layer-l term."
+        bad = [f"l={l}: " + ("ratio > d^-delta" if not (ratio is None or ratio <= self.bound * (1 + 1e-12))
+                             else f"a higher layer carries more degree-{q} energy")
+               for l, a, ratio, q, tot, own, other in self.layer_rows()
+               if not self._row_ok(ratio, own, other, self.bound)]
+        return note + "Gap not visible: " + "; ".join(bad) + "."
 
 
 def verify_gap(sym: SymbolicTarget, delta: float | None = None,
