@@ -7,6 +7,9 @@ from .claims import Claim, ClaimResult, Measurement, claim, evaluate, grid, run_
 from .discovery import discover, find_claim
 from .errors import ClaimError, NumericalError, SpecError, TheorycheckError
 from .gaussian import MCEstimate, expectation, gaussian_moment, mc_expectation, sample_inputs
+from .hermite import energy_by_degree, hermite_coefficients, mc_energy_by_degree
+from .symbolic import (SymbolicTarget, plant_cancellation, symbolic_target, verify_degrees, verify_gap,
+                       verify_structure)
 
 __version__ = "0.1.0"
 
@@ -15,4 +18,7 @@ __all__ = [
     "discover", "find_claim",
     "ClaimError", "NumericalError", "SpecError", "TheorycheckError",
     "MCEstimate", "expectation", "gaussian_moment", "mc_expectation", "sample_inputs",
+    "energy_by_degree", "hermite_coefficients", "mc_energy_by_degree",
+    "SymbolicTarget", "plant_cancellation", "symbolic_target", "verify_degrees", "verify_gap",
+    "verify_structure",
 ]

@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
     p.add_argument("--L", default=3, help="number of layers, >= 2 (default: 3)")
     p.add_argument("--k", default="2", help="width of layers 2..L: one integer or a comma list (default: 2)")
     p.add_argument("--connections", default="chain",
-                   help="chain (J_2={0,1}, J_l={l-1}) or dense (J_l={0..l-1}) (default: chain)")
+                   help="chain (J_2={0,1}, J_l={l-1}), dense (J_l={0..l-1}) or explicit sets "
+                        "'2:0,1;3:1,2' (default: chain)")
     p.add_argument("--alphas", default=None, help="explicit alpha_2..alpha_L, comma separated")
     p.add_argument("--delta", default=0.25, help="gap exponent: alpha_(l+1) = alpha_l d^-delta (default: 0.25)")
     p.add_argument("--kappa", default=2.0, help="condition bound of W*_(l,l-1) (default: 2)")
@@ -54,6 +55,18 @@ def _float_list(name: str, text: str) -> list[float]:
     return [check_real(f"--{name}", s, positive=True) for s in parts]
 
 
+def _connections(text: str):
+    """'chain', 'dense', or 'l:j,j;l:j' -> {l: [j, ...]}."""
+    if ":" not in text:
+        return text
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        layer, _, js = part.partition(":")
+        l = check_int("--connections layer", layer.strip())
+        out[l] = [check_int(f"J_{l} entry", j.strip()) for j in js.split(",") if j.strip()]
+    return out
+
+
 def run(args) -> int:
     import numpy as np
     from rich.console import Console
@@ -65,7 +78,7 @@ def run(args) -> int:
 
     alphas = None if args.alphas is None else _float_list("alphas", args.alphas)
     spec = target_spec(check_int("--d", args.d, min_value=1), check_int("--L", args.L, min_value=2),
-                       k=_int_list("k", args.k), connections=args.connections, alphas=alphas,
+                       k=_int_list("k", args.k), connections=_connections(args.connections), alphas=alphas,
                        delta=None if alphas is not None else check_real("--delta", args.delta, positive=True),
                        kappa=check_real("--kappa", args.kappa, min_value=1.0),
                        seed=check_int("--seed", args.seed, min_value=0), centred=not args.raw,
@@ -110,7 +123,8 @@ def run(args) -> int:
     console.print(structure.footer(), markup=False)
     console.print(_rich(energy))
     console.print(energy.footer() + ("" if exact else f"; d > {exact_max_d}: Monte Carlo estimates, "
-                                     f"column +- is one standard error"), markup=False)
+                                     f"column +- is one standard error (unbiased but heavy-tailed: values within a few "
+                                     f"standard errors of 0 are not resolved; raise --samples or --exact-max-d)"), markup=False)
     console.print(_rich(gap))
     console.print(gap.footer(), markup=False)
     if expand and exact:
