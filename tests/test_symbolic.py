@@ -17,7 +17,8 @@ from theorycheck.errors import SpecError
 from theorycheck.gaussian import expectation, mc_expectation, poly_function, second_moment
 from theorycheck.hermite import (energy_by_degree, hermite_coefficients, mc_energy_by_degree,
                                  monomial_to_hermite)
-from theorycheck.symbolic import (energy_by_degree_table, plant_cancellation, symbolic_target,
+from theorycheck.symbolic import (energy_by_degree_table, layer_second_moments, plant_cancellation,
+                                  symbolic_target,
                                   total_degree, verify_degrees, verify_gap, verify_structure,
                                   with_forbidden_block)
 from theorycheck.target import build_target
@@ -102,12 +103,19 @@ def test_numeric_evaluator_agrees_with_symbolic(connections, centred):
             np.testing.assert_allclose(G[l][:, i], r, rtol=1e-10, atol=1e-10 * np.abs(r).max())
 
 
-def test_layer_two_second_moment_is_normalised_exactly():
+@pytest.mark.parametrize("connections", ["chain", "dense"])
+@pytest.mark.parametrize("centred", [True, False])
+def test_layer_two_second_moment_is_normalised_exactly(connections, centred):
     """E||S*_2||^2 = k_2 (build_target's closed-form normalisation), by Isserlis."""
-    T = build_target(d=3, L=2, k=3, seed=2)
-    sym = symbolic_target(T)
-    total = sum(expectation(sym.poly(p * p)) for p in sym.S[2])
-    assert abs(float(total) - 3.0) < 1e-12
+    T = build_target(d=3, L=2, k=3, seed=2, connections=connections, centred=centred)
+    moments = layer_second_moments(symbolic_target(T))
+    assert abs(float(moments[2]) - 3.0) < 1e-12
+    # and the unnormalised draw agrees with the closed form of target._second_moment
+    from theorycheck.target import _second_moment, target_spec
+    spec = target_spec(3, 2, k=3, seed=2, connections=connections, centred=centred, normalise=False)
+    raw = build_target(spec)
+    exact = float(layer_second_moments(symbolic_target(raw))[2])
+    assert abs(_second_moment(2, raw.weights, spec) - exact) <= 1e-12 * exact
 
 
 def test_symbolic_bad_input():

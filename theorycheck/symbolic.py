@@ -216,6 +216,16 @@ def symbolic_target(target: BFCTarget, line=None, seed: int = 0) -> SymbolicTarg
     return SymbolicTarget(target, R, LR, alphas, S, G, terms, G_star, abstract, blocks, line)
 
 
+def layer_second_moments(sym: SymbolicTarget) -> dict[int, sp.Rational]:
+    """Exact E||S*_l(x)||^2 under N(0, I_d) for each l >= 2 (Isserlis; THEORY.md 1.3 "each
+    layer's features O(1)": build_target rescales so that this is k_l)."""
+    from .gaussian import expectation
+
+    if sym.line is not None:
+        raise SpecError("this SymbolicTarget is restricted to a line; build it with line=None")
+    return {l: sum((expectation(sym.poly(p * p)) for p in sym.S[l]), sp.Integer(0)) for l in sym.S}
+
+
 def plant_cancellation(target: BFCTarget, layer: int | None = None) -> BFCTarget:
     """A copy of ``target`` whose layer ``layer`` (default L) loses its top degree.
 
