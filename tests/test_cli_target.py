@@ -19,6 +19,14 @@ def test_target_d4_L3_shows_degree_8_and_energy_table(capsys):
     assert "G*(x) =" in out and "more terms" in out
 
 
+def test_target_alpha_sweep(capsys):
+    assert main(["target", "--d", "3", "--L", "3", "--no-expand", "--sweep", "1,0.25"]) == 0
+    out = capsys.readouterr().out
+    assert "alpha_3 sweep" in out and out.count("exactly") >= 2
+    assert main(["target", "--d", "12", "--L", "3", "--sweep", "1"]) == 2
+    assert "--sweep needs exact energies" in capsys.readouterr().err
+
+
 def test_target_latex_and_wide_input(capsys):
     assert main(["target", "--d", "2", "--L", "2", "--latex"]) == 0
     out = capsys.readouterr().out

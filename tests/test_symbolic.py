@@ -17,7 +17,7 @@ from theorycheck.errors import SpecError
 from theorycheck.gaussian import expectation, mc_expectation, poly_function, second_moment
 from theorycheck.hermite import (energy_by_degree, hermite_coefficients, mc_energy_by_degree,
                                  monomial_to_hermite)
-from theorycheck.symbolic import (energy_by_degree_table, layer_second_moments, plant_cancellation,
+from theorycheck.symbolic import (alpha_sweep, energy_by_degree_table, layer_second_moments, plant_cancellation,
                                   symbolic_target,
                                   total_degree, verify_degrees, verify_gap, verify_structure,
                                   with_forbidden_block)
@@ -203,6 +203,10 @@ def test_top_energy_scales_exactly_as_alpha_L_squared_and_degree4_dominated_by_a
     tiny = energy_by_degree_table(symbolic_target(base.with_alphas([1.0, 0.001])))
     assert float(tiny.by_layer[2][4]) / float(tiny.total[4]) > 0.99
     assert verify_gap(symbolic_target(base.with_alphas([1.0, 4.0 ** -2])), delta=2).ok
+    sweep = alpha_sweep(base, [0.5, 0.0625, 0.001])
+    assert all(sweep.exact_scaling) and "exactly" in sweep.footer()
+    assert sweep.below_own[2] / sweep.below_total[2] > 0.99
+    assert r"\begin{array}" in sweep._repr_latex_()
     # a violated gap (alpha_3 > alpha_2) is reported
     assert not verify_gap(symbolic_target(base.with_alphas([1.0, 2.0])), delta=0.25).ok
 

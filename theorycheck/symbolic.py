@@ -582,3 +582,59 @@ def verify_gap(sym: SymbolicTarget, delta: float | None = None,
     return GapReport(sym.spec.d, None if delta is None else float(delta),
                      tuple(QQ.to_sympy(a) for a in sym.alphas),
                      energy if energy is not None else energy_by_degree_table(sym))
+
+
+@dataclass(frozen=True, repr=False)
+class AlphaSweep(_Table):
+    """Energy at degrees 2^L and 2^(L-1) as alpha_L varies, other alphas fixed (THEORY.md 1.3
+    information gap). ``exact_scaling[i]`` is the exact rational test
+    energy_{2^L}(G*) == alpha_L^2 energy_{2^L}(G* with alpha_L = 1)."""
+
+    L: int
+    values: tuple
+    top: tuple
+    exact_scaling: tuple
+    below_total: tuple
+    below_own: tuple
+    below_top_term: tuple
+
+    @property
+    def title(self):
+        return f"alpha_{self.L} sweep: degree {2 ** self.L} and degree {2 ** (self.L - 1)} energies"
+
+    @property
+    def header(self):
+        q, p, L = 2 ** self.L, 2 ** (self.L - 1), self.L
+        return (f"alpha_{L}", f"e_{q}(G*)", "a^2 law", f"e_{p}(G*)", f"layer {L - 1}", f"layer {L}",
+                f"share {L - 1}")
+
+    def rows(self):
+        return [[f"{v:.4g}", f"{float(t):.6g}", "exactly" if ok else "NO", f"{float(b):.6g}",
+                 f"{float(o):.6g}", f"{float(u):.6g}", f"{float(o) / float(b):.3f}" if b else "-"]
+                for v, t, ok, b, o, u in zip(self.values, self.top, self.exact_scaling, self.below_total,
+                                             self.below_own, self.below_top_term)]
+
+    def footer(self):
+        L, q, p = self.L, 2 ** self.L, 2 ** (self.L - 1)
+        note = (f"e_q = energy_q; a^2 law: e_{q}(G*) == alpha_{L}^2 e_{q}(G* at alpha_{L} = 1) in exact "
+                f"rationals; layer j: e_{p} of the term alpha_j Sum G*_j; share {L - 1}: its fraction "
+                f"of e_{p}(G*). ")
+        return note + (f"Degree {q} is reached by the layer-{L} term alone, so its energy scales "
+                       f"exactly as alpha_{L}^2." if all(self.exact_scaling)
+                       else "The top-degree energy does NOT scale as alpha_L^2.")
+
+
+def alpha_sweep(target: BFCTarget, values: Sequence[float]) -> AlphaSweep:
+    """Exact energies of G* at degrees 2^L and 2^(L-1) for each alpha_L in ``values``."""
+    L = target.L
+    values = tuple(float(v) for v in values)
+    fixed = [float(a) for a in target.alphas[:-1]]
+    q, p = 2 ** L, 2 ** (L - 1)
+    unit = energy_by_degree_table(symbolic_target(target.with_alphas(fixed + [1.0]))).total[q]
+    rows = []
+    for v in values:
+        tab = energy_by_degree_table(symbolic_target(target.with_alphas(fixed + [v])))
+        a = QQ.to_sympy(exact(v))
+        rows.append((tab.total[q], tab.total[q] == a ** 2 * unit, tab.total[p],
+                     tab.by_layer[L - 1][p], tab.by_layer[L][p]))
+    return AlphaSweep(L, values, *(tuple(c) for c in zip(*rows)))

@@ -37,6 +37,9 @@ def add_parser(sub) -> None:
                    help="largest d expanded exactly; beyond it degrees are verified on a random "
                         "line and energies are Monte Carlo (default: 8)")
     p.add_argument("--samples", default=200000, help="Monte Carlo samples beyond --exact-max-d")
+    p.add_argument("--sweep", default=None, metavar="A,A,...",
+                   help="also print the exact degree-2^L and 2^(L-1) energies for these values of "
+                        "alpha_L (information gap; needs d <= --exact-max-d)")
     p.set_defaults(func=run)
 
 
@@ -88,6 +91,10 @@ def run(args) -> int:
     delta = None if alphas is not None else float(args.delta)
     console = Console(highlight=False)
     exact = spec.d <= exact_max_d
+    sweep_values = None if args.sweep is None else _float_list("sweep", args.sweep)
+    if sweep_values is not None and not exact:
+        raise SpecError(f"--sweep needs exact energies but d={spec.d} > --exact-max-d={exact_max_d}; "
+                        f"raise --exact-max-d or lower --d")
 
     t0 = time.perf_counter()
     target = build_target(spec)
@@ -98,11 +105,15 @@ def run(args) -> int:
     energy = energy_by_degree_table(sym) if exact else \
         mc_energy_table(target, samples, np.random.default_rng([spec.seed, 0xE7]))
     gap = verify_gap(sym, delta, energy=energy)
+    sweep = None
+    if sweep_values is not None:
+        from ..symbolic import alpha_sweep
+        sweep = alpha_sweep(target, sweep_values)
     expand = args.expand if args.expand is not None else spec.d <= 4
 
     if args.latex:
         print(sym._repr_latex_())
-        for rep in (degrees, structure, energy, gap):
+        for rep in (degrees, structure, energy, gap) + ((sweep,) if sweep else ()):
             print(rep._repr_latex_())
         if expand and exact:
             import sympy as sp
@@ -127,6 +138,9 @@ def run(args) -> int:
                                      f"standard errors of 0 are not resolved; raise --samples or --exact-max-d)"), markup=False)
     console.print(_rich(gap))
     console.print(gap.footer(), markup=False)
+    if sweep is not None:
+        console.print(_rich(sweep))
+        console.print(sweep.footer(), markup=False)
     if expand and exact:
         n = len(sym.G_star.terms())
         shown = _truncated(sym)
