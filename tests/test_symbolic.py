@@ -8,18 +8,18 @@ import time
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from proofs import bfc_target
 from theorycheck.claims import describe_result
 from theorycheck.errors import SpecError
-from theorycheck.gaussian import expectation, mc_expectation, poly_function, second_moment
+from theorycheck.gaussian import poly_function, second_moment
 from theorycheck.hermite import (energy_by_degree, hermite_coefficients, mc_energy_by_degree,
                                  monomial_to_hermite)
 from theorycheck.symbolic import (alpha_sweep, energy_by_degree_table, layer_second_moments, plant_cancellation,
                                   symbolic_target,
-                                  total_degree, verify_degrees, verify_gap, verify_structure,
+                                  verify_degrees, verify_gap, verify_structure,
                                   with_forbidden_block)
 from theorycheck.target import build_target
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -143,10 +143,3 @@ def mc_energy_by_degree(f: Callable[[np.ndarray], np.ndarray], d: int, degree: i
     mean = total / count
     var = np.maximum(total_sq / count - mean ** 2, 0.0) * count / (count - 1)
     return MCEnergy(mean, np.sqrt(var / count), count)
-
-
-def energy_table_rows(energies: Sequence, labels: Sequence[str]) -> list[list[str]]:
-    """Rows ``[q, e_q(label_1), ...]`` formatted for display (floats, 6 significant digits)."""
-    D = max(len(e) for e in energies) - 1
-    return [[str(q)] + [f"{float(e[q]):.6g}" if q < len(e) else "0" for e in energies]
-            for q in range(D + 1)]

@@ -119,8 +119,11 @@ class SymbolicTarget:
     def structure(self) -> "StructureReport":
         return verify_structure(self)
 
-    def energy(self, **kw) -> "EnergyTable":
-        return energy_by_degree_table(self, **kw)
+    def energy(self) -> "EnergyTable":
+        return energy_by_degree_table(self)
+
+    def gap(self, delta: float | None = None) -> "GapReport":
+        return verify_gap(self, delta)
 
     def __repr__(self) -> str:
         s = self.spec
