@@ -297,13 +297,14 @@ class _Table:
         return "\n".join(out + ([foot] if foot else []))
 
     def _repr_latex_(self) -> str:
-        cols = "r" * len(self.header)
-        esc = lambda v: v.replace("_", r"\_").replace("*", r"^*").replace("-inf", r"-\infty")
-        body = r" \\ ".join(" & ".join(esc(v) for v in r) for r in self.rows())
-        head = " & ".join(r"\text{" + h.replace("_", r"\_") + "}" for h in self.header)
+        def cell(v: str) -> str:
+            v = v.replace("-inf", r"-\infty").replace("+-", r"\pm").replace("d^-delta", "d^{-delta}")
+            return r"\mathrm{" + v.replace("*", "^*").replace(" ", r"\ ") + "}"
+        body = r" \\ ".join(" & ".join(cell(v) for v in r) for r in self.rows())
+        head = " & ".join(cell(h) for h in self.header)
         foot = self.footer()
-        return (r"$\begin{array}{" + cols + "}" + head + r" \\ \hline " + body + r"\end{array}$"
-                + (r"\quad \text{" + esc(foot) + "}" if foot else ""))
+        return (r"$\begin{array}{" + "r" * len(self.header) + "}" + head + r" \\ \hline " + body
+                + r"\end{array}$" + (" " + foot if foot else ""))
 
 
 @dataclass(frozen=True)
