@@ -382,12 +382,14 @@ class LayerStructure:
     reads: tuple[int, ...]  # layers the abstract form uses
     homogeneous_quadratic: bool
     reproduces: bool  # abstract form at the concrete G*_j equals G*_l exactly
+    in_span: bool | None = None  # S*_l in span{G*_j components, j in J_l} (None: not checked)
 
     @property
     def ok(self) -> bool:
         allowed = set(self.J)
         return (set(self.blocks) <= allowed and set(self.reads) <= allowed
-                and self.layer - 1 in self.reads and self.homogeneous_quadratic and self.reproduces)
+                and self.layer - 1 in self.reads and self.homogeneous_quadratic and self.reproduces
+                and self.in_span is not False)
 
 
 @dataclass(frozen=True, repr=False)
@@ -396,7 +398,7 @@ class StructureReport(_Table):
 
     layers: tuple[LayerStructure, ...]
     title = "Structure (THEORY.md 1.3: G*_l = sigma(sum_{j in J_l} W*_l,j G*_j))"
-    header = ("layer", "J_l", "weight blocks", "reads", "quadratic", "exact", "ok")
+    header = ("layer", "J_l", "weight blocks", "reads", "quadratic", "exact", "in span", "ok")
 
     @property
     def ok(self) -> bool:
@@ -408,15 +410,46 @@ class StructureReport(_Table):
 
     def rows(self):
         j = lambda t: ",".join(map(str, t)) or "-"
-        return [[str(r.layer), j(r.J), j(r.blocks), j(r.reads), "yes" if r.homogeneous_quadratic else "NO",
-                 "yes" if r.reproduces else "NO", "yes" if r.ok else "NO"] for r in self.layers]
+        yn = lambda v: "-" if v is None else ("yes" if v else "NO")
+        return [[str(r.layer), j(r.J), j(r.blocks), j(r.reads), yn(r.homogeneous_quadratic),
+                 yn(r.reproduces), yn(r.in_span), yn(r.ok)] for r in self.layers]
 
     def footer(self):
         return "every layer reads only J_l" if self.ok else f"{self.violations} layer(s) violate J_l"
 
 
+def in_span(targets: Sequence[PolyElement], basis: Sequence[PolyElement]) -> bool:
+    """Whether every polynomial of ``targets`` is a linear combination of ``basis`` (exact rank
+    comparison over QQ of the coefficient matrices)."""
+    from sympy.polys.matrices import DomainMatrix
+
+    monoms = sorted({m for p in list(targets) + list(basis) for m in p.itermonoms()})
+    if not monoms:
+        return True
+    index = {m: i for i, m in enumerate(monoms)}
+
+    def matrix(polys):
+        rows = [[QQ.zero] * len(monoms) for _ in polys]
+        for r, p in enumerate(polys):
+            for m, c in p.terms():
+                rows[r][index[m]] = QQ.convert(c)
+        return DomainMatrix(rows, (len(polys), len(monoms)), QQ)
+
+    if not basis:
+        return all(not p for p in targets)
+    B = matrix(list(basis))
+    return matrix(list(basis) + list(targets)).rank() == B.rank()
+
+
 def verify_structure(sym: SymbolicTarget) -> StructureReport:
-    """Structure verifier (issue item 4b): each G*_l is a quadratic of G*_j, j in J_l only."""
+    """Structure verifier (issue item 4b): each G*_l is a quadratic of G*_j, j in J_l only.
+
+    Three independent checks per layer: the weight blocks present are within J_l; the
+    abstract form (in layer symbols) is a homogeneous quadratic reading J_l only and, with
+    the concrete G*_j substituted, equals G*_l exactly; and, without using the weights,
+    every component of S*_l lies in the QQ-span of the components of G*_j, j in J_l (exact
+    rank test; skipped on a line restriction, where the span test is too weak).
+    """
     spec = sym.spec
     names = [str(s) for s in sym.layer_ring.symbols]
     layer_of = [int(n[1:].split("_")[0]) for n in names]
@@ -437,8 +470,10 @@ def verify_structure(sym: SymbolicTarget) -> StructureReport:
                 value += term
             if value != sym.G[l][i]:
                 reproduces = False
+        span = None if sym.line is not None else \
+            in_span(sym.S[l], [g for j in spec.J(l) for g in sym.G[j]])
         rows.append(LayerStructure(l, spec.J(l), tuple(sym.blocks.get(l, ())), tuple(sorted(reads)),
-                                   quadratic, reproduces))
+                                   quadratic, reproduces, span))
     return StructureReport(tuple(rows))
 
 
