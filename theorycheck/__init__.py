@@ -12,6 +12,9 @@ from .residual import fit_residual, level_errors
 from .depth_gap import depth_study
 from .lemma import lemma, save_counterexample
 from .procrustes import rotation_distance
+from .hermite import energy_by_degree, hermite_coefficients, mc_energy_by_degree
+from .symbolic import (SymbolicTarget, plant_cancellation, symbolic_target, verify_degrees, verify_gap,
+                       verify_structure)
 
 __version__ = "0.1.0"
 
@@ -23,4 +26,7 @@ __all__ = [
     "Hierarchy", "Label", "Teacher", "hierarchy", "teacher", "verify_ptf", "x_degree",
     "fit_residual", "level_errors", "depth_study",
     "lemma", "save_counterexample", "rotation_distance",
+    "energy_by_degree", "hermite_coefficients", "mc_energy_by_degree",
+    "SymbolicTarget", "plant_cancellation", "symbolic_target", "verify_degrees", "verify_gap",
+    "verify_structure",
 ]

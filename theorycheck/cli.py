@@ -8,7 +8,7 @@ import sys
 
 from .errors import TheorycheckError
 
-SUBCOMMANDS = ("check", "labels")
+SUBCOMMANDS = ("check", "target", "labels")
 
 
 class _Parser(argparse.ArgumentParser):
