@@ -8,7 +8,7 @@ import sys
 
 from .errors import TheorycheckError
 
-SUBCOMMANDS = ("check",)
+SUBCOMMANDS = ("check", "sweep", "results")
 
 
 class _Parser(argparse.ArgumentParser):

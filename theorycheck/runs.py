@@ -339,3 +339,8 @@ def execute_run(store_path: str, h: str, *, lease_s: float = DEFAULT_LEASE_S,
     finally:
         stop.set()
         hb.join()
+
+
+def run_task(h: str, *, store_path: str, **kw) -> dict:
+    """:func:`execute_run` with the run hash first: the function a sweep maps over its runs."""
+    return execute_run(store_path, h, **kw)
