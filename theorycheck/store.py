@@ -35,6 +35,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -163,6 +164,77 @@ def owner_alive(owner: str | None) -> bool | None:
     return start == 0 or abs(now_start - start) < 0.01
 
 
+@dataclass
+class _Shared:
+    key: tuple
+    conn: sqlite3.Connection
+    lock: threading.RLock
+    users: int = 0
+
+
+_SHARED: dict[tuple, _Shared] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _open_shared(path: Path, timeout_s: float) -> _Shared:
+    """One SQLite connection per process and file, shared by every Store on it: several
+    connections of one process to a WAL file can hit spurious I/O errors when other
+    processes open and close it concurrently, so a process keeps exactly one."""
+    key = (os.getpid(), str(path.resolve()))
+    with _SHARED_LOCK:
+        sh = _SHARED.get(key)
+        if sh is None:
+            # Read the header only while this process holds no connection to the file:
+            # closing any descriptor of a file drops all of the process's POSIX locks on it.
+            with open(path, "rb") as fh:
+                header = fh.read(16)
+            if header != b"SQLite format 3\x00":
+                raise StoreError(f"{str(path)!r} is not a theorycheck store (not an SQLite "
+                                 f"file); pass a new path or a store written by theorycheck")
+            conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                _check_format(conn, path)
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise StoreError(f"{str(path)!r} is not a theorycheck store ({exc}); pass a new "
+                                 f"path or a store written by theorycheck") from None
+            except StoreError:
+                conn.close()
+                raise
+            sh = _SHARED[key] = _Shared(key, conn, threading.RLock())
+        sh.users += 1
+        return sh
+
+
+def _release_shared(sh: _Shared) -> None:
+    with _SHARED_LOCK:
+        sh.users -= 1
+        if sh.users <= 0 and _SHARED.get(sh.key) is sh:
+            del _SHARED[sh.key]
+            with sh.lock:
+                sh.conn.close()
+
+
+def _check_format(conn: sqlite3.Connection, path: Path) -> None:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "meta" not in tables:
+        raise StoreError(f"{str(path)!r} is an SQLite file but not a theorycheck store "
+                         f"(no meta table); pass a new path or a store written by theorycheck")
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if meta.get("format") != FORMAT:
+        raise StoreError(f"{str(path)!r} is an SQLite file but not a theorycheck store "
+                         f"(format={meta.get('format')!r}); pass a new path")
+    if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
+        raise StoreError(f"{str(path)!r} has store schema version {meta.get('schema_version')}; "
+                         f"this theorycheck reads version {SCHEMA_VERSION}; export it with the "
+                         f"theorycheck that wrote it")
+
+
 class Store:
     """A theorycheck results store at ``path`` (created when ``create`` and absent)."""
 
@@ -175,67 +247,48 @@ class Store:
         if not exists and not create:
             raise StoreError(f"no store at {str(self.path)!r}; run a sweep first or pass "
                              f"--store with an existing results file")
-        if exists:
-            with open(self.path, "rb") as fh:
-                header = fh.read(16)
-            if header != b"SQLite format 3\x00":
-                raise StoreError(f"{str(self.path)!r} is not a theorycheck store (not an SQLite "
-                                 f"file); pass a new path or a store written by theorycheck")
-        elif self.path.parent and not self.path.parent.exists():
+        if not exists and self.path.parent and not self.path.parent.exists():
             raise StoreError(f"store folder {str(self.path.parent)!r} does not exist; create it "
                              f"or pass another --store path")
-        self._conn = sqlite3.connect(str(self.path), timeout=timeout_s, isolation_level=None,
-                                     check_same_thread=False)
-        self._lock = threading.RLock()
-        try:
-            if exists:
-                self._check_format()
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            if not exists:
-                self._init_schema()
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise StoreError(f"{str(self.path)!r} is not a theorycheck store ({exc}); pass a new "
-                             f"path or a store written by theorycheck") from None
-        except StoreError:
-            self._conn.close()
-            raise
+        if not exists:
+            self._create(timeout_s)
+        self._shared = _open_shared(self.path, timeout_s)
+        self._conn, self._lock = self._shared.conn, self._shared.lock
+        self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def _check_format(self) -> None:
-        tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "meta" not in tables:
-            raise StoreError(f"{str(self.path)!r} is an SQLite file but not a theorycheck store "
-                             f"(no meta table); pass a new path or a store written by theorycheck")
-        meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != FORMAT:
-            raise StoreError(f"{str(self.path)!r} is an SQLite file but not a theorycheck store "
-                             f"(format={meta.get('format')!r}); pass a new path")
-        if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
-            raise StoreError(f"{str(self.path)!r} has store schema version "
-                             f"{meta.get('schema_version')}; this theorycheck reads version "
-                             f"{SCHEMA_VERSION}; export it with the theorycheck that wrote it")
-
-    def _init_schema(self) -> None:
-        with self.transaction() as c:
-            have = c.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone()
-            if have:  # another process created it between our check and our lock
-                self._check_format()
-                return
+    def _create(self, timeout_s: float) -> None:
+        """Build the schema in a private file, then rename it into place: a concurrent opener
+        sees either no file or a complete store, never a half-initialised one."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        con = sqlite3.connect(str(tmp), timeout=timeout_s, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("BEGIN IMMEDIATE")
             for stmt in _SCHEMA.strip().split(";"):
                 if stmt.strip():
-                    c.execute(stmt)
-            c.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                          [("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)),
-                           ("created", repr(time.time()))])
+                    con.execute(stmt)
+            con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                            [("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)),
+                             ("created", repr(time.time()))])
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        try:
+            if not self.path.exists():
+                os.replace(tmp, self.path)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(f"{tmp}{suffix}")
+                except FileNotFoundError:
+                    pass
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        if not self._closed:
+            self._closed = True
+            _release_shared(self._shared)
 
     def __enter__(self) -> "Store":
         return self
@@ -251,7 +304,8 @@ class Store:
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             else:
                 self._conn.execute("COMMIT")
