@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 
 from ..errors import TheorycheckError
@@ -57,9 +58,9 @@ def run(args) -> int:
     console = Console()
     err = Console(stderr=True)
     n = len(grid.runs)
-    err.print(f"sweep {grid.source}: {n} runs" + (f" ({grid.duplicates} duplicates merged)"
-                                                   if grid.duplicates else "")
-              + f"; store {store_path}", highlight=False)
+    print(f"sweep {grid.source}: {n} runs" + (f" ({grid.duplicates} duplicates merged)"
+                                               if grid.duplicates else "")
+          + f"; store {store_path}", file=sys.stderr, flush=True)
     with _Bar(err, n, enabled=not args.no_progress) as bar:
         res = run_sweep(grid.runs, store_path, scheduler=args.scheduler, workers=workers,
                         serial=args.serial, retry_failed=args.retry_failed, threads=threads,
