@@ -255,8 +255,14 @@ def connect(scheduler: str | None, *, workers: int, threads: int = 1, listen: st
         return client, None
     env = {v: str(threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                      "NUMBA_NUM_THREADS")}
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=listen,
-                           dashboard_address=None, silence_logs=logging.CRITICAL, env=env)
+    # dask sets MALLOC_TRIM_THRESHOLD_ for its workers by default; that disables glibc's
+    # adaptive mmap threshold, so every array of a few MB is mmapped and page-faulted afresh,
+    # which made numpy-heavy runs ~1.7x more CPU-costly in workers than in one process.
+    import dask
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host=listen, dashboard_address=None,
+                               silence_logs=logging.CRITICAL, env=env)
     return Client(cluster, set_as_default=False), cluster
 
 

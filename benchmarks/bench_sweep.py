@@ -1,0 +1,109 @@
+"""Sweep engine timing (issue 9, Performance): 40 short runs serially vs on a 2-worker
+LocalCluster, and the engine's overhead per run measured with near-zero-work runs.
+
+    python benchmarks/bench_sweep.py [--runs 40] [--workers 2] [--repeat 3] [--n 65536]
+
+Workload: the built-in ``target-energy`` run kind (build G* for d=16, L=3, then Monte Carlo
+moments of each layer term over ``n`` samples): real, CPU-bound toolkit work, one BLAS
+thread per run. Every repetition uses a fresh store, so nothing is skipped.
+
+Figures (medians over ``--repeat``):
+
+* serial: ``run_sweep(serial=True)``, in this process, same store writes as the workers;
+* parallel (warm): the sweep on an already started, warmed-up cluster;
+* parallel (cold): the same including LocalCluster start-up and the workers' first imports;
+* overhead per run: wall time per run of a sweep of ``--zero-runs`` near-zero-work runs
+  (d=2, L=2, n=2) on the cluster, minus nothing: it includes the run body and its store
+  transactions, so it bounds the scheduling overhead from above. ``x workers`` is the same
+  per worker slot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from theorycheck.runs import get_kind  # noqa: E402
+from theorycheck.sweep import RunSpec, connect, run_sweep  # noqa: E402
+
+
+def specs(n_runs: int, **config) -> list[RunSpec]:
+    cfg = get_kind("target-energy").validate(config)
+    return [RunSpec("target-energy", cfg, seed) for seed in range(n_runs)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--n", type=int, default=65536, help="MC samples per run")
+    ap.add_argument("--zero-runs", type=int, default=200)
+    args = ap.parse_args()
+
+    work = specs(args.runs, d=16, L=3, n=args.n, chunk=16384)
+    zero = specs(args.zero_runs, d=2, L=2, k=1, n=2, chunk=2)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    counter = iter(range(10**6))
+
+    def fresh() -> Path:
+        return tmp / f"s{next(counter)}.db"
+
+    run_sweep(work[:2], fresh(), serial=True)  # warm imports / caches in this process
+    serial = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        run_sweep(work, fresh(), serial=True)
+        serial.append(time.perf_counter() - t)
+
+    cold, warm, over = [], [], []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        client, cluster = connect(None, workers=args.workers, threads=1)
+        try:
+            run_sweep(work, fresh(), client=client)
+            cold.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            run_sweep(work, fresh(), client=client)
+            warm.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            res = run_sweep(zero, fresh(), client=client)
+            over.append((time.perf_counter() - t) / args.zero_runs)
+            assert res.counts["done"] == args.zero_runs
+        finally:
+            client.close()
+            cluster.close()
+
+    t0 = time.perf_counter()
+    run_sweep(zero, fresh(), serial=True)
+    zero_serial = (time.perf_counter() - t0) / args.zero_runs
+
+    med = statistics.median
+    s, w, c, o = med(serial), med(warm), med(cold), med(over)
+    cores = len(os.sched_getaffinity(0))
+    load = os.getloadavg()[0]
+    print(f"sweep timing: {args.runs} target-energy runs (d=16, L=3, n={args.n}); "
+          f"{args.workers} workers x 1 thread; {cores} cores; load average {load:.1f} "
+          f"(shared machine); medians of {args.repeat}")
+    print("| configuration | wall s (median) | all repeats | ratio to serial |")
+    print("|---|---|---|---|")
+    print(f"| serial, in-process | {s:.2f} | {', '.join(f'{x:.2f}' for x in serial)} | 1.00 |")
+    print(f"| {args.workers} workers, warm cluster | {w:.2f} | {', '.join(f'{x:.2f}' for x in warm)} "
+          f"| {w / s:.2f} |")
+    print(f"| {args.workers} workers, incl. cluster start | {c:.2f} | "
+          f"{', '.join(f'{x:.2f}' for x in cold)} | {c / s:.2f} |")
+    print(f"engine time per near-zero run ({args.zero_runs} runs): {1000 * o:.1f} ms on the "
+          f"cluster ({1000 * o * args.workers:.1f} ms x {args.workers} worker slots), "
+          f"{1000 * zero_serial:.1f} ms serial in-process; "
+          f"all repeats: {', '.join(f'{1000 * x:.1f}' for x in over)} ms")
+
+
+if __name__ == "__main__":
+    main()
