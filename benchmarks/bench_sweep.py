@@ -11,7 +11,10 @@ Figures (medians over ``--repeat``):
 
 * serial: ``run_sweep(serial=True)``, in this process, same store writes as the workers;
 * parallel (warm): the sweep on an already started, warmed-up cluster;
-* parallel (cold): the same including LocalCluster start-up and the workers' first imports;
+* parallel (cold): the first sweep, including LocalCluster start-up and the workers' first
+  imports (measured once);
+* serial and warm-parallel repetitions are interleaved so both see the same background load;
+  "paired" ratios divide each parallel time by the serial time measured just before it;
 * overhead per run: wall time per run of a sweep of ``--zero-runs`` near-zero-work runs
   (d=2, L=2, n=2) on the cluster, minus nothing: it includes the run body and its store
   transactions, so it bounds the scheduling overhead from above. ``x workers`` is the same
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -43,7 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--n", type=int, default=65536, help="MC samples per run")
     ap.add_argument("--zero-runs", type=int, default=200)
     args = ap.parse_args()
@@ -51,25 +55,25 @@ def main() -> None:
     work = specs(args.runs, d=16, L=3, n=args.n, chunk=16384)
     zero = specs(args.zero_runs, d=2, L=2, k=1, n=2, chunk=2)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    t0 = time.perf_counter()
+    run_sweep(zero, tmp / "zero-serial.db", serial=True)
+    zero_serial = (time.perf_counter() - t0) / args.zero_runs
     counter = iter(range(10**6))
 
     def fresh() -> Path:
         return tmp / f"s{next(counter)}.db"
 
     run_sweep(work[:2], fresh(), serial=True)  # warm imports / caches in this process
-    serial = []
-    for _ in range(args.repeat):
-        t = time.perf_counter()
-        run_sweep(work, fresh(), serial=True)
-        serial.append(time.perf_counter() - t)
-
-    cold, warm, over = [], [], []
-    for _ in range(args.repeat):
-        t = time.perf_counter()
-        client, cluster = connect(None, workers=args.workers, threads=1)
-        try:
-            run_sweep(work, fresh(), client=client)
-            cold.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    client, cluster = connect(None, workers=args.workers, threads=1)
+    try:
+        run_sweep(work, fresh(), client=client)
+        cold = time.perf_counter() - t
+        serial, warm, over = [], [], []
+        for _ in range(args.repeat):  # interleaved, so both see the same background load
+            t = time.perf_counter()
+            run_sweep(work, fresh(), serial=True)
+            serial.append(time.perf_counter() - t)
             t = time.perf_counter()
             run_sweep(work, fresh(), client=client)
             warm.append(time.perf_counter() - t)
@@ -77,16 +81,15 @@ def main() -> None:
             res = run_sweep(zero, fresh(), client=client)
             over.append((time.perf_counter() - t) / args.zero_runs)
             assert res.counts["done"] == args.zero_runs
-        finally:
-            client.close()
-            cluster.close()
+    finally:
+        client.close()
+        cluster.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
-    t0 = time.perf_counter()
-    run_sweep(zero, fresh(), serial=True)
-    zero_serial = (time.perf_counter() - t0) / args.zero_runs
 
     med = statistics.median
-    s, w, c, o = med(serial), med(warm), med(cold), med(over)
+    s, w, o = med(serial), med(warm), med(over)
+    pairs = sorted(x / y for x, y in zip(warm, serial))
     cores = len(os.sched_getaffinity(0))
     load = os.getloadavg()[0]
     print(f"sweep timing: {args.runs} target-energy runs (d=16, L=3, n={args.n}); "
@@ -96,9 +99,9 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| serial, in-process | {s:.2f} | {', '.join(f'{x:.2f}' for x in serial)} | 1.00 |")
     print(f"| {args.workers} workers, warm cluster | {w:.2f} | {', '.join(f'{x:.2f}' for x in warm)} "
-          f"| {w / s:.2f} |")
-    print(f"| {args.workers} workers, incl. cluster start | {c:.2f} | "
-          f"{', '.join(f'{x:.2f}' for x in cold)} | {c / s:.2f} |")
+          f"| {w / s:.2f} (paired: median {med(pairs):.2f}, best {pairs[0]:.2f}) |")
+    print(f"| {args.workers} workers, first sweep incl. cluster start | {cold:.2f} | (once) "
+          f"| {cold / s:.2f} |")
     print(f"engine time per near-zero run ({args.zero_runs} runs): {1000 * o:.1f} ms on the "
           f"cluster ({1000 * o * args.workers:.1f} ms x {args.workers} worker slots), "
           f"{1000 * zero_serial:.1f} ms serial in-process; "
