@@ -188,6 +188,21 @@ def test_sweep_cli_end_to_end_and_rerun_is_free(tmp_path, capsys):
         assert claim["summary"]["verdict"] == "holds" and claim["summary"]["instances"] > 0
 
 
+def test_sweep_cli_on_an_existing_scheduler(cluster, tmp_path, capsys):
+    client, clus = cluster
+    grid = tmp_path / "g.toml"
+    grid.write_text(f'[sweep]\nkind = "{WALK_KIND}"\nseeds = 4\n[grid]\nsteps = [5]\n')
+    db = tmp_path / "remote.db"
+    assert main(["sweep", str(grid), "--store", str(db), "--scheduler", clus.scheduler_address,
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "4 submitted, 0 already recorded; 2 worker(s)" in out
+    with Store(db) as st:
+        owners = {r["owner"].split(":")[1] for r in st.runs(status="done")}
+        assert st.status_counts()["done"] == 4
+    assert owners <= {str(p) for p in client.run(os.getpid).values()}
+
+
 # -- grid expansion and bad input ----------------------------------------------------------
 
 def test_grid_expansion_product_seeds_and_dedup():

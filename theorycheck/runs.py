@@ -257,8 +257,12 @@ def pin_threads(threads: int) -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
     if _PINNED != threads:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(limits=threads)
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # only the env variables then (the sweep extra installs it)
+            threadpool_limits = None
+        if threadpool_limits is not None:
+            threadpool_limits(limits=threads)
         _PINNED = threads
     numba = sys.modules.get("numba")
     if numba is not None:

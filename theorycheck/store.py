@@ -259,8 +259,9 @@ class Store:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def _create(self, timeout_s: float) -> None:
-        """Build the schema in a private file, then rename it into place: a concurrent opener
-        sees either no file or a complete store, never a half-initialised one."""
+        """Build the schema in a private file, then link it into place: a concurrent opener
+        sees either no file or a complete store, never a half-initialised one, and two
+        concurrent creators end up sharing one file."""
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         con = sqlite3.connect(str(tmp), timeout=timeout_s, isolation_level=None)
         try:
@@ -276,6 +277,10 @@ class Store:
         finally:
             con.close()
         try:
+            os.link(tmp, self.path)  # atomic: fails if another process created it first
+        except FileExistsError:
+            pass
+        except OSError:  # a filesystem without hard links
             if not self.path.exists():
                 os.replace(tmp, self.path)
         finally:

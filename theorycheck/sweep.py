@@ -241,7 +241,11 @@ def connect(scheduler: str | None, *, workers: int, threads: int = 1, listen: st
     """A dask Client: to ``scheduler`` (``tcp://host:port``, error within ``timeout_s``) or to
     a new LocalCluster of ``workers`` single-threaded processes bound to ``listen``.
     Returns ``(client, cluster_or_None)``."""
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise TheorycheckError("sweeps on dask need dask[distributed]; pip install "
+                               "'theorycheck[sweep]', or pass --serial") from None
     if scheduler is not None:
         if not isinstance(scheduler, str) or not _ADDRESS.match(scheduler):
             raise TheorycheckError(f"--scheduler {scheduler!r} is invalid; give an address such "
@@ -320,12 +324,12 @@ def run_sweep(specs: Sequence[RunSpec], store_path: str | os.PathLike, *,
 
 def _run_dask(todo, store_path, store, kw, client, scheduler, workers, threads, listen,
               timeout_s, tick):
-    from distributed import as_completed
     own = client is None
     cluster = None
     if own:
         client, cluster = connect(scheduler, workers=workers or default_workers(), threads=threads,
                                   listen=listen, timeout_s=timeout_s)
+    from distributed import as_completed
     try:
         n_workers = len(client.scheduler_info().get("workers", {}))
         token = uuid.uuid4().hex[:8]
