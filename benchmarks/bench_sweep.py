@@ -43,6 +43,11 @@ def specs(n_runs: int, **config) -> list[RunSpec]:
     return [RunSpec("target-energy", cfg, seed) for seed in range(n_runs)]
 
 
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=40)
@@ -69,14 +74,17 @@ def main() -> None:
     try:
         run_sweep(work, fresh(), client=client)
         cold = time.perf_counter() - t
-        serial, warm, over = [], [], []
+        serial, warm, over, share_s, share_w = [], [], [], [], []
         for _ in range(args.repeat):  # interleaved, so both see the same background load
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             run_sweep(work, fresh(), serial=True)
             serial.append(time.perf_counter() - t)
+            share_s.append((time.process_time() - c) / serial[-1])
+            c0 = sum(client.run(_cpu_seconds).values())
             t = time.perf_counter()
             run_sweep(work, fresh(), client=client)
             warm.append(time.perf_counter() - t)
+            share_w.append((sum(client.run(_cpu_seconds).values()) - c0) / warm[-1] / args.workers)
             t = time.perf_counter()
             res = run_sweep(zero, fresh(), client=client)
             over.append((time.perf_counter() - t) / args.zero_runs)
@@ -102,6 +110,16 @@ def main() -> None:
           f"| {w / s:.2f} (paired: median {med(pairs):.2f}, best {pairs[0]:.2f}) |")
     print(f"| {args.workers} workers, first sweep incl. cluster start | {cold:.2f} | (once) "
           f"| {cold / s:.2f} |")
+    print(f"CPU share actually obtained (CPU s / wall s, median): serial process "
+          f"{med(share_s):.2f} of a core; each worker {med(share_w):.2f} of a core; with no other "
+          f"load both would be ~1.0")
+    cpu_serial = [w * x for w, x in zip(serial, share_s)]
+    cpu_par = [w * x * args.workers for w, x in zip(warm, share_w)]
+    proj = med([p / args.workers / q for p, q in zip(cpu_par, cpu_serial)])
+    print(f"CPU seconds per sweep (median): serial {med(cpu_serial):.2f}, workers together "
+          f"{med(cpu_par):.2f}; projected ratio on {args.workers} otherwise idle cores "
+          f"(workers' CPU s / {args.workers} / serial CPU s; a projection, not a measurement): "
+          f"{proj:.2f}")
     print(f"engine time per near-zero run ({args.zero_runs} runs): {1000 * o:.1f} ms on the "
           f"cluster ({1000 * o * args.workers:.1f} ms x {args.workers} worker slots), "
           f"{1000 * zero_serial:.1f} ms serial in-process; "
