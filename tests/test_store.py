@@ -241,7 +241,7 @@ def test_target_energy_measures_the_normalised_mean(tmp_path):
 def test_ctrl_c_leaves_store_consistent_and_resume_finishes(tmp_path):
     grid = tmp_path / "g.toml"
     grid.write_text(f'[sweep]\nkind = "{WALK_KIND}"\nseeds = 3\n[base]\n'
-                    f'step_seconds = 0.05\ncheckpoint_every = 5\n[grid]\nsteps = [40]\n')
+                    f'step_seconds = 0.05\ncheckpoint_every = 5\n[grid]\nsteps = [24]\n')
     db = tmp_path / "r.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "theorycheck", "sweep", str(grid), "--store", str(db),
@@ -278,7 +278,7 @@ def test_ctrl_c_leaves_store_consistent_and_resume_finishes(tmp_path):
             assert st.run(h)["finished"] == fin and st.run(h)["attempts"] == 1
         for r in interrupted:
             assert st.run(r["hash"])["attempts"] == 2
-            assert len(st.curves(r["hash"], "x")) == 40
+            assert len(st.curves(r["hash"], "x")) == 24
 
 
 # -- export ------------------------------------------------------------------------------

@@ -126,9 +126,14 @@ def code_version() -> str:
 
 
 def _process_start(pid: int) -> float | None:
+    """The start time of live process ``pid``; None if it does not exist, is a zombie (killed,
+    not yet reaped), or psutil is unavailable."""
     try:
         import psutil
-        return psutil.Process(pid).create_time()
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc.create_time()
     except Exception:
         return None
 
@@ -138,6 +143,14 @@ def owner_id() -> str:
     pid = os.getpid()
     start = _process_start(pid)
     return f"{socket.gethostname()}:{pid}:{start if start is not None else 0:.3f}:{uuid.uuid4().hex[:8]}"
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        import psutil
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except Exception:
+        return False
 
 
 def owner_alive(owner: str | None) -> bool | None:
@@ -154,6 +167,8 @@ def owner_alive(owner: str | None) -> bool | None:
         return None
     now_start = _process_start(pid)
     if now_start is None:
+        if _is_zombie(pid):
+            return False
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
