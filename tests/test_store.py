@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from theorycheck import run_kinds  # noqa: F401  (registers the built-in kinds)
+import theorycheck.run_kinds  # noqa: F401  (registers the built-in kinds)
 from theorycheck.commands.results import export_table
 from theorycheck.errors import TheorycheckError
 from theorycheck.runs import Recorder, execute_run, get_kind

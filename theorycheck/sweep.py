@@ -35,11 +35,12 @@ import math
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from .errors import SpecError, TheorycheckError
 from .runs import RunKind, execute_run, get_kind, import_modules, run_task
@@ -337,9 +338,21 @@ def _run_dask(todo, store_path, store, kw, client, scheduler, workers, threads, 
                              store_path=store_path, **kw)
         by_key = dict(zip((f.key for f in futures), todo))
         outcomes = []
-        for f in as_completed(futures, loop=client.loop):
-            outcomes.append(_outcome(f, by_key[f.key], store))
-            tick()
+        stop = threading.Event()
+
+        def refresh():  # keeps "running" and the ETA live between completions
+            while not stop.wait(0.5):
+                tick()
+
+        th = threading.Thread(target=refresh, daemon=True, name="theorycheck-sweep-progress")
+        th.start()
+        try:
+            for f in as_completed(futures, loop=client.loop):
+                outcomes.append(_outcome(f, by_key[f.key], store))
+                tick()
+        finally:
+            stop.set()
+            th.join()
         return outcomes, n_workers
     finally:
         if own:
