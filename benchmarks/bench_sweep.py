@@ -43,6 +43,26 @@ def specs(n_runs: int, **config) -> list[RunSpec]:
     return [RunSpec("target-energy", cfg, seed) for seed in range(n_runs)]
 
 
+def _spin(q, secs: float) -> None:
+    t, c = time.perf_counter(), time.process_time()
+    while time.perf_counter() - t < secs:
+        pass
+    q.put((time.process_time() - c) / (time.perf_counter() - t))
+
+
+def cpu_available(n_procs: int, secs: float = 1.0) -> list[float]:
+    """CPU share each of ``n_procs`` busy-looping processes gets right now (1.0 = a free core)."""
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    ps = [ctx.Process(target=_spin, args=(q, secs)) for _ in range(n_procs)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+    return sorted(round(q.get(), 2) for _ in ps)
+
+
 def _cpu_seconds() -> float:
     t = os.times()
     return t.user + t.system
@@ -68,6 +88,7 @@ def main() -> None:
     def fresh() -> Path:
         return tmp / f"s{next(counter)}.db"
 
+    probe_before = (cpu_available(1), cpu_available(args.workers))
     run_sweep(work[:2], fresh(), serial=True)  # warm imports / caches in this process
     t = time.perf_counter()
     client, cluster = connect(None, workers=args.workers, threads=1)
@@ -95,6 +116,7 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+    probe_after = (cpu_available(1), cpu_available(args.workers))
     med = statistics.median
     s, w, o = med(serial), med(warm), med(over)
     pairs = sorted(x / y for x, y in zip(warm, serial))
@@ -103,6 +125,9 @@ def main() -> None:
     print(f"sweep timing: {args.runs} target-energy runs (d=16, L=3, n={args.n}); "
           f"{args.workers} workers x 1 thread; {cores} cores; load average {load:.1f} "
           f"(shared machine); medians of {args.repeat}")
+    print(f"free CPU probe (share of a core per busy-looping process; 1.0 = idle): 1 process "
+          f"{probe_before[0]} -> {probe_after[0]}, {args.workers} processes {probe_before[1]} -> "
+          f"{probe_after[1]} (before -> after)")
     print("| configuration | wall s (median) | all repeats | ratio to serial |")
     print("|---|---|---|---|")
     print(f"| serial, in-process | {s:.2f} | {', '.join(f'{x:.2f}' for x in serial)} | 1.00 |")
