@@ -335,6 +335,11 @@ def test_results_cli_lists_filters_exports_and_rejects_non_store(tmp_path, capsy
     with open(tmp_path / "c.csv") as fh:
         assert len(list(csv.DictReader(fh))) == 2 * 2 * 2  # runs x steps x metrics
     capsys.readouterr()
+    assert main(["results", "--store", p, "--show", hs[0][:10]]) == 0
+    shown = capsys.readouterr().out
+    assert hs[0] in shown and '"curve_metrics"' in shown and '"x2"' in shown
+    assert main(["results", "--store", p, "--status", "bogus"]) == 2
+    assert "--status='bogus' is invalid" in capsys.readouterr().err
     bogus = tmp_path / "bogus.db"
     bogus.write_text("hello")
     assert main(["results", "--store", str(bogus)]) == 2

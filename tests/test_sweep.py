@@ -259,6 +259,12 @@ def test_unreachable_scheduler_fails_clearly_within_10_s(tmp_path, capsys):
     assert "--scheduler 'localhost:8786' is invalid; give an address such as tcp://" in err
 
 
+def test_resume_without_a_store_is_refused(tmp_path, capsys):
+    err = _cli_error(tmp_path, capsys, '[sweep]\nkind = "target-energy"\n[grid]\nd = [4]\n',
+                     "--resume")
+    assert "--resume: no store at" in err and not (tmp_path / "bad.db").exists()
+
+
 def test_store_that_is_not_a_theorycheck_store(tmp_path, capsys):
     (tmp_path / "bad.db").write_text("id,value\n1,2\n")
     err = _cli_error(tmp_path, capsys, '[sweep]\nkind = "target-energy"\n[grid]\nd = [4]\n')
