@@ -281,6 +281,16 @@ def test_ctrl_c_leaves_store_consistent_and_resume_finishes(tmp_path):
             assert len(st.curves(r["hash"], "x")) == 24
 
 
+def test_run_once_finds_instead_of_recomputing(tmp_path):
+    from theorycheck.runs import run_once
+    db = tmp_path / "once.db"
+    first = run_once(WALK_KIND, {"steps": 4}, 3, db)
+    again = run_once(WALK_KIND, {"steps": 4, "checkpoint_every": 3}, 3, db)  # same run
+    assert first["status"] == "done" and again["hash"] == first["hash"]
+    assert again["attempts"] == 1 and again["finished"] == first["finished"]
+    assert again["summary"] == first["summary"]
+
+
 # -- export ------------------------------------------------------------------------------
 
 def test_runs_table_and_csv_export(tmp_path):

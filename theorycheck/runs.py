@@ -348,3 +348,18 @@ def execute_run(store_path: str, h: str, *, lease_s: float = DEFAULT_LEASE_S,
 def run_task(h: str, *, store_path: str, **kw) -> dict:
     """:func:`execute_run` with the run hash first: the function a sweep maps over its runs."""
     return execute_run(store_path, h, **kw)
+
+
+def run_once(kind: str, config: Mapping[str, Any], seed: int, store_path: str | os.PathLike, *,
+             retry_failed: bool = False, threads: int = 1, lease_s: float = DEFAULT_LEASE_S) -> dict:
+    """One run through the store, for commands outside sweeps (e.g. a trainer's CLI): validate
+    ``config`` for ``kind``, record it, execute it here unless it is already done (an
+    interrupted one resumes from its checkpoint), and return the stored run (``config``,
+    ``summary``, ``status``, ``error``, ...)."""
+    k = get_kind(kind)
+    cfg = k.validate(config)
+    seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
+    with Store(store_path) as st:
+        (h,) = st.ensure([(kind, cfg, seed)])
+        execute_run(str(store_path), h, retry_failed=retry_failed, threads=threads, lease_s=lease_s)
+        return st.run(h)
