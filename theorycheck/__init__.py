@@ -15,6 +15,9 @@ from .procrustes import rotation_distance
 from .hermite import energy_by_degree, hermite_coefficients, mc_energy_by_degree
 from .symbolic import (SymbolicTarget, plant_cancellation, symbolic_target, verify_degrees, verify_gap,
                        verify_structure)
+from .runs import Recorder, RunKind, execute_run, get_kind, register_run_kind, run_kind, run_once
+from .store import Store, StoreError, config_hash
+from .sweep import GridError, RunSpec, load_grid, run_sweep
 
 __version__ = "0.1.0"
 
@@ -29,4 +32,7 @@ __all__ = [
     "energy_by_degree", "hermite_coefficients", "mc_energy_by_degree",
     "SymbolicTarget", "plant_cancellation", "symbolic_target", "verify_degrees", "verify_gap",
     "verify_structure",
+    "Recorder", "RunKind", "execute_run", "get_kind", "register_run_kind", "run_kind", "run_once",
+    "Store", "StoreError", "config_hash",
+    "GridError", "RunSpec", "load_grid", "run_sweep",
 ]
