@@ -251,5 +251,26 @@ def split_budget(n: int, frac1: float = 0.5) -> tuple[int, int]:
     return n1, n - n1
 
 
-def sweep_n1(target, n1s: Sequence[int], n2: int, rng, config=None, n_test=4000):
-    return [run_three_layer(target, n1, n2, rng, config=config, n_test=n_test) for n1 in n1s]
+def n1_ladder(target, n1s: Sequence[int], n2: int, rng: np.random.Generator, *,
+              config: ThreeLayerConfig | None = None, n_test: int = 4000) -> list[ThreeLayerRun]:
+    """corr(phi, h*) and test loss along a ladder of n1 with common random numbers
+    (THEORY.md 2.3): nested stage-1 samples (the first n1 of one draw), and the same
+    V, a, stage-2 sample, stage-2 biases and test set for every n1, so differences
+    along the ladder come from n1 alone."""
+    n1s = [check_int("n1", n1, min_value=1) for n1 in n1s]
+    if not n1s:
+        raise SpecError("n1s=[] is invalid; pass at least one stage-1 sample size")
+    n2 = check_int("n2", n2, min_value=4)
+    config = config or ThreeLayerConfig()
+    X1, y1 = target.sample(max(n1s), rng)
+    X2, y2 = target.sample(n2, rng)
+    Xt, yt = target.sample(check_int("n_test", n_test, min_value=2), rng)
+    init_seed, stage2_seed = rng.integers(2**63, size=2)
+    net0 = init_network(target.d, config, np.random.default_rng(init_seed), target.dist)
+    runs = []
+    for n1 in n1s:
+        net = stage1(net0, X1[:n1], y1[:n1])
+        net = stage2(net, X2, y2, np.random.default_rng(stage2_seed))
+        runs.append(ThreeLayerRun(n1, n2, correlation(learned_feature(net, Xt), target.feature(Xt)),
+                                  relative_mse(net(Xt), yt), net.ridge.lam))
+    return runs
