@@ -39,11 +39,13 @@ class ExponentTask:
     n: int
     seed: int
     dist: str = "sphere"
-    m1: int = 1024
+    m1: int = 2048
     m2: int = 128
     sigma1: str = "abs"
-    frac1: float = 0.5
+    frac1: float = 0.8
     n_test: int = 2000
+    gd_m: int = 128
+    gd_steps: int = 400
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ def run_exponent_task(task: ExponentTask) -> ExponentCell:
         cfg = ThreeLayerConfig(m1=task.m1, m2=task.m2, sigma1=task.sigma1)
         r = run_three_layer(target, n1, n2, rng, config=cfg, n_test=task.n_test)
         return ExponentCell(task, r.rel_mse, r.corr)
-    return ExponentCell(task, run_baseline(task.learner, target, task.n, rng, n_test=task.n_test))
+    opts = {"m": task.gd_m, "steps": task.gd_steps} if task.learner == "two_layer_gd" else {}
+    return ExponentCell(task, run_baseline(task.learner, target, task.n, rng, n_test=task.n_test,
+                                           **opts))
 
 
 def required_n(ns: Sequence[int], losses: Sequence[float], eps: float) -> float:
@@ -125,7 +129,18 @@ def exponent_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *
     tasks = [ExponentTask(l, d, n, s, **task_options) for l in learners for d in ds for n in ns
              for s in seeds]
     cells = list(map(run_exponent_task, tasks))
+    return exponent_rows(cells, eps), cells
+
+
+def exponent_rows(cells: Sequence[ExponentCell], eps: float) -> list[ExponentRow]:
+    """Fit one :class:`ExponentRow` per learner from measured cells at threshold ``eps``
+    (so one study can be read at several thresholds)."""
+    eps = check_real("eps", eps, positive=True)
     loss = {(c.task.learner, c.task.d, c.task.n, c.task.seed): c.rel_mse for c in cells}
+    learners = list(dict.fromkeys(c.task.learner for c in cells))
+    ds = sorted({c.task.d for c in cells})
+    ns = sorted({c.task.n for c in cells})
+    seeds = sorted({c.task.seed for c in cells})
     rows = []
     for l in learners:
         per_seed, censored, n_req = [], 0, {}
@@ -143,7 +158,7 @@ def exponent_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *
         else:
             m, half = (per_seed[0] if k else math.nan), math.nan
         rows.append(ExponentRow(l, m, m - half, m + half, k, censored, per_seed, n_req))
-    return rows, cells
+    return rows
 
 
 def format_exponent_table(rows: Sequence[ExponentRow], eps: float) -> str:
