@@ -19,7 +19,7 @@ import numpy as np
 
 from .quadratic_features import relative_mse
 from .ridge import DEFAULT_LAMBDAS, select_kernel_ridge, select_ridge, split_indices
-from .validation import check_array, check_int, check_real
+from .validation import check_array, check_choice, check_int, check_real
 
 BASELINES = ("poly_krr", "relu_rf", "two_layer_gd")
 
@@ -103,7 +103,6 @@ def fit_two_layer_gd(X, y, rng, *, m: int = 256, steps: int = 600, lr: float = 0
 
 
 def fit_baseline(name: str, X, y, rng, **options) -> Callable:
-    from .validation import check_choice
     check_choice("baseline", name, BASELINES)
     return {"poly_krr": fit_poly_krr, "relu_rf": fit_relu_rf,
             "two_layer_gd": fit_two_layer_gd}[name](X, y, rng, **options)

@@ -8,7 +8,6 @@ exponent table in one go.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from pathlib import Path
