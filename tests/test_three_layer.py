@@ -329,6 +329,7 @@ def test_required_n_and_fit():
     assert required_n([100, 200, 400], [0.9, 0.6, 0.3], 0.6) == pytest.approx(200)
     assert required_n([100, 200, 400], [0.9, 0.7, 0.5], 0.6) == pytest.approx(200 * math.sqrt(2))
     assert math.isnan(required_n([100, 200], [0.9, 0.8], 0.5))
+    assert math.isnan(required_n([100, 200], [0.4, 0.3], 0.5))  # left-censored
     assert fit_exponent([4, 8, 16], [16, 64, 256]) == pytest.approx(2.0)
 
 
@@ -336,7 +337,7 @@ def test_exponent_rows_recover_a_planted_exponent():
     cells = []
     for s, noise in enumerate([0.9, 1.0, 1.1]):
         for d in (4, 8, 16):
-            for n in (10, 100, 1000, 10000, 100000):
+            for n in (1, 10, 100, 1000, 10000, 100000):
                 n_half = noise * d ** 2.5  # loss = 1 / (1 + n / n_half): crosses 0.5 at n_half
                 cells.append(ExponentCell(ExponentTask("relu_rf", d, n, s), 1 / (1 + n / n_half)))
     (row,) = exponent_rows(cells, 0.5)

@@ -70,7 +70,11 @@ def run_exponent_task(task: ExponentTask) -> ExponentCell:
 
 
 def required_n(ns: Sequence[int], losses: Sequence[float], eps: float) -> float:
-    """First n at which the loss curve reaches eps (log-linear interpolation); nan if never."""
+    """First n at which the loss curve reaches eps (log-linear interpolation).
+
+    nan when the curve never reaches eps on the grid (right-censored) or is already
+    below it at the smallest n (left-censored: the grid cannot locate the crossing).
+    """
     ns = np.asarray(ns, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
     order = np.argsort(ns)
@@ -80,7 +84,7 @@ def required_n(ns: Sequence[int], losses: Sequence[float], eps: float) -> float:
         return math.nan
     i = int(hit[0])
     if i == 0:
-        return float(ns[0])
+        return math.nan
     l0, l1 = losses[i - 1], losses[i]
     t = (l0 - eps) / (l0 - l1)
     return float(np.exp(np.log(ns[i - 1]) + t * (np.log(ns[i]) - np.log(ns[i - 1]))))

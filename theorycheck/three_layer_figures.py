@@ -21,6 +21,13 @@ def _plt():
     return plt
 
 
+def _log_x(ax, ticks) -> None:
+    from matplotlib.ticker import NullFormatter
+    ax.set_xscale("log")
+    ax.set_xticks(list(ticks), [str(t) for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def ladder_data(d: int, n1s: Sequence[int], n2: int, seeds: Sequence[int], *,
                 sigma1s=("abs", "relu"), m1: int = 2048, m2: int = 128, dist: str = "sphere"):
     """{sigma1: (corr array (seeds, n1s), loss array)} from :func:`n1_ladder`."""
@@ -62,11 +69,12 @@ def plot_ladder(data, n1s, d: int, path: str | Path) -> Path:
         for ax, arr in zip(axes, (corr, loss)):
             ax.errorbar(n1s, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3,
                         label=f"sigma1 = {s1}")
-    axes[0].set(xscale="log", xlabel="n1 (stage-1 samples)", ylabel="corr(phi, x^T A x)",
+    axes[0].set(xlabel="n1 (stage-1 samples)", ylabel="corr(phi, x^T A x)",
                 title=f"learned feature, d = {d}")
-    axes[1].set(xscale="log", xlabel="n1 (stage-1 samples)", ylabel="relative test MSE",
+    axes[1].set(xlabel="n1 (stage-1 samples)", ylabel="relative test MSE",
                 title="three-layer test loss")
     for ax in axes:
+        _log_x(ax, n1s)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -82,7 +90,8 @@ def plot_matched_n(data, ns, d: int, path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for name, arr in data.items():
         ax.errorbar(ns, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3, label=name)
-    ax.set(xscale="log", xlabel="total samples n", ylabel="relative test MSE",
+    _log_x(ax, ns)
+    ax.set(xlabel="total samples n", ylabel="relative test MSE",
            title=f"g*(x^T A x), d = {d}: matched n")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -106,7 +115,8 @@ def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
         if ok.sum() >= 2:
             c = np.polyfit(np.log(ds[ok]), np.log(gm[ok]), 1)
             ax.plot(ds, np.exp(np.polyval(c, np.log(ds))), "--", color=line[0].get_color())
-    ax.set(xscale="log", yscale="log", xlabel="d", ylabel=f"N_required (rel. MSE <= {eps:g})",
+    _log_x(ax, ds.astype(int))
+    ax.set(yscale="log", xlabel="d", ylabel=f"N_required (rel. MSE <= {eps:g})",
            title="empirical sample-size exponents")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)

@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
     p.add_argument("--baselines", action="store_true",
                    help="run: also fit the two-layer baselines at n = n1 + n2")
     p.add_argument("--ds", default="8,12,16,20", help="exponents/figures: d values")
-    p.add_argument("--ns", default="250,500,1000,2000,4000", help="exponents/figures: n values")
+    p.add_argument("--ns", default="125,250,500,1000,2000,4000", help="exponents/figures: n values")
     p.add_argument("--seeds", default=5, help="exponents/figures: number of seeds (default 5)")
     p.add_argument("--eps", default="0.4,0.5,0.6",
                    help="exponents: target relative MSE values (default 0.4,0.5,0.6)")
@@ -180,4 +180,11 @@ def _figures(args) -> int:
         print(f"d=20 {k}: n={ns} loss mean {np.round(arr.mean(0), 3).tolist()} "
               f"sd {np.round(arr.std(0, ddof=1), 3).tolist()}")
     print(f"({time.perf_counter() - t0:.0f}s)")
+    from ..io import atomic_write_json
+    atomic_write_json(out / "three_layer_curves.json",
+                      {"ladder": {"d": 16, "n1s": n1s, "n2": 3000, "seeds": seeds,
+                                  **{s1: {"corr": c.tolist(), "loss": l.tolist()}
+                                     for s1, (c, l) in lad.items()}},
+                       "matched_n": {"d": 20, "ns": ns, "seeds": seeds,
+                                     **{k: v.tolist() for k, v in mat.items()}}})
     return _exponents(args, figure=True)
