@@ -10,7 +10,8 @@ run it. Tasks and the task function are module-level and picklable.
 Conventions [R]: N_required is read off the measured loss curve by linear
 interpolation in (log n, loss) at the first grid crossing of ``eps``; a seed whose
 curve never reaches ``eps`` on the grid is *censored* at that d and left out of the
-fit (reported). Per seed, e is the least-squares slope of log N_required on log d;
+fit (reported); so is a seed already below ``eps`` at the smallest n (left-censored).
+Per seed, e is the least-squares slope of log N_required on log d;
 the interval is mean +- t_{0.975, s-1} * sd / sqrt(s) over the s seeds with a fit.
 """
 
