@@ -18,6 +18,9 @@ from .symbolic import (SymbolicTarget, plant_cancellation, symbolic_target, veri
 from .runs import Recorder, RunKind, execute_run, get_kind, register_run_kind, run_kind, run_once
 from .store import Store, StoreError, config_hash
 from .sweep import GridError, RunSpec, load_grid, run_sweep
+from .quadratic_features import QuadraticFeatureTarget, SingleIndexTarget, quadratic_target, single_index_target, variance_oracle
+from .three_layer import ThreeLayerConfig, fit_three_layer, n1_ladder, run_three_layer
+from .sample_exponent import exponent_study
 
 __version__ = "0.1.0"
 
@@ -35,4 +38,7 @@ __all__ = [
     "Recorder", "RunKind", "execute_run", "get_kind", "register_run_kind", "run_kind", "run_once",
     "Store", "StoreError", "config_hash",
     "GridError", "RunSpec", "load_grid", "run_sweep",
+    "QuadraticFeatureTarget", "SingleIndexTarget", "quadratic_target", "single_index_target",
+    "variance_oracle", "ThreeLayerConfig", "fit_three_layer", "n1_ladder", "run_three_layer",
+    "exponent_study",
 ]

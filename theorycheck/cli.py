@@ -8,7 +8,7 @@ import sys
 
 from .errors import TheorycheckError
 
-SUBCOMMANDS = ("check", "target", "labels", "sweep", "results")
+SUBCOMMANDS = ("check", "target", "three-layer", "labels", "sweep", "results")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMANDS:
-        importlib.import_module(f"theorycheck.commands.{name}").add_parser(sub)
+        importlib.import_module(f"theorycheck.commands.{name.replace('-', '_')}").add_parser(sub)
     return parser
 
 

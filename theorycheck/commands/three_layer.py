@@ -1,0 +1,190 @@
+"""``theorycheck three-layer``: the three-layer learner on g*(x^T A x) (THEORY.md 2.2, 2.3).
+
+Actions: ``run`` (default) fits one learner and prints corr(phi, h*) and the test
+loss (with ``--baselines``, the two-layer baselines at the same n); ``exponents``
+runs the sample-size exponent study; ``figures`` writes the docs figures and the
+exponent table in one go.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SpecError
+from ..validation import check_choice, check_int, check_real
+
+ACTIONS = ("run", "exponents", "figures")
+
+
+def _ints(name: str, text: str) -> list[int]:
+    parts = [p for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise SpecError(f"{name}={text!r} is invalid: empty list; pass comma-separated integers, "
+                        f"e.g. 8,12,16")
+    return [check_int(name, p.strip(), min_value=1) for p in parts]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("three-layer", help="three-layer feature learning on g*(x^T A x)",
+                       description=__doc__.split("\n\n")[1])
+    p.add_argument("action", nargs="?", default="run", choices=ACTIONS)
+    p.add_argument("--d", default=16, help="input dimension (default 16)")
+    p.add_argument("--n1", default=4000, help="stage-1 samples (default 4000)")
+    p.add_argument("--n2", default=1000, help="stage-2 samples (default 1000)")
+    p.add_argument("--m1", default=2048, help="first-layer width (default 2048)")
+    p.add_argument("--m2", default=128, help="second-layer width (default 128)")
+    p.add_argument("--sigma1", default="abs", help="first activation: abs (default), relu, tanh, square")
+    p.add_argument("--dist", default="sphere", help="inputs: sphere (default) or gaussian")
+    p.add_argument("--rank", default=None, help="rank of the random A (default: full)")
+    p.add_argument("--matrix", default=None, help="a .npy or text file holding your own A")
+    p.add_argument("--normalise", action="store_true",
+                   help="symmetrise / remove trace / rescale a given A (with a warning) "
+                        "instead of rejecting it")
+    p.add_argument("--seed", default=0, help="seed (default 0)")
+    p.add_argument("--baselines", action="store_true",
+                   help="run: also fit the two-layer baselines at n = n1 + n2")
+    p.add_argument("--ds", default="8,12,16,20", help="exponents/figures: d values")
+    p.add_argument("--ns", default="125,250,500,1000,2000,4000", help="exponents/figures: n values")
+    p.add_argument("--seeds", default=5, help="exponents/figures: number of seeds (default 5)")
+    p.add_argument("--eps", default="0.4,0.5,0.6",
+                   help="exponents: target relative MSE values (default 0.4,0.5,0.6)")
+    p.add_argument("--learners", default="three_layer,poly_krr,relu_rf,two_layer_gd",
+                   help="exponents: learners to include")
+    p.add_argument("--jobs", default=1, help="exponents: worker processes (default 1)")
+    p.add_argument("--out", default="docs/img", help="figures/exponents: output folder")
+    p.set_defaults(func=run)
+
+
+def _target(args):
+    from ..quadratic_features import quadratic_target
+    d = check_int("--d", args.d, min_value=2)
+    rank = None if args.rank is None else check_int("--rank", args.rank, min_value=2, max_value=d)
+    dist = check_choice("--dist", args.dist, ("sphere", "gaussian"))
+    A = None
+    if args.matrix is not None:
+        path = Path(args.matrix)
+        if not path.exists():
+            raise SpecError(f"--matrix={args.matrix!r} does not exist; pass a .npy or text file "
+                            f"holding a d x d matrix")
+        A = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, ndmin=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = quadratic_target(d, rng=np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
+                             A=A, rank=rank, dist=dist, normalise=args.normalise)
+    for w in caught:
+        print(f"warning: {w.message}")
+    return t
+
+
+def run(args) -> int:
+    action = args.action
+    if action == "run":
+        return _run_one(args)
+    if action == "exponents":
+        return _exponents(args, figure=False)
+    return _figures(args)
+
+
+def _run_one(args) -> int:
+    from ..baselines import run_baseline
+    from ..three_layer import ThreeLayerConfig, run_three_layer
+    target = _target(args)
+    n1 = check_int("--n1", args.n1, min_value=1)
+    n2 = check_int("--n2", args.n2, min_value=4)
+    cfg = ThreeLayerConfig(m1=check_int("--m1", args.m1, min_value=1),
+                           m2=check_int("--m2", args.m2, min_value=1),
+                           sigma1=check_choice("--sigma1", args.sigma1, ("abs", "relu", "tanh", "square")))
+    rng = np.random.default_rng([check_int("--seed", args.seed, min_value=0), 1])
+    t0 = time.perf_counter()
+    r = run_three_layer(target, n1, n2, rng, config=cfg)
+    print(f"{target!r}")
+    print(f"three-layer (m1={cfg.m1}, m2={cfg.m2}, sigma1={cfg.sigma1}): n1={n1} n2={n2} "
+          f"corr(phi, x^T A x)={r.corr:.4f} rel. test MSE={r.rel_mse:.4f} "
+          f"({time.perf_counter() - t0:.1f}s)")
+    if args.baselines:
+        for b in ("poly_krr", "relu_rf", "two_layer_gd"):
+            t0 = time.perf_counter()
+            v = run_baseline(b, target, n1 + n2, rng)
+            print(f"{b}: n={n1 + n2} rel. test MSE={v:.4f} ({time.perf_counter() - t0:.1f}s)")
+    return 0
+
+
+def _exponent_args(args):
+    ds = _ints("--ds", args.ds)
+    ns = _ints("--ns", args.ns)
+    seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
+    eps = [check_real("--eps", e.strip(), positive=True) for e in str(args.eps).split(",") if e.strip()]
+    if not eps:
+        raise SpecError(f"--eps={args.eps!r} is invalid: empty; pass e.g. 0.5 or 0.4,0.5")
+    learners = [check_choice("--learners", l.strip(), ("three_layer", "poly_krr", "relu_rf",
+                                                       "two_layer_gd"))
+                for l in str(args.learners).split(",") if l.strip()]
+    return ds, ns, seeds, eps, learners
+
+
+def _exponents(args, figure: bool):
+    from ..io import atomic_write_json, atomic_write_text
+    from ..sample_exponent import (cells_to_records, exponent_rows, exponent_study,
+                                   format_exponent_table)
+    ds, ns, seeds, eps, learners = _exponent_args(args)
+    jobs = check_int("--jobs", args.jobs, min_value=1)
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(jobs) as ex:
+            _, cells = exponent_study(ds, ns, seeds, learners=learners, eps=eps[0],
+                                      map=lambda f, it: ex.map(f, it, chunksize=1))
+    else:
+        _, cells = exponent_study(ds, ns, seeds, learners=learners, eps=eps[0])
+    by_eps = {e: exponent_rows(cells, e) for e in eps}
+    table = "\n\n".join(format_exponent_table(r, e) for e, r in by_eps.items())
+    print(table)
+    print(f"(d in {ds}, n in {ns}, {len(seeds)} seeds, {time.perf_counter() - t0:.0f}s)")
+    atomic_write_text(out / "three_layer_exponents.md", table + "\n")
+    atomic_write_json(out / "three_layer_exponents.json",
+                      {"ds": ds, "ns": ns, "seeds": seeds, "eps": eps,
+                       "rows": {str(e): [{k: v for k, v in r.__dict__.items() if k != "n_required"}
+                                         | {"n_required": {str(s): {str(d): x for d, x in m.items()}
+                                                           for s, m in r.n_required.items()}}
+                                         for r in rows] for e, rows in by_eps.items()},
+                       "cells": cells_to_records(cells)})
+    if figure:
+        from ..three_layer_figures import plot_exponents
+        e = eps[len(eps) // 2]
+        print(plot_exponents(by_eps[e], ds, out / "three_layer_exponents.png", e))
+    return 0
+
+
+def _figures(args) -> int:
+    from ..three_layer_figures import (ladder_data, matched_n_data, plot_ladder,
+                                       plot_matched_n)
+    out = Path(args.out)
+    seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
+    t0 = time.perf_counter()
+    n1s = [250, 500, 1000, 2000, 4000, 8000]
+    lad = ladder_data(16, n1s, 3000, seeds)
+    print(plot_ladder(lad, n1s, 16, out / "three_layer_ladder.png"))
+    for s1, (corr, loss) in lad.items():
+        print(f"d=16 sigma1={s1}: n1={n1s}")
+        print(f"  corr mean {np.round(corr.mean(0), 3).tolist()} sd {np.round(corr.std(0, ddof=1), 3).tolist()}")
+        print(f"  loss mean {np.round(loss.mean(0), 3).tolist()} sd {np.round(loss.std(0, ddof=1), 3).tolist()}")
+    ns = [1000, 2000, 3000, 4000]
+    mat = matched_n_data(20, ns, seeds)
+    print(plot_matched_n(mat, ns, 20, out / "three_layer_matched_n.png"))
+    for k, arr in mat.items():
+        print(f"d=20 {k}: n={ns} loss mean {np.round(arr.mean(0), 3).tolist()} "
+              f"sd {np.round(arr.std(0, ddof=1), 3).tolist()}")
+    print(f"({time.perf_counter() - t0:.0f}s)")
+    from ..io import atomic_write_json
+    atomic_write_json(out / "three_layer_curves.json",
+                      {"ladder": {"d": 16, "n1s": n1s, "n2": 3000, "seeds": seeds,
+                                  **{s1: {"corr": c.tolist(), "loss": l.tolist()}
+                                     for s1, (c, l) in lad.items()}},
+                       "matched_n": {"d": 20, "ns": ns, "seeds": seeds,
+                                     **{k: v.tolist() for k, v in mat.items()}}})
+    return _exponents(args, figure=True)
