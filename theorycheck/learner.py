@@ -166,7 +166,7 @@ def _per_layer(name: str, value, n: int) -> tuple[int, ...]:
 class _Layout:
     lay: np.ndarray          # (L-1, 13) int64, see kernels.learner_kernels
     cols: np.ndarray         # int64
-    lifted: np.ndarray       # uint8, per column: comes from a lifted Phi_j (j >= 2)
+    lifted: np.ndarray       # uint8 per column: 0 from Phi_0/1, 1 lifted (offset trained), 2 lifted (offset off)
     ptot: int
     size: int                # len(theta)
     phi_off: dict            # j -> first column of Phi_j
@@ -188,7 +188,7 @@ def _layout(spec: LearnerSpec) -> _Layout:
         co = len(cols)
         for j in spec.J(l):
             cols.extend(range(phi_off[j], phi_off[j] + spec.phi_width(j)))
-            lifted.extend([1 if j >= 2 else 0] * spec.phi_width(j))
+            lifted.extend([(1 if spec.offsets else 2) if j >= 2 else 0] * spec.phi_width(j))
         lc = cols[co:]
         col_slices[l] = slice(lc[0], lc[-1] + 1) if lc == list(range(lc[0], lc[-1] + 1)) else None
         bo = mo + rows * nin
@@ -271,7 +271,7 @@ def _mask(spec: LearnerSpec, frozen: frozenset) -> np.ndarray:
         rows, _, nin, mo, bo, co = lay.lay[i][:6]
         mask[mo:mo + rows * nin] = 1
         if spec.offsets:
-            mask[bo:bo + nin] = lay.lifted[co:co + nin]
+            mask[bo:bo + nin] = lay.lifted[co:co + nin] == 1
     mask.setflags(write=False)
     return mask
 
@@ -553,7 +553,7 @@ def _blas_loss_grad(params: LearnerParams, X: np.ndarray, y: np.ndarray):
         if any(j >= 2 for j in spec.J(l)):
             din = dpre @ params.M(l)
             co, nin = lay.lay[i, 5], lay.lay[i, 2]
-            lifted = lay.lifted[co:co + nin].astype(bool)
+            lifted = lay.lifted[co:co + nin] == 1
             if spec.offsets and l not in params.frozen:
                 gb = view.b(l)
                 gb[lifted] = -din[:, lifted].sum(axis=0)
@@ -584,12 +584,21 @@ def sgd_step(params: LearnerParams, X, y, lr: float, *, lambda_tie: float = 0.0,
         kern = _k.step_fast if fastmath else _k.step_exact
         loss = kern(params.theta, params.theta[:0], X, y, *base, 1, float(lr), float(lambda_wd),
                     frozen, ptot, f)
+        if loss == -1.0:
+            _raise_update_overflow(lr)
         if not math.isfinite(loss):
             _raise_nonfinite(params, X, y, loss)
         return float(loss)
     loss, _, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path, fastmath)
-    _k.sgd_update(params.theta, grad, params.trainable_mask(), float(lr))
+    if not _k.sgd_update(params.theta, grad, params.trainable_mask(), float(lr)):
+        _raise_update_overflow(lr)
     return loss
+
+
+def _raise_update_overflow(lr: float) -> None:
+    raise NumericalError(f"the SGD step overflowed: some parameter is not finite after the update "
+                         f"with lr={lr!r}; lower the learning rate or add weight decay (theta now holds "
+                         f"the overflowed values: restart from a checkpoint)")
 
 
 def warmup() -> None:
