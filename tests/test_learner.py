@@ -77,12 +77,13 @@ def _truncated(params, theta, X):
     return np.concatenate([(np.abs(Z) > q.spec.B).ravel() for Z in cache["Z"].values()])
 
 
-def _kink_free_step(params, X, v):
-    for h in (1e-5, 1e-6, 1e-7):
+def _kink_free_steps(params, X, v):
+    steps = []
+    for h in (1e-3, 1e-4, 1e-5):
         flags = [_truncated(params, params.theta + t * h * v, X) for t in (-2, 0, 2)]
         if all(np.array_equal(flags[1], f) for f in flags):
-            return h
-    assume(False)  # a pre-activation sits within 2e-7 of the kink: FD is not defined there
+            steps.append(h)
+    return steps
 
 
 @given(learners())
@@ -95,16 +96,21 @@ def test_gradient_matches_finite_differences_on_every_block(inst):
     for name, ix in _blocks(params):
         v = np.zeros(params.theta.size)
         v[ix] = rng.standard_normal(ix.size)
-        # fourth-order central difference (error O(h^4)); sigma_t is only C^1, so the
-        # step shrinks until no pre-activation crosses |z| = B inside the stencil
-        h = _kink_free_step(params, X, v)
-        th = params.theta
-        fd = (-_loss(params, th + 2 * h * v, X, y) + 8 * _loss(params, th + h * v, X, y)
-              - 8 * _loss(params, th - h * v, X, y) + _loss(params, th - 2 * h * v, X, y)) / (12 * h)
-        for path, g in grads.items():
-            an = float(g @ v)
-            scale = max(abs(an), abs(fd), 1e-3 * np.linalg.norm(g[ix]) * np.linalg.norm(v[ix]), 1e-12)
-            assert abs(an - fd) / scale < 1e-6, (name, path, an, fd)
+        # fourth-order central differences (truncation error O(h^4), rounding ~ eps |loss| / h):
+        # the best of three steps must agree; steps whose stencil crosses a kink of
+        # sigma_t (|z| = B, where the loss is only C^1) are not used
+        errors = {path: [] for path in grads}
+        for h in _kink_free_steps(params, X, v):
+            th = params.theta
+            fd = (-_loss(params, th + 2 * h * v, X, y) + 8 * _loss(params, th + h * v, X, y)
+                  - 8 * _loss(params, th - h * v, X, y) + _loss(params, th - 2 * h * v, X, y)) / (12 * h)
+            for path, g in grads.items():
+                an = float(g @ v)
+                scale = max(abs(an), abs(fd), 1e-3 * np.linalg.norm(g[ix]) * np.linalg.norm(v[ix]), 1e-12)
+                errors[path].append(abs(an - fd) / scale)
+        assume(errors["blas"])
+        for path, errs in errors.items():
+            assert min(errs) < 1e-6, (name, path, errs)
 
 
 def test_frozen_layers_get_zero_gradient_and_no_update():
@@ -175,7 +181,7 @@ def _theta_values(params, syms):
 @pytest.mark.parametrize("tied,B", [(False, math.inf), (True, math.inf), (False, 1.0)])
 def test_gradient_matches_sympy_derivative(tied, B):
     spec = Lr.learner_spec(2, 3, k=2, m=None if tied else 3, tied=tied, B=B, lift_rows=3)
-    params, X, y = _instance(spec, 2, 7)
+    params, X, y = _instance(spec, 2 if B == math.inf else 1, 7)
     expr, syms = _sympy_learner(spec, params.R, X, y, B)
     vals = _theta_values(params, syms)
     f = sp.lambdify(syms, [expr] + [sp.diff(expr, s) for s in syms], "math")
@@ -226,13 +232,13 @@ def test_gradient_matches_torch_autograd():
 @pytest.mark.equivalence
 @given(learners(max_d=5))
 @settings(deadline=None)
-def test_loops_blas_and_fastmath_agree(inst):
+def test_fastmath_loop_kernel_agrees_with_plain_blas_path(inst):
     spec, n, seed = inst
     params, X, y = _instance(spec, n, seed)
     l0, g0 = Lr.loss_and_grad(params, X, y, path="blas", **REG)
     tol = 1e-12 * (1 + np.abs(g0).max())
-    for path, fm in (("loops", False), ("loops", True)):
-        l1, g1 = Lr.loss_and_grad(params, X, y, path=path, fastmath=fm, **REG)
+    for path in ("loops", "auto"):
+        l1, g1 = Lr.loss_and_grad(params, X, y, path=path, **REG)
         assert l1 == pytest.approx(l0, rel=1e-12, abs=1e-12)
         np.testing.assert_allclose(g1, g0, rtol=1e-11, atol=tol)
     f0, _ = Lr.forward(params, X, path="blas")
@@ -249,7 +255,7 @@ def test_fused_sgd_step_equals_gradient_step(path):
     _, g = Lr.loss_and_grad(params, X, y, lambda_wd=0.05, path="blas")
     expected = params.theta - 0.01 * g * params.trainable_mask()
     q = params.copy()
-    Lr.sgd_step(q, X, y, 0.01, lambda_wd=0.05, path=path, fastmath=True)
+    Lr.sgd_step(q, X, y, 0.01, lambda_wd=0.05, path=path)
     np.testing.assert_allclose(q.theta, expected, rtol=1e-12, atol=1e-13)
 
 

@@ -29,9 +29,11 @@ All parameters live in one flat vector ``theta`` (views: :meth:`LearnerParams.K`
 ``.W``, ``.M``, ``.b``); layer l's K_l and W_l are one row-major block
 ``M_l = [K_l; W_l]`` so both are read in one pass. Two numerically equivalent
 code paths: the fused numba loop kernel (``path="loops"``, for online and small
-batches) and a BLAS path (``path="blas"``, NumPy GEMMs plus one-pass numba
-element-wise kernels, for large batches); ``path="auto"`` picks loops for
-batches of at most :data:`LOOPS_MAX_BATCH`.
+batches; compiled with reassociating fastmath) and a BLAS path (``path="blas"``,
+NumPy GEMMs plus one-pass IEEE numba element-wise kernels, for large batches and
+the plain float64 reference); ``path="auto"`` picks loops for batches of at most
+:data:`LOOPS_MAX_BATCH`. float64 by default; float32 parameters (``dtype``) run
+both paths in single precision (accumulations in the loop kernel stay float64).
 """
 
 from __future__ import annotations
@@ -399,7 +401,7 @@ def _pick_path(path: str, n: int) -> str:
     return path
 
 
-def forward(params: LearnerParams, X, *, path: str = "auto", fastmath: bool = False):
+def forward(params: LearnerParams, X, *, path: str = "auto"):
     """F(X), shape (n,), and a cache dict {"S": {l: S_l}, "Z": {l: wide pre-activation},
     "Phi": feature buffer} (the cache comes from the BLAS path; with ``path="loops"``
     it is None)."""
@@ -408,8 +410,7 @@ def forward(params: LearnerParams, X, *, path: str = "auto", fastmath: bool = Fa
     if path == "loops":
         base, frozen, ptot = _args(params)
         f = np.empty(X.shape[0])
-        kern = _k.step_fast if fastmath else _k.step_exact
-        kern(params.theta, params.theta[:0], X, X[:, 0], *base, 2, 0.0, 0.0, frozen, ptot, f)
+        _k.step(params.theta, params.theta[:0], X, X[:, 0], *base, 2, 0.0, 0.0, frozen, ptot, f)
         return f, None
     f, cache = _blas_forward(params, X)
     return f, cache
@@ -488,24 +489,23 @@ def _raise_nonfinite(params: LearnerParams, X, y, loss) -> None:
 
 
 def loss_and_grad(params: LearnerParams, X, y, *, lambda_tie: float = 0.0, lambda_wd: float = 0.0,
-                  path: str = "auto", fastmath: bool = False):
+                  path: str = "auto"):
     """(loss, grad): the batch loss plus regularisers, and its gradient with respect to
     ``theta`` (zero on frozen layers and on the untrained offsets). Raises
     :class:`NumericalError` when the loss is not finite (overflow, NaN input)."""
     X, y = _check_batch(params, X, y)
     lambda_tie, lambda_wd = _check_reg(lambda_tie, lambda_wd)
-    _, loss, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path, fastmath)
+    _, loss, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path)
     return loss, grad
 
 
-def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, fastmath):
+def _loss_grad(params, X, y, lambda_tie, lambda_wd, path):
     path = _pick_path(path, X.shape[0])
     if path == "loops":
         base, frozen, ptot = _args(params)
         grad = np.empty_like(params.theta)
         f = np.empty(X.shape[0])
-        kern = _k.step_fast if fastmath else _k.step_exact
-        loss = kern(params.theta, grad, X, y, *base, 0, 0.0, 0.0, frozen, ptot, f)
+        loss = _k.step(params.theta, grad, X, y, *base, 0, 0.0, 0.0, frozen, ptot, f)
     else:
         loss, grad = _blas_loss_grad(params, X, y)
     if not math.isfinite(loss):
@@ -566,7 +566,7 @@ def _blas_loss_grad(params: LearnerParams, X: np.ndarray, y: np.ndarray):
 
 
 def sgd_step(params: LearnerParams, X, y, lr: float, *, lambda_tie: float = 0.0,
-             lambda_wd: float = 0.0, path: str = "auto", fastmath: bool = True,
+             lambda_wd: float = 0.0, path: str = "auto",
              check: bool = True) -> float:
     """One SGD step in place on ``params.theta``; returns the data loss of the batch
     before the step (without regularisers). With the loop path and no tie regulariser the
@@ -581,15 +581,14 @@ def sgd_step(params: LearnerParams, X, y, lr: float, *, lambda_tie: float = 0.0,
     if path == "loops" and not lambda_tie:
         base, frozen, ptot = _args(params)
         f = np.empty(X.shape[0])
-        kern = _k.step_fast if fastmath else _k.step_exact
-        loss = kern(params.theta, params.theta[:0], X, y, *base, 1, float(lr), float(lambda_wd),
+        loss = _k.step(params.theta, params.theta[:0], X, y, *base, 1, float(lr), float(lambda_wd),
                     frozen, ptot, f)
         if loss == -1.0:
             _raise_update_overflow(lr)
         if not math.isfinite(loss):
             _raise_nonfinite(params, X, y, loss)
         return float(loss)
-    loss, _, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path, fastmath)
+    loss, _, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path)
     if not _k.sgd_update(params.theta, grad, params.trainable_mask(), float(lr)):
         _raise_update_overflow(lr)
     return loss
@@ -610,6 +609,5 @@ def warmup() -> None:
     for path in ("loops", "blas"):
         loss_and_grad(params, X, y, path=path)
         forward(params, X, path=path)
-    loss_and_grad(params, X, y, path="loops", fastmath=True)
     sgd_step(params, X, y, 1e-3, path="loops")
     sgd_step(params, X, y, 1e-3, path="blas")

@@ -12,11 +12,13 @@ of width ``ptot`` per sample; layer i reads columns ``cols[co:co+nin]``.
 Phi_l = sigma(R_l S_l) starts in the feature buffer, and ``io/qo/uo`` offsets
 of this layer's per-sample input, pre-activation and lift buffers.
 
-``_step`` is the fused loop kernel (online / small batches): one call does the
+``step`` is the fused loop kernel (online / small batches): one call does the
 forward pass, the loss, the backward pass and, in ``mode`` 1, the SGD update
 in place while walking each parameter row once. Modes: 0 = loss and data-loss
 gradient into ``grad``; 1 = fused SGD update (weight decay on M, not on b);
-2 = forward only (fills ``out_f``). The return value is the mean loss (NaN/inf
+2 = forward only (fills ``out_f``). It is compiled with reassociating fastmath
+(``FAST``); the plain IEEE reference is the BLAS path, and the equivalence tests
+hold the two to 1e-11 relative. The return value is the mean loss (NaN/inf
 when it is not finite; theta is then untouched), or -1.0 in mode 1 when the
 update itself overflowed (some new parameter is not finite).
 ``lifted[c]``: 0 = column from Phi_0/Phi_1, 1 = lifted with a trained offset,
@@ -30,11 +32,15 @@ import math
 import numpy as np
 from numba import njit
 
+# reassociation/contraction only: 'nnan'/'ninf' would let LLVM delete the isfinite checks
+# that catch NaN inputs and overflow
+FAST = {"reassoc", "contract", "nsz", "arcp"}
+
 # lay columns
 ROWS, K, NIN, MO, BO, CO, ZR, P, RO, PO, IO, QO, UO = range(13)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def sigma_t(z, bt):
     """Truncated square: z^2 for |z| <= B, 2B|z| - B^2 beyond."""
     a = abs(z)
@@ -43,14 +49,14 @@ def sigma_t(z, bt):
     return 2.0 * bt * a - bt * bt
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def dsigma_t(z, bt):
     if abs(z) <= bt:
         return 2.0 * z
     return 2.0 * bt if z > 0 else -2.0 * bt
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _loss_and_dloss(f, y, loss_kind, g):
     """Mean loss over the batch; g[s] = d loss / d f[s]."""
     n = f.shape[0]
@@ -72,7 +78,7 @@ def _loss_and_dloss(f, y, loss_kind, g):
     return total / n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FAST)
 def _dots(I, M, O):
     """O[s, r] = I[s] . M[r]; blocks of 2 rows x 4 samples share their loads."""
     n, nin = I.shape
@@ -112,7 +118,7 @@ def _dots(I, M, O):
         r += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FAST)
 def _row_grad(dpre, r, I, ga):
     """ga = sum_s dpre[s, r] I[s], four samples per pass over ga."""
     n, nin = I.shape
@@ -133,7 +139,7 @@ def _row_grad(dpre, r, I, ga):
         s += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FAST)
 def _row_pair_grad(dpre, r, I, ga, gb):
     """Rows r and r+1 of the weight gradient; the loads of I are shared."""
     n, nin = I.shape
@@ -159,7 +165,7 @@ def _row_pair_grad(dpre, r, I, ga, gb):
         s += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, fastmath=FAST)
 def _emit_row(mode, M, G, r, gr, lr, shrink):
     """Store gradient row r (mode 0) or apply the SGD step to it (mode 1); returns
     the sum of the row written (non-finite iff an entry overflowed)."""
@@ -177,8 +183,8 @@ def _emit_row(mode, M, G, r, gr, lr, shrink):
     return acc
 
 
-@njit(cache=True, inline="always")
-def _step_body(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
+@njit(cache=True, fastmath=FAST)
+def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
                mode, lr, wd, frozen, ptot, out_f):
     n, d = X.shape
     nl = lay.shape[0]
@@ -317,27 +323,6 @@ def _step_body(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, los
     if not math.isfinite(check):
         return -1.0
     return loss
-
-
-# reassociation/contraction only: 'nnan'/'ninf' would let LLVM delete the isfinite checks
-# that catch NaN inputs and overflow
-FAST = {"reassoc", "contract", "nsz", "arcp"}
-
-
-@njit(cache=True, fastmath=FAST)
-def step_fast(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-              mode, lr, wd, frozen, ptot, out_f):
-    """Performance twin of :func:`step_exact` (fastmath: reassociated sums)."""
-    return _step_body(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-                      mode, lr, wd, frozen, ptot, out_f)
-
-
-@njit(cache=True)
-def step_exact(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-               mode, lr, wd, frozen, ptot, out_f):
-    """Fused loop kernel, IEEE float semantics (the verification path)."""
-    return _step_body(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-                      mode, lr, wd, frozen, ptot, out_f)
 
 
 @njit(cache=True)
