@@ -410,7 +410,7 @@ def forward(params: LearnerParams, X, *, path: str = "auto"):
     if path == "loops":
         base, frozen, ptot = _args(params)
         f = np.empty(X.shape[0])
-        _k.step(params.theta, params.theta[:0], X, X[:, 0], *base, 2, 0.0, 0.0, frozen, ptot, f)
+        _k.step(params.theta, params.theta[:0], X, f, *base, 2, 0.0, 0.0, frozen, ptot, f)
         return f, None
     f, cache = _blas_forward(params, X)
     return f, cache

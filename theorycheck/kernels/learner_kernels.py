@@ -217,10 +217,13 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
                 I[s, c] = phi[s, cols[co + c]] - theta[bo + c]
         _dots(I, M, PRE)
         a_l = alphas[i]
+        b2 = bt * bt
         for s in range(n):
             acc = 0.0
             for r in range(zr, rows):
-                acc += sigma_t(PRE[s, r], bt)
+                z = PRE[s, r]
+                az = abs(z)
+                acc += z * z if az <= bt else 2.0 * bt * az - b2   # sigma_t, inlined
             f[s] += a_l * acc
         if p > 0:
             Rl = R[ro:ro + p * k].reshape((p, k))
@@ -246,7 +249,6 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
             grad[t] = 0.0
     dphi = np.zeros((n, ptot))
     check = 0.0
-    gacc = np.empty(2 * nin_tot)
     for i in range(nl - 1, -1, -1):
         rows = lay[i, ROWS]; k = lay[i, K]; nin = lay[i, NIN]; mo = lay[i, MO]
         bo = lay[i, BO]; co = lay[i, CO]; zr = lay[i, ZR]; p = lay[i, P]
@@ -259,8 +261,10 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
         dpre = np.zeros((n, rows))
         for s in range(n):
             gs = g[s] * a_l
+            g2 = 2.0 * gs
             for r in range(zr, rows):
-                dpre[s, r] = gs * dsigma_t(PRE[s, r], bt)
+                z = PRE[s, r]
+                dpre[s, r] = g2 * (z if abs(z) <= bt else (bt if z > 0 else -bt))  # dsigma_t
         if p > 0:
             Rl = R[ro:ro + p * k].reshape((p, k))
             U = Ub[uo:uo + n * p].reshape((n, p))
@@ -294,8 +298,8 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
                         ds[c] += d0 * M0[c]
                 r += 1
         if frozen[i] == 0:
-            ga = gacc[:nin]
-            gb = gacc[nin:2 * nin]
+            ga = np.empty(nin)
+            gb = np.empty(nin)
             G = grad[mo:mo + rows * nin].reshape((rows, nin)) if mode == 0 else M
             shrink = 1.0 - 2.0 * lr * wd
             r = 0
