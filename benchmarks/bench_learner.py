@@ -8,8 +8,10 @@ weight decay on M, plain SGD, float64. Peers: plain NumPy, PyTorch CPU eager,
 JAX CPU jit (optional; skipped with a message when not installed). Timings are
 medians over interleaved rounds (the peers take turns), because the machine is
 shared. GFLOP/s counts the model's GEMM work (2*a*b*c per matrix product of the
-forward and backward passes); the peak is a large float64 matmul measured in the
-same run with the same thread count.
+forward and backward passes); the peak is a large float64 matmul timed in the
+same interleaved rounds (so it sees the same machine load) with the same thread
+count. Start-up: ``import theorycheck.learner; warmup()`` in fresh processes, cold
+(empty NUMBA_CACHE_DIR: compiles) and warm (loads the cache).
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _set_threads(n: int) -> None:
+    """Same thread budget for every peer. XLA:CPU runs work on its own thread pool even
+    with the flags below, so the process is also pinned to ``n`` cores: every peer then
+    gets the same CPU, however many threads it starts."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:n])
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(n)
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
@@ -72,10 +79,11 @@ def main(argv=None) -> int:
         print(f"start-up (import + warmup() in a fresh process): cold {cold:.2f} s "
               f"(empty numba cache), warm {warm:.2f} s (cache loaded)")
 
-    peak = _gemm_peak(np)
-    print(f"float64 GEMM peak ({args.threads} thread(s), 2048^3 matmul, best of 5): "
-          f"{peak / 1e9:.1f} GFLOP/s")
-    print(f"median of {args.rounds} interleaved rounds; ~{args.seconds:.2f} s per peer per round\n")
+    gemm_step, gemm_flops = _gemm(np)
+    print(f"median of {args.rounds} interleaved rounds; ~{args.seconds:.2f} s per peer per round; "
+          f"{args.threads} thread(s) for numba, BLAS, torch and XLA; process pinned to CPU(s) "
+          f"{sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}")
+    print(f"float64 GEMM peak: a {GEMM_N}^3 matmul timed in the same interleaved rounds\n")
 
     rows = []
     for d, k, m, L, B in [(64, 8, 256, 3, 1), (64, 8, 256, 3, 32), (64, 8, 256, 3, 512)]:
@@ -91,14 +99,16 @@ def main(argv=None) -> int:
             steps[f"theorycheck[{other}]"] = _theorycheck_peer(Lr, params.copy(), X, y, lr, wd, other)
         for name, make in peers.items():
             steps[name] = make(params, X, y, lr, wd)
+        steps["_gemm"] = gemm_step
         times = _interleave(steps, args.rounds, args.seconds)
+        peak = gemm_flops / times.pop("_gemm")
         flops = _model_flops(spec, B)
         ours = times["theorycheck"]
         row = {"config": f"d={d} k={k} m={m} L={L} B={B}",
                "path": "loops" if B <= Lr.LOOPS_MAX_BATCH else "blas",
                "steps/s": {n: 1.0 / t for n, t in times.items()},
                "ratio": {n: t / ours for n, t in times.items() if n != "theorycheck"},
-               "gflops": flops / ours / 1e9, "peak_frac": flops / ours / peak}
+               "gflops": flops / ours / 1e9, "peak": peak / 1e9, "peak_frac": flops / ours / peak}
         rows.append(row)
     _print_table(rows, peers)
     return 0
@@ -238,19 +248,18 @@ def _interleave(steps: dict, rounds: int, seconds: float) -> dict:
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
-def _gemm_peak(np) -> float:
-    n = 2048
+GEMM_N = 1536
+
+
+def _gemm(np):
+    """A large float64 matmul step and its flop count (the machine's GEMM peak)."""
     rng = np.random.default_rng(0)
-    A, B = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-    A @ B
-    best = min(_once(lambda: A @ B) for _ in range(5))
-    return 2.0 * n ** 3 / best
+    A, B = rng.standard_normal((GEMM_N, GEMM_N)), rng.standard_normal((GEMM_N, GEMM_N))
+    C = np.empty_like(A)
 
-
-def _once(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    def step():
+        np.matmul(A, B, out=C)
+    return step, 2.0 * GEMM_N ** 3
 
 
 def _model_flops(spec, n: int) -> float:
@@ -284,14 +293,14 @@ def _print_table(rows, peers) -> None:
     names = ["theorycheck"] + [n for n in ("theorycheck[loops]", "theorycheck[blas]")
                                if any(n in r["steps/s"] for r in rows)] + list(peers)
     head = "| config | path | " + " | ".join(f"{n} steps/s" for n in names) + \
-           " | " + " | ".join(f"x {n}" for n in peers) + " | GFLOP/s | of peak |"
+           " | " + " | ".join(f"x {n}" for n in peers) + " | GFLOP/s | peak GFLOP/s | of peak |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for r in rows:
         cells = [r["config"], r["path"]]
         cells += [f"{r['steps/s'][n]:,.0f}" if n in r["steps/s"] else "-" for n in names]
         cells += [f"{r['ratio'][n]:.2f}" for n in peers]
-        cells += [f"{r['gflops']:.1f}", f"{100 * r['peak_frac']:.0f}%"]
+        cells += [f"{r['gflops']:.1f}", f"{r['peak']:.1f}", f"{100 * r['peak_frac']:.0f}%"]
         print("| " + " | ".join(cells) + " |")
 
 

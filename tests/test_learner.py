@@ -247,10 +247,10 @@ def test_fastmath_loop_kernel_agrees_with_plain_blas_path(inst):
 
 
 @pytest.mark.equivalence
-@pytest.mark.parametrize("path", ["loops", "blas"])
-def test_fused_sgd_step_equals_gradient_step(path):
+@pytest.mark.parametrize("path,n", [("loops", 1), ("loops", 3), ("loops", 8), ("blas", 8)])
+def test_fused_sgd_step_equals_gradient_step(path, n):
     spec = Lr.learner_spec(4, 4, k=[3, 2, 2], m=[4, 3, 5], connections="dense")
-    params, X, y = _instance(spec, 8, 1)
+    params, X, y = _instance(spec, n, 1)
     params = params.with_frozen([3])
     _, g = Lr.loss_and_grad(params, X, y, lambda_wd=0.05, path="blas")
     expected = params.theta - 0.01 * g * params.trainable_mask()

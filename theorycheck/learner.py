@@ -278,6 +278,19 @@ def _mask(spec: LearnerSpec, frozen: frozenset) -> np.ndarray:
     return mask
 
 
+@functools.lru_cache(maxsize=64)
+def _update_codes(spec: LearnerSpec, frozen: frozenset) -> np.ndarray:
+    """Per theta entry: 0 not trained, 1 trained (offsets), 2 trained and weight-decayed (M)."""
+    codes = _mask(spec, frozen).copy()
+    lay = _layout(spec)
+    for i, l in enumerate(range(2, spec.L + 1)):
+        if l not in frozen:
+            rows, _, nin, mo = lay.lay[i][:4]
+            codes[mo:mo + rows * nin] = 2
+    codes.setflags(write=False)
+    return codes
+
+
 def _flat_R(params: LearnerParams) -> np.ndarray:
     key = id(params.R)
     cached = params.__dict__.get("_rflat")
@@ -499,7 +512,9 @@ def loss_and_grad(params: LearnerParams, X, y, *, lambda_tie: float = 0.0, lambd
     return loss, grad
 
 
-def _loss_grad(params, X, y, lambda_tie, lambda_wd, path):
+def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True):
+    """(data loss, total loss, gradient); ``with_wd=False`` leaves weight decay out of both
+    (sgd_step applies it inside the update kernel)."""
     path = _pick_path(path, X.shape[0])
     if path == "loops":
         base, frozen, ptot = _args(params)
@@ -512,7 +527,7 @@ def _loss_grad(params, X, y, lambda_tie, lambda_wd, path):
         _raise_nonfinite(params, X, y, loss)
     data_loss = float(loss)
     mask = params.trainable_mask()
-    if lambda_wd:
+    if lambda_wd and with_wd:
         loss += lambda_wd * weight_decay_penalty(params)
         for l in range(2, params.spec.L + 1):
             if l not in params.frozen:
@@ -588,8 +603,9 @@ def sgd_step(params: LearnerParams, X, y, lr: float, *, lambda_tie: float = 0.0,
         if not math.isfinite(loss):
             _raise_nonfinite(params, X, y, loss)
         return float(loss)
-    loss, _, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path)
-    if not _k.sgd_update(params.theta, grad, params.trainable_mask(), float(lr)):
+    loss, _, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=False)
+    if not _k.sgd_update(params.theta, grad, _update_codes(params.spec, params.frozen), float(lr),
+                         1.0 - 2.0 * float(lr) * float(lambda_wd)):
         _raise_update_overflow(lr)
     return loss
 

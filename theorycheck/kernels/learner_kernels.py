@@ -303,6 +303,28 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
             G = grad[mo:mo + rows * nin].reshape((rows, nin)) if mode == 0 else M
             shrink = 1.0 - 2.0 * lr * wd
             r = 0
+            if mode == 1 and n < 4:
+                # online SGD: each row takes n rank-one updates in one pass, no gradient buffer
+                for r in range(rows):
+                    Mr = M[r]
+                    d0 = lr * dpre[0, r]
+                    I0 = I[0]
+                    if n == 1:
+                        for c in range(nin):
+                            v = shrink * Mr[c] - d0 * I0[c]
+                            Mr[c] = v
+                            check += v
+                    else:
+                        for c in range(nin):
+                            Mr[c] = shrink * Mr[c] - d0 * I0[c]
+                        for s in range(1, n):
+                            ds = lr * dpre[s, r]
+                            Is = I[s]
+                            for c in range(nin):
+                                Mr[c] -= ds * Is[c]
+                        for c in range(nin):
+                            check += Mr[c]
+                r = rows
             while r + 2 <= rows:
                 _row_pair_grad(dpre, r, I, ga, gb)
                 check += _emit_row(mode, M, G, r, ga, lr, shrink)
@@ -356,12 +378,17 @@ def loss_and_dloss(f, y, loss_kind, g):
 
 
 @njit(cache=True)
-def sgd_update(theta, grad, mask, lr):
-    """theta -= lr * grad on the trainable entries (mask != 0); False if any new entry
-    is not finite (overflow)."""
+def sgd_update(theta, grad, codes, lr, shrink):
+    """SGD step on the trained entries: codes 1: theta -= lr * grad; codes 2 (weight-decayed
+    M entries): theta = shrink * theta - lr * grad with shrink = 1 - 2 lr lambda_wd.
+    False if any new entry is not finite (overflow)."""
     acc = 0.0
     for t in range(theta.shape[0]):
-        if mask[t]:
+        c = codes[t]
+        if c == 2:
+            theta[t] = shrink * theta[t] - lr * grad[t]
+            acc += theta[t]
+        elif c == 1:
             theta[t] -= lr * grad[t]
             acc += theta[t]
     return math.isfinite(acc)
