@@ -271,6 +271,11 @@ def test_float32_agrees_with_float64():
         # float32 inputs and weights: relative error ~ 1e-7 per op, amplified by depth
         assert l32 == pytest.approx(l64, rel=1e-4)
         np.testing.assert_allclose(g32, g64, rtol=0, atol=1e-4 * np.abs(g64).max())
+        q64, q32 = p64.copy(), Lr.LearnerParams(spec, p32.theta.copy(), p64.R)
+        Lr.sgd_step(q64, X, y, 1e-2, lambda_wd=0.05, path=path)
+        Lr.sgd_step(q32, X, y, 1e-2, lambda_wd=0.05, path=path)
+        assert q32.theta.dtype == np.float32
+        np.testing.assert_allclose(q32.theta, q64.theta, rtol=0, atol=1e-5 * np.abs(q64.theta).max())
 
 
 # ------------------------------------------------------------------- planted oracle

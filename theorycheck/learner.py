@@ -415,9 +415,10 @@ def _pick_path(path: str, n: int) -> str:
 
 
 def forward(params: LearnerParams, X, *, path: str = "auto"):
-    """F(X), shape (n,), and a cache dict {"S": {l: S_l}, "Z": {l: wide pre-activation},
-    "Phi": feature buffer} (the cache comes from the BLAS path; with ``path="loops"``
-    it is None)."""
+    """F(X), shape (n,), and the intermediate arrays: on the BLAS path a dict with
+    ``S[l]`` (n, k_l), ``Z[l]`` (the wide pre-activation W_l(Phi - b), (n, m_l)),
+    ``IN[l]`` (layer l's input Phi_J - b), ``U[l]`` = R_l S_l, ``pre[l]`` = [S_l, Z_l] and
+    ``Phi`` (every Phi_j side by side); on the loop path (small batches) None."""
     X, _ = _check_batch(params, X, need_y=False)
     path = _pick_path(path, X.shape[0])
     if path == "loops":
