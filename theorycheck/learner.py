@@ -430,28 +430,69 @@ def forward(params: LearnerParams, X, *, path: str = "auto"):
     return f, cache
 
 
-def _blas_forward(params: LearnerParams, X: np.ndarray):
+class _Workspace:
+    """Reusable scratch arrays of the BLAS path for one (spec, batch size, dtype): large
+    temporaries freshly allocated every step cost a page fault per 4 KiB (about as much
+    as the GEMMs at B = 512), so sgd_step keeps them, as PyTorch's and XLA's allocators do.
+    Not thread-safe: one workspace per process and shape."""
+
+    _cache: "dict[tuple, _Workspace]" = {}
+
+    def __init__(self):
+        self.arrays: dict = {}
+
+    @classmethod
+    def for_batch(cls, spec: LearnerSpec, n: int, dtype) -> "_Workspace":
+        key = (spec, n, np.dtype(dtype))
+        ws = cls._cache.get(key)
+        if ws is None:
+            if len(cls._cache) >= 8:
+                cls._cache.pop(next(iter(cls._cache)))
+            ws = cls._cache[key] = cls()
+        return ws
+
+    def get(self, name, shape, dtype, zero: bool = False) -> np.ndarray:
+        arr = self.arrays.get(name)
+        if arr is None or arr.shape != shape or arr.dtype != dtype:
+            arr = self.arrays[name] = np.zeros(shape, dtype=dtype)
+        elif zero:
+            arr.fill(0)
+        return arr
+
+
+class _Fresh:
+    """Allocates new arrays (results handed to the caller must not be reused)."""
+
+    @staticmethod
+    def get(name, shape, dtype, zero: bool = False) -> np.ndarray:
+        return np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
+
+
+def _blas_forward(params: LearnerParams, X: np.ndarray, ws=_Fresh):
     spec, lay = params.spec, _layout(params.spec)
     n, dt = X.shape[0], params.theta.dtype
-    phi = np.empty((n, lay.ptot), dtype=dt)
+    phi = ws.get("phi", (n, lay.ptot), dt)
     phi[:, :spec.d] = X
     np.multiply(X, X, out=phi[:, spec.d:2 * spec.d])
     if spec.centred:
         phi[:, spec.d:2 * spec.d] -= 1.0
-    f = np.zeros(n)
-    cache = {"S": {}, "Z": {}, "IN": {}, "U": {}, "Phi": phi}
+    f = ws.get("f", (n,), np.float64, zero=True)
+    cache = {"S": {}, "Z": {}, "IN": {}, "U": {}, "pre": {}, "Phi": phi}
     for i, l in enumerate(range(2, spec.L + 1)):
         sl = lay.col_slices[l]
         cols = phi[:, sl] if sl is not None else phi[:, lay.cols[lay.lay[i, 5]:lay.lay[i, 5] + lay.lay[i, 2]]]
-        b = params.b(l)
-        IN = cols - b if spec.offsets and l > 2 else cols
-        pre = IN @ params.M(l).T
+        if any(j >= 2 for j in spec.J(l)):       # offsets exist only on lifted inputs
+            IN = np.subtract(cols, params.b(l), out=ws.get(f"IN{l}", cols.shape, dt))
+        else:
+            IN = cols
+        pre = np.matmul(IN, params.M(l).T, out=ws.get(f"pre{l}", (n, spec.rows(l)), dt))
         k = spec.k(l)
         Z = pre if spec.tied else pre[:, k:]
         _k.out_sum(Z, float(spec.B), float(spec.alphas[i]), f)
-        cache["IN"][l], cache["S"][l], cache["Z"][l], cache.setdefault("pre", {})[l] = IN, pre[:, :k], Z, pre
+        cache["IN"][l], cache["S"][l], cache["Z"][l], cache["pre"][l] = IN, pre[:, :k], Z, pre
         if l < spec.L:
-            U = pre[:, :k] @ params.R[l].T.astype(dt, copy=False)
+            Rl = params.R[l].astype(dt, copy=False)
+            U = np.matmul(pre[:, :k], Rl.T, out=ws.get(f"U{l}", (n, Rl.shape[0]), dt))
             cache["U"][l] = U
             po = lay.phi_off[l]
             np.multiply(U, U, out=phi[:, po:po + U.shape[1]])
@@ -513,9 +554,9 @@ def loss_and_grad(params: LearnerParams, X, y, *, lambda_tie: float = 0.0, lambd
     return loss, grad
 
 
-def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True):
+def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True, ws=None):
     """(data loss, total loss, gradient); ``with_wd=False`` leaves weight decay out of both
-    (sgd_step applies it inside the update kernel)."""
+    (sgd_step applies it inside the update kernel); ``ws``: BLAS-path workspace."""
     path = _pick_path(path, X.shape[0])
     if path == "loops":
         base, frozen, ptot = _args(params)
@@ -523,7 +564,7 @@ def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True):
         f = np.empty(X.shape[0])
         loss = _k.step(params.theta, grad, X, y, *base, 0, 0.0, 0.0, frozen, ptot, f)
     else:
-        loss, grad = _blas_loss_grad(params, X, y)
+        loss, grad = _blas_loss_grad(params, X, y, ws)
     if not math.isfinite(loss):
         _raise_nonfinite(params, X, y, loss)
     data_loss = float(loss)
@@ -541,33 +582,38 @@ def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True):
     return data_loss, float(loss), grad
 
 
-def _blas_loss_grad(params: LearnerParams, X: np.ndarray, y: np.ndarray):
+def _blas_loss_grad(params: LearnerParams, X: np.ndarray, y: np.ndarray, ws=None):
+    """BLAS path of the data loss and its gradient. With a workspace ``ws`` every
+    temporary and the returned gradient are reused buffers (sgd_step only)."""
     spec, lay = params.spec, _layout(params.spec)
-    f, cache = _blas_forward(params, X)
-    n = X.shape[0]
-    g = np.empty(n)
+    n, dt = X.shape[0], params.theta.dtype
+    scratch = ws if ws is not None else _Fresh
+    f, cache = _blas_forward(params, X, scratch)
+    g = scratch.get("g", (n,), np.float64)
     loss = float(_k.loss_and_dloss(f, np.asarray(y, dtype=np.float64), LOSSES.index(spec.loss), g))
-    grad = np.zeros_like(params.theta)
+    grad = scratch.get("grad", params.theta.shape, dt, zero=True)
     if not math.isfinite(loss):
         return loss, grad
     view = LearnerParams(spec, grad, params.R)
-    dphi = np.zeros_like(cache["Phi"]) if spec.L > 2 else None
-    dt = params.theta.dtype
+    dphi = scratch.get("dphi", cache["Phi"].shape, dt, zero=True) if spec.L > 2 else None
     for i in range(spec.L - 2, -1, -1):
         l = i + 2
         k, pre, IN = spec.k(l), cache["pre"][l], cache["IN"][l]
-        dpre = np.zeros_like(pre)
+        dpre = scratch.get(f"dpre{l}", pre.shape, dt)
         zr = 0 if spec.tied else k
         _k.out_grad(cache["Z"][l], float(spec.B), g * spec.alphas[i], dpre[:, zr:])
+        if zr:
+            dpre[:, :zr] = 0.0
         if l < spec.L:
             po = lay.phi_off[l]
             U = cache["U"][l]
-            dU = 2.0 * U * dphi[:, po:po + U.shape[1]]
+            dU = np.multiply(U, dphi[:, po:po + U.shape[1]], out=scratch.get(f"dU{l}", U.shape, dt))
+            dU *= 2.0
             dpre[:, :k] += dU @ params.R[l].astype(dt, copy=False)
         if l not in params.frozen:
             np.matmul(dpre.T, IN, out=view.M(l))
         if any(j >= 2 for j in spec.J(l)):
-            din = dpre @ params.M(l)
+            din = np.matmul(dpre, params.M(l), out=scratch.get(f"din{l}", IN.shape, dt))
             co, nin = lay.lay[i, 5], lay.lay[i, 2]
             lifted = lay.lifted[co:co + nin] == 1
             if spec.offsets and l not in params.frozen:
@@ -604,7 +650,8 @@ def sgd_step(params: LearnerParams, X, y, lr: float, *, lambda_tie: float = 0.0,
         if not math.isfinite(loss):
             _raise_nonfinite(params, X, y, loss)
         return float(loss)
-    loss, _, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=False)
+    ws = _Workspace.for_batch(params.spec, X.shape[0], params.theta.dtype)
+    loss, _, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=False, ws=ws)
     if not _k.sgd_update(params.theta, grad, _update_codes(params.spec, params.frozen), float(lr),
                          1.0 - 2.0 * float(lr) * float(lambda_wd)):
         _raise_update_overflow(lr)
