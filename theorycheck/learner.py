@@ -675,3 +675,5 @@ def warmup() -> None:
         forward(params, X, path=path)
     sgd_step(params, X, y, 1e-3, path="loops")
     sgd_step(params, X, y, 1e-3, path="blas")
+    tied = init_learner(learner_spec(3, 3, k=2, tied=True), rng=0)
+    loss_and_grad(tied, X, y, path="blas")
