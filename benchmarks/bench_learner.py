@@ -100,17 +100,29 @@ def main(argv=None) -> int:
         for name, make in peers.items():
             steps[name] = make(params, X, y, lr, wd)
         steps["_gemm"] = gemm_step
+        steps["_gemms_only"] = _gemms_only(np, spec, B)
+        steps["_forward_only"] = _forward_only(Lr, params, X)
         times = _interleave(steps, args.rounds, args.seconds)
         peak = gemm_flops / times.pop("_gemm")
+        profile = {"gemms_only": times.pop("_gemms_only"), "forward_only": times.pop("_forward_only")}
         flops = _model_flops(spec, B)
         ours = times["theorycheck"]
         row = {"config": f"d={d} k={k} m={m} L={L} B={B}",
                "path": "loops" if B <= Lr.LOOPS_MAX_BATCH else "blas",
                "steps/s": {n: 1.0 / t for n, t in times.items()},
                "ratio": {n: t / ours for n, t in times.items() if n != "theorycheck"},
-               "gflops": flops / ours / 1e9, "peak": peak / 1e9, "peak_frac": flops / ours / peak}
+               "gflops": flops / ours / 1e9, "peak": peak / 1e9, "peak_frac": flops / ours / peak,
+               "step_us": ours * 1e6, "gemms_us": profile["gemms_only"] * 1e6,
+               "gemms_frac": flops / profile["gemms_only"] / peak,
+               "forward_us": profile["forward_only"] * 1e6}
         rows.append(row)
     _print_table(rows, peers)
+    print("\nprofile (same rounds): our step; the model's GEMMs alone (NumPy matmul, same shapes: "
+          "the ceiling of any BLAS implementation); our forward pass alone")
+    for r in rows:
+        print(f"  {r['config']}: step {r['step_us']:.0f} us = forward {r['forward_us']:.0f} us + "
+              f"backward/update {r['step_us'] - r['forward_us']:.0f} us; GEMMs alone "
+              f"{r['gemms_us']:.0f} us ({100 * r['gemms_frac']:.0f}% of peak)")
     return 0
 
 
@@ -222,6 +234,35 @@ def _jax_peer(params, X, y, lr, wd):
     def step():
         state[0] = update(state[0], Xj, yj)
         jax.block_until_ready(state[0])
+    return step
+
+
+def _gemms_only(np, spec, n):
+    """Just the matrix products one step needs (forward, weight and input gradients, lift)."""
+    rng = np.random.default_rng(0)
+    ops = []
+    for l in range(2, spec.L + 1):
+        rows, nin = spec.rows(l), spec.nin(l)
+        IN, M, D = rng.standard_normal((n, nin)), rng.standard_normal((rows, nin)), rng.standard_normal((n, rows))
+        ops.append((IN, M.T, np.empty((n, rows))))
+        ops.append((D.T, IN, np.empty((rows, nin))))
+        if any(j >= 2 for j in spec.J(l)):
+            ops.append((D, M, np.empty((n, nin))))
+        if l < spec.L:
+            p, k = spec.lift_rows[l - 2], spec.k(l)
+            S, R, dU = rng.standard_normal((n, k)), rng.standard_normal((p, k)), rng.standard_normal((n, p))
+            ops.append((S, R.T, np.empty((n, p))))
+            ops.append((dU, R, np.empty((n, k))))
+
+    def step():
+        for a, b, out in ops:
+            np.matmul(a, b, out=out)
+    return step
+
+
+def _forward_only(Lr, params, X):
+    def step():
+        Lr.forward(params, X)
     return step
 
 
