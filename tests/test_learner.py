@@ -362,6 +362,15 @@ def test_bad_shapes_and_values_are_named():
         Lr.init_learner(spec, scheme="planted")
     with pytest.raises(SpecError, match="lambda_tie=-1"):
         Lr.loss_and_grad(params, X, y, lambda_tie=-1)
+    with pytest.raises(SpecError, match=r"theta has shape \(5,\) and dtype float64; expected a "
+                                        r"contiguous float64 \(or float32\) array of shape \(\d+,\)"):
+        Lr.loss_and_grad(Lr.LearnerParams(spec, np.zeros(5), params.R), X, y)
+    with pytest.raises(SpecError, match=r"R\[2\] has shape \(3, 2\); expected \(5, 2\)"):
+        Lr.forward(Lr.LearnerParams(spec, params.theta, {2: np.zeros((3, 2))}), X)
+    bad_R = {2: params.R[2].copy()}
+    bad_R[2][1, 1] = np.inf
+    with pytest.raises(NumericalError, match=r"R\[2\] contains a non-finite value at index \(1, 1\)"):
+        Lr.forward(Lr.LearnerParams(spec, params.theta, bad_R), X)
     with pytest.raises(SpecError, match="entries other than -1 and"):
         Lr.loss_and_grad(Lr.init_learner(Lr.learner_spec(3, 3, loss="logistic")), X, y + 0.5)
 

@@ -292,11 +292,16 @@ def _update_codes(spec: LearnerSpec, frozen: frozenset) -> np.ndarray:
 
 
 def _flat_R(params: LearnerParams) -> np.ndarray:
-    key = id(params.R)
+    key = tuple((j, id(R)) for j, R in params.R.items())
     cached = params.__dict__.get("_rflat")
     if cached is not None and cached[0] == key:
         return cached[1]
     spec = params.spec
+    for j in range(2, spec.L):
+        if j not in params.R:
+            raise SpecError(f"R has no lift for layer {j}; pass R[{j}] of shape "
+                            f"({spec.lift_rows[j - 2]}, {spec.k(j)})")
+        check_array(f"R[{j}]", params.R[j], shape=(spec.lift_rows[j - 2], spec.k(j)), ndim=2)
     parts = [np.ascontiguousarray(params.R[j], dtype=np.float64).ravel() for j in range(2, spec.L)]
     flat = np.concatenate(parts) if parts else np.zeros(1)
     params.__dict__["_rflat"] = (key, flat)
@@ -388,6 +393,12 @@ def _plant(params: LearnerParams, target: BFCTarget | None) -> None:
 # --------------------------------------------------------------------- evaluation
 def _check_batch(params: LearnerParams, X, y=None, *, need_y: bool = True):
     spec = params.spec
+    size = _layout(spec).size
+    if not isinstance(params.theta, np.ndarray) or params.theta.shape != (size,) \
+            or params.theta.dtype not in (np.float64, np.float32) or not params.theta.flags.c_contiguous:
+        raise SpecError(f"theta has shape {np.shape(params.theta)} and dtype "
+                        f"{getattr(params.theta, 'dtype', type(params.theta).__name__)}; expected a "
+                        f"contiguous float64 (or float32) array of shape ({size},) for this spec")
     X = check_array("X", X, shape=(None, spec.d), ndim=2, dtype=params.theta.dtype)
     if X.shape[0] == 0:
         raise SpecError(f"X has shape {X.shape}; expected (n, {spec.d}) with n >= 1")
