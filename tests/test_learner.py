@@ -28,7 +28,7 @@ def learners(draw, max_d=4, max_L=4):
                            tied=tied, B=draw(st.sampled_from([0.7, 2.0, math.inf])),
                            centred=draw(st.booleans()), loss=draw(st.sampled_from(Lr.LOSSES)),
                            offsets=draw(st.booleans()), seed=draw(st.integers(0, 99)))
-    n = draw(st.integers(1, 6))
+    n = draw(st.integers(1, 10))  # the loop kernel switches to in-kernel BLAS at n >= 8
     return spec, n, draw(st.integers(0, 2**31))
 
 

@@ -36,6 +36,10 @@ from numba import njit
 # that catch NaN inputs and overflow
 FAST = {"reassoc", "contract", "nsz", "arcp"}
 
+# batches of at least this size run the loop kernel's matrix products through BLAS (np.dot
+# on contiguous blocks, still inside the one fused call); smaller ones use the blocked loops
+BLAS_MIN_BATCH = 8
+
 # lay columns
 ROWS, K, NIN, MO, BO, CO, ZR, P, RO, PO, IO, QO, UO = range(13)
 
@@ -199,7 +203,8 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
     nin_tot = lay[last, IO] + lay[last, NIN]
     rows_tot = lay[last, QO] + lay[last, ROWS]
     u_tot = lay[last, UO] + lay[last, P]
-    INb = np.empty(n * nin_tot)
+    INb = np.empty(n * nin_tot, dtype=theta.dtype)
+    use_blas = n >= BLAS_MIN_BATCH
     PREb = np.empty(n * rows_tot)
     Ub = np.empty(n * max(u_tot, 1))
     f = np.zeros(n)
@@ -215,7 +220,13 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
         for s in range(n):
             for c in range(nin):
                 I[s, c] = phi[s, cols[co + c]] - theta[bo + c]
-        _dots(I, M, PRE)
+        if use_blas and nin < 64:   # short rows: the blocked dots lose to BLAS there
+            PT = np.dot(M, np.ascontiguousarray(I.T))
+            for s in range(n):
+                for r in range(rows):
+                    PRE[s, r] = PT[r, s]
+        else:
+            _dots(I, M, PRE)
         a_l = alphas[i]
         b2 = bt * bt
         for s in range(n):
@@ -258,7 +269,7 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
         I = INb[io:io + n * nin].reshape((n, nin))
         PRE = PREb[qo:qo + n * rows].reshape((n, rows))
         a_l = alphas[i]
-        dpre = np.zeros((n, rows))
+        dpre = np.zeros((n, rows), dtype=theta.dtype)
         for s in range(n):
             gs = g[s] * a_l
             g2 = 2.0 * gs
@@ -277,8 +288,10 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
         for c in range(nin):
             if lifted[co + c]:
                 need_din = True
-        din = np.zeros((n, nin))
-        if need_din:
+        din = np.zeros((n, nin), dtype=theta.dtype)
+        if need_din and use_blas:
+            din[:, :] = np.dot(dpre, M)
+        elif need_din:
             # din[s] = sum_r dpre[s, r] M[r], four rows per pass over din[s]
             r = 0
             while r + 4 <= rows:
@@ -324,6 +337,11 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
                                 Mr[c] -= ds * Is[c]
                         for c in range(nin):
                             check += Mr[c]
+                r = rows
+            elif use_blas:
+                Gb = np.dot(np.ascontiguousarray(dpre.T), I)
+                for r in range(rows):
+                    check += _emit_row(mode, M, G, r, Gb[r], lr, shrink)
                 r = rows
             while r + 2 <= rows:
                 _row_pair_grad(dpre, r, I, ga, gb)
