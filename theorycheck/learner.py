@@ -29,7 +29,9 @@ All parameters live in one flat vector ``theta`` (views: :meth:`LearnerParams.K`
 ``.W``, ``.M``, ``.b``); layer l's K_l and W_l are one row-major block
 ``M_l = [K_l; W_l]`` so both are read in one pass. Two numerically equivalent
 code paths: the fused numba loop kernel (``path="loops"``, for online and small
-batches; compiled with reassociating fastmath) and a BLAS path (``path="blas"``,
+batches: one call does forward, loss, backward and, in sgd_step, the update;
+compiled with reassociating fastmath; register-blocked loops below 8 samples, BLAS
+calls from inside the kernel from 8 on) and a BLAS path (``path="blas"``,
 NumPy GEMMs plus one-pass IEEE numba element-wise kernels, for large batches and
 the plain float64 reference); ``path="auto"`` picks loops for batches of at most
 :data:`LOOPS_MAX_BATCH`. float64 by default; float32 parameters (``dtype``) run
