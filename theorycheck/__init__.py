@@ -3,6 +3,10 @@
 The public API is re-exported here; each idea lives in its own module.
 """
 
+from ._numba_cache import configure_numba_cache as _configure_numba_cache
+
+_configure_numba_cache()  # before numba is imported (read-only installs)
+
 from .claims import Claim, ClaimResult, Measurement, claim, evaluate, grid, run_claim, select
 from .discovery import discover, find_claim
 from .errors import ClaimError, NumericalError, SpecError, TheorycheckError
@@ -21,6 +25,7 @@ from .sweep import GridError, RunSpec, load_grid, run_sweep
 from .quadratic_features import QuadraticFeatureTarget, SingleIndexTarget, quadratic_target, single_index_target, variance_oracle
 from .three_layer import ThreeLayerConfig, fit_three_layer, n1_ladder, run_three_layer
 from .sample_exponent import exponent_study
+from .learner import LearnerParams, LearnerSpec, forward, init_learner, learner_spec, learner_spec_for, loss_and_grad, sgd_step, warmup
 
 __version__ = "0.1.0"
 
@@ -41,4 +46,6 @@ __all__ = [
     "QuadraticFeatureTarget", "SingleIndexTarget", "quadratic_target", "single_index_target",
     "variance_oracle", "ThreeLayerConfig", "fit_three_layer", "n1_ladder", "run_three_layer",
     "exponent_study",
+    "LearnerParams", "LearnerSpec", "forward", "init_learner", "learner_spec", "learner_spec_for",
+    "loss_and_grad", "sgd_step", "warmup",
 ]

@@ -1,0 +1,1 @@
+"""numba kernels (``cache=True``). Import through the public modules, not directly."""
