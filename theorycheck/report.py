@@ -30,13 +30,14 @@ def summary(results: Sequence[ClaimResult]) -> dict:
 
 
 def render_table(results: Sequence[ClaimResult], console) -> None:
+    from rich.markup import escape
     from rich.table import Table
     table = Table(title="theorycheck claims", show_lines=False)
-    for col, kw in (("claim", {}), ("statement", {"max_width": 60}), ("instances", {"justify": "right"}),
+    for col, kw in (("claim", {"no_wrap": True}), ("statement", {"max_width": 60}), ("instances", {"justify": "right"}),
                     ("worst ratio", {"justify": "right"}), ("verdict", {}), ("seconds", {"justify": "right"})):
         table.add_column(col, **kw)
     for r in results:
-        table.add_row(r.claim_id, r.statement, str(r.instances), fmt_ratio(r.worst_ratio),
+        table.add_row(escape(r.claim_id), escape(r.statement), str(r.instances), fmt_ratio(r.worst_ratio),
                       f"[{_STYLE[r.verdict]}]{r.verdict}[/]", f"{r.seconds:.1f}")
     console.print(table)
     for r in results:
