@@ -280,7 +280,7 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
             gstep += 1
             if gstep in marks:
                 row = {"step": gstep, "stage": l, "train_loss": running / n_running,
-                       **evaluate(P, target, Xte, yte, S_star, top_energy)}
+                       **evaluate(P, target, Xte, yte, S_star, top_energy, upto=l)}
                 running, n_running = 0.0, 0
                 if not math.isfinite(row["test_loss"]):
                     raise NumericalError(f"test loss is not finite at stage {l}, step {it + 1}; "
