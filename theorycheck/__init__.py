@@ -7,6 +7,17 @@ from .claims import Claim, ClaimResult, Measurement, claim, evaluate, grid, run_
 from .discovery import discover, find_claim
 from .errors import ClaimError, NumericalError, SpecError, TheorycheckError
 from .gaussian import MCEstimate, expectation, gaussian_moment, mc_expectation, sample_inputs
+from .hierarchy import Hierarchy, Label, Teacher, hierarchy, teacher, verify_ptf, x_degree
+from .residual import fit_residual, level_errors
+from .depth_gap import depth_study
+from .lemma import lemma, save_counterexample
+from .procrustes import rotation_distance
+from .hermite import energy_by_degree, hermite_coefficients, mc_energy_by_degree
+from .symbolic import (SymbolicTarget, plant_cancellation, symbolic_target, verify_degrees, verify_gap,
+                       verify_structure)
+from .runs import Recorder, RunKind, execute_run, get_kind, register_run_kind, run_kind, run_once
+from .store import Store, StoreError, config_hash
+from .sweep import GridError, RunSpec, load_grid, run_sweep
 
 __version__ = "0.1.0"
 
@@ -15,4 +26,13 @@ __all__ = [
     "discover", "find_claim",
     "ClaimError", "NumericalError", "SpecError", "TheorycheckError",
     "MCEstimate", "expectation", "gaussian_moment", "mc_expectation", "sample_inputs",
+    "Hierarchy", "Label", "Teacher", "hierarchy", "teacher", "verify_ptf", "x_degree",
+    "fit_residual", "level_errors", "depth_study",
+    "lemma", "save_counterexample", "rotation_distance",
+    "energy_by_degree", "hermite_coefficients", "mc_energy_by_degree",
+    "SymbolicTarget", "plant_cancellation", "symbolic_target", "verify_degrees", "verify_gap",
+    "verify_structure",
+    "Recorder", "RunKind", "execute_run", "get_kind", "register_run_kind", "run_kind", "run_once",
+    "Store", "StoreError", "config_hash",
+    "GridError", "RunSpec", "load_grid", "run_sweep",
 ]

@@ -8,7 +8,7 @@ import sys
 
 from .errors import TheorycheckError
 
-SUBCOMMANDS = ("check",)
+SUBCOMMANDS = ("check", "target", "labels", "sweep", "results")
 
 
 class _Parser(argparse.ArgumentParser):

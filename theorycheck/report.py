@@ -42,8 +42,8 @@ def render_table(results: Sequence[ClaimResult], console) -> None:
     console.print(table)
     for r in results:
         if r.verdict in ("fails", "error") and r.reproducer:
-            console.print(f"[bold]{r.claim_id}[/] {r.verdict}; reproduce with:\n{r.reproducer}",
-                          highlight=False, markup=False)
+            console.print(f"[bold]{escape(r.claim_id)}[/] {r.verdict}; reproduce with:", highlight=False)
+            console.print(r.reproducer, highlight=False, markup=False)
 
 
 def to_markdown(results: Sequence[ClaimResult], meta: dict) -> str:

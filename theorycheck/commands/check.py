@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from ..claims import SCALES, select
 from ..discovery import discover
+from ..lemma import reproducer, save_counterexample
 from ..report import render_table, summary, write_reports
 from ..validation import check_int
 
@@ -49,10 +51,17 @@ def run(args) -> int:
             bar.update(task, description=f"checking {c.id}")
             results.append(c.check(scale=args.scale, seed=seed))
             bar.advance(task)
+    for r in results:
+        r.reproducer = reproducer(r, args.path)  # a user folder's claims need its path
     render_table(results, console)
     counts = summary(results)
     j, m = write_reports(results, args.out, scale=args.scale, seed=seed,
                          source=args.path or "builtin proofs")
+    for r in results:
+        saved = save_counterexample(r, Path(args.out) / "counterexamples", args.path)
+        if saved is not None:
+            console.print(f"{r.claim_id}: counterexample saved to {saved} (+ .npz, .json)",
+                          highlight=False, markup=False)
     console.print(", ".join(f"{n} {v}" for v, n in counts.items())
                   + f" in {time.perf_counter() - t0:.1f}s; reports: {j}, {m}", highlight=False)
     sys.stdout.flush()

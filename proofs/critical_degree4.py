@@ -1,0 +1,151 @@
+"""The two-layer (degree-4) critical lemma: the measured law as a claim, and the study.
+
+THEORY.md 1.8 item 4, second half. Model (``theorycheck.critical``): the BFC
+target with L = 2, G(x) = ||W sigma(x) + V x||^2, sigma(x) = x^2 - 1 [R]. Near
+the target (W, V) = (W*, V*) + perturbation, the feature error up to rotation
+err = min_U sqrt(E||U S_2 - S*_2||^2) and the loss E[(G - G*)^2] are both exact.
+
+The study (run ``python -m proofs.critical_degree4 --plot docs/img/critical_degree4.png``)
+measured, over kappa in {1, 2, 4, 8, 16}, (d, k) in {(2,1), (3,2), (4,3), (5,3)},
+4 targets each, 13 log-spaced perturbation sizes eps in [1e-4, 1] and 5 directions
+(random -> adversarial), the worst constants of two laws:
+
+* err * sigma_k(B*) <= C_HALF * loss^{1/2}     (the loss^{1/2} law, constant ~ 1/sigma_k)
+* err <= C_QUARTER * loss^{1/4}                (kappa-free)
+
+The claim states these laws with a margin of 2 on the measured worst constants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+import numpy as np
+from hypothesis import strategies as st
+
+from theorycheck.claims import Measurement, claim
+from theorycheck.critical import (degree4_constant, degree4_loss, draw_target, feature_error,
+                                  fit_law, perturb, study, whiten)
+
+#: Worst measured err * sigma_k / loss^{1/2} (0.544) and err / loss^{1/4} (0.817) of the
+#: default study, rounded up; tests/test_lemmas.py re-runs the study and checks both.
+C_HALF = 0.55
+C_QUARTER = 0.82
+MARGIN = 2.0
+
+STUDY = dict(kappas=(1.0, 2.0, 4.0, 8.0, 16.0), dims=((2, 1), (3, 2), (4, 3), (5, 3)), seeds=4,
+             eps=tuple(np.geomspace(1e-4, 1.0, 13)), mixes=(0.0, 0.25, 0.5, 0.75, 1.0))
+
+
+@st.composite
+def degree4_instances(draw):
+    """Targets in the study's domain (kappa <= 16, eps <= 1, d <= 5, k <= 3) and a perturbation."""
+    d = draw(st.integers(2, 5))
+    k = draw(st.integers(1, 3))
+    kappa = draw(st.sampled_from([1.0, 2.0, 4.0, 8.0, 16.0]))
+    eps = 10.0 ** draw(st.floats(-4, 0))
+    mix = draw(st.floats(0, 1))
+    seed = draw(st.integers(0, 2 ** 16))
+    rng = np.random.default_rng(seed)
+    Ms = draw_target(d, k, kappa, rng)
+    return {"d": d, "k": k, "kappa": kappa, "eps": eps, "mix": mix, "seed": seed,
+            "M_star": Ms, "M": perturb(Ms, eps, mix, rng)}
+
+
+@claim(id="bfc.lemma.critical_degree4", tag="M", ref="THEORY.md 1.8 item 4 (two layers)",
+       paper="Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)",
+       statement=f"G = ||W sigma(x) + V x||^2 near its target (kappa <= 16, eps <= 1): feature error "
+                 f"up to rotation err <= {MARGIN:g}*{C_HALF}*loss^(1/2)/sigma_k and err <= "
+                 f"{MARGIN:g}*{C_QUARTER}*loss^(1/4) (measured laws, margin {MARGIN:g})",
+       instances={"quick": degree4_instances(), "full": degree4_instances()},
+       max_examples={"quick": 300, "full": 2000},
+       margin=MARGIN, c_half=C_HALF, c_quarter=C_QUARTER, quarter_power=0.25, sigma_scaled=True)
+def critical_degree4(inst, *, margin, c_half, c_quarter, quarter_power, sigma_scaled):
+    M, Ms = inst["M"], inst["M_star"]
+    loss = degree4_loss(M, Ms)
+    err = feature_error(M, Ms)
+    sk = float(np.linalg.svd(whiten(Ms), compute_uv=False)[-1]) if sigma_scaled else 1.0
+    slack = 1e-12 * float(np.linalg.norm(whiten(Ms)))
+    return [Measurement(err * sk, margin * c_half * math.sqrt(loss) + slack, label="err * sigma_k",
+                        detail={"loss": loss, "err": err, "sigma_k": sk}),
+            Measurement(err, margin * c_quarter * loss ** quarter_power + slack, label="err",
+                        detail={"loss": loss})]
+
+
+def run_study(**overrides):
+    """The default study's points and one :class:`~theorycheck.critical.LawFit` per kappa
+    (plus one over all kappas, with ``kappa = nan``)."""
+    cfg = {**STUDY, **overrides}
+    pts = study(**cfg)
+    fits = [fit_law([p for p in pts if p.kappa == kap]) for kap in cfg["kappas"]]
+    fits_adv = [fit_law([p for p in pts if p.kappa == kap and p.mix == 1.0]) for kap in cfg["kappas"]]
+    fits_near = [fit_law([p for p in pts if p.kappa == kap and p.eps <= 1e-2]) for kap in cfg["kappas"]]
+    return pts, fits, fits_adv, fits_near, fit_law(pts)
+
+
+def _table(pts, fits, fits_adv, fits_near, overall) -> str:
+    lines = ["| kappa | points | exponent (95% CI) | exponent, adversarial direction | "
+             "exponent, eps <= 1e-2 | worst err/loss^1/2 | worst err*sigma_k/loss^1/2 | "
+             "worst err/loss^1/4 |", "|---:|---:|---|---|---|---:|---:|---:|"]
+    for f, fa, fn in zip(fits, fits_adv, fits_near):
+        lines.append(f"| {f.kappa:g} | {f.n} | {f.exponent:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}] | "
+                     f"{fa.exponent:.3f} [{fa.ci_low:.3f}, {fa.ci_high:.3f}] | "
+                     f"{fn.exponent:.3f} [{fn.ci_low:.3f}, {fn.ci_high:.3f}] | "
+                     f"{f.worst_half:.3f} | {f.worst_half_sk:.3f} | {f.worst_quarter:.3f} |")
+    o = overall
+    lines.append(f"| all | {o.n} | {o.exponent:.3f} [{o.ci_low:.3f}, {o.ci_high:.3f}] | | | "
+                 f"{o.worst_half:.3f} | {o.worst_half_sk:.3f} | {o.worst_quarter:.3f} |")
+    d = sorted({p.d for p in pts})
+    lines.append("")
+    lines.append("proven loss^1/2 constant sqrt(1/(2(sqrt2-1) lambda)): "
+                 + ", ".join(f"d={x}: {degree4_constant(x):.4f}" for x in d))
+    return "\n".join(lines)
+
+
+def plot(pts, fits, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kappas = sorted({p.kappa for p in pts})
+    fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
+    cmap = plt.get_cmap("viridis")
+    for i, (kap, f) in enumerate(zip(kappas, fits)):
+        sel = [p for p in pts if p.kappa == kap and p.loss > 0]
+        c = cmap(i / max(1, len(kappas) - 1))
+        ax.scatter([p.loss for p in sel], [p.err for p in sel], s=5, alpha=0.35, color=c,
+                   label=f"kappa={kap:g}: slope {f.exponent:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]")
+    lo = min(p.loss for p in pts if p.loss > 0)
+    hi = max(p.loss for p in pts)
+    grid = np.geomspace(lo, hi, 50)
+    ax.plot(grid, C_QUARTER * grid ** 0.25, "k--", lw=1.2, label=f"{C_QUARTER} loss^(1/4)")
+    ax.plot(grid, C_HALF * np.sqrt(grid), "k:", lw=1.2, label=f"{C_HALF} loss^(1/2) (sigma_k = 1)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("loss E[(G - G*)^2] (exact)")
+    ax.set_ylabel("feature error up to rotation (exact)")
+    ax.set_title("Degree-4 critical lemma: G = ||W sigma(x) + V x||^2 near its target")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m proofs.critical_degree4",
+                                 description="Run the degree-4 critical-lemma study and print the "
+                                             "fitted exponents and worst constants per kappa.")
+    ap.add_argument("--plot", default=None, help="save the scatter plot here (PNG)")
+    args = ap.parse_args(argv)
+    res = run_study()
+    print(_table(*res))
+    if args.plot:
+        plot(res[0], res[1], args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

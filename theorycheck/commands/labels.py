@@ -1,0 +1,119 @@
+"""``theorycheck labels``: label hierarchies (THEORY.md 3) — show one, or run the depth study."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from ..errors import SpecError
+from ..validation import check_choice, check_int
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("labels", help="deep label hierarchies: show one, or run the depth study",
+                       description="Deep hierarchical label models (THEORY.md 3).")
+    act = p.add_subparsers(dest="action", metavar="ACTION")
+    s = act.add_parser("show", help="print a hierarchy: each label as sign(polynomial), its "
+                                    "true degree in x, and the PTF verification")
+    s.add_argument("--d", default=16, help="input dimension (default 16)")
+    s.add_argument("--r", default=3, help="levels (default 3)")
+    s.add_argument("--per-level", default=8, help="labels per level (default 8)")
+    s.add_argument("--family", default="parity", help="parity | majority | junta | teacher")
+    s.add_argument("--fan-in", default=2, help="parents per label (gate fan-in for teacher)")
+    s.add_argument("--wiring", default="random", help="random | tree")
+    s.add_argument("--vote-size", default=3, help="teacher: gates per majority vote")
+    s.add_argument("--min-x-degree", default=0,
+                   help="redraw labels of level l until their x-degree >= this * l (default 0)")
+    s.add_argument("--seed", default=0)
+    s.set_defaults(func=run_show)
+    st = act.add_parser("study", help="top-level error vs depth r for the layerwise learner "
+                                      "and the baselines, per-level errors, figures")
+    st.add_argument("--r", nargs="+", default=["1", "2", "3"], help="depths (default 1 2 3)")
+    st.add_argument("--seeds", default=5, help="seeds per depth (default 5)")
+    st.add_argument("--scale", default="quick", help="quick | full")
+    st.add_argument("--mlp-epochs", default=None, help="override the MLP's epochs")
+    st.add_argument("--mlp-hidden", default=None,
+                    help="override the MLP's hidden widths, e.g. 256,256")
+    st.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a study setting (repeatable), e.g. --set width=1024 "
+                         "--set label_gain=1 --set kernel=False")
+    st.add_argument("--out", default=None, help="write the raw results as JSON here")
+    st.add_argument("--figures", default=None, help="write the two PNG figures to this folder")
+    st.set_defaults(func=run_study)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def run_show(args) -> int:
+    from ..hierarchy import FAMILIES, degree_report, generate, teacher, verify_ptf
+    fam = check_choice("--family", args.family, FAMILIES + ("teacher",))
+    d, r = check_int("--d", args.d, min_value=1), check_int("--r", args.r, min_value=1)
+    m = check_int("--per-level", args.per_level, min_value=1)
+    k = check_int("--fan-in", args.fan_in, min_value=1)
+    seed = check_int("--seed", args.seed, min_value=0)
+    if fam == "teacher":
+        v = check_int("--vote-size", args.vote_size, min_value=1)
+        h = teacher(d, r, m, gate_fan_in=k, vote_size=v, seed=seed).hierarchy()
+    else:
+        mx = check_int("--min-x-degree", args.min_x_degree, min_value=0)
+        h = generate(d, r, m, family=fam, fan_in=k, wiring=args.wiring, seed=seed,
+                     min_x_degree=(lambda lev: mx * lev) if mx else None)
+    print(f"# hierarchy: d={h.d} r={h.r} widths={h.widths()} K={h.K} M={h.M}")
+    print(h.display())
+    deg = {row["label"]: row for row in degree_report(h)}
+    rep = verify_ptf(h)
+    print("\n| label | level | degree | bound | x-support | x-degree | PTF certificate | ok |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rep:
+        dg = deg[row["label"]]
+        xd = "n/a" if dg["x_degree"] is None else dg["x_degree"]
+        print(f"| {row['label']} | {row['level']} | {row['degree']} | {row['bound']} | "
+              f"{dg['support']} | {xd} | {row['certificate']:.3g} | {row['ok']} |")
+    bad = [row["label"] for row in rep if not row["ok"]]
+    print(f"\n{len(rep) - len(bad)}/{len(rep)} labels verified as ({h.K}, {h.M})-PTFs of "
+          f"their parents" + (f"; failing: {', '.join(bad)}" if bad else ""))
+    return 1 if bad else 0
+
+
+def run_study(args) -> int:
+    from ..depth_gap import (SCALES, depth_study, format_table, gap_table, level_table,
+                             plot_figures)
+    scale = check_choice("--scale", args.scale, tuple(SCALES))
+    rs = [check_int("--r", v, min_value=1, max_value=12) for v in args.r]
+    n_seeds = check_int("--seeds", args.seeds, min_value=1)
+    if scale == "quick" and max(rs) > 3:
+        raise SpecError(f"--r {max(rs)} is invalid at --scale quick: d=16 has no depth-{max(rs)} "
+                        f"parity hierarchy without collapse; use r <= 3 or --scale full")
+    cfg = dict(SCALES[scale])
+    if args.mlp_epochs is not None:
+        cfg["mlp_epochs"] = check_int("--mlp-epochs", args.mlp_epochs, min_value=1)
+    if args.mlp_hidden is not None:
+        try:
+            cfg["mlp_hidden"] = tuple(int(v) for v in str(args.mlp_hidden).split(","))
+        except ValueError:
+            raise SpecError(f"--mlp-hidden={args.mlp_hidden!r} is invalid; give comma-separated "
+                            f"widths such as 256,256") from None
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep or key not in cfg or key in ("r", "seed"):
+            raise SpecError(f"--set {item!r} is invalid; use KEY=VALUE with KEY one of "
+                            f"{', '.join(k for k in cfg)}")
+        try:
+            cfg[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            cfg[key] = raw
+    results = depth_study(rs, range(n_seeds), cfg)
+    shown = ("d", "n", "width", "label_gain", "writeback", "labels_per_level", "mlp_hidden",
+             "mlp_epochs")
+    print(f"# depth study, scale={scale}, seeds={n_seeds}: "
+          + " ".join(f"{k}={cfg[k]}" for k in shown) + "\n")
+    print(format_table(gap_table(results)))
+    print(f"\nper level at r={max(rs)}:\n")
+    print(level_table(results, max(rs)))
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1))
+        print(f"\nresults: {args.out}")
+    if args.figures:
+        for path in plot_figures(results, args.figures):
+            print(f"figure: {path}")
+    return 0

@@ -1,0 +1,141 @@
+"""``theorycheck sweep GRID.toml``: run a parameter grid on dask.distributed into the store."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+from ..errors import TheorycheckError
+from ..validation import check_int, check_real
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sweep", help="run a grid of runs on dask (local cluster or --scheduler)",
+                       description="Expand GRID.toml into runs, record them in the results store "
+                                   "and execute those not yet done on dask.distributed. Re-running "
+                                   "skips recorded runs. Exit status 1 if any run failed.")
+    p.add_argument("grid", help="grid file (TOML): [sweep] kind/seeds, [base], [grid] axes, [[runs]]")
+    p.add_argument("--store", default=None,
+                   help="results store file (default: [sweep] store in the grid, else results.db)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="an existing dask scheduler (default: start a LocalCluster)")
+    p.add_argument("--workers", default=None,
+                   help="LocalCluster worker processes (default: the cores available)")
+    p.add_argument("--threads-per-worker", default=1, dest="threads",
+                   help="BLAS/OpenMP/numba threads per run (default: 1)")
+    p.add_argument("--listen", default="127.0.0.1",
+                   help="interface the local scheduler binds to (default: loopback)")
+    p.add_argument("--serial", action="store_true",
+                   help="run one at a time in this process (no dask)")
+    p.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a sweep in an existing store (error if the store is missing); "
+                        "recorded runs are skipped, interrupted ones resume from their checkpoint")
+    p.add_argument("--lease", default=60, help="seconds a silent worker keeps a run (default: 60)")
+    p.add_argument("--connect-timeout", default=5, help="seconds to reach --scheduler (default: 5)")
+    p.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    from ..store import Store
+    from ..sweep import load_grid, run_sweep
+
+    threads = check_int("--threads-per-worker", args.threads, min_value=1)
+    workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
+    lease = check_real("--lease", args.lease, positive=True)
+    timeout = check_real("--connect-timeout", args.connect_timeout, positive=True, max_value=10)
+    grid = load_grid(args.grid)
+    store_path = args.store or grid.store or "results.db"
+    if args.resume and not (os.path.exists(store_path) and os.path.getsize(store_path) > 0):
+        raise TheorycheckError(f"--resume: no store at {store_path!r} to resume; pass the store of "
+                               f"the interrupted sweep with --store, or drop --resume")
+    Store(store_path).close()  # reject a non-store file before any cluster starts
+    console = Console()
+    err = Console(stderr=True)
+    n = len(grid.runs)
+    print(f"sweep {grid.source}: {n} runs" + (f" ({grid.duplicates} duplicates merged)"
+                                               if grid.duplicates else "")
+          + f"; store {store_path}", file=sys.stderr, flush=True)
+    with _Bar(err, n, enabled=not args.no_progress) as bar:
+        res = run_sweep(grid.runs, store_path, scheduler=args.scheduler, workers=workers,
+                        serial=args.serial, retry_failed=args.retry_failed, threads=threads,
+                        lease_s=lease, imports=grid.imports, listen=args.listen,
+                        connect_timeout_s=timeout, progress=bar.update)
+    summary_table(res, store_path, console)
+    return 1 if res.counts.get("failed") else 0
+
+
+class _Bar:
+    """A rich live bar: done / running / failed / remaining and an ETA."""
+
+    def __init__(self, console, total: int, enabled: bool = True):
+        self.console, self.total, self.enabled = console, total, enabled
+        self.t0 = time.perf_counter()
+        self.first_done = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            self.progress = Progress(TextColumn("sweep"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+                                     TextColumn("ETA"), TimeRemainingColumn(),
+                                     console=self.console, transient=False)
+            self.progress.__enter__()
+            self.task = self.progress.add_task("sweep", total=self.total, counts="")
+        return self
+
+    def update(self, counts: dict, total: int) -> None:
+        if not self.enabled:
+            return
+        finished = counts.get("done", 0) + counts.get("failed", 0)
+        remaining = total - finished - counts.get("running", 0)
+        text = (f"done {counts.get('done', 0)} running {counts.get('running', 0)} "
+                f"failed {counts.get('failed', 0)} remaining {remaining}")
+        self.progress.update(self.task, completed=finished, counts=text)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.progress.__exit__(*exc)
+
+
+def summary_table(res, store_path: str, console) -> None:
+    from rich.table import Table
+
+    from ..store import Store
+    with Store(store_path, create=False) as st:
+        rows = st.runs(hashes=res.hashes)
+    table = Table(title=f"sweep summary ({len(rows)} runs, store {store_path})")
+    for col in ("kind", "runs", "done", "failed", "queued/running", "ran now", "skipped",
+                "mean run s"):
+        table.add_column(col, justify="right" if col != "kind" else "left")
+    ran = {o["hash"] for o in res.outcomes if o["status"] in ("done", "failed")}
+    for kind in sorted({r["kind"] for r in rows}):
+        rs = [r for r in rows if r["kind"] == kind]
+        secs = [r["seconds"] for r in rs if r["status"] == "done" and r["seconds"] is not None]
+        table.add_row(kind, str(len(rs)), str(sum(r["status"] == "done" for r in rs)),
+                      str(sum(r["status"] == "failed" for r in rs)),
+                      str(sum(r["status"] in ("queued", "running") for r in rs)),
+                      str(sum(r["hash"] in ran for r in rs)),
+                      str(sum(r["hash"] not in ran for r in rs)),
+                      f"{sum(secs) / len(secs):.3f}" if secs else "-")
+    console.print(table)
+    failed = [r for r in rows if r["status"] == "failed"]
+    if failed:
+        ft = Table(title="failed runs (rerun with --retry-failed)")
+        for col in ("hash", "seed", "config", "error"):
+            ft.add_column(col)
+        for r in failed[:20]:
+            cfg = ", ".join(f"{k}={v}" for k, v in r["config"].items())
+            ft.add_row(r["hash"][:12], str(r["seed"]), cfg[:60], (r["error"] or "").splitlines()[0][:80])
+        console.print(ft)
+    wall = res.wall_s
+    console.print(f"{res.submitted} submitted, {res.skipped} already recorded; "
+                  f"{res.workers} worker(s); wall {wall:.2f} s"
+                  + ("" if not res.submitted or math.isnan(wall) else
+                     f" ({1000 * wall / res.submitted:.0f} ms per submitted run)"), highlight=False)
