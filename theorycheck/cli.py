@@ -8,7 +8,7 @@ import sys
 
 from .errors import TheorycheckError
 
-SUBCOMMANDS = ("check", "target", "labels", "sweep", "results")
+SUBCOMMANDS = ("check", "target", "labels", "sweep", "results", "train", "plot")
 
 
 class _Parser(argparse.ArgumentParser):

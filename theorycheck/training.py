@@ -26,6 +26,7 @@ its config: same config, same numbers.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 import time
@@ -329,3 +330,49 @@ def _summarise(cfg: TrainConfig, curves: list[dict], end_of_stage: dict, L: int)
     improved = [l for l in range(2, L) if (out.get(f"correction_ratio_{l}") or 1.0) < 0.5]
     out["corrected_layers"] = improved
     return out
+
+
+# --- the `bfc-train` run kind (results store and sweeps) -----------------------------------
+
+PROGRESS: contextvars.ContextVar = contextvars.ContextVar("theorycheck_train_progress", default=None)
+
+_FORMS = {bool: "true/false", int: "integer", float: "number", str: "text"}
+
+
+def _field_form(f) -> str:
+    if f.name in ("steps",):
+        return "integer or list of integers, one per stage"
+    if f.name in ("lr",):
+        return "number or list of numbers, one per stage"
+    if f.name == "freeze":
+        return "list of layer indices"
+    if f.name in ("m", "N"):
+        return "integer or none"
+    return _FORMS.get(type(f.default), "value")
+
+
+def _normalise(name: str, value):
+    """JSON-stable form of one setting (tuples become lists); full checks in train_config."""
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def train_schema() -> dict:
+    """The config keys of the ``bfc-train`` run kind: every TrainConfig field but ``seed``
+    (the run's seed)."""
+    from .runs import Param
+    out = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "seed":
+            continue
+        out[f.name] = Param(_field_form(f), _normalise(f.name, f.default), _normalise)
+    return out
+
+
+def run_train_kind(config: dict, seed: int, recorder) -> dict:
+    """Run kind ``bfc-train``: one training run, recorded point by point, resumable."""
+    cfg = train_config(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()},
+                       seed=seed)
+    res = train(cfg, recorder=recorder, progress=PROGRESS.get())
+    return res.summary
