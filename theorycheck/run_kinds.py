@@ -103,3 +103,18 @@ TARGET_ENERGY = register_run_kind("target-energy", run_target_energy, {
     "n": integer(8192, min_value=2, help="Monte Carlo samples per estimate"),
     "chunk": integer(2048, min_value=2, help="samples between checkpoints"),
 })
+
+
+def _train(config: dict, seed: int, recorder) -> dict:
+    from .training import run_train_kind
+    return run_train_kind(config, seed, recorder)
+
+
+def _train_schema():
+    from .training import train_schema
+    return train_schema()
+
+
+BFC_TRAIN = register_run_kind("bfc-train", _train, _train_schema(),
+                              doc="train the BFC learner on G* (THEORY.md 1.5-1.6): "
+                                  "e2e, layerwise or two-layer")

@@ -1,0 +1,135 @@
+"""BFC training (THEORY.md 1.5-1.6): modes, determinism, resume, divergence, claims and mutants."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from theorycheck.diagnostics import (correction_ratio, feature_error_linear, feature_error_rotation,
+                                     log_schedule)
+from theorycheck.errors import NumericalError, SpecError
+from theorycheck.optim import step_size
+from theorycheck.training import MemoryRecorder, train, train_config
+
+TINY = dict(d=8, L=3, k=4, steps=(60, 90), batch=64, n_test=500, eval_points=5)
+
+
+def test_feature_error_is_zero_up_to_rotation_and_linear_map():
+    rng = np.random.default_rng(0)
+    S_star = rng.standard_normal((400, 2))
+    Q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    S = np.hstack([S_star, np.zeros((400, 1))]) @ Q  # rotated, one extra zero direction
+    assert feature_error_rotation(S, S_star) < 1e-20
+    A = rng.standard_normal((2, 3))
+    assert feature_error_linear(S_star @ A, S_star) < 1e-20
+    assert feature_error_rotation(S_star @ A, S_star) > 1e-3  # a shear is not a rotation
+
+
+def test_feature_error_rotation_penalises_extra_directions():
+    rng = np.random.default_rng(1)
+    S_star = rng.standard_normal((400, 2))
+    extra = np.hstack([S_star, rng.standard_normal((400, 1))])
+    assert feature_error_rotation(extra, S_star) > 0.3
+    assert feature_error_linear(extra, S_star) < 1e-20
+
+
+def test_feature_error_shape_mismatch_is_clear():
+    with pytest.raises(SpecError, match="same n samples"):
+        feature_error_linear(np.zeros((3, 2)), np.zeros((4, 2)))
+
+
+def test_schedules():
+    assert step_size(1.0, 0, 10) == 1.0
+    assert step_size(1.0, 5, 10) == pytest.approx(0.5)
+    assert step_size(1.0, 7, 10, "constant") == 1.0
+    s = log_schedule(1000, 10)
+    assert s[0] == 1 and s[-1] == 1000 and s == sorted(set(s))
+    assert correction_ratio(0.2, 0.05) == 0.25
+
+
+@pytest.mark.parametrize("kw, needle", [
+    (dict(mode="sideways"), "mode='sideways' is invalid"),
+    (dict(lr=-1.0), "lr[0]=-1.0 is invalid"),
+    (dict(steps=(0, 10)), "steps[0]=0 is invalid"),
+    (dict(steps=(10, 10, 10)), "3 values for 2 stages"),
+    (dict(learning_rate=0.1), "unknown training setting(s) ['learning_rate']"),
+    (dict(batch=1.5), "batch=1.5 is invalid"),
+    (dict(d=0), "d=0 is invalid"),
+])
+def test_bad_settings_name_the_key(kw, needle):
+    with pytest.raises(SpecError) as exc:
+        train_config(**kw)
+    assert needle in str(exc.value)
+
+
+def test_same_seed_same_numbers():
+    a, b = train(**TINY), train(**TINY)
+    assert a.curves == b.curves
+    assert np.array_equal(a.params.theta, b.params.theta)
+    c = train(**{**TINY, "seed": 1})
+    assert not np.array_equal(a.params.theta, c.params.theta)
+
+
+def test_layerwise_freezes_layer_2_bit_for_bit():
+    cfg = train_config(mode="layerwise", **TINY)
+    rec = MemoryRecorder()
+    res = train(cfg, recorder=rec)
+    end_of_stage_2 = next(state for step, state in rec.checkpoints if state["stage_index"] == 1)
+    theta2 = np.asarray(end_of_stage_2["theta"])
+    block = res.params.M(2)
+    P2 = res.params.copy()
+    P2.theta[:] = theta2
+    assert np.array_equal(P2.M(2), block)
+    assert not np.array_equal(P2.M(3), res.params.M(3))
+    assert res.summary["correction_ratio_2"] == 1.0
+
+
+def test_interrupted_run_resumes_to_identical_numbers():
+    cfg = train_config(**TINY)
+    full = train(cfg)
+
+    class Interrupt(Exception):
+        pass
+
+    class Crashing(MemoryRecorder):
+        def checkpoint(self, step, state):
+            super().checkpoint(step, json.loads(json.dumps(state)))  # what the store keeps
+            if step >= 100:
+                raise Interrupt
+
+    rec = Crashing()
+    with pytest.raises(Interrupt):
+        train(cfg, recorder=rec)
+    resumed = train(cfg, recorder=MemoryRecorder(resume=rec.checkpoints[-1][1]))
+    assert np.array_equal(resumed.params.theta, full.params.theta)
+    assert resumed.curves == full.curves
+
+
+def test_fixed_training_set_and_two_layer_mode_run():
+    r = train(**{**TINY, "N": 200})
+    assert np.isfinite(r.summary["final_test_loss"])
+    t = train(**{**TINY, "mode": "two-layer"})
+    assert t.params.spec.L == 2 and "err_lin_2_final" not in t.summary
+
+
+def test_divergence_is_reported_not_propagated():
+    with pytest.raises(NumericalError, match="diverged|not finite"):
+        train(**{**TINY, "lr": 50.0, "optimizer": "sgd", "B": float("inf")})
+
+
+# --- claims (a)-(d) at one seed, and their broken variants --------------------------------
+
+def test_training_claims_hold_and_mutants_fail():
+    from proofs.bfc_training import backward_correction, e2e_fits, layerwise_gap, two_layer_fails
+
+    for c in (e2e_fits, layerwise_gap, backward_correction, two_layer_fails):
+        res = c.check(max_examples=1)
+        assert res.verdict == "holds", (c.id, res.worst)
+    mutants = [e2e_fits.variant("layer-2-frozen", freeze=(2,)),
+               layerwise_gap.variant("e2e-instead", mode="e2e"),
+               backward_correction.variant("layer-2-frozen-in-stage-3", e2e_mode="layerwise"),
+               two_layer_fails.variant("degree-4-target", L=2)]
+    for m in mutants:
+        assert m.check(max_examples=1).verdict == "fails", m.id

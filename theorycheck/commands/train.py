@@ -1,0 +1,196 @@
+"""``theorycheck train``: train the BFC learner on G* (THEORY.md 1.5-1.6), through the
+results store, with a live progress bar; ``--mode all`` compares the three modes."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ..errors import SpecError
+from ..validation import check_int
+
+DEFAULT_STORE = "theorycheck-results.sqlite"
+_FLAGS = ("d", "L", "k", "k_target", "steps", "lr", "batch", "N", "target_seed", "delta",
+          "connections")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train the BFC learner (e2e, layerwise, two-layer)",
+                       description="Train the quadratic learner on the BFC target and record the "
+                                   "run in the results store. A run already stored is found, not "
+                                   "recomputed; an interrupted run continues with --resume.")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="settings as TOML (keys as in TrainConfig; flags below override them)")
+    p.add_argument("--mode", default=None,
+                   help="e2e | layerwise | two-layer | all (default: e2e, or the file's mode)")
+    p.add_argument("--seed", default=None, help="run seed (default 0)")
+    p.add_argument("--d", help="input dimension")
+    p.add_argument("--L", help="number of layers of G*")
+    p.add_argument("--k", help="learner hidden width")
+    p.add_argument("--k-target", dest="k_target", help="target width k_l")
+    p.add_argument("--steps", help="steps per stage, e.g. 3000,6000")
+    p.add_argument("--lr", help="step size, or one per stage, e.g. 3e-3")
+    p.add_argument("--batch", help="minibatch size")
+    p.add_argument("--N", help="fixed training-set size (default: fresh samples every step)")
+    p.add_argument("--target-seed", dest="target_seed", help="seed of the target's weights")
+    p.add_argument("--delta", help="information-gap exponent")
+    p.add_argument("--connections", help="chain | dense")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other TrainConfig setting (repeatable), e.g. --set lambda_wd=1e-4")
+    p.add_argument("--store", default=DEFAULT_STORE, help="results store (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--retry-failed", action="store_true", help="rerun a run recorded as failed")
+    p.add_argument("--plot", metavar="DIR", help="write loss and feature-error figures to DIR")
+    p.set_defaults(func=run)
+
+
+def settings_from_args(args) -> tuple[dict, list[str], int]:
+    """(TrainConfig settings, modes, seed) from a TOML file, flags and --set pairs."""
+    from ..training import MODES, _FIELDS
+    settings: dict = {}
+    if args.config:
+        settings.update(_load_toml(args.config))
+    for key in _FLAGS:
+        val = getattr(args, key, None)
+        if val is not None:
+            settings[key] = _parse_value(key, val)
+    for pair in args.set:
+        if "=" not in pair:
+            raise SpecError(f"--set {pair!r} is invalid; write KEY=VALUE, e.g. --set lambda_wd=1e-4")
+        key, val = pair.split("=", 1)
+        settings[key.strip()] = _parse_value(key.strip(), val.strip())
+    unknown = sorted(set(settings) - set(_FIELDS))
+    if unknown:
+        raise SpecError(f"unknown training setting {unknown[0]!r}; valid keys: {', '.join(_FIELDS)}")
+    mode = args.mode or settings.pop("mode", "e2e")
+    settings.pop("mode", None)
+    if mode == "all":
+        modes = list(MODES)
+    elif mode in MODES:
+        modes = [mode]
+    else:
+        raise SpecError(f"--mode {mode!r} is invalid; choose one of {', '.join(MODES)} or all")
+    seed = check_int("--seed", args.seed if args.seed is not None else settings.pop("seed", 0),
+                     min_value=0, max_value=2**32 - 1)
+    settings.pop("seed", None)
+    return settings, modes, seed
+
+
+def _load_toml(path: str) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(f"--config {path!r} does not exist; pass a TOML file of training settings")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"--config {path!r} is not valid TOML ({exc}); fix the file") from None
+    if "train" in data and isinstance(data["train"], dict):
+        data = {**{k: v for k, v in data.items() if k != "train"}, **data["train"]}
+    return data
+
+
+def _parse_value(key: str, text: str):
+    """A flag value: comma lists, numbers, true/false/none, else text."""
+    if not isinstance(text, str):
+        return text
+    if "," in text:
+        return [_parse_value(key, t) for t in text.split(",") if t.strip()]
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def run(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..runs import get_kind, run_once
+    from ..store import Store
+    from ..training import train_config
+
+    settings, modes, seed = settings_from_args(args)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 160))
+    kind = get_kind("bfc-train")
+    rows = {}
+    for mode in modes:
+        cfg = train_config(**{**settings, "mode": mode}, seed=seed)
+        config = kind.validate({k: v for k, v in dataclasses.asdict(cfg).items() if k != "seed"})
+        with Store(args.store) as st:
+            (h,) = st.ensure([("bfc-train", config, seed)])
+            row = st.run(h)
+        if row["status"] == "done":
+            console.print(f"{mode}: found in {args.store} as {h[:12]}, not recomputed", highlight=False)
+        elif row.get("checkpoint_step") and not args.resume and row["status"] != "failed":
+            raise SpecError(f"run {h[:12]} ({mode}) was interrupted at step {row['checkpoint_step']}; "
+                            f"pass --resume to continue it")
+        elif row["status"] == "failed" and not args.retry_failed:
+            raise SpecError(f"run {h[:12]} ({mode}) is recorded as failed: "
+                            f"{(row.get('error') or '').splitlines()[0]}; pass --retry-failed to rerun it")
+        if row["status"] != "done":
+            row = _run_with_progress(run_once, config, seed, args, mode, cfg)
+            if row["status"] == "failed":
+                raise SpecError(f"{mode} run {h[:12]} failed: {(row.get('error') or '').splitlines()[0]}")
+        rows[mode] = row
+    table = Table(title=f"BFC training (d={cfg.d}, L={cfg.L}, seed {seed}); store {args.store}")
+    for col in ("mode", "run", "final test loss", "loss / top energy", "err_2 after stage 2",
+                "err_2 final", "correction ratio 2", "seconds", "steps/s"):
+        table.add_column(col, justify="left" if col in ("mode", "run") else "right")
+    for mode, row in rows.items():
+        s = row["summary"]
+        table.add_row(mode, row["hash"][:12], _f(s.get("final_test_loss")), _f(s.get("final_rel_loss")),
+                      _f(s.get("err_lin_2_after_stage")), _f(s.get("err_lin_2_final")),
+                      _f(s.get("correction_ratio_2")), _f(s.get("seconds"), ".1f"),
+                      _f(s.get("steps_per_s"), ".0f"))
+    console.print(table)
+    if args.plot:
+        from .plot import write_figures
+        for path in write_figures(args.store, [r["hash"] for r in rows.values()],
+                                  list(rows), args.plot):
+            console.print(f"wrote {path}", highlight=False)
+    return 0
+
+
+def _run_with_progress(run_once, config, seed, args, mode, cfg):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..training import PROGRESS, stages
+
+    total = sum(s for _, s, _ in stages(cfg))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(f"{mode}", total=total)
+
+        def update(row):
+            errs = " ".join(f"err_{k.rsplit('_', 1)[1]}={v:.2e}" for k, v in row.items()
+                            if k.startswith("err_lin_"))
+            bar.update(task, completed=row["step"],
+                       description=f"{mode} stage {row['stage']} loss/top={row['rel_loss']:.3e} {errs}")
+
+        token = PROGRESS.set(update)
+        try:
+            return run_once("bfc-train", config, seed, args.store, retry_failed=args.retry_failed)
+        finally:
+            PROGRESS.reset(token)
+
+
+def _f(v, fmt=".3g") -> str:
+    if v is None:
+        return "-"
+    try:
+        return format(float(v), fmt)
+    except (TypeError, ValueError):
+        return str(v)
