@@ -210,7 +210,6 @@ class QuadraticFeatureTarget:
         return sp.Eq(sp.Function("f")(*xs), g.subs(h, sp.expand((x.T * Ar * x)[0])), evaluate=False)
 
     def link_expr(self):
-        t = sp.Symbol("t")
         return sum(sp.Rational(str(c)) * t ** k for k, c in enumerate(self.link))
 
     def __repr__(self):
@@ -218,7 +217,6 @@ class QuadraticFeatureTarget:
                 f"g*(t)={self.link_expr()}, dist={self.dist!r})")
 
     def _repr_latex_(self):
-        t = sp.Symbol("t")
         return (f"$f^*(x) = g^*(x^\\top A x) - \\mathbb{{E}}g^*,\\; g^*(t) = {sp.latex(self.link_expr())},"
                 f"\\; A \\in \\mathbb{{R}}^{{{self.d}\\times{self.d}}}$")
 

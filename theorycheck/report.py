@@ -47,7 +47,7 @@ def render_table(results: Sequence[ClaimResult], console) -> None:
 
 
 def to_markdown(results: Sequence[ClaimResult], meta: dict) -> str:
-    lines = [f"# theorycheck report", "",
+    lines = ["# theorycheck report", "",
              f"scale `{meta['scale']}`, seed `{meta['seed']}`, {meta['created']}", "",
              "| claim | tag | statement | instances | worst ratio | verdict | seconds |",
              "|---|---|---|---:|---:|---|---:|"]

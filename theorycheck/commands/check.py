@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._console import console as _console
+
 import sys
 import time
 from pathlib import Path
@@ -35,9 +37,7 @@ def run(args) -> int:
 
     seed = check_int("--seed", args.seed, min_value=0, max_value=2**32 - 1)
     claims = select(discover(args.path), args.claim)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 160))
+    console = _console()
     if args.list:
         for c in claims:
             console.print(f"{c.id}  [{c.tag}] {c.ref}: {c.statement}", highlight=False, markup=False)

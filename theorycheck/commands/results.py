@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._console import console as _console
+
 import csv
 import json
 from pathlib import Path
@@ -100,11 +102,10 @@ def export_table(columns, rows, path: str | Path) -> Path:
 
 
 def run(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     limit = check_int("--limit", args.limit, min_value=0)
-    console = Console()
+    console = _console()
     with Store(args.store, create=False) as st:
         if args.show:
             matches = [r for r in st.runs() if r["hash"].startswith(args.show)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._console import console as _console
+
 import math
 import os
 import sys
@@ -55,7 +57,7 @@ def run(args) -> int:
         raise TheorycheckError(f"--resume: no store at {store_path!r} to resume; pass the store of "
                                f"the interrupted sweep with --store, or drop --resume")
     Store(store_path).close()  # reject a non-store file before any cluster starts
-    console = Console()
+    console = _console()
     err = Console(stderr=True)
     n = len(grid.runs)
     print(f"sweep {grid.source}: {n} runs" + (f" ({grid.duplicates} duplicates merged)"

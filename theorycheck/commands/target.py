@@ -4,6 +4,8 @@ per-layer degrees, its structure, its Hermite energy by degree, the information 
 
 from __future__ import annotations
 
+from ._console import console as _console
+
 import time
 
 from ..errors import SpecError
@@ -72,7 +74,6 @@ def _connections(text: str):
 
 def run(args) -> int:
     import numpy as np
-    from rich.console import Console
     from rich.table import Table
 
     from ..symbolic import (energy_by_degree_table, mc_energy_table, symbolic_target, verify_degrees,
@@ -89,7 +90,7 @@ def run(args) -> int:
     exact_max_d = check_int("--exact-max-d", args.exact_max_d, min_value=1)
     samples = check_int("--samples", args.samples, min_value=2)
     delta = None if alphas is not None else float(args.delta)
-    console = Console(highlight=False)
+    console = _console(highlight=False)
     exact = spec.d <= exact_max_d
     sweep_values = None if args.sweep is None else _float_list("sweep", args.sweep)
     if sweep_values is not None and not exact:

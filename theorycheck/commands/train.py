@@ -3,6 +3,8 @@ results store, with a live progress bar; ``--mode all`` compares the three modes
 
 from __future__ import annotations
 
+from ._console import console as _console
+
 import dataclasses
 from pathlib import Path
 
@@ -113,7 +115,6 @@ def _parse_value(key: str, text: str):
 
 
 def run(args) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from ..runs import get_kind, run_once
@@ -121,9 +122,7 @@ def run(args) -> int:
     from ..training import train_config
 
     settings, modes, seed = settings_from_args(args)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=max(console.width, 160))
+    console = _console()
     kind = get_kind("bfc-train")
     rows = {}
     for mode in modes:
