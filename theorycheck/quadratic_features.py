@@ -210,6 +210,7 @@ class QuadraticFeatureTarget:
         return sp.Eq(sp.Function("f")(*xs), g.subs(h, sp.expand((x.T * Ar * x)[0])), evaluate=False)
 
     def link_expr(self):
+        t = sp.Symbol("t")
         return sum(sp.Rational(str(c)) * t ** k for k, c in enumerate(self.link))
 
     def __repr__(self):
