@@ -14,6 +14,7 @@ from .gaussian import MCEstimate, expectation, gaussian_moment, mc_expectation, 
 from .hierarchy import Hierarchy, Label, Teacher, hierarchy, teacher, verify_ptf, x_degree
 from .residual import fit_residual, level_errors
 from .depth_gap import depth_study
+from .label_depth import depth_study_sweep
 from .lemma import lemma, save_counterexample
 from .procrustes import rotation_distance
 from .hermite import energy_by_degree, hermite_coefficients, mc_energy_by_degree
@@ -35,7 +36,7 @@ __all__ = [
     "ClaimError", "NumericalError", "SpecError", "TheorycheckError",
     "MCEstimate", "expectation", "gaussian_moment", "mc_expectation", "sample_inputs",
     "Hierarchy", "Label", "Teacher", "hierarchy", "teacher", "verify_ptf", "x_degree",
-    "fit_residual", "level_errors", "depth_study",
+    "fit_residual", "level_errors", "depth_study", "depth_study_sweep",
     "lemma", "save_counterexample", "rotation_distance",
     "energy_by_degree", "hermite_coefficients", "mc_energy_by_degree",
     "SymbolicTarget", "plant_cancellation", "symbolic_target", "verify_degrees", "verify_gap",

@@ -2,7 +2,7 @@
 
 :func:`run_task` measures one (r, seed) cell and returns plain data, so the study
 can run through any ``map``-like executor (the builtin ``map`` by default, a
-process pool or the sweep engine later). :func:`depth_study` maps it over
+process pool); :mod:`theorycheck.label_depth` runs it through the sweep engine. :func:`depth_study` maps it over
 ``r x seeds``; :func:`gap_table` aggregates per r.
 
 Protocol [R]: for each r, a parity hierarchy (fan-in 2, random wiring, labels

@@ -118,3 +118,18 @@ def _train_schema():
 BFC_TRAIN = register_run_kind("bfc-train", _train, _train_schema(),
                               doc="train the BFC learner on G* (THEORY.md 1.5-1.6): "
                                   "e2e, layerwise or two-layer")
+
+
+def _label_depth(config: dict, seed: int, recorder) -> dict:
+    from .label_depth import run_label_depth
+    return run_label_depth(config, seed, recorder)
+
+
+def _label_depth_schema():
+    from .label_depth import schema
+    return schema()
+
+
+LABEL_DEPTH = register_run_kind("label-depth", _label_depth, _label_depth_schema(),
+                                doc="one (r, seed) cell of the label-hierarchy depth study "
+                                    "(THEORY.md 3.3): layerwise residual learner and baselines")

@@ -28,16 +28,33 @@ def add_parser(sub) -> None:
     s.add_argument("--seed", default=0)
     s.set_defaults(func=run_show)
     st = act.add_parser("study", help="top-level error vs depth r for the layerwise learner "
-                                      "and the baselines, per-level errors, figures")
-    st.add_argument("--r", nargs="+", default=["1", "2", "3"], help="depths (default 1 2 3)")
-    st.add_argument("--seeds", default=5, help="seeds per depth (default 5)")
-    st.add_argument("--scale", default="quick", help="quick | full")
+                                      "and the baselines, per-level errors, figures",
+                        description="The depth study of THEORY.md 3.3. Each (r, seed) cell is a "
+                                    "'label-depth' run of the sweep engine, recorded in --store; "
+                                    "rerunning skips the runs already recorded. --in-process runs "
+                                    "the cells in this process without a store.")
+    st.add_argument("--r", nargs="+", default=None, help="depths (default 1 2 3)")
+    st.add_argument("--seeds", default=None, help="seeds per depth, 0..N-1 (default 5)")
+    st.add_argument("--scale", default=None, help="quick | full (default quick)")
     st.add_argument("--mlp-epochs", default=None, help="override the MLP's epochs")
     st.add_argument("--mlp-hidden", default=None,
                     help="override the MLP's hidden widths, e.g. 256,256")
     st.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a study setting (repeatable), e.g. --set width=1024 "
                          "--set label_gain=1 --set kernel=False")
+    st.add_argument("--grid", default=None, metavar="GRID.toml",
+                    help="take the runs from a 'label-depth' grid file (e.g. "
+                         "examples/label_depth.toml) instead of --r/--seeds/--scale/--set")
+    st.add_argument("--store", default=None,
+                    help="results store (default: the grid's [sweep] store, else label_depth.db)")
+    st.add_argument("--workers", default=None,
+                    help="sweep worker processes (default: the cores available)")
+    st.add_argument("--serial", action="store_true",
+                    help="run the sweep one run at a time in this process (no dask)")
+    st.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    st.add_argument("--in-process", action="store_true",
+                    help="no sweep engine and no store: map the cells in this process")
+    st.add_argument("--no-progress", action="store_true", help="no live progress bar")
     st.add_argument("--out", default=None, help="write the raw results as JSON here")
     st.add_argument("--figures", default=None, help="write the two PNG figures to this folder")
     st.set_defaults(func=run_study)
@@ -75,12 +92,12 @@ def run_show(args) -> int:
     return 1 if bad else 0
 
 
-def run_study(args) -> int:
-    from ..depth_gap import (SCALES, depth_study, format_table, gap_table, level_table,
-                             plot_figures)
-    scale = check_choice("--scale", args.scale, tuple(SCALES))
-    rs = [check_int("--r", v, min_value=1, max_value=12) for v in args.r]
-    n_seeds = check_int("--seeds", args.seeds, min_value=1)
+def _study_config(args):
+    """(scale, rs, seeds, settings) from --scale/--r/--seeds/--set/--mlp-*."""
+    from ..depth_gap import SCALES
+    scale = check_choice("--scale", args.scale or "quick", tuple(SCALES))
+    rs = [check_int("--r", v, min_value=1, max_value=12) for v in (args.r or ["1", "2", "3"])]
+    n_seeds = check_int("--seeds", 5 if args.seeds is None else args.seeds, min_value=1)
     if scale == "quick" and max(rs) > 3:
         raise SpecError(f"--r {max(rs)} is invalid at --scale quick: d=16 has no depth-{max(rs)} "
                         f"parity hierarchy without collapse; use r <= 3 or --scale full")
@@ -102,11 +119,45 @@ def run_study(args) -> int:
             cfg[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
             cfg[key] = raw
-    results = depth_study(rs, range(n_seeds), cfg)
+    return scale, rs, list(range(n_seeds)), cfg
+
+
+def run_study(args) -> int:
+    from ..depth_gap import depth_study, format_table, gap_table, level_table, plot_figures
+    from ..label_depth import study_specs
+
+    grid_store = None
+    if args.grid is not None:
+        given = [f for f, v in (("--r", args.r), ("--seeds", args.seeds), ("--scale", args.scale),
+                                ("--set", args.set), ("--mlp-epochs", args.mlp_epochs),
+                                ("--mlp-hidden", args.mlp_hidden)) if v]
+        if given:
+            raise SpecError(f"{given[0]} cannot be combined with --grid (the grid file fixes the "
+                            f"runs); drop {given[0]} or --grid")
+        if args.in_process:
+            raise SpecError("--in-process cannot be combined with --grid; drop one")
+        from ..sweep import load_grid
+        grid = load_grid(args.grid)
+        specs, grid_store = grid.runs, grid.store
+        header = f"# depth study, grid={args.grid}"
+    else:
+        scale, rs, seeds, cfg = _study_config(args)
+        specs = study_specs(rs, seeds, cfg)  # validates every setting before anything runs
+        header = f"# depth study, scale={scale}"
+    from ..label_depth import check_one_study
+    check_one_study(specs)
+    base = specs[0].config
+    rs = sorted({s.config["r"] for s in specs})
+    n_seeds = len({s.seed for s in specs})
     shown = ("d", "n", "width", "label_gain", "writeback", "labels_per_level", "mlp_hidden",
              "mlp_epochs")
-    print(f"# depth study, scale={scale}, seeds={n_seeds}: "
-          + " ".join(f"{k}={cfg[k]}" for k in shown) + "\n")
+    print(f"{header}, seeds={n_seeds}: " + " ".join(f"{k}={base[k]}" for k in shown))
+    if args.in_process:
+        cfg = {k: v for k, v in base.items() if k != "r"}
+        results = depth_study(rs, sorted({s.seed for s in specs}), cfg)
+        print("(in process, no store)\n")
+    else:
+        results = _sweep(args, specs, args.store or grid_store or "label_depth.db")
     print(format_table(gap_table(results)))
     print(f"\nper level at r={max(rs)}:\n")
     print(level_table(results, max(rs)))
@@ -117,3 +168,25 @@ def run_study(args) -> int:
         for path in plot_figures(results, args.figures):
             print(f"figure: {path}")
     return 0
+
+
+def _sweep(args, specs, store_path):
+    import sys
+
+    from rich.console import Console
+
+    from ..label_depth import sweep_study
+    from ..store import Store
+    from .sweep import _Bar
+
+    workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
+    Store(store_path).close()  # reject a non-store file before any cluster starts
+    with _Bar(Console(stderr=True), len(specs), enabled=not args.no_progress) as bar:
+        results, res = sweep_study(specs, store_path, serial=args.serial, workers=workers,
+                                   retry_failed=args.retry_failed, progress=bar.update)
+    ran = sum(o["status"] in ("done", "failed") for o in res.outcomes)
+    how = "serial" if args.serial else f"{res.workers} dask worker(s)"
+    print(f"(sweep engine, store {store_path}: {len(specs)} runs, {ran} run now, {res.skipped} "
+          f"already recorded; {how if ran else 'nothing to run'}; wall {res.wall_s:.1f} s)\n")
+    sys.stdout.flush()
+    return results
