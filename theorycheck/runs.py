@@ -254,8 +254,13 @@ def pin_threads(threads: int) -> None:
     so that parallel workers do not oversubscribe the cores."""
     global _PINNED
     threads = int(threads)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
+    if "numba" not in sys.modules:
+        # After numba is imported its thread count is fixed: numba re-reads the environment at
+        # every compilation and raises if NUMBA_NUM_THREADS no longer matches the launched pool,
+        # so from then on only the runtime mask below may change.
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
     if _PINNED != threads:
         try:
             from threadpoolctl import threadpool_limits
