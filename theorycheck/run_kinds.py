@@ -118,3 +118,19 @@ def _train_schema():
 BFC_TRAIN = register_run_kind("bfc-train", _train, _train_schema(),
                               doc="train the BFC learner on G* (THEORY.md 1.5-1.6): "
                                   "e2e, layerwise or two-layer")
+
+
+def _three_layer_fit(config: dict, seed: int, recorder) -> dict:
+    from .three_layer_sweep import run_three_layer_fit
+    return run_three_layer_fit(config, seed, recorder)
+
+
+def _three_layer_fit_schema():
+    from .three_layer_sweep import fit_schema
+    return fit_schema()
+
+
+THREE_LAYER_FIT = register_run_kind("three-layer-fit", _three_layer_fit, _three_layer_fit_schema(),
+                                    doc="one (learner, d, n, seed) cell of the three-layer "
+                                        "sample-exponent study (THEORY.md 2.3): rel. test MSE, "
+                                        "corr(phi, x^T A x)")
