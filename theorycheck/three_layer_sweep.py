@@ -96,6 +96,9 @@ def cells_from_store(store_path: str | os.PathLike, specs: Sequence | None = Non
                                               f"{': ' + first['error'].splitlines()[0] if first.get('error') else ''})"
                                               if first else "")
                     + "; rerun the study on the same store (add --retry-failed for failed runs)")
+    if specs is not None:
+        order = {s.hash: i for i, s in enumerate(specs)}
+        rows.sort(key=lambda r: order[r["hash"]])
     cells = []
     for r in rows:
         s = r["summary"] or {}

@@ -157,7 +157,7 @@ def _exponents(args, figure: bool):
     ns = sorted({c.task.n for c in cells})
     seeds = sorted({c.task.seed for c in cells})
     print(f"sweep: {len(res.hashes)} cells in store {args.store}: {res.submitted} run "
-          f"({'serial' if res.workers <= 1 else f'{res.workers} dask workers'}), "
+          f"({'serial' if args.serial or jobs == 1 else f'{res.workers or jobs} dask workers'}), "
           f"{res.skipped} already recorded; {res.counts.get('done', 0)} done")
     by_eps = {e: exponent_rows(cells, e) for e in eps}
     table = "\n\n".join(format_exponent_table(r, e) for e, r in by_eps.items())
