@@ -26,6 +26,7 @@ from .sweep import GridError, RunSpec, load_grid, run_sweep
 from .quadratic_features import QuadraticFeatureTarget, SingleIndexTarget, quadratic_target, single_index_target, variance_oracle
 from .three_layer import ThreeLayerConfig, fit_three_layer, n1_ladder, run_three_layer
 from .sample_exponent import exponent_study
+from .three_layer_sweep import cells_from_store, exponent_specs, run_exponent_sweep
 from .learner import LearnerParams, LearnerSpec, forward, init_learner, learner_spec, learner_spec_for, loss_and_grad, sgd_step, warmup
 
 __version__ = "0.1.0"
@@ -46,6 +47,7 @@ __all__ = [
     "GridError", "RunSpec", "load_grid", "run_sweep",
     "QuadraticFeatureTarget", "SingleIndexTarget", "quadratic_target", "single_index_target",
     "variance_oracle", "ThreeLayerConfig", "fit_three_layer", "n1_ladder", "run_three_layer",
+    "cells_from_store", "exponent_specs", "run_exponent_sweep",
     "exponent_study",
     "LearnerParams", "LearnerSpec", "forward", "init_learner", "learner_spec", "learner_spec_for",
     "loss_and_grad", "sgd_step", "warmup",

@@ -133,3 +133,19 @@ def _label_depth_schema():
 LABEL_DEPTH = register_run_kind("label-depth", _label_depth, _label_depth_schema(),
                                 doc="one (r, seed) cell of the label-hierarchy depth study "
                                     "(THEORY.md 3.3): layerwise residual learner and baselines")
+
+
+def _three_layer_fit(config: dict, seed: int, recorder) -> dict:
+    from .three_layer_sweep import run_three_layer_fit
+    return run_three_layer_fit(config, seed, recorder)
+
+
+def _three_layer_fit_schema():
+    from .three_layer_sweep import fit_schema
+    return fit_schema()
+
+
+THREE_LAYER_FIT = register_run_kind("three-layer-fit", _three_layer_fit, _three_layer_fit_schema(),
+                                    doc="one (learner, d, n, seed) cell of the three-layer "
+                                        "sample-exponent study (THEORY.md 2.3): rel. test MSE, "
+                                        "corr(phi, x^T A x)")

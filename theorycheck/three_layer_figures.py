@@ -4,6 +4,7 @@ the three-layer learner and the two-layer baselines; the exponent fit."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -109,7 +110,9 @@ def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
     ds = np.asarray(sorted(ds), dtype=float)
     for r in rows:
         req = np.array([[r.n_required[s][d] for d in ds.astype(int)] for s in r.n_required])
-        gm = np.exp(np.nanmean(np.log(req), axis=0))
+        with warnings.catch_warnings():  # a d column censored for every seed stays nan
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gm = np.exp(np.nanmean(np.log(req), axis=0))
         line = ax.plot(ds, gm, "o", label=f"{r.learner}: e = {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]")
         ok = np.isfinite(gm)
         if ok.sum() >= 2:

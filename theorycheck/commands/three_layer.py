@@ -2,8 +2,9 @@
 
 Actions: ``run`` (default) fits one learner and prints corr(phi, h*) and the test
 loss (with ``--baselines``, the two-layer baselines at the same n); ``exponents``
-runs the sample-size exponent study; ``figures`` writes the docs figures and the
-exponent table in one go.
+runs the sample-size exponent study through the sweep engine (one ``three-layer-fit``
+run per cell, recorded in ``--store``; a rerun skips finished cells); ``figures`` writes
+the docs figures and the exponent table in one go.
 """
 
 from __future__ import annotations
@@ -54,7 +55,17 @@ def add_parser(sub) -> None:
                    help="exponents: target relative MSE values (default 0.4,0.5,0.6)")
     p.add_argument("--learners", default="three_layer,poly_krr,relu_rf,two_layer_gd",
                    help="exponents: learners to include")
-    p.add_argument("--jobs", default=1, help="exponents: worker processes (default 1)")
+    p.add_argument("--jobs", "--workers", default=1, dest="jobs",
+                   help="exponents: dask worker processes (default 1: serial, in this process)")
+    p.add_argument("--serial", action="store_true",
+                   help="exponents: run the cells one by one in this process (no dask)")
+    p.add_argument("--store", default="three_layer_exponents.db",
+                   help="exponents: results store of the cells (default three_layer_exponents.db; "
+                        "finished cells are reused)")
+    p.add_argument("--grid", default=None,
+                   help="exponents: a sweep grid file of kind three-layer-fit (e.g. "
+                        "examples/three_layer_exponents.toml) instead of --ds/--ns/--seeds/--learners")
+    p.add_argument("--retry-failed", action="store_true", help="exponents: rerun failed cells")
     p.add_argument("--out", default="docs/img", help="figures/exponents: output folder")
     p.set_defaults(func=run)
 
@@ -85,7 +96,7 @@ def run(args) -> int:
     if action == "run":
         return _run_one(args)
     if action == "exponents":
-        return _exponents(args, figure=False)
+        return _exponents(args, figure=True)
     return _figures(args)
 
 
@@ -128,19 +139,26 @@ def _exponent_args(args):
 
 def _exponents(args, figure: bool):
     from ..io import atomic_write_json, atomic_write_text
-    from ..sample_exponent import (cells_to_records, exponent_rows, exponent_study,
-                                   format_exponent_table)
+    from ..sample_exponent import cells_to_records, exponent_rows, format_exponent_table
+    from ..three_layer_sweep import run_exponent_sweep
     ds, ns, seeds, eps, learners = _exponent_args(args)
     jobs = check_int("--jobs", args.jobs, min_value=1)
     out = Path(args.out)
+    specs = None
+    if args.grid is not None:
+        from ..sweep import load_grid
+        specs = load_grid(args.grid).runs
     t0 = time.perf_counter()
-    if jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(jobs) as ex:
-            _, cells = exponent_study(ds, ns, seeds, learners=learners, eps=eps[0],
-                                      map=lambda f, it: ex.map(f, it, chunksize=1))
-    else:
-        _, cells = exponent_study(ds, ns, seeds, learners=learners, eps=eps[0])
+    _, cells, res = run_exponent_sweep(ds, ns, seeds, args.store, learners=learners, eps=eps[0],
+                                       specs=specs, serial=args.serial or jobs == 1,
+                                       workers=jobs, retry_failed=args.retry_failed,
+                                       progress=_progress())
+    ds = sorted({c.task.d for c in cells})
+    ns = sorted({c.task.n for c in cells})
+    seeds = sorted({c.task.seed for c in cells})
+    print(f"sweep: {len(res.hashes)} cells in store {args.store}: {res.submitted} run "
+          f"({'serial' if args.serial or jobs == 1 else f'{res.workers or jobs} dask workers'}), "
+          f"{res.skipped} already recorded; {res.counts.get('done', 0)} done")
     by_eps = {e: exponent_rows(cells, e) for e in eps}
     table = "\n\n".join(format_exponent_table(r, e) for e, r in by_eps.items())
     print(table)
@@ -156,8 +174,26 @@ def _exponents(args, figure: bool):
     if figure:
         from ..three_layer_figures import plot_exponents
         e = eps[len(eps) // 2]
-        print(plot_exponents(by_eps[e], ds, out / "three_layer_exponents.png", e))
+        if any(np.isfinite(x) for r in by_eps[e] for m in r.n_required.values() for x in m.values()):
+            print(plot_exponents(by_eps[e], ds, out / "three_layer_exponents.png", e))
+        else:
+            print(f"no exponent figure: every (learner, seed, d) is censored at eps={e:g}; "
+                  f"widen --ns")
     return 0
+
+
+def _progress():
+    """A progress callback printing to stderr about every 5% of the cells."""
+    import sys
+    last = [-1]
+
+    def show(counts, total):
+        done = counts.get("done", 0) + counts.get("failed", 0)
+        if done == total or done - last[0] >= max(1, total // 20):
+            last[0] = done
+            print(f"cells {done}/{total} (failed {counts.get('failed', 0)})", file=sys.stderr,
+                  flush=True)
+    return show
 
 
 def _figures(args) -> int:
