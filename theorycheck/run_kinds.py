@@ -118,3 +118,5 @@ def _train_schema():
 BFC_TRAIN = register_run_kind("bfc-train", _train, _train_schema(),
                               doc="train the BFC learner on G* (THEORY.md 1.5-1.6): "
                                   "e2e, layerwise or two-layer")
+
+from .kernel_scaling import KERNEL_FIT  # noqa: E402,F401  registers `kernel-fit` (THEORY.md 1.7)
