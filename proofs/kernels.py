@@ -67,3 +67,34 @@ def span_lemma(inst, *, rng, with_factor: bool, directions: int):
     detail = {"D_q": r.D_q, "dim_H": dim_H, "rank_PqH": r.rank_U, "mc": r.mc_mean, "stderr": r.mc_stderr}
     return [Measurement(r.exact, bound - 1e-9 * r.r2, ">=", label="E residual >= bound", detail=detail),
             Measurement(z, 4.0, "<=", label="Monte Carlo z-score vs exact", detail=detail)]
+
+
+QUICK_SCALING = {"L": 2, "ds": (6, 8, 10), "ns": (16, 32, 64, 128, 256, 512, 1024), "seeds": (0, 1, 2),
+                 "eps": 0.01, "kernel": "poly", "steps": 1500}
+FULL_SCALING = {"L": 2, "ds": (6, 8, 10, 12, 14), "ns": (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192),
+                "seeds": (0, 1, 2, 3, 4), "eps": 0.01, "kernel": "poly", "steps": 1500}
+
+
+@claim(id="kernels.scaling.kernel_exponent", tag="A", ref="THEORY.md 1.1 item 3, 1.7 (scaling)",
+       paper="Allen-Zhu & Li 2023, arXiv 2001.04413 (kernel lower bound)",
+       statement="on the BFC target (every learner on the same fixed N), N_required ~ d^e at relative "
+                 "test error eps: the kernel's exponent (lower end of its 95% interval over seeds) is at "
+                 "least q* - margin, q* the degree carried by the remaining error (largest q whose "
+                 "energy tail exceeds eps of the top-term energy), and exceeds the network's exponent "
+                 "(upper end of its interval)",
+       instances={"quick": [QUICK_SCALING], "full": [FULL_SCALING]}, max_examples=1,
+       margin=1.5, degree=None)
+def kernel_exponent(inst, *, margin: float, degree: int | None):
+    from theorycheck.kernel_scaling import error_degree, kernel_study, scaling_rows
+    with _one_thread():
+        cells = kernel_study(inst["ds"], inst["ns"], inst["seeds"], Ls=(inst["L"],),
+                             learners=(inst["kernel"], "network"), steps=inst["steps"])
+        q_star = degree if degree is not None else error_degree(inst["ds"][len(inst["ds"]) // 2],
+                                                                inst["L"], inst["eps"])[0]
+    rows = {r.learner: r for r in scaling_rows(cells, inst["eps"])[inst["L"]]}
+    k, net = rows[inst["kernel"]], rows["network"]
+    detail = {"kernel_e": k.exponent, "kernel_ci": (k.lo, k.hi), "network_e": net.exponent,
+              "network_ci": (net.lo, net.hi), "q_star": q_star, "censored": (k.censored, net.censored)}
+    return [Measurement(k.lo, q_star - margin, ">=", label="kernel exponent >= q* - margin", detail=detail),
+            Measurement(k.lo - net.hi, 0.0, ">=", label="kernel exponent > network exponent",
+                        detail=detail)]

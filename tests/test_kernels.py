@@ -213,3 +213,22 @@ def test_kernel_fit_run_kind_and_scaling_cli(tmp_path, capsys):
     png = tmp_path / "f.png"
     assert main(["kernel", "figure", "--json", str(js), "--out", str(png)]) == 0
     assert png.stat().st_size > 1000
+
+
+# ------------------------------------------------------------------ scaling claim
+def test_scaling_claim_holds_at_quick_scale():
+    res = KC.kernel_exponent.check(scale="quick")
+    assert res.verdict == "holds", res.worst
+
+
+def test_scaling_claim_fails_when_it_demands_the_asymptotic_exponent():
+    """margin=0 asks the kernel's finite-d exponent to reach q* = 4 itself: at d <= 10 the
+    dimension count C(d+4, 4) grows only like d^3.1, so this variant must fail."""
+    res = KC.kernel_exponent.variant(margin=0.0, degree=4).check(scale="quick")
+    assert res.verdict == "fails"
+
+
+def test_error_degree_of_the_depth_two_target():
+    from theorycheck.kernel_scaling import error_degree
+    q, share = error_degree(6, 2, 0.01, n=4000)
+    assert q == 4 and share[4] > 0.2

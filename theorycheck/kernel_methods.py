@@ -80,12 +80,29 @@ class KernelSpec:
 
     def block(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         if self.name == "poly":
-            return (1.0 + A @ B.T / A.shape[1]) ** self.q
+            T = A @ B.T
+            T *= 1.0 / A.shape[1]
+            T += 1.0
+            return _int_power(T, self.q)
         if self.name == "gaussian":
             s2 = self.bandwidth * A.shape[1]
             D = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :] - 2.0 * A @ B.T
             return np.exp(-np.maximum(D, 0.0) / (2.0 * s2))
         return A @ B.T  # ntk and rf act on their feature rows
+
+
+def _int_power(T: np.ndarray, q: int) -> np.ndarray:
+    """T**q for integer q >= 1 by repeated squaring, in place on T's buffer plus one copy."""
+    if q == 1:
+        return T
+    base, out = T, None
+    while q:
+        if q & 1:
+            out = base.copy() if out is None else np.multiply(out, base, out=out)
+        q >>= 1
+        if q:
+            base = np.multiply(base, base, out=base)
+    return out
 
 
 def make_kernel(name: str, d: int, *, q: int = 4, bandwidth: float = 1.0, m: int = 1024,

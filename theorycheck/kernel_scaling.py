@@ -63,7 +63,7 @@ def _data(task: KernelTask):
     from .training import make_learner, make_target, train_config
     cfg = train_config(mode="e2e", d=task.d, L=task.L, k_target=task.k_target, delta=task.delta,
                        target_seed=task.seed, seed=task.seed, N=task.n, n_test=task.n_test,
-                       steps=task.steps)
+                       steps=task.steps, eval_points=2)
     target = make_target(cfg)
     Xte = sample_inputs(cfg.n_test, cfg.d, np.random.default_rng([cfg.target_seed, cfg.seed, 0x7E57]),
                         target.spec.dist)
@@ -155,3 +155,21 @@ KERNEL_FIT = register_run_kind("kernel-fit", run_kernel_fit, {
     "n_test": integer(4000, min_value=100, help="test samples"),
 }, doc="one cell of the kernel scaling study (THEORY.md 1.7): relative test error of a "
        "kernel or the network at fixed N")
+
+
+# ------------------------------------------------------------------ degree carried by the error
+def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
+                 n: int = 20000) -> tuple[int, tuple]:
+    """The degree a learner must capture to reach relative error ``eps``: the largest q with
+    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (THEORY.md 1.3 energy by
+    degree, Monte Carlo; the span lemma then asks N of order D_q). Returns (q, energies)."""
+    from .symbolic import mc_energy_table
+    from .training import make_target, train_config
+    cfg = train_config(d=d, L=L, k_target=k_target, delta=delta, target_seed=seed)
+    target = make_target(cfg)
+    table = mc_energy_table(target, n, np.random.default_rng([seed, d, 0xE6]))
+    E = np.array([float(e) for e in table.total])
+    top = float(sum(float(e) for e in table.by_layer[L][1:]))
+    tail = np.cumsum(E[::-1])[::-1]
+    qs = [q for q in range(1, len(E)) if tail[q] > eps * top]
+    return (max(qs) if qs else 0), tuple(E / top)
