@@ -232,3 +232,17 @@ def test_error_degree_of_the_depth_two_target():
     from theorycheck.kernel_scaling import error_degree
     q, share = error_degree(6, 2, 0.01, n=4000)
     assert q == 4 and share[4] > 0.2
+
+
+def test_full_scale_path_runs_through_the_sweep_engine(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.toml").write_text('[sweep]\nkind = "kernel-fit"\nseeds = 2\n[base]\nsteps = 30\n'
+                                     'n_test = 200\n[grid]\nlearner = ["poly", "gaussian"]\nd = [4, 5]\n'
+                                     'N = [16, 64, 256]\n')
+    assert main(["sweep", "g.toml", "--serial", "--store", "s.db", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["kernel", "scaling", "--from-store", "s.db", "--Ls", "2", "--json", "c.json"]) == 0
+    out = capsys.readouterr().out
+    assert "| poly | 2 |" in out and "| gaussian | 2 |" in out
+    assert len(json.loads((tmp_path / "c.json").read_text())["cells"]) == 2 * 2 * 3 * 2
+    assert main(["kernel", "scaling", "--from-store", "missing.db"]) == 2

@@ -173,3 +173,24 @@ def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2
     tail = np.cumsum(E[::-1])[::-1]
     qs = [q for q in range(1, len(E)) if tail[q] > eps * top]
     return (max(qs) if qs else 0), tuple(E / top)
+
+
+def cells_from_store(path) -> list[KernelCell]:
+    """The finished ``kernel-fit`` runs of a results store (``theorycheck sweep``) as cells."""
+    from pathlib import Path
+    from .errors import SpecError
+    from .store import Store
+    if not Path(path).is_file():
+        raise SpecError(f"store {path} does not exist; run 'theorycheck sweep examples/kernel_scaling.toml "
+                        f"--store {path}' first")
+    with Store(path, create=False) as st:
+        runs = st.runs(kind="kernel-fit", status="done")
+    cells = []
+    for r in runs:
+        c = r["config"]
+        task = KernelTask(c["learner"], c["d"], c["N"], r["seed"], L=c["L"], q=c["q"] or None,
+                          bandwidth=c["bandwidth"], m=c["m"], k_target=c["k_target"], delta=c["delta"],
+                          steps=c["steps"], n_test=c["n_test"])
+        s = r["summary"]
+        cells.append(KernelCell(task, float(s["rel_mse"]), float(s["seconds"]), s.get("ridge")))
+    return cells

@@ -45,6 +45,9 @@ def add_parser(sub) -> None:
     p.add_argument("--json", default="docs/img/kernel_scaling.json", help="scaling: cells out / figure: in")
     p.add_argument("--out", default="docs/img/kernel_scaling.png", help="figure: image path")
     p.add_argument("--seed", default=0, help="span: seed")
+    p.add_argument("--from-store", default=None,
+                   help="scaling: read the cells from a results store written by 'theorycheck sweep "
+                        "examples/kernel_scaling.toml' instead of computing them")
     p.set_defaults(func=run)
 
 
@@ -75,7 +78,10 @@ def _scaling(args) -> int:
     jobs = check_int("jobs", args.jobs, min_value=1)
     t0 = time.perf_counter()
     opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1))
-    if jobs > 1:
+    if args.from_store:
+        from ..kernel_scaling import cells_from_store
+        cells = cells_from_store(args.from_store)
+    elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor(jobs) as ex:
             cells = kernel_study(ds, ns, seeds, map=ex.map, **opts)
