@@ -25,6 +25,9 @@ from .sweep import GridError, RunSpec, load_grid, run_sweep
 from .quadratic_features import QuadraticFeatureTarget, SingleIndexTarget, quadratic_target, single_index_target, variance_oracle
 from .three_layer import ThreeLayerConfig, fit_three_layer, n1_ladder, run_three_layer
 from .sample_exponent import exponent_study
+from .kernel_methods import KernelFit, fit_kernel_ridge, gram, make_kernel, ntk_features
+from .span_lemma import degree_q_sections, dim_q, span_experiment
+from .kernel_scaling import kernel_study, scaling_rows
 from .learner import LearnerParams, LearnerSpec, forward, init_learner, learner_spec, learner_spec_for, loss_and_grad, sgd_step, warmup
 
 __version__ = "0.1.0"
@@ -48,4 +51,6 @@ __all__ = [
     "exponent_study",
     "LearnerParams", "LearnerSpec", "forward", "init_learner", "learner_spec", "learner_spec_for",
     "loss_and_grad", "sgd_step", "warmup",
+    "KernelFit", "fit_kernel_ridge", "gram", "make_kernel", "ntk_features",
+    "degree_q_sections", "dim_q", "span_experiment", "kernel_study", "scaling_rows",
 ]
