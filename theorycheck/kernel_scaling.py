@@ -194,3 +194,10 @@ def cells_from_store(path) -> list[KernelCell]:
         s = r["summary"]
         cells.append(KernelCell(task, float(s["rel_mse"]), float(s["seconds"]), s.get("ridge")))
     return cells
+
+
+def cells_from_records(records) -> list[KernelCell]:
+    """Inverse of :func:`cells_to_records` (cells saved as JSON by ``theorycheck kernel scaling``)."""
+    names = [f for f in KernelTask.__dataclass_fields__]
+    return [KernelCell(KernelTask(**{k: r[k] for k in names}), float(r["rel_mse"]), float(r["seconds"]),
+                       r.get("ridge")) for r in records]

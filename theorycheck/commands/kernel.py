@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
     p.add_argument("--seeds", default=3, help="scaling: number of seeds (default 3)")
     p.add_argument("--learners", default="poly,gaussian,network", help="scaling: learners")
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")
-    p.add_argument("--eps", default=0.5, help="scaling: relative test error threshold (default 0.5)")
+    p.add_argument("--eps", default="0.5", help="scaling/figure: relative test error threshold(s), "
+                                                 "comma-separated (default 0.5)")
     p.add_argument("--jobs", default=1, help="scaling: worker processes (default 1)")
     p.add_argument("--json", default="docs/img/kernel_scaling.json", help="scaling: cells out / figure: in")
     p.add_argument("--out", default="docs/img/kernel_scaling.png", help="figure: image path")
@@ -73,7 +74,7 @@ def _scaling(args) -> int:
     from ..kernel_scaling import cells_to_records, format_scaling_table, kernel_study, scaling_rows
     ds, ns, Ls = _ints("ds", args.ds), _ints("ns", args.ns), _ints("Ls", args.Ls)
     seeds = range(check_int("seeds", args.seeds, min_value=2))
-    eps = check_real("eps", args.eps, positive=True)
+    epss = _eps(args.eps)
     learners = [s.strip() for s in str(args.learners).split(",") if s.strip()]
     jobs = check_int("jobs", args.jobs, min_value=1)
     t0 = time.perf_counter()
@@ -89,10 +90,27 @@ def _scaling(args) -> int:
         cells = kernel_study(ds, ns, seeds, **opts)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"eps": eps, "cells": cells_to_records(cells)}, indent=1))
-    print(format_scaling_table(scaling_rows(cells, eps), eps))
+    out.write_text(json.dumps({"eps": epss[0], "cells": cells_to_records(cells)}, indent=1))
+    _tables(cells, epss)
     print(f"{len(cells)} cells in {time.perf_counter() - t0:.0f} s; cells written to {out}")
     return 0
+
+
+def _eps(text) -> list[float]:
+    parts = [p for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise SpecError(f"eps={text!r} is invalid: empty list; pass thresholds such as 0.01,0.5")
+    return [check_real("eps", p.strip(), positive=True) for p in parts]
+
+
+def _tables(cells, epss) -> None:
+    from ..kernel_scaling import error_degree, format_scaling_table, scaling_rows
+    for eps in epss:
+        print(format_scaling_table(scaling_rows(cells, eps), eps))
+        ds = sorted({c.task.d for c in cells})
+        qs = {L: error_degree(ds[len(ds) // 2], L, eps, n=20000)[0] for L in sorted({c.task.L for c in cells})}
+        print("degree carried by the remaining error q* (Monte Carlo energies at d="
+              f"{ds[len(ds) // 2]}): " + ", ".join(f"L={L}: {q}" for L, q in qs.items()) + "\n")
 
 
 def _figure(args) -> int:
@@ -100,6 +118,9 @@ def _figure(args) -> int:
     src = Path(args.json)
     if not src.is_file():
         raise SpecError(f"--json {src} does not exist; run 'theorycheck kernel scaling --json {src}' first")
-    path = scaling_figure(json.loads(src.read_text()), args.out)
+    from ..kernel_scaling import cells_from_records
+    data = json.loads(src.read_text())
+    _tables(cells_from_records(data["cells"]), _eps(args.eps))
+    path = scaling_figure(data, args.out)
     print(f"wrote {path}")
     return 0
