@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import contextlib
-import math
+import functools
 
 import numpy as np
 from hypothesis import strategies as st
@@ -75,6 +75,15 @@ FULL_SCALING = {"L": 2, "ds": (6, 8, 10, 12, 14), "ns": (16, 32, 64, 128, 256, 5
                 "seeds": (0, 1, 2, 3, 4), "eps": 0.01, "kernel": "poly", "steps": 1500}
 
 
+@functools.lru_cache(maxsize=4)
+def _study(L, ds, ns, seeds, kernel, steps):
+    """The measured cells of one study (deterministic in its arguments; cached so that a variant
+    with another bound reads the same measurements instead of recomputing them)."""
+    from theorycheck.kernel_scaling import kernel_study
+    with _one_thread():
+        return tuple(kernel_study(ds, ns, seeds, Ls=(L,), learners=(kernel, "network"), steps=steps))
+
+
 @claim(id="kernels.scaling.kernel_exponent", tag="A", ref="THEORY.md 1.1 item 3, 1.7 (scaling)",
        paper="Allen-Zhu & Li 2023, arXiv 2001.04413 (kernel lower bound)",
        statement="on the BFC target (every learner on the same fixed N), N_required ~ d^e at relative "
@@ -85,10 +94,10 @@ FULL_SCALING = {"L": 2, "ds": (6, 8, 10, 12, 14), "ns": (16, 32, 64, 128, 256, 5
        instances={"quick": [QUICK_SCALING], "full": [FULL_SCALING]}, max_examples=1,
        margin=1.5, degree=None)
 def kernel_exponent(inst, *, margin: float, degree: int | None):
-    from theorycheck.kernel_scaling import error_degree, kernel_study, scaling_rows
+    from theorycheck.kernel_scaling import error_degree, scaling_rows
+    cells = _study(inst["L"], tuple(inst["ds"]), tuple(inst["ns"]), tuple(inst["seeds"]), inst["kernel"],
+                   inst["steps"])
     with _one_thread():
-        cells = kernel_study(inst["ds"], inst["ns"], inst["seeds"], Ls=(inst["L"],),
-                             learners=(inst["kernel"], "network"), steps=inst["steps"])
         q_star = degree if degree is not None else error_degree(inst["ds"][len(inst["ds"]) // 2],
                                                                 inst["L"], inst["eps"])[0]
     rows = {r.learner: r for r in scaling_rows(cells, inst["eps"])[inst["L"]]}
