@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 
-import numpy as np
 from hypothesis import strategies as st
 
 from theorycheck.claims import Measurement, claim

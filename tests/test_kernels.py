@@ -5,13 +5,12 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from proofs import kernels as KC
 from theorycheck import learner as Lr
 from theorycheck.cli import main
 from theorycheck.errors import NumericalError, SpecError
-from theorycheck.kernel_methods import (KernelSpec, check_memory, fit_kernel_ridge, gram,
+from theorycheck.kernel_methods import (check_memory, fit_kernel_ridge, gram,
                                         gram_memory_bytes, kernel_ridge_alpha, make_kernel,
                                         ntk_features)
 from theorycheck.span_lemma import degree_q_sections, dim_q, multi_indices, span_experiment

@@ -19,7 +19,6 @@ an executor's map); the run kind ``kernel-fit`` runs one cell so that
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Sequence
@@ -29,7 +28,7 @@ import numpy as np
 from .gaussian import sample_inputs
 from .kernel_methods import KERNELS, fit_kernel_ridge, make_kernel, relative_test_error
 from .runs import choice, integer, real, register_run_kind
-from .sample_exponent import exponent_rows, format_exponent_table
+from .sample_exponent import exponent_rows
 from .validation import check_choice, check_int, check_real
 
 LEARNERS = KERNELS + ("network",)
@@ -60,7 +59,7 @@ class KernelCell:
 
 
 def _data(task: KernelTask):
-    from .training import make_learner, make_target, train_config
+    from .training import make_target, train_config
     cfg = train_config(mode="e2e", d=task.d, L=task.L, k_target=task.k_target, delta=task.delta,
                        target_seed=task.seed, seed=task.seed, N=task.n, n_test=task.n_test,
                        steps=task.steps, eval_points=2)

@@ -71,7 +71,7 @@ def _span(args) -> int:
 
 def _scaling(args) -> int:
     import time
-    from ..kernel_scaling import cells_to_records, format_scaling_table, kernel_study, scaling_rows
+    from ..kernel_scaling import cells_to_records, kernel_study
     ds, ns, Ls = _ints("ds", args.ds), _ints("ns", args.ns), _ints("Ls", args.Ls)
     seeds = range(check_int("seeds", args.seeds, min_value=2))
     epss = _eps(args.eps)
