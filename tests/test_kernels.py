@@ -245,3 +245,12 @@ def test_full_scale_path_runs_through_the_sweep_engine(tmp_path, capsys, monkeyp
     assert "| poly | 2 |" in out and "| gaussian | 2 |" in out
     assert len(json.loads((tmp_path / "c.json").read_text())["cells"]) == 2 * 2 * 3 * 2
     assert main(["kernel", "scaling", "--from-store", "missing.db"]) == 2
+
+
+def test_target_energy_by_degree_exact_and_monte_carlo_agree():
+    from theorycheck.span_lemma import target_energy_by_degree
+    t = build_target(d=3, L=2, k=2, seed=1)
+    exact, how = target_energy_by_degree(t)
+    mc, how_mc = target_energy_by_degree(t, exact_max_d=2, n=40000, rng=np.random.default_rng(0))
+    assert (how, how_mc) == ("exact", "mc") and exact.shape == (5,)
+    np.testing.assert_allclose(mc, exact, atol=0.05 * exact.sum())

@@ -136,3 +136,18 @@ def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generato
     res = r * r - np.sum((F @ Q) ** 2, axis=1)
     return SpanResult(d, q, N, dim_H, D, rank, r * r, r * r * (1.0 - rank / D), float(res.mean()),
                       float(res.std(ddof=1) / math.sqrt(directions)), r * r * (1.0 - dim_H / D))
+
+
+def target_energy_by_degree(target, *, exact_max_d: int = 4, n: int = 40000,
+                            rng: np.random.Generator | None = None) -> tuple[np.ndarray, str]:
+    """Energy of the degree-q Hermite component of the BFC target G*, q = 0..2^L, with the
+    method used: exact (sympy, :func:`theorycheck.symbolic.energy_by_degree_table`) for
+    d <= ``exact_max_d``, Monte Carlo (:func:`theorycheck.symbolic.mc_energy_table`) beyond.
+    Together with :func:`dim_q` this is what the span lemma needs: a kernel must spend of
+    order D_q samples on every degree q whose energy it has to capture."""
+    from .symbolic import energy_by_degree_table, mc_energy_table, symbolic_target
+    if target.spec.d <= exact_max_d:
+        table = energy_by_degree_table(symbolic_target(target))
+        return np.array([float(e) for e in table.total]), "exact"
+    table = mc_energy_table(target, n, np.random.default_rng(0) if rng is None else rng)
+    return np.array([float(e) for e in table.total]), "mc"
