@@ -19,6 +19,7 @@ an executor's map); the run kind ``kernel-fit`` runs one cell so that
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Sequence
@@ -28,7 +29,7 @@ import numpy as np
 from .gaussian import sample_inputs
 from .kernel_methods import KERNELS, fit_kernel_ridge, make_kernel, relative_test_error
 from .runs import choice, integer, real, register_run_kind
-from .sample_exponent import exponent_rows
+from .sample_exponent import ExponentRow, fit_exponent, required_n, seed_interval
 from .validation import check_choice, check_int, check_real
 
 LEARNERS = KERNELS + ("network",)
@@ -106,11 +107,33 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
 
 
 def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
-    """{L: [ExponentRow per learner]} fitted at threshold ``eps``."""
+    """{L: [ExponentRow per learner]} fitted at threshold ``eps`` with the conventions of
+    :mod:`theorycheck.sample_exponent` (its ``required_n``, ``fit_exponent`` and
+    ``seed_interval``); each (learner, d) uses the N values measured for it, so grids merged
+    from several studies need not be complete."""
     eps = check_real("eps", eps, positive=True)
+    loss = {(c.task.L, c.task.learner, c.task.d, c.task.seed, c.task.n): c.rel_mse for c in cells}
     out = {}
     for L in sorted({c.task.L for c in cells}):
-        out[L] = exponent_rows([c for c in cells if c.task.L == L], eps)
+        rows = []
+        for lrn in dict.fromkeys(c.task.learner for c in cells if c.task.L == L):
+            mine = [c for c in cells if c.task.L == L and c.task.learner == lrn]
+            ds = sorted({c.task.d for c in mine})
+            per_seed, censored, n_req = [], 0, {}
+            for s in sorted({c.task.seed for c in mine}):
+                req = []
+                for d in ds:
+                    ns = sorted(c.task.n for c in mine if c.task.d == d and c.task.seed == s)
+                    req.append(required_n(ns, [loss[(L, lrn, d, s, n)] for n in ns], eps) if ns
+                               else math.nan)
+                n_req[s] = dict(zip(ds, req))
+                censored += int(np.sum(~np.isfinite(req)))
+                e = fit_exponent(ds, req)
+                if np.isfinite(e):
+                    per_seed.append(e)
+            m, lo, hi = seed_interval(per_seed)
+            rows.append(ExponentRow(lrn, m, lo, hi, len(per_seed), censored, per_seed, n_req))
+        out[L] = rows
     return out
 
 

@@ -36,14 +36,16 @@ def add_parser(sub) -> None:
     p.add_argument("--N", default=60, help="span: sample count (default 60)")
     p.add_argument("--ds", default="6,8,10,12", help="scaling: d values")
     p.add_argument("--ns", default="16,32,64,128,256,512,1024,2048,4096", help="scaling: N values")
-    p.add_argument("--Ls", default="2,3", help="scaling: target depths")
+    p.add_argument("--Ls", default=None, help="scaling: target depths (default 2,3); figure: keep only these")
     p.add_argument("--seeds", default=3, help="scaling: number of seeds (default 3)")
-    p.add_argument("--learners", default="poly,gaussian,network", help="scaling: learners")
+    p.add_argument("--learners", default=None, help="scaling: learners (default poly,gaussian,network); "
+                                                     "figure: keep only these")
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")
     p.add_argument("--eps", default="0.5", help="scaling/figure: relative test error threshold(s), "
                                                  "comma-separated (default 0.5)")
     p.add_argument("--jobs", default=1, help="scaling: worker processes (default 1)")
-    p.add_argument("--json", default="docs/img/kernel_scaling.json", help="scaling: cells out / figure: in")
+    p.add_argument("--json", default="docs/img/kernel_scaling.json",
+                   help="scaling: cells out / figure: in (comma-separated files are merged)")
     p.add_argument("--out", default="docs/img/kernel_scaling.png", help="figure: image path")
     p.add_argument("--seed", default=0, help="span: seed")
     p.add_argument("--from-store", default=None,
@@ -72,10 +74,10 @@ def _span(args) -> int:
 def _scaling(args) -> int:
     import time
     from ..kernel_scaling import cells_to_records, kernel_study
-    ds, ns, Ls = _ints("ds", args.ds), _ints("ns", args.ns), _ints("Ls", args.Ls)
+    ds, ns, Ls = _ints("ds", args.ds), _ints("ns", args.ns), _ints("Ls", args.Ls or "2,3")
     seeds = range(check_int("seeds", args.seeds, min_value=2))
     epss = _eps(args.eps)
-    learners = [s.strip() for s in str(args.learners).split(",") if s.strip()]
+    learners = [s.strip() for s in str(args.learners or "poly,gaussian,network").split(",") if s.strip()]
     jobs = check_int("jobs", args.jobs, min_value=1)
     t0 = time.perf_counter()
     opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1))
@@ -115,12 +117,23 @@ def _tables(cells, epss) -> None:
 
 def _figure(args) -> int:
     from ..kernel_figures import scaling_figure
-    src = Path(args.json)
-    if not src.is_file():
-        raise SpecError(f"--json {src} does not exist; run 'theorycheck kernel scaling --json {src}' first")
     from ..kernel_scaling import cells_from_records
-    data = json.loads(src.read_text())
-    _tables(cells_from_records(data["cells"]), _eps(args.eps))
+    records = []
+    for name in [p.strip() for p in str(args.json).split(",") if p.strip()]:
+        src = Path(name)
+        if not src.is_file():
+            raise SpecError(f"--json {src} does not exist; run 'theorycheck kernel scaling --json {src}' first")
+        records += json.loads(src.read_text())["cells"]
+    if args.Ls:
+        keep = set(_ints("Ls", args.Ls))
+        records = [r for r in records if r["L"] in keep]
+    if args.learners:
+        keep = {s.strip() for s in str(args.learners).split(",")}
+        records = [r for r in records if r["learner"] in keep]
+    if not records:
+        raise SpecError("no cells left after --Ls/--learners; check the filters against the JSON files")
+    data = {"eps": _eps(args.eps)[0], "cells": records}
+    _tables(cells_from_records(records), _eps(args.eps))
     path = scaling_figure(data, args.out)
     print(f"wrote {path}")
     return 0
