@@ -27,6 +27,9 @@ from .quadratic_features import QuadraticFeatureTarget, SingleIndexTarget, quadr
 from .three_layer import ThreeLayerConfig, fit_three_layer, n1_ladder, run_three_layer
 from .sample_exponent import exponent_study
 from .three_layer_sweep import cells_from_store, exponent_specs, run_exponent_sweep
+from .kernel_methods import KernelFit, fit_kernel_ridge, gram, make_kernel, ntk_features
+from .span_lemma import degree_q_sections, dim_q, span_experiment, target_energy_by_degree
+from .kernel_scaling import kernel_study, scaling_rows
 from .learner import LearnerParams, LearnerSpec, forward, init_learner, learner_spec, learner_spec_for, loss_and_grad, sgd_step, warmup
 
 __version__ = "0.1.0"
@@ -51,4 +54,7 @@ __all__ = [
     "exponent_study",
     "LearnerParams", "LearnerSpec", "forward", "init_learner", "learner_spec", "learner_spec_for",
     "loss_and_grad", "sgd_step", "warmup",
+    "KernelFit", "fit_kernel_ridge", "gram", "make_kernel", "ntk_features",
+    "degree_q_sections", "dim_q", "span_experiment", "target_energy_by_degree", "kernel_study",
+    "scaling_rows",
 ]

@@ -8,7 +8,7 @@ import sys
 
 from .errors import TheorycheckError
 
-SUBCOMMANDS = ("check", "target", "train", "plot", "three-layer", "labels", "sweep", "results")
+SUBCOMMANDS = ("check", "target", "train", "plot", "three-layer", "labels", "sweep", "results", "kernel")
 
 
 class _Parser(argparse.ArgumentParser):

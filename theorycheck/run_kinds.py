@@ -149,3 +149,5 @@ THREE_LAYER_FIT = register_run_kind("three-layer-fit", _three_layer_fit, _three_
                                     doc="one (learner, d, n, seed) cell of the three-layer "
                                         "sample-exponent study (THEORY.md 2.3): rel. test MSE, "
                                         "corr(phi, x^T A x)")
+
+from .kernel_scaling import KERNEL_FIT  # noqa: E402,F401  registers `kernel-fit` (THEORY.md 1.7)

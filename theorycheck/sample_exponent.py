@@ -156,14 +156,21 @@ def exponent_rows(cells: Sequence[ExponentCell], eps: float) -> list[ExponentRow
             e = fit_exponent(ds, req)
             if np.isfinite(e):
                 per_seed.append(e)
-        k = len(per_seed)
-        if k >= 2:
-            m, sd = float(np.mean(per_seed)), float(np.std(per_seed, ddof=1))
-            half = float(stats.t.ppf(0.975, k - 1)) * sd / math.sqrt(k)
-        else:
-            m, half = (per_seed[0] if k else math.nan), math.nan
-        rows.append(ExponentRow(l, m, m - half, m + half, k, censored, per_seed, n_req))
+        m, lo, hi = seed_interval(per_seed)
+        rows.append(ExponentRow(l, m, lo, hi, len(per_seed), censored, per_seed, n_req))
     return rows
+
+
+def seed_interval(per_seed: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, lo, hi): mean +- t_{0.975, s-1} sd / sqrt(s) over the s per-seed exponents
+    (nan bounds with fewer than 2)."""
+    k = len(per_seed)
+    if k >= 2:
+        m, sd = float(np.mean(per_seed)), float(np.std(per_seed, ddof=1))
+        half = float(stats.t.ppf(0.975, k - 1)) * sd / math.sqrt(k)
+    else:
+        m, half = (per_seed[0] if k else math.nan), math.nan
+    return m, m - half, m + half
 
 
 def format_exponent_table(rows: Sequence[ExponentRow], eps: float) -> str:
