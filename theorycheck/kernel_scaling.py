@@ -19,7 +19,6 @@ an executor's map); the run kind ``kernel-fit`` runs one cell so that
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Sequence
@@ -29,7 +28,7 @@ import numpy as np
 from .gaussian import sample_inputs
 from .kernel_methods import KERNELS, fit_kernel_ridge, make_kernel, relative_test_error
 from .runs import choice, integer, real, register_run_kind
-from .sample_exponent import ExponentRow, fit_exponent, required_n, seed_interval
+from .sample_exponent import fit_row
 from .validation import check_choice, check_int, check_real
 
 LEARNERS = KERNELS + ("network",)
@@ -119,20 +118,13 @@ def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
         for lrn in dict.fromkeys(c.task.learner for c in cells if c.task.L == L):
             mine = [c for c in cells if c.task.L == L and c.task.learner == lrn]
             ds = sorted({c.task.d for c in mine})
-            per_seed, censored, n_req = [], 0, {}
-            for s in sorted({c.task.seed for c in mine}):
-                req = []
-                for d in ds:
+            seeds = sorted({c.task.seed for c in mine})
+            curves = {}
+            for d in ds:
+                for s in seeds:
                     ns = sorted(c.task.n for c in mine if c.task.d == d and c.task.seed == s)
-                    req.append(required_n(ns, [loss[(L, lrn, d, s, n)] for n in ns], eps) if ns
-                               else math.nan)
-                n_req[s] = dict(zip(ds, req))
-                censored += int(np.sum(~np.isfinite(req)))
-                e = fit_exponent(ds, req)
-                if np.isfinite(e):
-                    per_seed.append(e)
-            m, lo, hi = seed_interval(per_seed)
-            rows.append(ExponentRow(lrn, m, lo, hi, len(per_seed), censored, per_seed, n_req))
+                    curves[(d, s)] = (ns, [loss[(L, lrn, d, s, n)] for n in ns])
+            rows.append(fit_row(lrn, ds, seeds, curves, eps))
         out[L] = rows
     return out
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
@@ -146,19 +146,28 @@ def exponent_rows(cells: Sequence[ExponentCell], eps: float) -> list[ExponentRow
     ds = sorted({c.task.d for c in cells})
     ns = sorted({c.task.n for c in cells})
     seeds = sorted({c.task.seed for c in cells})
-    rows = []
-    for l in learners:
-        per_seed, censored, n_req = [], 0, {}
-        for s in seeds:
-            req = [required_n(ns, [loss[(l, d, n, s)] for n in ns], eps) for d in ds]
-            n_req[s] = dict(zip(ds, req))
-            censored += int(np.sum(~np.isfinite(req)))
-            e = fit_exponent(ds, req)
-            if np.isfinite(e):
-                per_seed.append(e)
-        m, lo, hi = seed_interval(per_seed)
-        rows.append(ExponentRow(l, m, lo, hi, len(per_seed), censored, per_seed, n_req))
-    return rows
+    return [fit_row(l, ds, seeds, {(d, s): (ns, [loss[(l, d, n, s)] for n in ns])
+                                   for d in ds for s in seeds}, eps)
+            for l in learners]
+
+
+def fit_row(learner: str, ds: Sequence[int], seeds: Sequence[int],
+            curves: Mapping[tuple[int, int], tuple[Sequence[int], Sequence[float]]],
+            eps: float) -> ExponentRow:
+    """One :class:`ExponentRow` from loss curves ``curves[(d, seed)] = (ns, losses)``: the
+    required n per (d, seed) at ``eps``, one fitted exponent per seed, and their interval.
+    A (d, seed) without a curve counts as censored."""
+    per_seed, censored, n_req = [], 0, {}
+    for s in seeds:
+        req = [required_n(*curves[(d, s)], eps) if curves.get((d, s), ((),))[0] else math.nan
+               for d in ds]
+        n_req[s] = dict(zip(ds, req))
+        censored += int(np.sum(~np.isfinite(req)))
+        e = fit_exponent(ds, req)
+        if np.isfinite(e):
+            per_seed.append(e)
+    m, lo, hi = seed_interval(per_seed)
+    return ExponentRow(learner, m, lo, hi, len(per_seed), censored, per_seed, n_req)
 
 
 def seed_interval(per_seed: Sequence[float]) -> tuple[float, float, float]:
