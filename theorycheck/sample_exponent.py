@@ -113,17 +113,12 @@ class ExponentRow:
     n_required: dict = field(default_factory=dict)
 
 
-def exponent_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *,
-                   learners: Sequence[str] = ("three_layer", "poly_krr", "relu_rf"),
-                   eps: float = 0.5, map: Callable = map, **task_options):
-    """Run every (learner, d, n, seed) cell through ``map`` and fit the exponents.
-
-    Returns ``(rows, cells)``: one :class:`ExponentRow` per learner and the raw cells.
-    """
+def check_study_grid(ds, ns, seeds, learners) -> tuple[list[int], list[int], list[int]]:
+    """Validated (ds, ns, seeds) of an exponent study: at least 2 values of d and n to fit a
+    slope, at least 2 seeds for an interval, known learners. Seeds keep their given order."""
     ds = sorted({check_int("d", d, min_value=2) for d in ds})
     ns = sorted({check_int("n", n, min_value=8) for n in ns})
     seeds = list(dict.fromkeys(check_int("seed", s, min_value=0) for s in seeds))
-    eps = check_real("eps", eps, positive=True)
     if len(ds) < 2 or len(ns) < 2:
         raise SpecError(f"ds={ds} and ns={ns} must each have at least 2 values to fit an exponent; "
                         f"pass more grid points")
@@ -131,6 +126,18 @@ def exponent_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *
         raise SpecError(f"seeds={seeds} gives no interval; pass at least 2 seeds (5 recommended)")
     for name in learners:
         check_choice("learner", name, LEARNERS)
+    return ds, ns, seeds
+
+
+def exponent_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *,
+                   learners: Sequence[str] = ("three_layer", "poly_krr", "relu_rf"),
+                   eps: float = 0.5, map: Callable = map, **task_options):
+    """Run every (learner, d, n, seed) cell through ``map`` and fit the exponents.
+
+    Returns ``(rows, cells)``: one :class:`ExponentRow` per learner and the raw cells.
+    """
+    ds, ns, seeds = check_study_grid(ds, ns, seeds, learners)
+    eps = check_real("eps", eps, positive=True)
     tasks = [ExponentTask(l, d, n, s, **task_options) for l in learners for d in ds for n in ns
              for s in seeds]
     cells = list(map(run_exponent_task, tasks))

@@ -138,17 +138,8 @@ def run_exponent_sweep(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int
 
 
 def _check_study(ds, ns, seeds, learners) -> None:
-    from .validation import check_choice, check_int
-    ds = sorted({check_int("d", d, min_value=2) for d in ds})
-    ns = sorted({check_int("n", n, min_value=8) for n in ns})
-    seeds = sorted({check_int("seed", s, min_value=0) for s in seeds})
-    if len(ds) < 2 or len(ns) < 2:
-        raise SpecError(f"ds={ds} and ns={ns} must each have at least 2 values to fit an exponent; "
-                        f"pass more grid points")
-    if len(seeds) < 2:
-        raise SpecError(f"seeds={seeds} gives no interval; pass at least 2 seeds (5 recommended)")
-    for name in learners:
-        check_choice("learner", name, LEARNERS)
+    from .sample_exponent import check_study_grid
+    check_study_grid(ds, ns, seeds, learners)
 
 
 def _check_product(specs) -> None:
