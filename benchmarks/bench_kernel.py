@@ -30,7 +30,7 @@ def main() -> None:
     a = ap.parse_args()
     import numpy as np
     from threadpoolctl import threadpool_limits
-    from theorycheck.kernel_methods import fit_kernel_ridge, gram, kernel_ridge_alpha, make_kernel
+    from theorycheck.papers.bfc.kernel_methods import fit_kernel_ridge, gram, kernel_ridge_alpha, make_kernel
 
     with threadpool_limits(a.threads):
         M = np.random.default_rng(0).standard_normal((3072, 3072))

@@ -10,7 +10,7 @@ medians over interleaved rounds (the peers take turns), because the machine is
 shared. GFLOP/s counts the model's GEMM work (2*a*b*c per matrix product of the
 forward and backward passes); the peak is a large float64 matmul timed in the
 same interleaved rounds (so it sees the same machine load) with the same thread
-count. Start-up: ``import theorycheck.learner; warmup()`` in fresh processes, cold
+count. Start-up: ``import theorycheck.papers.bfc.learner; warmup()`` in fresh processes, cold
 (empty NUMBA_CACHE_DIR: compiles) and warm (loads the cache).
 """
 
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     from threadpoolctl import threadpool_limits
     threadpool_limits(args.threads)
 
-    from theorycheck import learner as Lr
+    from theorycheck.papers.bfc import learner as Lr
 
     peers = {"numpy": _numpy_peer}
     try:
@@ -318,7 +318,7 @@ def _model_flops(spec, n: int) -> float:
 
 
 def _startup() -> tuple[float, float]:
-    code = ("import time; t = time.perf_counter(); import theorycheck.learner as L; L.warmup(); "
+    code = ("import time; t = time.perf_counter(); import theorycheck.papers.bfc.learner as L; L.warmup(); "
             "print(time.perf_counter() - t)")
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)

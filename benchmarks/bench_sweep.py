@@ -34,8 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from theorycheck.runs import get_kind  # noqa: E402
-from theorycheck.sweep import RunSpec, connect, run_sweep  # noqa: E402
+from theorycheck.runs.kinds import get_kind  # noqa: E402
+from theorycheck.runs.sweep import RunSpec, connect, run_sweep  # noqa: E402
 
 
 def specs(n_runs: int, **config) -> list[RunSpec]:

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from theorycheck.gaussian import expectation  # noqa: E402
+from theorycheck.maths.gaussian import expectation  # noqa: E402
 
 
 def dense_poly(d: int, q: int, rng) -> tuple[sp.Poly, tuple]:

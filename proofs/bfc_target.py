@@ -14,12 +14,12 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
-from theorycheck.claims import Measurement, claim
-from theorycheck.gaussian import poly_function, second_moment
-from theorycheck.hermite import energy_by_degree, mc_energy_by_degree
-from theorycheck.symbolic import (energy_by_degree_table, plant_cancellation, symbolic_target,
+from theorycheck.claims.engine import Measurement, claim
+from theorycheck.maths.gaussian import poly_function, second_moment
+from theorycheck.maths.hermite import energy_by_degree, mc_energy_by_degree
+from theorycheck.papers.bfc.symbolic import (energy_by_degree_table, plant_cancellation, symbolic_target,
                                   verify_degrees, verify_structure, with_forbidden_block)
-from theorycheck.target import BFCTarget, build_target
+from theorycheck.papers.bfc.target import BFCTarget, build_target
 
 from .gaussian_moments import _build, random_polynomials
 
@@ -108,7 +108,7 @@ def parseval(instance, *, factorial_weights: bool):
     if factorial_weights:
         total = sum(energy_by_degree(poly))
     else:  # broken variant: drop the beta! weights of the Hermite norm
-        from theorycheck.hermite import hermite_coefficients
+        from theorycheck.maths.hermite import hermite_coefficients
         total = sum(sp.Rational(c) ** 2 for c in
                     (sp.QQ.to_sympy(v) for v in hermite_coefficients(poly).values()))
     exact = second_moment(poly)
@@ -134,7 +134,7 @@ def _mc_grid(scale: str) -> list[dict]:
                  "grid of targets (6, not 4: products of degree-2^L polynomials are heavy-tailed)",
        instances=_mc_grid, n_samples=100000, sampler_scale=1.0)
 def mc_energy_agrees(spec: dict, *, rng, n_samples: int, sampler_scale: float):
-    from theorycheck.target import forward_layers
+    from theorycheck.papers.bfc.target import forward_layers
 
     target = build_target(**spec)
     exact = energy_by_degree_table(symbolic_target(target)).total

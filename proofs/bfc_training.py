@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import functools
 
-from theorycheck.claims import Measurement, claim
-from theorycheck.training import train, train_config
+from theorycheck.claims.engine import Measurement, claim
+from theorycheck.papers.bfc.training import train, train_config
 
 PAPER = "Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)"
 FIT = 0.1

@@ -1,6 +1,6 @@
 """The two-layer (degree-4) critical lemma: the measured law as a claim, and the study.
 
-THEORY.md 1.8 item 4, second half. Model (``theorycheck.critical``): the BFC
+THEORY.md 1.8 item 4, second half. Model (``theorycheck.papers.bfc.critical``): the BFC
 target with L = 2, G(x) = ||W sigma(x) + V x||^2, sigma(x) = x^2 - 1 [R]. Near
 the target (W, V) = (W*, V*) + perturbation, the feature error up to rotation
 err = min_U sqrt(E||U S_2 - S*_2||^2) and the loss E[(G - G*)^2] are both exact.
@@ -25,8 +25,8 @@ import sys
 import numpy as np
 from hypothesis import strategies as st
 
-from theorycheck.claims import Measurement, claim
-from theorycheck.critical import (degree4_constant, degree4_loss, draw_target, feature_error,
+from theorycheck.claims.engine import Measurement, claim
+from theorycheck.papers.bfc.critical import (degree4_constant, degree4_loss, draw_target, feature_error,
                                   fit_law, perturb, study, whiten)
 
 #: Worst measured err * sigma_k / loss^{1/2} (0.544) and err / loss^{1/4} (0.817) of the
@@ -75,7 +75,7 @@ def critical_degree4(inst, *, margin, c_half, c_quarter, quarter_power, sigma_sc
 
 
 def run_study(**overrides):
-    """The default study's points and one :class:`~theorycheck.critical.LawFit` per kappa
+    """The default study's points and one :class:`~theorycheck.papers.bfc.critical.LawFit` per kappa
     (plus one over all kappas, with ``kappa = nan``)."""
     cfg = {**STUDY, **overrides}
     pts = study(**cfg)

@@ -7,8 +7,8 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
-from theorycheck.claims import Measurement, claim
-from theorycheck.gaussian import expectation, gaussian_moment, mc_expectation, poly_function
+from theorycheck.claims.engine import Measurement, claim
+from theorycheck.maths.gaussian import expectation, gaussian_moment, mc_expectation, poly_function
 
 
 @st.composite

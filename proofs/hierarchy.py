@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from theorycheck.claims import Measurement, claim, grid
-from theorycheck.depth_gap import FULL, QUICK, run_task
-from theorycheck.hierarchy import all_assignments, teacher, verify_ptf
-from theorycheck.residual import blas_threads
+from theorycheck.claims.engine import Measurement, claim, grid
+from theorycheck.papers.labels.depth_gap import FULL, QUICK, run_task
+from theorycheck.papers.labels.hierarchies import all_assignments, teacher, verify_ptf
+from theorycheck.papers.labels.residual import blas_threads
 
 
 def _config(scale_cfg: dict, **over) -> dict:
@@ -115,7 +115,7 @@ def teacher_satisfies_hierarchy(inst, *, rng, d: int, labels_per_level: int,
 
 
 def _walsh_scaled(values):
-    from theorycheck.hierarchy import walsh
+    from theorycheck.papers.labels.hierarchies import walsh
     c = walsh(values) * len(values)
     nz = np.abs(c[np.abs(c) > 1e-9])
     g = np.gcd.reduce(np.rint(nz).astype(np.int64))

@@ -3,7 +3,7 @@
 (a) the span lemma [M]: a kernel predictor lies in a label-free space H of dimension
     <= N, so a random degree-q direction of norm r keeps residual >= r^2 (1 - N/D_q);
     measured on hypothesis-drawn (kernel, d, q, N) with the exact V_q sections of the
-    kernel (theorycheck.span_lemma) and a Monte Carlo over random directions.
+    kernel (theorycheck.papers.bfc.span_lemma) and a Monte Carlo over random directions.
     Knob ``with_factor=False`` is the mutant bound r^2 (no (1 - N/D_q) factor): it must fail.
 (b) the scaling claim [A, measured]: on the BFC target the kernel's sample-size exponent
     (N_required ~ d^e at a fixed relative test error) is at least the degree carried by the
@@ -19,8 +19,8 @@ import functools
 
 from hypothesis import strategies as st
 
-from theorycheck.claims import Measurement, claim
-from theorycheck.span_lemma import SPAN_KERNELS, dim_q, span_experiment
+from theorycheck.claims.engine import Measurement, claim
+from theorycheck.papers.bfc.span_lemma import SPAN_KERNELS, dim_q, span_experiment
 
 
 def _one_thread():
@@ -78,7 +78,7 @@ FULL_SCALING = {"L": 2, "ds": (6, 8, 10, 12, 14), "ns": (16, 32, 64, 128, 256, 5
 def _study(L, ds, ns, seeds, kernel, steps):
     """The measured cells of one study (deterministic in its arguments; cached so that a variant
     with another bound reads the same measurements instead of recomputing them)."""
-    from theorycheck.kernel_scaling import kernel_study
+    from theorycheck.papers.bfc.kernel_scaling import kernel_study
     with _one_thread():
         return tuple(kernel_study(ds, ns, seeds, Ls=(L,), learners=(kernel, "network"), steps=steps))
 
@@ -93,7 +93,7 @@ def _study(L, ds, ns, seeds, kernel, steps):
        instances={"quick": [QUICK_SCALING], "full": [FULL_SCALING]}, max_examples=1,
        margin=1.5, degree=None)
 def kernel_exponent(inst, *, margin: float, degree: int | None):
-    from theorycheck.kernel_scaling import error_degree, scaling_rows
+    from theorycheck.papers.bfc.kernel_scaling import error_degree, scaling_rows
     cells = _study(inst["L"], tuple(inst["ds"]), tuple(inst["ns"]), tuple(inst["seeds"]), inst["kernel"],
                    inst["steps"])
     with _one_thread():

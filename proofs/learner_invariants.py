@@ -1,5 +1,5 @@
 """Invariants the learner F relies on (THEORY.md 1.4), checked on the learner's own
-code paths (:func:`theorycheck.learner.forward`, its lifts and feature buffer).
+code paths (:func:`theorycheck.papers.bfc.learner.forward`, its lifts and feature buffer).
 
 * 1.8 item 2, isometry invariance: K^T K = W^T W  =>  Sum(sigma(K z)) = Sum(sigma(W z)),
   so the narrow K_l and the wide W_l give the same output when the tie holds.
@@ -16,8 +16,8 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from theorycheck import learner as Lr
-from theorycheck.claims import Measurement, claim
+from theorycheck.papers.bfc import learner as Lr
+from theorycheck.claims.engine import Measurement, claim
 
 PAPER = "Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)"
 

@@ -17,11 +17,11 @@ import sympy as sp
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from theorycheck.claims import Measurement, claim
-from theorycheck.gaussian import expectation, mc_expectation
-from theorycheck.procrustes import (CRITICAL_CONSTANT, PROCRUSTES_CONSTANT, gram_gap,
+from theorycheck.claims.engine import Measurement, claim
+from theorycheck.maths.gaussian import expectation, mc_expectation
+from theorycheck.maths.procrustes import (CRITICAL_CONSTANT, PROCRUSTES_CONSTANT, gram_gap,
                                     rotation_distance, sigma_min)
-from theorycheck.topdegree import top_energy
+from theorycheck.maths.topdegree import top_energy
 
 PAPER = "Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)"
 

@@ -18,12 +18,12 @@ import math
 import numpy as np
 import sympy as sp
 
-from theorycheck.baselines import run_baseline
-from theorycheck.claims import Measurement, claim, grid
-from theorycheck.gaussian import expectation
-from theorycheck.quadratic_features import (quadratic_moments, quadratic_target, sample_inputs,
+from theorycheck.papers.three_layer.baselines import run_baseline
+from theorycheck.claims.engine import Measurement, claim, grid
+from theorycheck.maths.gaussian import expectation
+from theorycheck.papers.three_layer.quadratic_features import (quadratic_moments, quadratic_target, sample_inputs,
                                             sphere_expectation, variance_oracle)
-from theorycheck.three_layer import ThreeLayerConfig, n1_ladder, run_three_layer, split_budget
+from theorycheck.papers.three_layer.learner import ThreeLayerConfig, n1_ladder, run_three_layer, split_budget
 
 
 def _one_thread():

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from theorycheck.runs import integer, real, register_run_kind, text
+from theorycheck.runs.kinds import integer, real, register_run_kind, text
 
 
 def walk(config, seed, recorder):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import strategies as st
 
 from theorycheck import Measurement, claim, discover, find_claim, grid, select
-from theorycheck.claims import describe_result
+from theorycheck.claims.engine import describe_result
 from theorycheck.errors import ClaimError
 
 

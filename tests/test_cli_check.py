@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from theorycheck.cli import main
+from theorycheck.commands.main import main
 
 GOOD = ("from theorycheck import claim, Measurement\n"
         "@claim(id='user.good', statement='1 <= 2', paper='me', tag='M', ref='-', instances=[0, 1])\n"

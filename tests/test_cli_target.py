@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from theorycheck.cli import main
+from theorycheck.commands.main import main
 from theorycheck.errors import SpecError
-from theorycheck.target import target_spec
+from theorycheck.papers.bfc.target import target_spec
 
 
 def test_target_d4_L3_shows_degree_8_and_energy_table(capsys):

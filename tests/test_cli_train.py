@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from theorycheck.cli import main
-from theorycheck.store import Store
+from theorycheck.commands.main import main
+from theorycheck.runs.store import Store
 
 FAST = ["--d", "8", "--steps", "40,60", "--batch", "64", "--set", "n_test=500", "--set", "eval_points=5"]
 

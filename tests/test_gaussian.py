@@ -11,10 +11,10 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proofs import gaussian_moments
-from theorycheck.claims import describe_result
+from theorycheck.proofs import gaussian_moments
+from theorycheck.claims.engine import describe_result
 from theorycheck.errors import NumericalError, SpecError
-from theorycheck.gaussian import (expectation, gaussian_moment, mc_expectation, poly_function,
+from theorycheck.maths.gaussian import (expectation, gaussian_moment, mc_expectation, poly_function,
                                   sample_inputs, second_moment)
 
 small_ints = st.integers(-3, 3)

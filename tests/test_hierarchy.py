@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theorycheck.errors import SpecError
-from theorycheck.hierarchy import (all_assignments, degree_report, generate, hierarchy, label,
+from theorycheck.papers.labels.hierarchies import (all_assignments, degree_report, generate, hierarchy, label,
                                    ptf_certificate, spectrum, teacher, verify_ptf, walsh,
                                    x_degree)
 
@@ -208,7 +208,7 @@ def test_generator_bad_options():
 
 
 def test_cli_show_and_bad_input(capsys):
-    from theorycheck.cli import main
+    from theorycheck.commands.main import main
     assert main(["labels", "show", "--d", "6", "--r", "2", "--per-level", "3"]) == 0
     out = capsys.readouterr().out
     assert "y2_0 = sign(" in out and "6/6 labels verified" in out

@@ -6,15 +6,15 @@ import math
 import numpy as np
 import pytest
 
-from proofs import kernels as KC
-from theorycheck import learner as Lr
-from theorycheck.cli import main
+from theorycheck.proofs import kernels as KC
+from theorycheck.papers.bfc import learner as Lr
+from theorycheck.commands.main import main
 from theorycheck.errors import NumericalError, SpecError
-from theorycheck.kernel_methods import (check_memory, fit_kernel_ridge, gram,
+from theorycheck.papers.bfc.kernel_methods import (check_memory, fit_kernel_ridge, gram,
                                         gram_memory_bytes, kernel_ridge_alpha, make_kernel,
                                         ntk_features)
-from theorycheck.span_lemma import degree_q_sections, dim_q, multi_indices, span_experiment
-from theorycheck.target import build_target
+from theorycheck.papers.bfc.span_lemma import degree_q_sections, dim_q, multi_indices, span_experiment
+from theorycheck.papers.bfc.target import build_target
 
 
 # ------------------------------------------------------------------ empirical NTK features
@@ -195,9 +195,9 @@ def test_cli_span_and_bad_kernel(capsys):
 
 
 def test_kernel_fit_run_kind_and_scaling_cli(tmp_path, capsys):
-    from theorycheck.kernel_scaling import KERNEL_FIT
-    from theorycheck.training import MemoryRecorder
-    from theorycheck.runs import get_kind
+    from theorycheck.papers.bfc.kernel_scaling import KERNEL_FIT
+    from theorycheck.papers.bfc.training import MemoryRecorder
+    from theorycheck.runs.kinds import get_kind
     kind = get_kind("kernel-fit")
     assert kind is KERNEL_FIT
     out = KERNEL_FIT.fn({"learner": "poly", "d": 4, "L": 2, "N": 64, "q": 0, "bandwidth": 1.0, "m": 16,
@@ -228,7 +228,7 @@ def test_scaling_claim_fails_when_it_demands_the_asymptotic_exponent():
 
 
 def test_error_degree_of_the_depth_two_target():
-    from theorycheck.kernel_scaling import error_degree
+    from theorycheck.papers.bfc.kernel_scaling import error_degree
     q, share = error_degree(6, 2, 0.01, n=4000)
     assert q == 4 and share[4] > 0.2
 
@@ -248,7 +248,7 @@ def test_full_scale_path_runs_through_the_sweep_engine(tmp_path, capsys, monkeyp
 
 
 def test_target_energy_by_degree_exact_and_monte_carlo_agree():
-    from theorycheck.span_lemma import target_energy_by_degree
+    from theorycheck.papers.bfc.span_lemma import target_energy_by_degree
     t = build_target(d=3, L=2, k=2, seed=1)
     exact, how = target_energy_by_degree(t)
     mc, how_mc = target_energy_by_degree(t, exact_max_d=2, n=40000, rng=np.random.default_rng(0))

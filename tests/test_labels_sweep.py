@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from theorycheck.cli import main
-from theorycheck.depth_gap import depth_study, format_table, gap_table, level_table
+from theorycheck.commands.main import main
+from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, level_table
 from theorycheck.errors import SpecError, TheorycheckError
-from theorycheck.label_depth import (KIND, check_one_study, depth_study_sweep, load_results,
+from theorycheck.papers.labels.depth_sweep import (KIND, check_one_study, depth_study_sweep, load_results,
                                      study_specs)
-from theorycheck.runs import get_kind, kinds
-from theorycheck.store import Store
-from theorycheck.sweep import RunSpec, load_grid
+from theorycheck.runs.kinds import get_kind, kinds
+from theorycheck.runs.store import Store
+from theorycheck.runs.sweep import RunSpec, load_grid
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"d": 8, "n": 300, "n_test": 300, "width": 64, "labels_per_level": 4,

@@ -12,8 +12,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from theorycheck import NumericalError, SpecError
-from theorycheck import learner as Lr
-from theorycheck.target import build_target
+from theorycheck.papers.bfc import learner as Lr
+from theorycheck.papers.bfc.target import build_target
 
 
 # --------------------------------------------------------------------- strategies

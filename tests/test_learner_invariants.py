@@ -6,7 +6,7 @@ import dataclasses
 
 from hypothesis import strategies as st
 
-from proofs.learner_invariants import isometry_invariance, lift_spanning
+from theorycheck.proofs.learner_invariants import isometry_invariance, lift_spanning
 
 test_isometry_invariance_holds = isometry_invariance.as_test()
 test_lift_spanning_holds = lift_spanning.as_test()

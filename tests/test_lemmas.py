@@ -16,15 +16,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from theorycheck import discover, find_claim, lemma
-from theorycheck.claims import describe_result
-from theorycheck.critical import (degree4_loss, draw_target, feature_error, fit_law,
+from theorycheck.claims.engine import describe_result
+from theorycheck.papers.bfc.critical import (degree4_loss, draw_target, feature_error, fit_law,
                                   loss_curvature, perturb, phi_moments, StudyPoint, whiten)
 from theorycheck.errors import ClaimError, SpecError
-from theorycheck.gaussian import expectation, mc_expectation
-from theorycheck.lemma import as_test, check, compare
-from theorycheck.procrustes import (CRITICAL_CONSTANT, PROCRUSTES_CONSTANT, best_rotation,
+from theorycheck.maths.gaussian import expectation, mc_expectation
+from theorycheck.claims.lemmas import as_test, check, compare
+from theorycheck.maths.procrustes import (CRITICAL_CONSTANT, PROCRUSTES_CONSTANT, best_rotation,
                                     quadratic_layer_loss, rotation_distance, sigma_min)
-from theorycheck.topdegree import sym_tensor, top_energy, top_energy_closed_form
+from theorycheck.maths.topdegree import sym_tensor, top_energy, top_energy_closed_form
 
 LEMMA_IDS = sorted(c.id for c in discover() if c.id.startswith("bfc.lemma."))
 
@@ -189,7 +189,7 @@ def test_empirical_worst_constants_are_below_the_proven_ones():
 
 
 def test_degree4_study_reproduces_the_claimed_constants():
-    from proofs.critical_degree4 import C_HALF, C_QUARTER, run_study
+    from theorycheck.proofs.critical_degree4 import C_HALF, C_QUARTER, run_study
     pts, fits, fits_adv, fits_near, overall = run_study()
     assert overall.worst_half_sk <= C_HALF <= 1.05 * overall.worst_half_sk
     assert overall.worst_quarter <= C_QUARTER <= 1.05 * overall.worst_quarter
@@ -200,7 +200,7 @@ def test_degree4_study_reproduces_the_claimed_constants():
 
 
 def test_degree4_plot_is_written(tmp_path):
-    from proofs.critical_degree4 import plot, run_study
+    from theorycheck.proofs.critical_degree4 import plot, run_study
     pts, fits, *_ = run_study(kappas=(1.0, 8.0), dims=((2, 1),), seeds=1)
     out = tmp_path / "c.png"
     plot(pts, fits, out)
@@ -318,7 +318,7 @@ def test_lemma_as_pytest_test(tmp_path):
 
 
 def test_check_cli_saves_counterexamples(tmp_path):
-    from theorycheck.cli import main
+    from theorycheck.commands.main import main
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "lem.py").write_text(
@@ -341,7 +341,7 @@ def test_check_cli_saves_counterexamples(tmp_path):
 
 
 def test_check_cli_negative_tolerance_is_one_line_exit_2(tmp_path, capsys):
-    from theorycheck.cli import main
+    from theorycheck.commands.main import main
     (tmp_path / "neg.py").write_text(
         "from hypothesis import strategies as st\nfrom theorycheck import lemma\n"
         "bad = lemma(id='u.neg', instances=st.integers(), rtol=-0.1, lhs=abs, rhs=abs)\n")

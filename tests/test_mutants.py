@@ -23,9 +23,9 @@ if __name__ == "__main__":  # pragma: no cover
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from theorycheck import find_claim
-from theorycheck.claims import describe_result
-from theorycheck.gaussian import gaussian_moment
-from theorycheck.procrustes import CRITICAL_CONSTANT, PROCRUSTES_CONSTANT
+from theorycheck.claims.engine import describe_result
+from theorycheck.maths.gaussian import gaussian_moment
+from theorycheck.maths.procrustes import CRITICAL_CONSTANT, PROCRUSTES_CONSTANT
 
 
 def _halved_moment(n):

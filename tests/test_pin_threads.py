@@ -10,7 +10,7 @@ import textwrap
 def test_pin_threads_after_numba_import_keeps_compiling(tmp_path):
     code = textwrap.dedent("""
         import numba, theorycheck
-        from theorycheck.runs import pin_threads
+        from theorycheck.runs.kinds import pin_threads
         numba.set_num_threads(1)          # the threading layer is launched
         pin_threads(1)
         f = numba.njit(lambda x: x + 1)   # a compilation re-reads numba's configuration

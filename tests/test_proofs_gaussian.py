@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from proofs.gaussian_moments import double_factorial_moments, mc_agrees_with_exact
-from theorycheck.claims import describe_result
+from theorycheck.proofs.gaussian_moments import double_factorial_moments, mc_agrees_with_exact
+from theorycheck.claims.engine import describe_result
 
 
 def test_double_factorial_holds():

@@ -27,6 +27,6 @@ def test_lemma_example_runs_the_documented_ways(tmp_path):
     exec(_blocks()[1], ns)
     triangle = ns["triangle"]
     assert triangle.check().verdict == "holds"
-    from theorycheck.lemma import check
+    from theorycheck.claims.lemmas import check
     assert check(triangle, save_to=tmp_path).verdict == "holds"
     triangle.as_test()()

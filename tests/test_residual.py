@@ -7,11 +7,11 @@ import pytest
 import scipy.linalg
 import sympy as sp
 
-import proofs.hierarchy as P
-from theorycheck.depth_gap import depth_study, format_table, gap_table, run_task
+import theorycheck.proofs.hierarchy as P
+from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, run_task
 from theorycheck.errors import SpecError
-from theorycheck.hierarchy import generate
-from theorycheck.residual import (_krr_alpha, blas_threads, fit_kernel_ridge, fit_mlp,
+from theorycheck.papers.labels.hierarchies import generate
+from theorycheck.papers.labels.residual import (_krr_alpha, blas_threads, fit_kernel_ridge, fit_mlp,
                                   fit_residual, gaussian_kernel, level_errors, mlp_forward,
                                   mlp_init, mlp_loss_grad, ridge_solve)
 

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
-import theorycheck.run_kinds  # noqa: F401  (registers the built-in kinds)
+from theorycheck.runs.kinds import kinds as _kinds
+
+_kinds()  # loads the built-in kinds
 from theorycheck.commands.results import export_table
 from theorycheck.errors import TheorycheckError
-from theorycheck.runs import Recorder, execute_run, get_kind
-from theorycheck.store import (SCHEMA_VERSION, LeaseLost, Store, StoreError, config_hash,
+from theorycheck.runs.kinds import Recorder, execute_run, get_kind
+from theorycheck.runs.store import (SCHEMA_VERSION, LeaseLost, Store, StoreError, config_hash,
                                owner_id, runs_table)
 from tests.sweep_kinds import WALK
 
@@ -282,7 +284,7 @@ def test_ctrl_c_leaves_store_consistent_and_resume_finishes(tmp_path):
 
 
 def test_run_once_finds_instead_of_recomputing(tmp_path):
-    from theorycheck.runs import run_once
+    from theorycheck.runs.kinds import run_once
     db = tmp_path / "once.db"
     first = run_once(WALK_KIND, {"steps": 4}, 3, db)
     again = run_once(WALK_KIND, {"steps": 4, "checkpoint_every": 3}, 3, db)  # same run
@@ -331,7 +333,7 @@ def test_parquet_export(tmp_path):
 
 
 def test_results_cli_lists_filters_exports_and_rejects_non_store(tmp_path, capsys):
-    from theorycheck.cli import main
+    from theorycheck.commands.main import main
     st, p = _store(tmp_path)
     hs = st.ensure([(WALK_KIND, WALK.validate({"steps": 2, "label": i}), 0) for i in range(2)])
     for h in hs:

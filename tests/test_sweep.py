@@ -18,9 +18,9 @@ import pytest
 pytest.importorskip("distributed", reason="dask[distributed] is in the test extra; "
                                           "pip install 'dask[distributed]' to run sweep tests")
 
-from theorycheck.cli import main  # noqa: E402
-from theorycheck.store import Store  # noqa: E402
-from theorycheck.sweep import RunSpec, connect, expand_grid, load_grid, run_sweep  # noqa: E402
+from theorycheck.commands.main import main  # noqa: E402
+from theorycheck.runs.store import Store  # noqa: E402
+from theorycheck.runs.sweep import RunSpec, connect, expand_grid, load_grid, run_sweep  # noqa: E402
 from tests.sweep_kinds import WALK  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,17 +11,17 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proofs import bfc_target
-from theorycheck.claims import describe_result
+from theorycheck.proofs import bfc_target
+from theorycheck.claims.engine import describe_result
 from theorycheck.errors import SpecError
-from theorycheck.gaussian import poly_function, second_moment
-from theorycheck.hermite import (energy_by_degree, hermite_coefficients, mc_energy_by_degree,
+from theorycheck.maths.gaussian import poly_function, second_moment
+from theorycheck.maths.hermite import (energy_by_degree, hermite_coefficients, mc_energy_by_degree,
                                  monomial_to_hermite)
-from theorycheck.symbolic import (alpha_sweep, energy_by_degree_table, layer_second_moments, plant_cancellation,
+from theorycheck.papers.bfc.symbolic import (alpha_sweep, energy_by_degree_table, layer_second_moments, plant_cancellation,
                                   symbolic_target,
                                   verify_degrees, verify_gap, verify_structure,
                                   with_forbidden_block)
-from theorycheck.target import build_target
+from theorycheck.papers.bfc.target import build_target
 
 
 # ------------------------------------------------------------------ Hermite basis
@@ -77,7 +77,7 @@ def test_mc_energy_agrees_with_exact_and_detects_bias():
 
 
 def _complex_G(T, X):
-    from theorycheck.target import forward_layers
+    from theorycheck.papers.bfc.target import forward_layers
     S, _ = forward_layers(X, T.weights, T.spec)
     return sum(a * np.einsum("nk,nk->n", S[l], S[l]) for l, a in zip(range(2, T.L + 1), T.alphas))
 
@@ -111,7 +111,7 @@ def test_layer_two_second_moment_is_normalised_exactly(connections, centred):
     moments = layer_second_moments(symbolic_target(T))
     assert abs(float(moments[2]) - 3.0) < 1e-12
     # and the unnormalised draw agrees with the closed form of target._second_moment
-    from theorycheck.target import _second_moment, target_spec
+    from theorycheck.papers.bfc.target import _second_moment, target_spec
     spec = target_spec(3, 2, k=3, seed=2, connections=connections, centred=centred, normalise=False)
     raw = build_target(spec)
     exact = float(layer_second_moments(symbolic_target(raw))[2])
@@ -169,7 +169,7 @@ def test_structure_detects_forbidden_block():
 def test_span_check_alone_fails_on_polynomials_outside_the_span():
     """The span test does not use the weights: S*_3 replaced by x0 is outside span G*_2."""
     sym = symbolic_target(build_target(d=3, L=3, k=2, seed=3))
-    from theorycheck.symbolic import in_span
+    from theorycheck.papers.bfc.symbolic import in_span
     assert in_span(sym.S[3], sym.G[2])
     assert not in_span([sym.ring.gens[0]], sym.G[2])
     assert in_span([sym.G[2][0].mul_ground(sp.QQ(3, 7)) - sym.G[2][1]], sym.G[2])
@@ -177,7 +177,7 @@ def test_span_check_alone_fails_on_polynomials_outside_the_span():
 
 def test_issue_example_cancellation_two_equal_rows_and_row_1_minus_1():
     """Issue text: two equal rows in layer 2 and W*_3,2 = (1, -1): S*_3 vanishes identically."""
-    from theorycheck.target import BFCTarget
+    from theorycheck.papers.bfc.target import BFCTarget
     T = build_target(d=3, L=3, k=[2, 1], seed=2)
     W = {key: np.array(v) for key, v in T.weights.items()}
     for j in (0, 1):

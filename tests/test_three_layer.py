@@ -13,24 +13,24 @@ import scipy.linalg
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from theorycheck.baselines import (TwoLayerParams, fit_poly_krr, poly_kernel, two_layer_gradients,
+from theorycheck.papers.three_layer.baselines import (TwoLayerParams, fit_poly_krr, poly_kernel, two_layer_gradients,
                                    two_layer_loss)
-from theorycheck.claims import evaluate
-from theorycheck.cli import main
+from theorycheck.claims.engine import evaluate
+from theorycheck.commands.main import main
 from theorycheck.errors import SpecError
-from theorycheck.gaussian import expectation, sample_inputs
-from theorycheck.quadratic_features import (correlation, quadratic_moments, quadratic_target,
+from theorycheck.maths.gaussian import expectation, sample_inputs
+from theorycheck.papers.three_layer.quadratic_features import (correlation, quadratic_moments, quadratic_target,
                                             random_quadratic_matrix, single_index_target,
                                             sphere_expectation, validate_quadratic_matrix,
                                             variance_oracle)
-from theorycheck.ridge import kernel_ridge_solve, ridge_solve, select_ridge
-from theorycheck.sample_exponent import (ExponentCell, ExponentTask, exponent_rows, exponent_study,
+from theorycheck.maths.ridge import kernel_ridge_solve, ridge_solve, select_ridge
+from theorycheck.papers.three_layer.exponent_study import (ExponentCell, ExponentTask, exponent_rows, exponent_study,
                                          fit_exponent, required_n)
-from theorycheck.three_layer import (ThreeLayerConfig, fit_three_layer, first_layer_mean,
+from theorycheck.papers.three_layer.learner import (ThreeLayerConfig, fit_three_layer, first_layer_mean,
                                      init_network, learned_feature, middle_layer_gradient,
                                      middle_layer_loss, n1_ladder, run_three_layer, stage1)
 
-import proofs.three_layer as P
+import theorycheck.proofs.three_layer as P
 
 
 # ---------------------------------------------------------------- targets and oracles

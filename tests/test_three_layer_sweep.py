@@ -8,14 +8,14 @@ import math
 
 import pytest
 
-from theorycheck.cli import main
+from theorycheck.commands.main import main
 from theorycheck.errors import SpecError
-from theorycheck.runs import get_kind
-from theorycheck.sample_exponent import (ExponentTask, exponent_rows, exponent_study,
+from theorycheck.runs.kinds import get_kind
+from theorycheck.papers.three_layer.exponent_study import (ExponentTask, exponent_rows, exponent_study,
                                          run_exponent_task)
-from theorycheck.store import Store, owner_id
-from theorycheck.sweep import RunSpec, load_grid
-from theorycheck.three_layer_sweep import (KIND, cells_from_store, exponent_specs,
+from theorycheck.runs.store import Store, owner_id
+from theorycheck.runs.sweep import RunSpec, load_grid
+from theorycheck.papers.three_layer.exponent_sweep import (KIND, cells_from_store, exponent_specs,
                                            run_exponent_sweep)
 
 TINY = dict(m1=64, m2=16, n_test=100, gd_m=8, gd_steps=20)

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from theorycheck.diagnostics import (correction_ratio, feature_error_linear, feature_error_rotation,
+from theorycheck.papers.bfc.diagnostics import (correction_ratio, feature_error_linear, feature_error_rotation,
                                      log_schedule)
 from theorycheck.errors import NumericalError, SpecError
-from theorycheck.optim import step_size
-from theorycheck.training import MemoryRecorder, train, train_config
+from theorycheck.maths.optim import step_size
+from theorycheck.papers.bfc.training import MemoryRecorder, train, train_config
 
 TINY = dict(d=8, L=3, k=4, steps=(60, 90), batch=64, n_test=500, eval_points=5)
 
@@ -122,7 +122,7 @@ def test_divergence_is_reported_not_propagated():
 # --- claims (a)-(d) at one seed, and their broken variants --------------------------------
 
 def test_training_claims_hold_and_mutants_fail():
-    from proofs.bfc_training import backward_correction, e2e_fits, layerwise_gap, two_layer_fails
+    from theorycheck.proofs.bfc_training import backward_correction, e2e_fits, layerwise_gap, two_layer_fails
 
     for c in (e2e_fits, layerwise_gap, backward_correction, two_layer_fails):
         res = c.check(max_examples=1)

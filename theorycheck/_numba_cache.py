@@ -22,7 +22,7 @@ def configure_numba_cache() -> str | None:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return None
     pkg = Path(__file__).resolve().parent
-    if os.access(pkg, os.W_OK) and os.access(pkg / "kernels", os.W_OK):
+    if os.access(pkg, os.W_OK) and os.access(pkg / "papers" / "bfc", os.W_OK):
         return None
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     target = base / "theorycheck" / "numba"

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .errors import NumericalError, SpecError
+from theorycheck.errors import NumericalError, SpecError
 
 
 def _fail(name: str, value: Any, why: str, fix: str, error=SpecError):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from ._console import console as _console
+from theorycheck.commands._common import console as _console
 
 import sys
 import time
 from pathlib import Path
 
-from ..claims import SCALES, select
-from ..discovery import discover
-from ..lemma import reproducer, save_counterexample
-from ..report import render_table, summary, write_reports
-from ..validation import check_int
+from theorycheck.claims.engine import SCALES, select
+from theorycheck.claims.discovery import discover
+from theorycheck.claims.lemmas import reproducer, save_counterexample
+from theorycheck.claims.report import render_table, summary, write_reports
+from theorycheck.validation import check_int
 
 
 def add_parser(sub) -> None:

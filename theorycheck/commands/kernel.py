@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SpecError
-from ..validation import check_choice, check_int, check_real
+from theorycheck.errors import SpecError
+from theorycheck.validation import check_choice, check_int, check_real
 
 ACTIONS = ("span", "scaling", "figure")
 
@@ -60,7 +60,7 @@ def run(args) -> int:
 
 
 def _span(args) -> int:
-    from ..span_lemma import SPAN_KERNELS, span_experiment
+    from theorycheck.papers.bfc.span_lemma import SPAN_KERNELS, span_experiment
     kernel = check_choice("kernel", args.kernel, SPAN_KERNELS)
     r = span_experiment(kernel, check_int("d", args.d, min_value=1), check_int("q", args.q, min_value=1),
                         check_int("N", args.N, min_value=1),
@@ -73,7 +73,7 @@ def _span(args) -> int:
 
 def _scaling(args) -> int:
     import time
-    from ..kernel_scaling import cells_to_records, kernel_study
+    from theorycheck.papers.bfc.kernel_scaling import cells_to_records, kernel_study
     ds, ns, Ls = _ints("ds", args.ds), _ints("ns", args.ns), _ints("Ls", args.Ls or "2,3")
     seeds = range(check_int("seeds", args.seeds, min_value=2))
     epss = _eps(args.eps)
@@ -82,7 +82,7 @@ def _scaling(args) -> int:
     t0 = time.perf_counter()
     opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1))
     if args.from_store:
-        from ..kernel_scaling import cells_from_store
+        from theorycheck.papers.bfc.kernel_scaling import cells_from_store
         cells = cells_from_store(args.from_store)
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -106,7 +106,7 @@ def _eps(text) -> list[float]:
 
 
 def _tables(cells, epss) -> None:
-    from ..kernel_scaling import error_degree, format_scaling_table, scaling_rows
+    from theorycheck.papers.bfc.kernel_scaling import error_degree, format_scaling_table, scaling_rows
     for eps in epss:
         print(format_scaling_table(scaling_rows(cells, eps), eps))
         ds = sorted({c.task.d for c in cells})
@@ -116,8 +116,8 @@ def _tables(cells, epss) -> None:
 
 
 def _figure(args) -> int:
-    from ..kernel_figures import scaling_figure
-    from ..kernel_scaling import cells_from_records
+    from theorycheck.papers.bfc.kernel_figures import scaling_figure
+    from theorycheck.papers.bfc.kernel_scaling import cells_from_records
     records = []
     for name in [p.strip() for p in str(args.json).split(",") if p.strip()]:
         src = Path(name)

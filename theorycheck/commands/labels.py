@@ -6,8 +6,8 @@ import ast
 import json
 from pathlib import Path
 
-from ..errors import SpecError
-from ..validation import check_choice, check_int
+from theorycheck.errors import SpecError
+from theorycheck.validation import check_choice, check_int
 
 
 def add_parser(sub) -> None:
@@ -62,7 +62,7 @@ def add_parser(sub) -> None:
 
 
 def run_show(args) -> int:
-    from ..hierarchy import FAMILIES, degree_report, generate, teacher, verify_ptf
+    from theorycheck.papers.labels.hierarchies import FAMILIES, degree_report, generate, teacher, verify_ptf
     fam = check_choice("--family", args.family, FAMILIES + ("teacher",))
     d, r = check_int("--d", args.d, min_value=1), check_int("--r", args.r, min_value=1)
     m = check_int("--per-level", args.per_level, min_value=1)
@@ -94,7 +94,7 @@ def run_show(args) -> int:
 
 def _study_config(args):
     """(scale, rs, seeds, settings) from --scale/--r/--seeds/--set/--mlp-*."""
-    from ..depth_gap import SCALES
+    from theorycheck.papers.labels.depth_gap import SCALES
     scale = check_choice("--scale", args.scale or "quick", tuple(SCALES))
     rs = [check_int("--r", v, min_value=1, max_value=12) for v in (args.r or ["1", "2", "3"])]
     n_seeds = check_int("--seeds", 5 if args.seeds is None else args.seeds, min_value=1)
@@ -123,8 +123,8 @@ def _study_config(args):
 
 
 def run_study(args) -> int:
-    from ..depth_gap import depth_study, format_table, gap_table, level_table, plot_figures
-    from ..label_depth import study_specs
+    from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, level_table, plot_figures
+    from theorycheck.papers.labels.depth_sweep import study_specs
 
     grid_store = None
     if args.grid is not None:
@@ -136,7 +136,7 @@ def run_study(args) -> int:
                             f"runs); drop {given[0]} or --grid")
         if args.in_process:
             raise SpecError("--in-process cannot be combined with --grid; drop one")
-        from ..sweep import load_grid
+        from theorycheck.runs.sweep import load_grid
         grid = load_grid(args.grid)
         specs, grid_store = grid.runs, grid.store
         header = f"# depth study, grid={args.grid}"
@@ -144,7 +144,7 @@ def run_study(args) -> int:
         scale, rs, seeds, cfg = _study_config(args)
         specs = study_specs(rs, seeds, cfg)  # validates every setting before anything runs
         header = f"# depth study, scale={scale}"
-    from ..label_depth import check_one_study
+    from theorycheck.papers.labels.depth_sweep import check_one_study
     check_one_study(specs)
     base = specs[0].config
     rs = sorted({s.config["r"] for s in specs})
@@ -175,9 +175,9 @@ def _sweep(args, specs, store_path):
 
     from rich.console import Console
 
-    from ..label_depth import sweep_study
-    from ..store import Store
-    from .sweep import _Bar
+    from theorycheck.papers.labels.depth_sweep import sweep_study
+    from theorycheck.runs.store import Store
+    from theorycheck.commands.sweep import _Bar
 
     workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
     Store(store_path).close()  # reject a non-store file before any cluster starts

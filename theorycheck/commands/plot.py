@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import SpecError
+from theorycheck.errors import SpecError
 
 DEFAULT_STORE = "theorycheck-results.sqlite"
 
@@ -43,8 +43,8 @@ def resolve(store, prefixes) -> list[dict]:
 
 
 def write_figures(store_path, hashes, labels, out) -> list[Path]:
-    from ..plots import feature_error_figure, loss_figure
-    from ..store import Store
+    from theorycheck.papers.bfc.plots import feature_error_figure, loss_figure
+    from theorycheck.runs.store import Store
     with Store(store_path, create=False) as st:
         runs = {lab: curve_rows(st, h) for lab, h in zip(labels, hashes)}
     out = Path(out)
@@ -58,7 +58,7 @@ def write_figures(store_path, hashes, labels, out) -> list[Path]:
 def run(args) -> int:
     from rich.console import Console
 
-    from ..store import Store
+    from theorycheck.runs.store import Store
     if not Path(args.store).is_file():
         raise SpecError(f"--store {args.store!r} does not exist; train first or pass --store")
     with Store(args.store, create=False) as st:

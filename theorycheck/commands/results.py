@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from ._console import console as _console
+from theorycheck.commands._common import console as _console
 
 import csv
 import json
 from pathlib import Path
 
-from ..errors import TheorycheckError
-from ..store import STATUSES, Store, runs_table
-from ..validation import check_choice, check_int
+from theorycheck.errors import TheorycheckError
+from theorycheck.runs.store import STATUSES, Store, runs_table
+from theorycheck.validation import check_choice, check_int
 
 
 def add_parser(sub) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from ._console import console as _console
+from theorycheck.commands._common import console as _console
 
 import math
 import os
 import sys
 import time
 
-from ..errors import TheorycheckError
-from ..validation import check_int, check_real
+from theorycheck.errors import TheorycheckError
+from theorycheck.validation import check_int, check_real
 
 
 def add_parser(sub) -> None:
@@ -44,8 +44,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from rich.console import Console
 
-    from ..store import Store
-    from ..sweep import load_grid, run_sweep
+    from theorycheck.runs.store import Store
+    from theorycheck.runs.sweep import load_grid, run_sweep
 
     threads = check_int("--threads-per-worker", args.threads, min_value=1)
     workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
@@ -109,7 +109,7 @@ class _Bar:
 def summary_table(res, store_path: str, console) -> None:
     from rich.table import Table
 
-    from ..store import Store
+    from theorycheck.runs.store import Store
     with Store(store_path, create=False) as st:
         rows = st.runs(hashes=res.hashes)
     table = Table(title=f"sweep summary ({len(rows)} runs, store {store_path})")

@@ -4,12 +4,12 @@ per-layer degrees, its structure, its Hermite energy by degree, the information 
 
 from __future__ import annotations
 
-from ._console import console as _console
+from theorycheck.commands._common import console as _console
 
 import time
 
-from ..errors import SpecError
-from ..validation import check_int, check_real
+from theorycheck.errors import SpecError
+from theorycheck.validation import check_int, check_real
 
 EXPAND_MAX_TERMS = 40
 
@@ -76,9 +76,9 @@ def run(args) -> int:
     import numpy as np
     from rich.table import Table
 
-    from ..symbolic import (energy_by_degree_table, mc_energy_table, symbolic_target, verify_degrees,
+    from theorycheck.papers.bfc.symbolic import (energy_by_degree_table, mc_energy_table, symbolic_target, verify_degrees,
                             verify_gap, verify_structure)
-    from ..target import build_target, target_spec
+    from theorycheck.papers.bfc.target import build_target, target_spec
 
     alphas = None if args.alphas is None else _float_list("alphas", args.alphas)
     spec = target_spec(check_int("--d", args.d, min_value=1), check_int("--L", args.L, min_value=2),
@@ -108,7 +108,7 @@ def run(args) -> int:
     gap = verify_gap(sym, delta, energy=energy)
     sweep = None
     if sweep_values is not None:
-        from ..symbolic import alpha_sweep
+        from theorycheck.papers.bfc.symbolic import alpha_sweep
         sweep = alpha_sweep(target, sweep_values)
     expand = args.expand if args.expand is not None else spec.d <= 4
 

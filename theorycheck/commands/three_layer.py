@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SpecError
-from ..validation import check_choice, check_int, check_real
+from theorycheck.errors import SpecError
+from theorycheck.validation import check_choice, check_int, check_real
 
 ACTIONS = ("run", "exponents", "figures")
 
@@ -71,7 +71,7 @@ def add_parser(sub) -> None:
 
 
 def _target(args):
-    from ..quadratic_features import quadratic_target
+    from theorycheck.papers.three_layer.quadratic_features import quadratic_target
     d = check_int("--d", args.d, min_value=2)
     rank = None if args.rank is None else check_int("--rank", args.rank, min_value=2, max_value=d)
     dist = check_choice("--dist", args.dist, ("sphere", "gaussian"))
@@ -101,8 +101,8 @@ def run(args) -> int:
 
 
 def _run_one(args) -> int:
-    from ..baselines import run_baseline
-    from ..three_layer import ThreeLayerConfig, run_three_layer
+    from theorycheck.papers.three_layer.baselines import run_baseline
+    from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer
     target = _target(args)
     n1 = check_int("--n1", args.n1, min_value=1)
     n2 = check_int("--n2", args.n2, min_value=4)
@@ -138,15 +138,15 @@ def _exponent_args(args):
 
 
 def _exponents(args, figure: bool):
-    from ..io import atomic_write_json, atomic_write_text
-    from ..sample_exponent import cells_to_records, exponent_rows, format_exponent_table
-    from ..three_layer_sweep import run_exponent_sweep
+    from theorycheck.atomic import atomic_write_json, atomic_write_text
+    from theorycheck.papers.three_layer.exponent_study import cells_to_records, exponent_rows, format_exponent_table
+    from theorycheck.papers.three_layer.exponent_sweep import run_exponent_sweep
     ds, ns, seeds, eps, learners = _exponent_args(args)
     jobs = check_int("--jobs", args.jobs, min_value=1)
     out = Path(args.out)
     specs = None
     if args.grid is not None:
-        from ..sweep import load_grid
+        from theorycheck.runs.sweep import load_grid
         specs = load_grid(args.grid).runs
     t0 = time.perf_counter()
     _, cells, res = run_exponent_sweep(ds, ns, seeds, args.store, learners=learners, eps=eps[0],
@@ -172,7 +172,7 @@ def _exponents(args, figure: bool):
                                          for r in rows] for e, rows in by_eps.items()},
                        "cells": cells_to_records(cells)})
     if figure:
-        from ..three_layer_figures import plot_exponents
+        from theorycheck.papers.three_layer.figures import plot_exponents
         e = eps[len(eps) // 2]
         if any(np.isfinite(x) for r in by_eps[e] for m in r.n_required.values() for x in m.values()):
             print(plot_exponents(by_eps[e], ds, out / "three_layer_exponents.png", e))
@@ -197,7 +197,7 @@ def _progress():
 
 
 def _figures(args) -> int:
-    from ..three_layer_figures import (ladder_data, matched_n_data, plot_ladder,
+    from theorycheck.papers.three_layer.figures import (ladder_data, matched_n_data, plot_ladder,
                                        plot_matched_n)
     out = Path(args.out)
     seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
@@ -216,7 +216,7 @@ def _figures(args) -> int:
         print(f"d=20 {k}: n={ns} loss mean {np.round(arr.mean(0), 3).tolist()} "
               f"sd {np.round(arr.std(0, ddof=1), 3).tolist()}")
     print(f"({time.perf_counter() - t0:.0f}s)")
-    from ..io import atomic_write_json
+    from theorycheck.atomic import atomic_write_json
     atomic_write_json(out / "three_layer_curves.json",
                       {"ladder": {"d": 16, "n1s": n1s, "n2": 3000, "seeds": seeds,
                                   **{s1: {"corr": c.tolist(), "loss": l.tolist()}

@@ -3,13 +3,13 @@ results store, with a live progress bar; ``--mode all`` compares the three modes
 
 from __future__ import annotations
 
-from ._console import console as _console
+from theorycheck.commands._common import console as _console
 
 import dataclasses
 from pathlib import Path
 
-from ..errors import SpecError
-from ..validation import check_int
+from theorycheck.errors import SpecError
+from theorycheck.validation import check_int
 
 DEFAULT_STORE = "theorycheck-results.sqlite"
 _FLAGS = ("d", "L", "k", "k_target", "steps", "lr", "batch", "N", "target_seed", "delta",
@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
 
 def settings_from_args(args) -> tuple[dict, list[str], int]:
     """(TrainConfig settings, modes, seed) from a TOML file, flags and --set pairs."""
-    from ..training import MODES, _FIELDS
+    from theorycheck.papers.bfc.training import MODES, _FIELDS
     settings: dict = {}
     if args.config:
         settings.update(_load_toml(args.config))
@@ -117,9 +117,9 @@ def _parse_value(key: str, text: str):
 def run(args) -> int:
     from rich.table import Table
 
-    from ..runs import get_kind, run_once
-    from ..store import Store
-    from ..training import train_config
+    from theorycheck.runs.kinds import get_kind, run_once
+    from theorycheck.runs.store import Store
+    from theorycheck.papers.bfc.training import train_config
 
     settings, modes, seed = settings_from_args(args)
     console = _console()
@@ -156,7 +156,7 @@ def run(args) -> int:
                       _f(s.get("steps_per_s"), ".0f"))
     console.print(table)
     if args.plot:
-        from .plot import write_figures
+        from theorycheck.commands.plot import write_figures
         for path in write_figures(args.store, [r["hash"] for r in rows.values()],
                                   list(rows), args.plot):
             console.print(f"wrote {path}", highlight=False)
@@ -166,7 +166,7 @@ def run(args) -> int:
 def _run_with_progress(run_once, config, seed, args, mode, cfg):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..training import PROGRESS, stages
+    from theorycheck.papers.bfc.training import PROGRESS, stages
 
     total = sum(s for _, s, _ in stages(cfg))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

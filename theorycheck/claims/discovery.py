@@ -1,0 +1,70 @@
+"""Finding claims: every :class:`~theorycheck.claims.Claim` bound at module level
+in the ``proofs`` package (the built-in library) or in the ``.py`` files of a
+user's folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from theorycheck.claims.engine import Claim
+from theorycheck.errors import ClaimError
+
+
+def discover(path: str | Path | None = None) -> list[Claim]:
+    """All claims of the built-in ``proofs`` package, or of the folder ``path``."""
+    modules = _builtin_modules() if path is None else _folder_modules(Path(path))
+    found: dict[str, Claim] = {}
+    for mod in modules:
+        for obj in vars(mod).values():
+            if isinstance(obj, Claim):
+                prev = found.get(obj.id)
+                if prev is not None and prev is not obj:
+                    raise ClaimError(f"claim id {obj.id!r} is defined twice ({prev.module} and "
+                                     f"{obj.module}); give each claim a unique id")
+                found[obj.id] = obj
+    return list(found.values())
+
+
+def find_claim(claim_id: str, path: str | Path | None = None) -> Claim:
+    for c in discover(path):
+        if c.id == claim_id:
+            return c
+    raise ClaimError(f"claim id {claim_id!r} matches no claim; "
+                     f"run 'theorycheck check --list' to see the ids")
+
+
+def _builtin_modules():
+    from theorycheck.entry_points import load_group
+    yield from load_group("theorycheck.claims")
+
+
+def _folder_modules(folder: Path):
+    if not folder.exists():
+        raise ClaimError(f"proofs folder {str(folder)!r} does not exist; pass a folder of .py "
+                         f"files that define claims")
+    files = [folder] if folder.is_file() else sorted(folder.rglob("*.py"))
+    if not files:
+        raise ClaimError(f"proofs folder {str(folder)!r} holds no .py files; add modules that "
+                         f"define claims with @theorycheck.claim")
+    root = folder if folder.is_dir() else folder.parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    for f in files:
+        if f.name == "conftest.py":
+            continue
+        name = "theorycheck_user." + ".".join(f.relative_to(root).with_suffix("").parts)
+        if name in sys.modules:
+            yield sys.modules[name]
+            continue
+        spec = importlib.util.spec_from_file_location(name, f)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except Exception as exc:
+            del sys.modules[name]
+            raise ClaimError(f"could not import {f}: {type(exc).__name__}: {exc}; "
+                             f"fix that module") from exc
+        yield mod

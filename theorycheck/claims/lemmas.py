@@ -1,0 +1,256 @@
+"""State a lemma in a few lines, search it for counterexamples, keep the smallest one.
+
+A *lemma* is a claim of the form ``lhs(instance) <relation> rhs(instance)`` up to a
+tolerance, checked on instances drawn from a hypothesis strategy (or a grid)::
+
+    @lemma(id="mine.cauchy_schwarz", instances=pairs_of_vectors, relation="<=", rtol=1e-12)
+    def cauchy_schwarz(inst):
+        u, v = inst
+        return abs(u @ v), np.linalg.norm(u) * np.linalg.norm(v)
+
+The function returns ``(lhs, rhs)`` or ``(lhs, rhs, stderr)`` (a Monte Carlo
+standard error of ``lhs``); sides may be scalars or arrays of one shape (compared
+entry by entry; the worst entry is reported). Equivalently pass ``lhs=`` and
+``rhs=`` functions to :func:`lemma` instead of decorating. The result is an
+ordinary :class:`~theorycheck.claims.Claim`: ``.check()``, ``.variant()``,
+``.as_test()`` and ``theorycheck check`` all work, and :func:`save_counterexample`
+writes a failing instance (``.npz`` arrays, ``.json``, ``.py`` reproducer).
+
+Tolerance: ``<=`` holds when ``lhs <= rhs + atol + rtol |rhs|``; ``>=`` when
+``lhs >= rhs - atol - rtol |rhs|``; ``==`` when ``|lhs - rhs| <= atol + rtol |rhs|``.
+With a stderr the engine's bands apply (``holds`` only when ``lhs +- z stderr``
+clears the bound). Bad lemmas get one-line errors: a negative tolerance or unknown
+relation at definition; a non-finite instance, a non-finite side or mismatched
+shapes as an ``error`` row whose traceback ends with the reason.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from theorycheck.claims.engine import Claim, ClaimResult, Measurement, _jsonable, claim, describe_result, run_claim
+from theorycheck.errors import ClaimError, NumericalError
+from theorycheck.atomic import atomic_write_json, atomic_write_text
+
+RELATIONS = ("<=", ">=", "==")
+
+
+def _check_tolerance(name: str, value, lemma_id: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ClaimError(f"lemma {lemma_id}: {name}={value!r} is invalid: not a number; "
+                         f"pass a non-negative real {name}") from None
+    if not math.isfinite(v) or v < 0:
+        raise ClaimError(f"lemma {lemma_id}: {name}={value!r} is invalid: a tolerance must be "
+                         f"finite and >= 0; pass e.g. {name}=1e-9")
+    return v
+
+
+def _leaves(obj, path: str = "instance"):
+    """(path, ndarray-or-number) for every numeric leaf of an instance."""
+    if isinstance(obj, np.ndarray):
+        yield path, obj
+    elif isinstance(obj, Mapping):
+        for k, v in obj.items():
+            yield from _leaves(v, f"{path}[{k!r}]")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, f"{path}[{i}]")
+    elif isinstance(obj, (int, float, complex, np.number)) and not isinstance(obj, bool):
+        yield path, obj
+
+
+def check_finite_instance(instance, lemma_id: str) -> None:
+    """Raise NumericalError naming the first non-finite entry of ``instance``."""
+    for path, leaf in _leaves(instance):
+        arr = np.asarray(leaf)
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            where = "" if arr.ndim == 0 else f" at index {tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])}"
+            raise NumericalError(
+                f"lemma {lemma_id}: the strategy produced a non-finite value in {path}{where}; "
+                f"restrict it, e.g. st.floats(allow_nan=False, allow_infinity=False) or "
+                f"hypothesis.extra.numpy.arrays(..., elements=st.floats(-1e6, 1e6))")
+
+
+def _side(name: str, value, lemma_id: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NumericalError(f"lemma {lemma_id}: {name} returned {type(value).__name__}, which is "
+                             f"not numeric; return a number or a numeric array") from None
+    if arr.size == 0:
+        raise NumericalError(f"lemma {lemma_id}: {name} returned an empty array; return at least "
+                             "one value")
+    if not np.all(np.isfinite(arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if arr.ndim else ()
+        raise NumericalError(f"lemma {lemma_id}: {name} is non-finite ({arr[bad]!r}"
+                             + (f" at index {bad}" if bad else "") + "); the lemma's sides must "
+                             "be finite: guard the computation or narrow the strategy")
+    return arr
+
+
+def compare(lhs, rhs, relation: str, rtol: float, atol: float, stderr=0.0, *,
+            lemma_id: str = "lemma", label: str = "") -> Measurement:
+    """One Measurement for the worst entry of ``lhs <relation> rhs`` within tolerance."""
+    a, b = _side("lhs", lhs, lemma_id), _side("rhs", rhs, lemma_id)
+    s = _side("stderr", stderr, lemma_id)
+    if a.shape != b.shape and a.size != 1 and b.size != 1:
+        raise NumericalError(f"lemma {lemma_id}: lhs has shape {a.shape} but rhs has shape "
+                             f"{b.shape}; return sides of the same shape (or a scalar on one side)")
+    if np.any(s < 0):
+        raise NumericalError(f"lemma {lemma_id}: stderr has a negative entry ({float(s.min())!r}); "
+                             f"return a non-negative standard error")
+    a, b = np.broadcast_arrays(a, b)
+    try:
+        s = np.broadcast_to(s, a.shape)
+    except ValueError:
+        raise NumericalError(f"lemma {lemma_id}: stderr has shape {s.shape}, which does not match "
+                             f"the sides' shape {a.shape}; return a scalar or one per entry") from None
+    tol = atol + rtol * np.abs(b)
+    if relation == "==":
+        ms = [Measurement(float(abs(x - y)), float(t), "<=", float(e), label or "|lhs - rhs|",
+                          {"lhs": float(x), "rhs": float(y)})
+              for x, y, t, e in zip(a.ravel(), b.ravel(), tol.ravel(), s.ravel())]
+    else:
+        sign = 1.0 if relation == "<=" else -1.0
+        ms = [Measurement(float(x), float(y + sign * t), relation, float(e), label or "lhs",
+                          {"lhs": float(x), "rhs": float(y)})
+              for x, y, t, e in zip(a.ravel(), b.ravel(), tol.ravel(), s.ravel())]
+    worst = max(range(len(ms)), key=lambda i: _severity(ms[i]))
+    m = ms[worst]
+    if len(ms) > 1:
+        idx = tuple(int(i) for i in np.unravel_index(worst, a.shape))
+        m = Measurement(m.value, m.bound, m.relation, m.stderr, m.label, {**m.detail, "index": idx})
+    return m
+
+
+def _severity(m: Measurement, z: float = 4.0) -> float:
+    """Signed violation margin (bigger is worse), in the bound's units, band included."""
+    band = z * m.stderr
+    return (m.value + band - m.bound) if m.relation == "<=" else (m.bound - (m.value - band))
+
+
+def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, atol: float = 0.0,
+          statement: str | None = None, paper: str = "user lemma", tag: str = "M", ref: str = "-",
+          max_examples: Mapping[str, int] | int | None = None, z: float = 4.0,
+          lhs: Callable | None = None, rhs: Callable | None = None, **knobs):
+    """A lemma ``lhs <relation> rhs`` as a Claim: decorate ``f(instance, [rng], **knobs)``
+    returning ``(lhs, rhs[, stderr])``, or pass ``lhs=`` and ``rhs=`` (functions of the instance)."""
+    if relation not in RELATIONS:
+        raise ClaimError(f"lemma {id}: relation={relation!r} is invalid; use one of "
+                         f"{', '.join(map(repr, RELATIONS))}")
+    rtol = _check_tolerance("rtol", rtol, id)
+    atol = _check_tolerance("atol", atol, id)
+    if (lhs is None) != (rhs is None):
+        raise ClaimError(f"lemma {id}: pass both lhs= and rhs=, or neither (and decorate a "
+                         f"function returning (lhs, rhs))")
+
+    def build(fn: Callable) -> Claim:
+        wants_rng = "rng" in inspect.signature(fn).parameters
+
+        def measure(instance, *, rng=None, **kw):
+            check_finite_instance(instance, id)
+            out = fn(instance, rng=rng, **kw) if wants_rng else fn(instance, **kw)
+            if not isinstance(out, tuple) or len(out) not in (2, 3):
+                raise ClaimError(f"lemma {id}: {fn.__name__} returned {type(out).__name__}; "
+                                 f"return a tuple (lhs, rhs) or (lhs, rhs, stderr)")
+            return compare(out[0], out[1], relation, rtol, atol,
+                           out[2] if len(out) == 3 else 0.0, lemma_id=id)
+
+        measure.__name__ = getattr(fn, "__name__", "lemma")
+        measure.__module__ = getattr(fn, "__module__", __name__)
+        measure.__wrapped_lemma__ = fn
+        # the engine reads knobs and the rng from measure's signature: mirror fn's
+        params = [inspect.Parameter("instance", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+                  inspect.Parameter("rng", inspect.Parameter.KEYWORD_ONLY, default=None)]
+        params += [p for n, p in inspect.signature(fn).parameters.items()
+                   if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "rng"]
+        if not wants_rng:
+            params = [p for p in params if p.name != "rng"]
+        measure.__signature__ = inspect.Signature(params)
+        stmt = statement or f"{measure.__name__}: lhs {relation} rhs (rtol={rtol:g}, atol={atol:g})"
+        return claim(id=id, statement=stmt, paper=paper, tag=tag, ref=ref, instances=instances,
+                     max_examples=max_examples, z=z, **knobs)(measure)
+
+    if lhs is not None:
+        def fn(instance):
+            return lhs(instance), rhs(instance)
+        fn.__name__ = getattr(lhs, "__name__", "lemma")
+        fn.__module__ = getattr(lhs, "__module__", __name__)
+        return build(fn)
+    return build
+
+
+def _safe_name(claim_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", claim_id)
+
+
+def reproducer(result: ClaimResult, path: str | None = None) -> str | None:
+    """The engine's reproducer, pointed at a user folder when the claim came from one."""
+    if result.reproducer is None:
+        return None
+    if path is None:
+        return result.reproducer
+    return result.reproducer.replace(
+        f"find_claim({result.claim_id.split('[')[0]!r})",
+        f"find_claim({result.claim_id.split('[')[0]!r}, {str(Path(path).resolve())!r})")
+
+
+def save_counterexample(result: ClaimResult, folder: str | Path, path: str | None = None) -> Path | None:
+    """Write a failing or erroring result's instance to ``folder``: ``ID.npz`` (its arrays and
+    numbers, keyed by their place in the instance), ``ID.json`` (verdict, seed, measurements,
+    traceback) and ``ID.py`` (a snippet that re-measures it). Returns the .py path."""
+    if result.counterexample is None:
+        return None
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / _safe_name(result.claim_id)
+    arrays = {f"a{i}": np.asarray(v) for i, (_, v) in enumerate(_leaves(result.counterexample))}
+    keys = {f"a{i}": p for i, (p, _) in enumerate(_leaves(result.counterexample))}
+    tmp = stem.with_name(stem.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(stem.with_name(stem.name + ".npz"))
+    atomic_write_json(stem.with_name(stem.name + ".json"), {
+        "id": result.claim_id, "verdict": result.verdict, "seed": result.seed,
+        "scale": result.scale, "npz_keys": keys,
+        "counterexample": _jsonable(result.counterexample),
+        "measurements": result.counterexample_measurements, "traceback": result.traceback})
+    snippet = reproducer(result, path) or ""
+    return atomic_write_text(stem.with_name(stem.name + ".py"),
+                             f"# {result.claim_id}: {result.verdict} (seed {result.seed}, "
+                             f"scale {result.scale})\n{snippet}\n")
+
+
+def check(c: Claim, scale: str = "quick", seed: int = 0, *, save_to: str | Path | None = None,
+          path: str | None = None, verbose: bool = True) -> ClaimResult:
+    """Run a lemma from Python; on fails/error print the reproducer and save it under ``save_to``."""
+    res = run_claim(c, scale=scale, seed=seed)
+    if res.verdict in ("fails", "error"):
+        saved = save_counterexample(res, save_to, path) if save_to is not None else None
+        if verbose:
+            print(describe_result(res))
+            if res.reproducer:
+                print("reproduce with:\n" + reproducer(res, path))
+            if saved:
+                print(f"saved: {saved}")
+    return res
+
+
+def as_test(c: Claim, scale: str = "quick", seed: int = 0, expect: str = "holds",
+            save_to: str | Path | None = "theorycheck-counterexamples"):
+    """A pytest test asserting the verdict; a failure's message carries the reproducer."""
+    def test():
+        res = run_claim(c, scale=scale, seed=seed)
+        if res.verdict != expect and res.verdict in ("fails", "error") and save_to is not None:
+            save_counterexample(res, save_to)
+        assert res.verdict == expect, describe_result(res) + (
+            "\nreproduce with:\n" + res.reproducer if res.reproducer else "")
+    test.__name__ = "test_" + _safe_name(c.id).replace(".", "_")
+    return test

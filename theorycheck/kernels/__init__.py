@@ -1,1 +1,0 @@
-"""numba kernels (``cache=True``). Import through the public modules, not directly."""

@@ -1,0 +1,217 @@
+"""Sample-complexity scaling of kernel methods against the network on the BFC target
+(THEORY.md 1.7 "scaling to check", 1.6b "same fixed N").
+
+Every learner sees the same data: the target G* (THEORY.md 1.3, drawn from ``seed``), the
+same fixed pool of N training inputs (the pool :func:`theorycheck.papers.bfc.training.train` draws for
+``N=N``) and the same test set and top-term energy as the trainer. The network is the
+progressive end-to-end learner ``train(mode='e2e', N=N, steps=...)``; the kernels are those
+of :mod:`theorycheck.papers.bfc.kernel_methods` with the ridge chosen by validation.
+
+Relative test error [R]: E[(f - G*)^2] / (alpha_L^2 Var(Sum G*_L)) on the trainer's test set
+(the trainer's ``rel_loss``, THEORY.md 1.6). N_required(d) is the first N of the grid at which
+it drops to ``eps`` (log-linear interpolation), and N_required ~ d^e is fitted per seed with a
+t-interval over seeds: :mod:`theorycheck.papers.three_layer.exponent_study`'s fitting code, reused.
+
+Each (learner, d, L, N, seed) cell is an independent task run through ``map`` (builtin map,
+an executor's map); the run kind ``kernel-fit`` runs one cell so that
+``theorycheck sweep examples/kernel_scaling.toml`` runs the full scale.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from theorycheck.maths.gaussian import sample_inputs
+from theorycheck.papers.bfc.kernel_methods import KERNELS, fit_kernel_ridge, make_kernel, relative_test_error
+from theorycheck.runs.kinds import choice, integer, real, register_run_kind
+from theorycheck.papers.three_layer.exponent_study import fit_row
+from theorycheck.validation import check_choice, check_int, check_real
+
+LEARNERS = KERNELS + ("network",)
+
+
+@dataclass(frozen=True)
+class KernelTask:
+    learner: str
+    d: int
+    n: int
+    seed: int
+    L: int = 2
+    q: int | None = None          # poly degree; None: 2^L, the top degree of G*
+    bandwidth: float = 1.0
+    m: int = 1024
+    k_target: int = 2
+    delta: float = 0.25
+    steps: int = 1500             # network: steps per stage
+    n_test: int = 4000
+
+
+@dataclass(frozen=True)
+class KernelCell:
+    task: KernelTask
+    rel_mse: float
+    seconds: float
+    ridge: float | None = None
+
+
+def _data(task: KernelTask):
+    from theorycheck.papers.bfc.training import make_target, train_config
+    cfg = train_config(mode="e2e", d=task.d, L=task.L, k_target=task.k_target, delta=task.delta,
+                       target_seed=task.seed, seed=task.seed, N=task.n, n_test=task.n_test,
+                       steps=task.steps, eval_points=2)
+    target = make_target(cfg)
+    Xte = sample_inputs(cfg.n_test, cfg.d, np.random.default_rng([cfg.target_seed, cfg.seed, 0x7E57]),
+                        target.spec.dist)
+    top = float(np.var(target.layer_terms(Xte)[target.L]))
+    X = sample_inputs(cfg.N, cfg.d, np.random.default_rng([cfg.seed, 0xDA7A]), target.spec.dist)
+    return cfg, target, X, target(X), Xte, target(Xte), top
+
+
+def run_kernel_task(task: KernelTask) -> KernelCell:
+    """Fit one learner on one (d, L, N, seed) draw and measure its relative test error."""
+    check_choice("learner", task.learner, LEARNERS)
+    t0 = time.perf_counter()
+    if task.learner == "network":
+        from theorycheck.papers.bfc.training import train
+        cfg, *_ = _data(task)
+        res = train(cfg)
+        return KernelCell(task, float(res.summary["final_rel_loss"]), time.perf_counter() - t0)
+    cfg, target, X, y, Xte, yte, top = _data(task)
+    rng = np.random.default_rng([task.seed, task.d, task.n, LEARNERS.index(task.learner)])
+    learner = None
+    if task.learner == "ntk":
+        from theorycheck.papers.bfc.training import make_learner
+        learner = make_learner(cfg, target)
+    spec = make_kernel(task.learner, task.d, q=task.q or 2 ** task.L, bandwidth=task.bandwidth,
+                       m=task.m, rng=rng, learner=learner)
+    fit = fit_kernel_ridge(spec, X, y, rng)
+    return KernelCell(task, relative_test_error(fit(Xte), yte, top), time.perf_counter() - t0, fit.lam)
+
+
+def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, Ls: Sequence[int] = (2,),
+                 learners: Sequence[str] = ("poly", "network"), map: Callable = map, **options):
+    """Every (learner, L, d, N, seed) cell through ``map``; returns the cells."""
+    ds = sorted({check_int("d", d, min_value=2) for d in ds})
+    ns = sorted({check_int("N", n, min_value=8) for n in ns})
+    seeds = list(dict.fromkeys(check_int("seed", s, min_value=0) for s in seeds))
+    for name in learners:
+        check_choice("learner", name, LEARNERS)
+    tasks = [KernelTask(l, d, n, s, L=L, **options) for L in Ls for l in learners for d in ds
+             for n in ns for s in seeds]
+    return list(map(run_kernel_task, tasks))
+
+
+def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
+    """{L: [ExponentRow per learner]} fitted at threshold ``eps`` with the conventions of
+    :mod:`theorycheck.papers.three_layer.exponent_study` (its ``required_n``, ``fit_exponent`` and
+    ``seed_interval``); each (learner, d) uses the N values measured for it, so grids merged
+    from several studies need not be complete."""
+    eps = check_real("eps", eps, positive=True)
+    loss = {(c.task.L, c.task.learner, c.task.d, c.task.seed, c.task.n): c.rel_mse for c in cells}
+    out = {}
+    for L in sorted({c.task.L for c in cells}):
+        rows = []
+        for lrn in dict.fromkeys(c.task.learner for c in cells if c.task.L == L):
+            mine = [c for c in cells if c.task.L == L and c.task.learner == lrn]
+            ds = sorted({c.task.d for c in mine})
+            seeds = sorted({c.task.seed for c in mine})
+            curves = {}
+            for d in ds:
+                for s in seeds:
+                    ns = sorted(c.task.n for c in mine if c.task.d == d and c.task.seed == s)
+                    curves[(d, s)] = (ns, [loss[(L, lrn, d, s, n)] for n in ns])
+            rows.append(fit_row(lrn, ds, seeds, curves, eps))
+        out[L] = rows
+    return out
+
+
+def format_scaling_table(rows: dict, eps: float) -> str:
+    lines = [f"| learner | L | exponent e (N_required ~ d^e at rel. error <= {eps:g}) | 95% interval | "
+             f"seeds fitted | censored (seed, d) |", "|---|---|---|---|---|---|"]
+    for L, rs in rows.items():
+        for r in rs:
+            lines.append(f"| {r.learner} | {L} | {r.exponent:.2f} | [{r.lo:.2f}, {r.hi:.2f}] | "
+                         f"{r.seeds_fitted} | {r.censored} |")
+    return "\n".join(lines)
+
+
+def cells_to_records(cells) -> list[dict]:
+    return [{**asdict(c.task), "rel_mse": c.rel_mse, "seconds": c.seconds, "ridge": c.ridge}
+            for c in cells]
+
+
+# ------------------------------------------------------------------ run kind `kernel-fit`
+def run_kernel_fit(config: dict, seed: int, recorder) -> dict:
+    """Run kind ``kernel-fit``: one cell of the scaling study."""
+    task = KernelTask(config["learner"], config["d"], config["N"], seed, L=config["L"],
+                      q=config["q"] or None, bandwidth=config["bandwidth"], m=config["m"],
+                      k_target=config["k_target"], delta=config["delta"], steps=config["steps"],
+                      n_test=config["n_test"])
+    cell = run_kernel_task(task)
+    return {"rel_mse": cell.rel_mse, "seconds": round(cell.seconds, 3), "ridge": cell.ridge}
+
+
+KERNEL_FIT = register_run_kind("kernel-fit", run_kernel_fit, {
+    "learner": choice(LEARNERS, "poly", help="kernel or the network"),
+    "d": integer(8, min_value=2, help="input dimension"),
+    "L": integer(2, min_value=2, max_value=4, help="target depth"),
+    "N": integer(256, min_value=8, help="training-set size (fixed pool, same for every learner)"),
+    "q": integer(0, min_value=0, help="poly kernel degree; 0 means 2^L"),
+    "bandwidth": real(1.0, positive=True, help="gaussian kernel s^2 / d"),
+    "m": integer(1024, min_value=1, help="random features"),
+    "k_target": integer(2, min_value=1, help="target width"),
+    "delta": real(0.25, positive=True, help="information gap"),
+    "steps": integer(1500, min_value=1, help="network: steps per stage"),
+    "n_test": integer(4000, min_value=100, help="test samples"),
+}, doc="one cell of the kernel scaling study (THEORY.md 1.7): relative test error of a "
+       "kernel or the network at fixed N")
+
+
+# ------------------------------------------------------------------ degree carried by the error
+def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
+                 n: int = 20000) -> tuple[int, tuple]:
+    """The degree a learner must capture to reach relative error ``eps``: the largest q with
+    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (THEORY.md 1.3 energy by
+    degree, Monte Carlo; the span lemma then asks N of order D_q). Returns (q, energies)."""
+    from theorycheck.papers.bfc.symbolic import mc_energy_table
+    from theorycheck.papers.bfc.training import make_target, train_config
+    cfg = train_config(d=d, L=L, k_target=k_target, delta=delta, target_seed=seed)
+    target = make_target(cfg)
+    table = mc_energy_table(target, n, np.random.default_rng([seed, d, 0xE6]))
+    E = np.array([float(e) for e in table.total])
+    top = float(sum(float(e) for e in table.by_layer[L][1:]))
+    tail = np.cumsum(E[::-1])[::-1]
+    qs = [q for q in range(1, len(E)) if tail[q] > eps * top]
+    return (max(qs) if qs else 0), tuple(E / top)
+
+
+def cells_from_store(path) -> list[KernelCell]:
+    """The finished ``kernel-fit`` runs of a results store (``theorycheck sweep``) as cells."""
+    from pathlib import Path
+    from theorycheck.errors import SpecError
+    from theorycheck.runs.store import Store
+    if not Path(path).is_file():
+        raise SpecError(f"store {path} does not exist; run 'theorycheck sweep examples/kernel_scaling.toml "
+                        f"--store {path}' first")
+    with Store(path, create=False) as st:
+        runs = st.runs(kind="kernel-fit", status="done")
+    cells = []
+    for r in runs:
+        c = r["config"]
+        task = KernelTask(c["learner"], c["d"], c["N"], r["seed"], L=c["L"], q=c["q"] or None,
+                          bandwidth=c["bandwidth"], m=c["m"], k_target=c["k_target"], delta=c["delta"],
+                          steps=c["steps"], n_test=c["n_test"])
+        s = r["summary"]
+        cells.append(KernelCell(task, float(s["rel_mse"]), float(s["seconds"]), s.get("ridge")))
+    return cells
+
+
+def cells_from_records(records) -> list[KernelCell]:
+    """Inverse of :func:`cells_to_records` (cells saved as JSON by ``theorycheck kernel scaling``)."""
+    names = [f for f in KernelTask.__dataclass_fields__]
+    return [KernelCell(KernelTask(**{k: r[k] for k in names}), float(r["rel_mse"]), float(r["seconds"]),
+                       r.get("ridge")) for r in records]

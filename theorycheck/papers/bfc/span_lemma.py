@@ -1,0 +1,153 @@
+"""The span lemma of THEORY.md 1.7 [M], measured.
+
+V_q: homogeneous degree-q Hermite polynomials in d variables under N(0, I_d), with the
+orthonormal basis h_alpha = He_alpha / sqrt(alpha!) (|alpha| = q), dimension
+D_q = C(d + q - 1, q). A kernel predictor trained on x_1..x_N lies in
+H = span{K(x_i, .)}, chosen without labels. For f_q in V_q,
+min_{h in H} ||f_q - h||^2 >= ||f_q - Pi_U f_q||^2 with U = P_q H (the projection of H onto
+V_q, dim U <= dim H <= N), and for f_q a uniformly random direction of norm r,
+E ||f_q - Pi_U f_q||^2 = r^2 (1 - dim U / D_q) >= r^2 (1 - N / D_q).
+
+:func:`degree_q_sections` gives the V_q coefficients of P_q K(x_i, .) exactly (up to
+Gauss-Hermite quadrature in one variable):
+
+* dot-product kernels (``poly``): y -> kappa(<x, y>/d) is a ridge function of
+  s = <x^, y> ~ N(0, 1), so P_q K(x, .) = g_q(|x|) He_q(<x^, .>)/sqrt(q!) whose basis
+  coefficients are g_q sqrt(q!/alpha!) x^^alpha;
+* ``gaussian``: exp(-|x - y|^2/(2 s^2)) factorises over coordinates, so its coefficients
+  are products of one-variable coefficients;
+* ``rf``: a predictor is a combination of the m features relu(<w_j, .> + c_j), ridge
+  functions of <w_j, .> (|w_j| = 1), so H has dimension <= m and the rows are the features'
+  sections.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermegauss, hermeval
+
+from theorycheck.errors import SpecError
+from theorycheck.validation import check_choice, check_int, check_real
+
+SPAN_KERNELS = ("poly", "gaussian", "rf")
+_NODES, _WEIGHTS = hermegauss(120)
+_WEIGHTS = _WEIGHTS / math.sqrt(2.0 * math.pi)
+
+
+def dim_q(d: int, q: int) -> int:
+    """D_q = C(d + q - 1, q), the dimension of V_q (THEORY.md 1.7)."""
+    d = check_int("d", d, min_value=1)
+    q = check_int("q", q, min_value=0)
+    return math.comb(d + q - 1, q)
+
+
+def multi_indices(d: int, q: int) -> np.ndarray:
+    """All alpha in N^d with |alpha| = q, shape (D_q, d)."""
+    rows = []
+    for combo in itertools.combinations_with_replacement(range(d), q):
+        a = np.zeros(d, dtype=np.int64)
+        for i in combo:
+            a[i] += 1
+        rows.append(a)
+    return np.array(rows, dtype=np.int64).reshape(-1, d)
+
+
+def _hermite_coef(g, n: int, *args) -> np.ndarray:
+    """E_s[g(s, *args) He_n(s)] / sqrt(n!) for s ~ N(0, 1), by Gauss-HermiteE quadrature."""
+    c = np.zeros(n + 1)
+    c[n] = 1.0
+    he = hermeval(_NODES, c) / math.sqrt(math.factorial(n))
+    return np.tensordot(g(_NODES, *args), _WEIGHTS * he, axes=([-1], [0]))
+
+
+def _ridge_rows(U: np.ndarray, gq: np.ndarray, alphas: np.ndarray, q: int) -> np.ndarray:
+    """Rows g_q[i] sqrt(q!/alpha!) u_i^alpha for unit vectors u_i."""
+    fact = np.array([math.sqrt(math.factorial(q) / np.prod([math.factorial(int(a)) for a in al]))
+                     for al in alphas])
+    mono = np.prod(U[:, None, :] ** alphas[None, :, :], axis=2)
+    return gq[:, None] * fact[None, :] * mono
+
+
+def degree_q_sections(kernel: str, X: np.ndarray, q: int, *, degree: int = 4, bandwidth: float = 1.0,
+                      m: int = 64, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Coefficients in the basis h_alpha of the degree-q components of the functions that span
+    the kernel's predictor space: shape (dim H, D_q)."""
+    check_choice("kernel", kernel, SPAN_KERNELS)
+    N, d = X.shape
+    alphas = multi_indices(d, q)
+    if kernel == "poly":
+        r = np.linalg.norm(X, axis=1)
+        gq = _hermite_coef(lambda s, a: (1.0 + a[:, None] * s[None, :]) ** degree, q, r / d)
+        return _ridge_rows(X / r[:, None], gq, alphas, q)
+    if kernel == "gaussian":
+        s2 = check_real("bandwidth", bandwidth, positive=True) * d
+        # one-variable coefficients c_n(a) = E[exp(-(a - z)^2/(2 s2)) h_n(z)], n = 0..q
+        c = np.stack([_hermite_coef(lambda z, a: np.exp(-(a[..., None] - z) ** 2 / (2 * s2)), n, X)
+                      for n in range(q + 1)], axis=-1)          # (N, d, q+1)
+        return np.prod(np.take_along_axis(c[:, None, :, :], alphas[None, :, :, None], axis=3)[..., 0],
+                       axis=2)
+    rng = np.random.default_rng(0) if rng is None else rng
+    m = check_int("m", m, min_value=1)
+    W = rng.standard_normal((m, d))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    c = rng.standard_normal(m)
+    gq = _hermite_coef(lambda s, b: np.maximum(s[None, :] + b[:, None], 0.0), q, c)
+    return _ridge_rows(W, gq, alphas, q)
+
+
+@dataclass(frozen=True)
+class SpanResult:
+    d: int
+    q: int
+    N: int
+    dim_H: int
+    D_q: int
+    rank_U: int
+    r2: float
+    exact: float           # E ||f - Pi_U f||^2 over random directions, = r^2 (1 - rank/D_q)
+    mc_mean: float         # Monte Carlo over ``directions`` random directions
+    mc_stderr: float
+    bound: float           # r^2 (1 - dim_H / D_q)
+
+
+def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generator, *, r: float = 1.0,
+                    directions: int = 2000, **options) -> SpanResult:
+    """Residual of random degree-q directions of norm r against the kernel's predictor space
+    built on N Gaussian inputs (THEORY.md 1.7 span lemma)."""
+    d, q, N = check_int("d", d, min_value=1), check_int("q", q, min_value=1), check_int("N", N, min_value=1)
+    D = dim_q(d, q)
+    if D > 5000:
+        raise SpecError(f"D_q={D} at d={d}, q={q} is too large for the exact basis; use d, q with "
+                        f"C(d+q-1, q) <= 5000")
+    X = rng.standard_normal((N, d))
+    C = degree_q_sections(kernel, X, q, rng=rng, **options)
+    dim_H = C.shape[0]
+    s = np.linalg.svd(C, compute_uv=False) if C.size else np.zeros(0)
+    tol = (s[0] if s.size else 0.0) * max(C.shape) * np.finfo(float).eps
+    rank = int(np.sum(s > tol))
+    _, _, Vt = np.linalg.svd(C, full_matrices=False)
+    Q = Vt[:rank].T                                             # (D, rank) orthonormal basis of U
+    F = rng.standard_normal((directions, D))
+    F *= r / np.linalg.norm(F, axis=1, keepdims=True)
+    res = r * r - np.sum((F @ Q) ** 2, axis=1)
+    return SpanResult(d, q, N, dim_H, D, rank, r * r, r * r * (1.0 - rank / D), float(res.mean()),
+                      float(res.std(ddof=1) / math.sqrt(directions)), r * r * (1.0 - dim_H / D))
+
+
+def target_energy_by_degree(target, *, exact_max_d: int = 4, n: int = 40000,
+                            rng: np.random.Generator | None = None) -> tuple[np.ndarray, str]:
+    """Energy of the degree-q Hermite component of the BFC target G*, q = 0..2^L, with the
+    method used: exact (sympy, :func:`theorycheck.papers.bfc.symbolic.energy_by_degree_table`) for
+    d <= ``exact_max_d``, Monte Carlo (:func:`theorycheck.papers.bfc.symbolic.mc_energy_table`) beyond.
+    Together with :func:`dim_q` this is what the span lemma needs: a kernel must spend of
+    order D_q samples on every degree q whose energy it has to capture."""
+    from theorycheck.papers.bfc.symbolic import energy_by_degree_table, mc_energy_table, symbolic_target
+    if target.spec.d <= exact_max_d:
+        table = energy_by_degree_table(symbolic_target(target))
+        return np.array([float(e) for e in table.total]), "exact"
+    table = mc_energy_table(target, n, np.random.default_rng(0) if rng is None else rng)
+    return np.array([float(e) for e in table.total]), "mc"

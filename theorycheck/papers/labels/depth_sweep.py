@@ -1,0 +1,186 @@
+"""The depth study of THEORY.md 3.3 through the sweep engine (issue 8 item 4).
+
+One run of kind ``label-depth`` is one (r, seed) cell of :func:`theorycheck.papers.labels.depth_gap.run_task`:
+the layerwise residual learner and the baselines (kernel ridge, end-to-end MLP) on a label
+hierarchy of depth ``r`` drawn from the run's seed. What it records in the store:
+
+* curves, one point per block b = 1..r: ``error_level_t`` = test error on level t's labels
+  after block b (block t's own estimate for b >= t, a ridge probe of block b's frozen features
+  for b < t; ``error_after_each_block``);
+* summary: ``top_<method>`` (top-level sign error of each method), ``seconds_<method>`` (its
+  fit time), ``level_<t>_error`` / ``_added`` / ``_inherited`` (THEORY.md 3.2b lesson 2) and
+  ``top_x_degree_min``.
+
+:func:`study_specs` builds the grid r x seeds as :class:`~theorycheck.runs.sweep.RunSpec` s,
+:func:`sweep_study` runs it with :func:`~theorycheck.runs.sweep.run_sweep` (finished runs in the
+store are skipped) and :func:`load_results` reads the store back into the dicts that
+``run_task`` returns, so ``gap_table``, ``level_table`` and ``plot_figures`` of
+:mod:`theorycheck.papers.labels.depth_gap` apply unchanged. A run is short (seconds), so it keeps no
+checkpoint: an interrupted run starts over.
+
+The run executes with the BLAS threads the sweep engine pins (``--threads-per-worker``,
+default 1), as the in-process study does with one thread, so the two paths give the same
+errors for the same seeds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Mapping, Sequence
+
+from theorycheck.papers.labels.depth_gap import QUICK, run_task
+from theorycheck.errors import SpecError, TheorycheckError
+from theorycheck.papers.labels.hierarchies import FAMILIES
+from theorycheck.runs.kinds import Param, boolean, choice, get_kind, integer, real
+from theorycheck.validation import check_int
+
+KIND = "label-depth"
+METHODS = ("layerwise", "kernel", "mlp")
+LEVEL_KEYS = ("error", "added", "inherited")
+
+
+def _hidden(name: str, value: Any) -> list[int]:
+    """MLP hidden widths: a list of positive integers, or a string such as "128,128"."""
+    if isinstance(value, str):
+        parts = [p for p in value.replace(" ", "").split(",") if p]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        raise SpecError(f"{name}={value!r} is invalid: not a list of widths; write "
+                        f"{name} = [128, 128]")
+    if not parts:
+        raise SpecError(f"{name}={value!r} is invalid: no hidden layer; give at least one width, "
+                        f"e.g. {name} = [128, 128]")
+    return [check_int(f"{name} width", p, min_value=1) for p in parts]
+
+
+def schema() -> dict[str, Param]:
+    """Config keys of ``label-depth``: ``r`` (required) and the study settings of
+    ``depth_gap.QUICK`` with its values as defaults."""
+    q = QUICK
+    return {
+        "r": integer(min_value=1, max_value=12, help="depth: levels of the hierarchy"),
+        "d": integer(q["d"], min_value=1, help="input dimension ({±1}^d)"),
+        "labels_per_level": integer(q["labels_per_level"], min_value=1),
+        "n": integer(q["n"], min_value=2, help="training inputs"),
+        "n_test": integer(q["n_test"], min_value=1, help="test inputs"),
+        "width": integer(q["width"], min_value=1, help="random ReLU features per block"),
+        "lam": real(q["lam"], positive=True, help="ridge of each block's read-out"),
+        "label_gain": real(q["label_gain"], min_value=0.0, help="gain of the label slots in W_t"),
+        "writeback": choice(("sign", "tanh"), q["writeback"]),
+        "train_on": choice(("estimated", "true"), q["train_on"]),
+        "hints": boolean(q["hints"], help="write label estimates back into the stream"),
+        "min_x_degree_per_level": real(float(q["min_x_degree_per_level"]), min_value=0.0,
+                                       help="redraw level-l labels until x-degree >= this * l"),
+        "family": choice(FAMILIES, q["family"]),
+        "fan_in": integer(q["fan_in"], min_value=1),
+        "kernel": boolean(q["kernel"], help="run the kernel ridge baseline"),
+        "mlp": boolean(q["mlp"], help="run the end-to-end MLP baseline"),
+        "mlp_hidden": Param("list of widths", list(q["mlp_hidden"]), _hidden),
+        "mlp_epochs": integer(q["mlp_epochs"], min_value=1),
+        "zero_readout": boolean(q["zero_readout"], help="mutant: read-outs frozen at zero"),
+        "shuffle_labels": boolean(q["shuffle_labels"], help="mutant: training labels shuffled"),
+    }
+
+
+def run_label_depth(config: dict, seed: int, recorder) -> dict:
+    """Run kind ``label-depth``: one (r, seed) cell of the depth study (THEORY.md 3.3)."""
+    res = run_task({**config, "mlp_hidden": tuple(config["mlp_hidden"]), "seed": seed,
+                    "blas_threads": None})
+    for b, row in enumerate(res["after_block"], 1):
+        recorder.log(b, **{f"error_level_{t}": v for t, v in enumerate(row, 1)})
+    summary: dict[str, Any] = {"r": res["r"], "top_x_degree_min": res["top_x_degree_min"]}
+    for m in METHODS:
+        if m in res["top"]:
+            summary[f"top_{m}"] = res["top"][m]
+            summary[f"seconds_{m}"] = res["seconds"][m]
+    for row in res["per_level"]:
+        for k in LEVEL_KEYS:
+            summary[f"level_{row['level']}_{k}"] = row[k]
+    return summary
+
+
+def result_from_run(run: Mapping, curves: Iterable[tuple]) -> dict:
+    """The ``run_task`` dict of a finished ``label-depth`` run, from its store row and its
+    curve points ``(hash, metric, step, value)``."""
+    s, r = run["summary"], run["config"]["r"]
+    after = [[None] * r for _ in range(r)]
+    for _, metric, step, value in curves:
+        if metric.startswith("error_level_"):
+            after[step - 1][int(metric[len("error_level_"):]) - 1] = value
+    if any(v is None for row in after for v in row):
+        raise TheorycheckError(f"run {run['hash'][:12]} (r={r}, seed={run['seed']}) lacks some "
+                               f"error_level curve points; rerun it with a fresh store")
+    return {"r": s["r"], "seed": run["seed"],
+            "per_level": [{"level": t, **{k: s[f"level_{t}_{k}"] for k in LEVEL_KEYS}}
+                          for t in range(1, r + 1)],
+            "after_block": after,
+            "top": {m: s[f"top_{m}"] for m in METHODS if f"top_{m}" in s},
+            "seconds": {m: s[f"seconds_{m}"] for m in METHODS if f"seconds_{m}" in s},
+            "top_x_degree_min": s["top_x_degree_min"]}
+
+
+def study_specs(rs: Sequence[int], seeds: Iterable[int], config: Mapping | None = None) -> list:
+    """The grid r x seeds as validated run specs (r-major, as ``depth_study`` orders its tasks).
+    ``config`` holds study settings (keys of ``depth_gap.QUICK``); unknown keys are named."""
+    from theorycheck.runs.sweep import RunSpec
+    kind = get_kind(KIND)
+    seeds = list(seeds)
+    return [RunSpec(KIND, kind.validate({**(config or {}), "r": r}), int(s))
+            for r in rs for s in seeds]
+
+
+def load_results(store_path: str | os.PathLike, specs: Sequence) -> list[dict]:
+    """The results of ``specs`` read back from the store, in their order; a run that is not
+    done is named with its status (and error)."""
+    from theorycheck.runs.store import Store
+    hashes = [s.hash for s in specs]
+    with Store(store_path, create=False) as st:
+        rows = {row["hash"]: row for row in st.runs(hashes=hashes)}
+        out = []
+        for spec, h in zip(specs, hashes):
+            row = rows.get(h)
+            if row is None or row["status"] != "done":
+                status = "missing" if row is None else row["status"]
+                err = "" if row is None or not row["error"] else \
+                    f" ({row['error'].splitlines()[0]})"
+                raise TheorycheckError(f"run {h[:12]} (r={spec.config['r']}, seed={spec.seed}) is "
+                                       f"{status} in store {str(store_path)!r}{err}; rerun the "
+                                       f"study (add --retry-failed for failed runs)")
+            out.append(result_from_run(row, st.curves(h)))
+    return out
+
+
+def check_one_study(specs: Sequence) -> None:
+    """Refuse a run list that is not one study: runs of another kind, or settings other than
+    r that vary (the per-r table would then mix them)."""
+    if not specs:
+        raise SpecError("the study has no runs; give at least one r and one seed")
+    other = [s.kind for s in specs if s.kind != KIND]
+    if other:
+        raise SpecError(f"run kind {other[0]!r} is not {KIND!r}; the depth study reads "
+                        f"{KIND!r} runs only")
+    base = {k: v for k, v in specs[0].config.items() if k != "r"}
+    for s in specs[1:]:
+        diff = sorted(k for k in base if s.config[k] != base[k])
+        if diff:
+            raise SpecError(f"setting {diff[0]!r} varies across the runs ({base[diff[0]]!r} vs "
+                            f"{s.config[diff[0]]!r}); a depth study varies only r and seed, so "
+                            f"split the grid")
+
+
+def sweep_study(specs: Sequence, store_path: str | os.PathLike, **sweep_kw):
+    """Run ``specs`` through :func:`~theorycheck.runs.sweep.run_sweep` (keywords passed on:
+    ``serial``, ``workers``, ``client``, ``scheduler``, ``retry_failed``, ``progress``, ...)
+    and read them back: returns ``(results, SweepResult)``."""
+    from theorycheck.runs.sweep import run_sweep
+    check_one_study(specs)
+    res = run_sweep(specs, store_path, **sweep_kw)
+    return load_results(store_path, specs), res
+
+
+def depth_study_sweep(rs: Sequence[int], seeds: Iterable[int], config: Mapping | None,
+                      store_path: str | os.PathLike, **sweep_kw):
+    """``depth_study`` through the sweep engine: ``(results, SweepResult)``; rerunning with
+    the same store skips the finished runs."""
+    return sweep_study(study_specs(rs, seeds, config), store_path, **sweep_kw)

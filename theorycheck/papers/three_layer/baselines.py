@@ -1,0 +1,116 @@
+"""Two-layer baselines at the same sample budget (THEORY.md 2.2, baselines):
+
+* kernel ridge regression with the polynomial kernel (1 + <x, x'>/d)^degree
+  (default degree 4, as in THEORY.md 2.2b);
+* ReLU random features + ridge (a two-layer net whose first layer is random);
+* a two-layer ReLU network f(x) = a^T relu(W x + b) / sqrt(m) with all layers
+  trained by full-batch gradient descent on the squared loss, the step count
+  chosen on a validation split (early stopping).
+
+Every ridge penalty is chosen on a validation split (:mod:`theorycheck.maths.ridge`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from theorycheck.papers.three_layer.quadratic_features import relative_mse
+from theorycheck.maths.ridge import DEFAULT_LAMBDAS, select_kernel_ridge, select_ridge, split_indices
+from theorycheck.validation import check_array, check_choice, check_int, check_real
+
+BASELINES = ("poly_krr", "relu_rf", "two_layer_gd")
+
+
+def poly_kernel(X: np.ndarray, Z: np.ndarray, degree: int = 4) -> np.ndarray:
+    """(1 + <x, z>/d)^degree."""
+    return (1.0 + X @ Z.T / X.shape[1]) ** degree
+
+
+def fit_poly_krr(X, y, rng, *, degree: int = 4, lambdas=DEFAULT_LAMBDAS) -> Callable:
+    """Polynomial-kernel ridge regression; returns a predictor."""
+    degree = check_int("degree", degree, min_value=1)
+    kern = lambda A, B: poly_kernel(A, B, degree)  # noqa: E731
+    alpha, _ = select_kernel_ridge(kern, X, y, rng, lambdas=lambdas)
+    return lambda Xt: kern(Xt, X) @ alpha
+
+
+def fit_relu_rf(X, y, rng, *, m: int = 1024, lambdas=DEFAULT_LAMBDAS) -> Callable:
+    """ReLU random features relu(<w, x> + c) (w uniform on the unit sphere, c ~ N(0, 1))
+    with a ridge read-out; returns a predictor."""
+    m = check_int("m", m, min_value=1)
+    d = X.shape[1]
+    Wr = rng.standard_normal((m, d))
+    Wr /= np.linalg.norm(Wr, axis=1, keepdims=True)
+    c = rng.standard_normal(m)
+    feats = lambda A: np.maximum(A @ Wr.T + c, 0.0)  # noqa: E731
+    a, _ = select_ridge(feats(X), y, rng, lambdas=lambdas)
+    return lambda Xt: feats(Xt) @ a
+
+
+@dataclass
+class TwoLayerParams:
+    W: np.ndarray
+    b: np.ndarray
+    a: np.ndarray
+
+    def __call__(self, X):
+        return np.maximum(X @ self.W.T + self.b, 0.0) @ self.a / np.sqrt(self.a.size)
+
+
+def two_layer_loss(p: TwoLayerParams, X, y) -> float:
+    """(1/2n) sum_i (f(x_i) - y_i)^2."""
+    return float(0.5 * np.mean((p(X) - y) ** 2))
+
+
+def two_layer_gradients(p: TwoLayerParams, X, y) -> TwoLayerParams:
+    """Gradients of :func:`two_layer_loss` with respect to W, b, a (ReLU'(0) = 0)."""
+    m = p.a.size
+    Z = X @ p.W.T + p.b
+    H = np.maximum(Z, 0.0)
+    r = (H @ p.a / np.sqrt(m) - y) / X.shape[0]
+    ga = H.T @ r / np.sqrt(m)
+    G = np.outer(r, p.a / np.sqrt(m)) * (Z > 0)
+    return TwoLayerParams(W=G.T @ X, b=G.sum(axis=0), a=ga)
+
+
+def fit_two_layer_gd(X, y, rng, *, m: int = 256, steps: int = 600, lr: float = 0.5,
+                     momentum: float = 0.9, eval_every: int = 20) -> Callable:
+    """Two-layer ReLU network, all layers trained by full-batch GD with heavy-ball
+    momentum; the iterate with the best validation loss is returned ([R] early stopping)."""
+    m = check_int("m", m, min_value=1)
+    steps = check_int("steps", steps, min_value=1)
+    lr = check_real("lr", lr, positive=True)
+    X = check_array("X", X, ndim=2)
+    d = X.shape[1]
+    tr, va = split_indices(len(y), 0.2, rng)
+    p = TwoLayerParams(W=rng.standard_normal((m, d)) / np.sqrt(d), b=0.1 * rng.standard_normal(m),
+                       a=rng.standard_normal(m) / np.sqrt(m))
+    vel = TwoLayerParams(np.zeros_like(p.W), np.zeros_like(p.b), np.zeros_like(p.a))
+    best = (two_layer_loss(p, X[va], y[va]), p)
+    for t in range(1, steps + 1):
+        g = two_layer_gradients(p, X[tr], y[tr])
+        vel = TwoLayerParams(momentum * vel.W - lr * g.W, momentum * vel.b - lr * g.b,
+                             momentum * vel.a - lr * g.a)
+        p = TwoLayerParams(p.W + vel.W, p.b + vel.b, p.a + vel.a)
+        if t % eval_every == 0 or t == steps:
+            v = two_layer_loss(p, X[va], y[va])
+            if np.isfinite(v) and v < best[0]:
+                best = (v, p)
+    return best[1]
+
+
+def fit_baseline(name: str, X, y, rng, **options) -> Callable:
+    check_choice("baseline", name, BASELINES)
+    return {"poly_krr": fit_poly_krr, "relu_rf": fit_relu_rf,
+            "two_layer_gd": fit_two_layer_gd}[name](X, y, rng, **options)
+
+
+def run_baseline(name: str, target, n: int, rng, *, n_test: int = 4000, **options) -> float:
+    """Relative test MSE of baseline ``name`` trained on n samples of ``target``."""
+    n = check_int("n", n, min_value=8)
+    X, y = target.sample(n, rng)
+    Xt, yt = target.sample(n_test, rng)
+    return relative_mse(fit_baseline(name, X, y, rng, **options)(Xt), yt)

@@ -1,0 +1,202 @@
+"""Empirical sample-size exponents (THEORY.md 2.3): for each learner, the sample
+size N_required(d) at which the relative test MSE first drops to ``eps``, and the
+fit N_required ~ d^e over a range of d, with an interval over seeds.
+
+The study is a plain function over (d list, n list, seeds); every (learner, d, n,
+seed) cell is an independent task run through ``map`` (default: builtin map), so
+any map-like executor (``concurrent.futures.Executor.map``, the sweep engine) can
+run it. Tasks and the task function are module-level and picklable.
+
+Conventions [R]: N_required is read off the measured loss curve by linear
+interpolation in (log n, loss) at the first grid crossing of ``eps``; a seed whose
+curve never reaches ``eps`` on the grid is *censored* at that d and left out of the
+fit (reported); so is a seed already below ``eps`` at the smallest n (left-censored).
+Per seed, e is the least-squares slope of log N_required on log d;
+the interval is mean +- t_{0.975, s-1} * sd / sqrt(s) over the s seeds with a fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from theorycheck.papers.three_layer.baselines import BASELINES, run_baseline
+from theorycheck.errors import SpecError
+from theorycheck.papers.three_layer.quadratic_features import quadratic_target
+from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer, split_budget
+from theorycheck.validation import check_choice, check_int, check_real
+
+LEARNERS = ("three_layer",) + BASELINES
+
+
+@dataclass(frozen=True)
+class ExponentTask:
+    learner: str
+    d: int
+    n: int
+    seed: int
+    dist: str = "sphere"
+    m1: int = 2048
+    m2: int = 128
+    sigma1: str = "abs"
+    frac1: float = 0.8
+    n_test: int = 2000
+    gd_m: int = 128
+    gd_steps: int = 400
+
+
+@dataclass(frozen=True)
+class ExponentCell:
+    task: ExponentTask
+    rel_mse: float
+    corr: float | None = None
+
+
+def run_exponent_task(task: ExponentTask) -> ExponentCell:
+    """Fit one learner on one (d, n, seed) draw; the target A depends on (d, seed) only."""
+    target = quadratic_target(task.d, rng=np.random.default_rng([task.seed, task.d]), dist=task.dist)
+    rng = np.random.default_rng([task.seed, task.d, task.n, LEARNERS.index(task.learner)])
+    if task.learner == "three_layer":
+        n1, n2 = split_budget(task.n, task.frac1)
+        cfg = ThreeLayerConfig(m1=task.m1, m2=task.m2, sigma1=task.sigma1)
+        r = run_three_layer(target, n1, n2, rng, config=cfg, n_test=task.n_test)
+        return ExponentCell(task, r.rel_mse, r.corr)
+    opts = {"m": task.gd_m, "steps": task.gd_steps} if task.learner == "two_layer_gd" else {}
+    return ExponentCell(task, run_baseline(task.learner, target, task.n, rng, n_test=task.n_test,
+                                           **opts))
+
+
+def required_n(ns: Sequence[int], losses: Sequence[float], eps: float) -> float:
+    """First n at which the loss curve reaches eps (log-linear interpolation).
+
+    nan when the curve never reaches eps on the grid (right-censored) or is already
+    below it at the smallest n (left-censored: the grid cannot locate the crossing).
+    """
+    ns = np.asarray(ns, dtype=np.float64)
+    losses = np.asarray(losses, dtype=np.float64)
+    order = np.argsort(ns)
+    ns, losses = ns[order], losses[order]
+    hit = np.nonzero(losses <= eps)[0]
+    if hit.size == 0:
+        return math.nan
+    i = int(hit[0])
+    if i == 0:
+        return math.nan
+    l0, l1 = losses[i - 1], losses[i]
+    t = (l0 - eps) / (l0 - l1)
+    return float(np.exp(np.log(ns[i - 1]) + t * (np.log(ns[i]) - np.log(ns[i - 1]))))
+
+
+def fit_exponent(ds: Sequence[float], n_req: Sequence[float]) -> float:
+    """Least-squares slope of log n_req on log d (nan with fewer than 2 finite points)."""
+    ds = np.asarray(ds, dtype=np.float64)
+    n_req = np.asarray(n_req, dtype=np.float64)
+    ok = np.isfinite(n_req)
+    if ok.sum() < 2:
+        return math.nan
+    return float(np.polyfit(np.log(ds[ok]), np.log(n_req[ok]), 1)[0])
+
+
+@dataclass
+class ExponentRow:
+    learner: str
+    exponent: float
+    lo: float
+    hi: float
+    seeds_fitted: int
+    censored: int
+    per_seed: list = field(default_factory=list)
+    n_required: dict = field(default_factory=dict)
+
+
+def check_study_grid(ds, ns, seeds, learners) -> tuple[list[int], list[int], list[int]]:
+    """Validated (ds, ns, seeds) of an exponent study: at least 2 values of d and n to fit a
+    slope, at least 2 seeds for an interval, known learners. Seeds keep their given order."""
+    ds = sorted({check_int("d", d, min_value=2) for d in ds})
+    ns = sorted({check_int("n", n, min_value=8) for n in ns})
+    seeds = list(dict.fromkeys(check_int("seed", s, min_value=0) for s in seeds))
+    if len(ds) < 2 or len(ns) < 2:
+        raise SpecError(f"ds={ds} and ns={ns} must each have at least 2 values to fit an exponent; "
+                        f"pass more grid points")
+    if len(seeds) < 2:
+        raise SpecError(f"seeds={seeds} gives no interval; pass at least 2 seeds (5 recommended)")
+    for name in learners:
+        check_choice("learner", name, LEARNERS)
+    return ds, ns, seeds
+
+
+def exponent_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *,
+                   learners: Sequence[str] = ("three_layer", "poly_krr", "relu_rf"),
+                   eps: float = 0.5, map: Callable = map, **task_options):
+    """Run every (learner, d, n, seed) cell through ``map`` and fit the exponents.
+
+    Returns ``(rows, cells)``: one :class:`ExponentRow` per learner and the raw cells.
+    """
+    ds, ns, seeds = check_study_grid(ds, ns, seeds, learners)
+    eps = check_real("eps", eps, positive=True)
+    tasks = [ExponentTask(l, d, n, s, **task_options) for l in learners for d in ds for n in ns
+             for s in seeds]
+    cells = list(map(run_exponent_task, tasks))
+    return exponent_rows(cells, eps), cells
+
+
+def exponent_rows(cells: Sequence[ExponentCell], eps: float) -> list[ExponentRow]:
+    """Fit one :class:`ExponentRow` per learner from measured cells at threshold ``eps``
+    (so one study can be read at several thresholds)."""
+    eps = check_real("eps", eps, positive=True)
+    loss = {(c.task.learner, c.task.d, c.task.n, c.task.seed): c.rel_mse for c in cells}
+    learners = list(dict.fromkeys(c.task.learner for c in cells))
+    ds = sorted({c.task.d for c in cells})
+    ns = sorted({c.task.n for c in cells})
+    seeds = sorted({c.task.seed for c in cells})
+    return [fit_row(l, ds, seeds, {(d, s): (ns, [loss[(l, d, n, s)] for n in ns])
+                                   for d in ds for s in seeds}, eps)
+            for l in learners]
+
+
+def fit_row(learner: str, ds: Sequence[int], seeds: Sequence[int],
+            curves: Mapping[tuple[int, int], tuple[Sequence[int], Sequence[float]]],
+            eps: float) -> ExponentRow:
+    """One :class:`ExponentRow` from loss curves ``curves[(d, seed)] = (ns, losses)``: the
+    required n per (d, seed) at ``eps``, one fitted exponent per seed, and their interval.
+    A (d, seed) without a curve counts as censored."""
+    per_seed, censored, n_req = [], 0, {}
+    for s in seeds:
+        req = [required_n(*curves[(d, s)], eps) if curves.get((d, s), ((),))[0] else math.nan
+               for d in ds]
+        n_req[s] = dict(zip(ds, req))
+        censored += int(np.sum(~np.isfinite(req)))
+        e = fit_exponent(ds, req)
+        if np.isfinite(e):
+            per_seed.append(e)
+    m, lo, hi = seed_interval(per_seed)
+    return ExponentRow(learner, m, lo, hi, len(per_seed), censored, per_seed, n_req)
+
+
+def seed_interval(per_seed: Sequence[float]) -> tuple[float, float, float]:
+    """(mean, lo, hi): mean +- t_{0.975, s-1} sd / sqrt(s) over the s per-seed exponents
+    (nan bounds with fewer than 2)."""
+    k = len(per_seed)
+    if k >= 2:
+        m, sd = float(np.mean(per_seed)), float(np.std(per_seed, ddof=1))
+        half = float(stats.t.ppf(0.975, k - 1)) * sd / math.sqrt(k)
+    else:
+        m, half = (per_seed[0] if k else math.nan), math.nan
+    return m, m - half, m + half
+
+
+def format_exponent_table(rows: Sequence[ExponentRow], eps: float) -> str:
+    lines = [f"| learner | exponent e (N_required ~ d^e at rel. MSE <= {eps:g}) | 95% interval | "
+             f"seeds fitted | censored (seed, d) |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.learner} | {r.exponent:.2f} | [{r.lo:.2f}, {r.hi:.2f}] | "
+                     f"{r.seeds_fitted} | {r.censored} |")
+    return "\n".join(lines)
+
+
+def cells_to_records(cells) -> list[dict]:
+    return [{**asdict(c.task), "rel_mse": c.rel_mse, "corr": c.corr} for c in cells]

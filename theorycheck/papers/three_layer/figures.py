@@ -1,0 +1,131 @@
+"""Figures for the three-layer study (THEORY.md 2.3), drawn with matplotlib's Agg
+backend: corr(phi, h*) and test loss against n1; test loss against matched n for
+the three-layer learner and the two-layer baselines; the exponent fit."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from theorycheck.papers.three_layer.baselines import run_baseline
+from theorycheck.papers.three_layer.quadratic_features import quadratic_target
+from theorycheck.papers.three_layer.learner import ThreeLayerConfig, n1_ladder, run_three_layer, split_budget
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _log_x(ax, ticks) -> None:
+    from matplotlib.ticker import NullFormatter
+    ax.set_xscale("log")
+    ax.set_xticks(list(ticks), [str(t) for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def ladder_data(d: int, n1s: Sequence[int], n2: int, seeds: Sequence[int], *,
+                sigma1s=("abs", "relu"), m1: int = 2048, m2: int = 128, dist: str = "sphere"):
+    """{sigma1: (corr array (seeds, n1s), loss array)} from :func:`n1_ladder`."""
+    out = {}
+    for s1 in sigma1s:
+        cfg = ThreeLayerConfig(m1=m1, m2=m2, sigma1=s1)
+        corr, loss = [], []
+        for s in seeds:
+            rng = np.random.default_rng([s, d])
+            runs = n1_ladder(quadratic_target(d, rng=rng, dist=dist), n1s, n2, rng, config=cfg)
+            corr.append([r.corr for r in runs])
+            loss.append([r.rel_mse for r in runs])
+        out[s1] = (np.array(corr), np.array(loss))
+    return out
+
+
+def matched_n_data(d: int, ns: Sequence[int], seeds: Sequence[int], *,
+                   baselines=("poly_krr", "relu_rf", "two_layer_gd"), m1: int = 4096,
+                   m2: int = 128, frac1: float = 0.8, dist: str = "sphere"):
+    """{learner: loss array (seeds, ns)} at matched total sample size n."""
+    out = {k: np.empty((len(seeds), len(ns))) for k in ("three_layer",) + tuple(baselines)}
+    cfg = ThreeLayerConfig(m1=m1, m2=m2)
+    for i, s in enumerate(seeds):
+        target = quadratic_target(d, rng=np.random.default_rng([s, d]), dist=dist)
+        for j, n in enumerate(ns):
+            rng = np.random.default_rng([s, d, n])
+            n1, n2 = split_budget(n, frac1)
+            out["three_layer"][i, j] = run_three_layer(target, n1, n2, rng, config=cfg).rel_mse
+            for b in baselines:
+                opts = {"m": 128, "steps": 400} if b == "two_layer_gd" else {}
+                out[b][i, j] = run_baseline(b, target, n, rng, **opts)
+    return out
+
+
+def plot_ladder(data, n1s, d: int, path: str | Path) -> Path:
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for s1, (corr, loss) in data.items():
+        for ax, arr in zip(axes, (corr, loss)):
+            ax.errorbar(n1s, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3,
+                        label=f"sigma1 = {s1}")
+    axes[0].set(xlabel="n1 (stage-1 samples)", ylabel="corr(phi, x^T A x)",
+                title=f"learned feature, d = {d}")
+    axes[1].set(xlabel="n1 (stage-1 samples)", ylabel="relative test MSE",
+                title="three-layer test loss")
+    for ax in axes:
+        _log_x(ax, n1s)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_matched_n(data, ns, d: int, path: str | Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for name, arr in data.items():
+        ax.errorbar(ns, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3, label=name)
+    _log_x(ax, ns)
+    ax.set(xlabel="total samples n", ylabel="relative test MSE",
+           title=f"g*(x^T A x), d = {d}: matched n")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ds = np.asarray(sorted(ds), dtype=float)
+    for r in rows:
+        req = np.array([[r.n_required[s][d] for d in ds.astype(int)] for s in r.n_required])
+        with warnings.catch_warnings():  # a d column censored for every seed stays nan
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gm = np.exp(np.nanmean(np.log(req), axis=0))
+        line = ax.plot(ds, gm, "o", label=f"{r.learner}: e = {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]")
+        ok = np.isfinite(gm)
+        if ok.sum() >= 2:
+            c = np.polyfit(np.log(ds[ok]), np.log(gm[ok]), 1)
+            ax.plot(ds, np.exp(np.polyval(c, np.log(ds))), "--", color=line[0].get_color())
+    _log_x(ax, ds.astype(int))
+    ax.set(yscale="log", xlabel="d", ylabel=f"N_required (rel. MSE <= {eps:g})",
+           title="empirical sample-size exponents")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

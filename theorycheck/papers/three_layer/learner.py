@@ -1,0 +1,276 @@
+"""The three-layer learner and its layer-wise algorithm (THEORY.md 2.2, 2.2b).
+
+Network [R]: f(x) = a^T sigma2(W sigma1(V x) + b), V in R^{m1 x d} with unit rows,
+drawn once and never trained; W in R^{m2 x m1}; a, b in R^{m2}.
+
+Algorithm [R] (sample splitting):
+
+* stage 1 on n1 samples: W = 0, b = 0, a_j = +-1; one gradient step on W of
+  L1(W) = (1/2 n1) sum_i (f(x_i) - y_i)^2 + (wd/2) ||W||_F^2 with step ``eta``.
+  Because W starts at 0 (and sigma2(0) = 0), every row of the new W is a
+  multiple of g = (1/n1) sum_i y_i sigma1(V x_i), so every hidden unit of layer 2
+  sees the same scalar learned feature
+  phi(x) = <g, sigma1(V x)> / m1 = (1/n1) sum_i y_i K(x_i, x),
+  the random-feature kernel K of layer 1 applied to f* (THEORY.md 2.2);
+* stage 2 on n2 fresh samples: redraw b_j ~ Unif[-tau s_j, tau s_j], where s_j is
+  the spread (standard deviation) of unit j's learned pre-activation on the stage-2
+  inputs ([R]: sets the bias range at the feature's scale, so any eta > 0 gives the
+  same hidden layer up to a factor), and fit a by ridge regression with the penalty
+  chosen on a validation split of the stage-2 sample.
+
+sigma1 is a choice (default ``"abs"``, |z|). Why an even activation helps
+(THEORY.md 2.2b): f*(x) = g*(x^T A x) is an even function, and its signal lives in
+degree 2 (x^T A x is a degree-2 spherical harmonic when tr A = 0). The kernel of a
+ReLU layer has a large degree-1 (odd) component; f* has none in expectation, but with
+n1 samples the empirical (1/n1) sum_i y_i x_i is noise of size sqrt(d/n1), and the
+degree-1 eigenvalue multiplies that noise into phi, swamping the degree-2 signal.
+|z| = 2 ReLU(z) - z removes the odd part of the kernel exactly, so phi keeps only even
+degrees, dominated by degree 2. An odd sigma1 (tanh) has no even part at all, so phi
+carries no signal on an even target.
+
+First-layer features are centred by the exact mean E sigma1(v.x) (``centre="exact"``),
+which removes the degree-0 part of the kernel; ``"empirical"`` uses the stage-1 mean,
+``"none"`` keeps it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable, Sequence
+
+import numpy as np
+
+from theorycheck.errors import SpecError
+from theorycheck.papers.three_layer.quadratic_features import DISTS, correlation, relative_mse
+from theorycheck.maths.ridge import DEFAULT_LAMBDAS, RidgeChoice, select_ridge
+from theorycheck.validation import check_array, check_choice, check_int, check_real
+
+SIGMA1 = ("abs", "relu", "tanh", "square")
+SIGMA2 = ("relu", "softplus")
+CENTRE = ("exact", "empirical", "none")
+
+
+def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    check_choice("activation", name, SIGMA1 + SIGMA2)
+    return {"abs": np.abs, "relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh,
+            "square": np.square, "softplus": lambda z: np.logaddexp(0.0, z)}[name]
+
+
+def activation_derivative(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """sigma'(z); for ReLU the convention [R] sigma'(0) = 1 (right derivative), so the
+    first step from b = 0 is not zero."""
+    check_choice("activation", name, SIGMA2)
+    if name == "relu":
+        return lambda z: (z >= 0).astype(np.float64)
+    return lambda z: 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def first_layer_mean(sigma1: str, d: int, dist: str) -> float:
+    """Exact E sigma1(<v, x>) for a unit v, x uniform on the sphere of radius sqrt(d) or N(0, I).
+
+    On the sphere <v, x> = sqrt(d) u_1, E|u_1| = Gamma(d/2) / (sqrt(pi) Gamma((d+1)/2)).
+    """
+    check_choice("sigma1", sigma1, SIGMA1)
+    check_choice("dist", dist, DISTS)
+    if dist == "gaussian":
+        e_abs = math.sqrt(2.0 / math.pi)
+    else:
+        e_abs = math.sqrt(d) * math.exp(math.lgamma(d / 2) - math.lgamma((d + 1) / 2)) / math.sqrt(math.pi)
+    return {"abs": e_abs, "relu": e_abs / 2.0, "tanh": 0.0, "square": 1.0}[sigma1]
+
+
+@dataclass(frozen=True)
+class ThreeLayerConfig:
+    """Widths, activations and step of the layer-wise algorithm (THEORY.md 2.2 [R])."""
+
+    m1: int = 1024
+    m2: int = 256
+    sigma1: str = "abs"
+    sigma2: str = "relu"
+    eta: float = 1.0
+    weight_decay: float = 0.0
+    bias_scale: float = 2.0
+    centre: str = "exact"
+    lambdas: tuple = DEFAULT_LAMBDAS
+    val_frac: float = 0.2
+    batch: int = 4096
+
+    def __post_init__(self):
+        check_int("m1", self.m1, min_value=1)
+        check_int("m2", self.m2, min_value=1)
+        check_choice("sigma1", self.sigma1, SIGMA1)
+        check_choice("sigma2", self.sigma2, SIGMA2)
+        check_real("eta", self.eta, nonnegative=True)
+        check_real("weight_decay", self.weight_decay, nonnegative=True)
+        check_real("bias_scale", self.bias_scale, nonnegative=True)
+        check_choice("centre", self.centre, CENTRE)
+        if not self.lambdas or any(float(l) <= 0 for l in self.lambdas):
+            raise SpecError(f"lambdas={self.lambdas!r} is invalid; pass a non-empty list of "
+                            f"positive ridge penalties")
+        check_int("batch", self.batch, min_value=1)
+
+
+@dataclass
+class ThreeLayerNet:
+    """Parameters of f(x) = a^T sigma2(W sigma1(V x) + b) and the first-layer centring."""
+
+    V: np.ndarray
+    W: np.ndarray
+    b: np.ndarray
+    a: np.ndarray
+    shift: float
+    config: ThreeLayerConfig = field(default_factory=ThreeLayerConfig)
+    a1: np.ndarray | None = None
+    ridge: RidgeChoice | None = None
+
+    def first_layer(self, X: np.ndarray) -> np.ndarray:
+        return activation(self.config.sigma1)(X @ self.V.T) - self.shift
+
+    def preactivation(self, X: np.ndarray) -> np.ndarray:
+        """W sigma1(V x) + b, in batches of rows."""
+        return _batched(lambda Xb: self.first_layer(Xb) @ self.W.T + self.b, X, self.config.batch)
+
+    def hidden(self, X: np.ndarray) -> np.ndarray:
+        return activation(self.config.sigma2)(self.preactivation(X))
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return self.hidden(X) @ self.a
+
+
+def _batched(fn, X, batch):
+    if X.shape[0] <= batch:
+        return fn(X)
+    return np.concatenate([fn(X[i:i + batch]) for i in range(0, X.shape[0], batch)])
+
+
+def init_network(d: int, config: ThreeLayerConfig, rng: np.random.Generator, dist: str = "sphere"):
+    """V with unit rows (Gaussian rows normalised), W = 0, b = 0, a_j = +-1."""
+    d = check_int("d", d, min_value=1)
+    V = rng.standard_normal((config.m1, d))
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    shift = first_layer_mean(config.sigma1, d, dist) if config.centre == "exact" else 0.0
+    return ThreeLayerNet(V=V, W=np.zeros((config.m2, config.m1)), b=np.zeros(config.m2),
+                         a=rng.choice([-1.0, 1.0], size=config.m2), shift=shift, config=config)
+
+
+def middle_layer_loss(W, b, a, H1, y, sigma2: str = "relu", weight_decay: float = 0.0) -> float:
+    """L(W) = (1/2n) sum_i (a^T sigma2(W h1_i + b) - y_i)^2 + (wd/2) ||W||_F^2, h1 = sigma1(Vx)."""
+    f = activation(sigma2)(H1 @ W.T + b) @ a
+    return float(0.5 * np.mean((f - y) ** 2) + 0.5 * weight_decay * np.sum(W * W))
+
+
+def middle_layer_gradient(W, b, a, H1, y, sigma2: str = "relu", weight_decay: float = 0.0):
+    """dL/dW for :func:`middle_layer_loss`: (1/n) sum_i r_i (a * sigma2'(z_i)) h1_i^T + wd W."""
+    Z = H1 @ W.T + b
+    r = activation(sigma2)(Z) @ a - y
+    G = (r[:, None] * activation_derivative(sigma2)(Z)) * a[None, :]
+    return G.T @ H1 / H1.shape[0] + weight_decay * W
+
+
+def stage1(net: ThreeLayerNet, X1: np.ndarray, y1: np.ndarray) -> ThreeLayerNet:
+    """One gradient step on W (THEORY.md 2.2, stage 1); the step is taken from ``net.W``."""
+    cfg = net.config
+    if cfg.centre == "empirical":
+        net = replace(net, shift=float(np.mean(activation(cfg.sigma1)(X1 @ net.V.T))))
+    H1 = net.first_layer(X1)
+    grad = middle_layer_gradient(net.W, net.b, net.a, H1, y1, cfg.sigma2, cfg.weight_decay)
+    return replace(net, W=net.W - cfg.eta * grad, a1=net.a.copy())
+
+
+def learned_feature(net: ThreeLayerNet, X: np.ndarray) -> np.ndarray:
+    """phi(x): the common direction of the rows of W applied to sigma1(V x), over m1.
+
+    After stage 1 every row W_j = c_j g; phi(x) = <g, sigma1(Vx)> / m1 with g the
+    row of largest norm, sign-fixed by the stage-1 output sign a1_j (so c_j > 0 for
+    eta > 0). Zero if W = 0.
+    """
+    j = int(np.argmax(np.linalg.norm(net.W, axis=1)))
+    a1 = net.a if net.a1 is None else net.a1
+    g = net.W[j] * (1.0 if a1[j] > 0 else -1.0)
+    return _batched(lambda Xb: net.first_layer(Xb) @ g, X, net.config.batch) / net.W.shape[1]
+
+
+def stage2(net: ThreeLayerNet, X2: np.ndarray, y2: np.ndarray, rng: np.random.Generator) -> ThreeLayerNet:
+    """Redraw b at the learned pre-activation's scale and fit a by ridge (THEORY.md 2.2, stage 2)."""
+    cfg = net.config
+    Z = _batched(lambda Xb: net.first_layer(Xb) @ net.W.T, X2, cfg.batch)
+    spread = Z.std(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    b = rng.uniform(-cfg.bias_scale, cfg.bias_scale, size=cfg.m2) * spread
+    H = activation(cfg.sigma2)(Z + b)
+    a, choice = select_ridge(H, y2, rng, lambdas=cfg.lambdas, val_frac=cfg.val_frac)
+    return replace(net, b=b, a=a, ridge=choice)
+
+
+def fit_three_layer(X1, y1, X2, y2, rng: np.random.Generator, config: ThreeLayerConfig | None = None,
+                    dist: str = "sphere") -> ThreeLayerNet:
+    """The layer-wise algorithm of THEORY.md 2.2 on (X1, y1) then fresh (X2, y2)."""
+    config = config or ThreeLayerConfig()
+    X1 = check_array("X1", X1, ndim=2)
+    X2 = check_array("X2", X2, shape=(None, X1.shape[1]))
+    if X1.shape[0] < 1:
+        raise SpecError("n1=0 is invalid: stage 1 needs samples; use n1 >= 1")
+    if X2.shape[0] < 4:
+        raise SpecError(f"n2={X2.shape[0]} is invalid: stage 2 ridge needs a validation split; "
+                        f"use n2 >= 4")
+    net = init_network(X1.shape[1], config, rng, dist)
+    net = stage1(net, X1, check_array("y1", y1, shape=(X1.shape[0],)))
+    return stage2(net, X2, check_array("y2", y2, shape=(X2.shape[0],)), rng)
+
+
+@dataclass(frozen=True)
+class ThreeLayerRun:
+    n1: int
+    n2: int
+    corr: float
+    rel_mse: float
+    lam: float
+
+
+def run_three_layer(target, n1: int, n2: int, rng: np.random.Generator, *,
+                    config: ThreeLayerConfig | None = None, n_test: int = 4000) -> ThreeLayerRun:
+    """Draw n1 + n2 training and n_test test samples from ``target``, fit, and measure
+    corr(phi, h*) and the relative test MSE (THEORY.md 2.3)."""
+    n1 = check_int("n1", n1, min_value=1)
+    n2 = check_int("n2", n2, min_value=4)
+    n_test = check_int("n_test", n_test, min_value=2)
+    X1, y1 = target.sample(n1, rng)
+    X2, y2 = target.sample(n2, rng)
+    Xt, yt = target.sample(n_test, rng)
+    net = fit_three_layer(X1, y1, X2, y2, rng, config, target.dist)
+    return ThreeLayerRun(n1, n2, correlation(learned_feature(net, Xt), target.feature(Xt)),
+                         relative_mse(net(Xt), yt), net.ridge.lam)
+
+
+def split_budget(n: int, frac1: float = 0.5) -> tuple[int, int]:
+    """n1 = round(frac1 n), n2 = n - n1 (the same total budget as a two-layer learner)."""
+    n = check_int("n", n, min_value=8)
+    frac1 = check_real("frac1", frac1, min_value=0.05, max_value=0.95)
+    n1 = int(round(frac1 * n))
+    return n1, n - n1
+
+
+def n1_ladder(target, n1s: Sequence[int], n2: int, rng: np.random.Generator, *,
+              config: ThreeLayerConfig | None = None, n_test: int = 4000) -> list[ThreeLayerRun]:
+    """corr(phi, h*) and test loss along a ladder of n1 with common random numbers
+    (THEORY.md 2.3): nested stage-1 samples (the first n1 of one draw), and the same
+    V, a, stage-2 sample, stage-2 biases and test set for every n1, so differences
+    along the ladder come from n1 alone."""
+    n1s = [check_int("n1", n1, min_value=1) for n1 in n1s]
+    if not n1s:
+        raise SpecError("n1s=[] is invalid; pass at least one stage-1 sample size")
+    n2 = check_int("n2", n2, min_value=4)
+    config = config or ThreeLayerConfig()
+    X1, y1 = target.sample(max(n1s), rng)
+    X2, y2 = target.sample(n2, rng)
+    Xt, yt = target.sample(check_int("n_test", n_test, min_value=2), rng)
+    init_seed, stage2_seed = rng.integers(2**63, size=2)
+    net0 = init_network(target.d, config, np.random.default_rng(init_seed), target.dist)
+    runs = []
+    for n1 in n1s:
+        net = stage1(net0, X1[:n1], y1[:n1])
+        net = stage2(net, X2, y2, np.random.default_rng(stage2_seed))
+        runs.append(ThreeLayerRun(n1, n2, correlation(learned_feature(net, Xt), target.feature(Xt)),
+                                  relative_mse(net(Xt), yt), net.ridge.lam))
+    return runs

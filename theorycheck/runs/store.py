@@ -1,0 +1,540 @@
+"""The results store: one SQLite file holding every run, its config, seed, code version,
+diagnostic curves and checkpoints (issue 4 item 3; the sweep engine of issue 9 writes here).
+
+Design:
+
+* One file, WAL journal, ``busy_timeout`` and ``BEGIN IMMEDIATE`` write transactions, so
+  several processes (dask workers, a driver, ``theorycheck results``) share it safely, and a
+  process killed mid-write leaves the last committed state intact.
+* A run is keyed by :func:`config_hash`, the SHA-256 of the canonical JSON of
+  ``{kind, config, seed}`` (sorted keys, no whitespace, NaN rejected). A repeated run finds
+  its row instead of recomputing.
+* Status moves ``queued -> running -> done | failed`` through conditional UPDATEs: a worker
+  *claims* a run only if it is queued, failed-and-retried, or running under an owner that is
+  gone (its process no longer exists on this host, or its lease expired without heartbeat).
+  Only the current owner may write curves, checkpoints or the final status, so a run is
+  recorded exactly once however often it is (re)scheduled.
+* Curves are long-format rows ``(hash, metric, step, value)`` with a primary key on
+  ``(hash, metric, step)``: re-recording a step after a resume replaces it, never duplicates it.
+  A checkpoint (JSON state + step) is committed in the same transaction as the points logged
+  before it, so a resumed run continues exactly where its recorded curve ends.
+* A ``meta`` table marks the file as a theorycheck store with its schema version; any other
+  file is rejected with a one-line :class:`StoreError` before anything is written to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from theorycheck.errors import TheorycheckError
+
+FORMAT = "theorycheck-store"
+SCHEMA_VERSION = 1
+STATUSES = ("queued", "running", "done", "failed")
+DEFAULT_LEASE_S = 60.0
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+    hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    config TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    code_version TEXT,
+    owner TEXT,
+    lease_until REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    summary TEXT,
+    checkpoint TEXT,
+    checkpoint_step INTEGER,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    seconds REAL
+);
+CREATE INDEX runs_status ON runs (status);
+CREATE INDEX runs_kind ON runs (kind);
+CREATE TABLE curves (
+    hash TEXT NOT NULL REFERENCES runs (hash),
+    metric TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL,
+    PRIMARY KEY (hash, metric, step)
+) WITHOUT ROWID;
+"""
+
+RUN_COLUMNS = ("hash", "kind", "seed", "status", "code_version", "attempts", "error",
+               "created", "started", "finished", "seconds", "checkpoint_step", "owner")
+
+
+class StoreError(TheorycheckError):
+    """A store file that is missing, not a theorycheck store, or of another schema version."""
+
+
+class LeaseLost(TheorycheckError):
+    """This process no longer owns the run (another worker reclaimed it after a lost lease)."""
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON: sorted keys, compact separators, finite numbers only."""
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False,
+                          ensure_ascii=True)
+    except ValueError as exc:
+        raise TheorycheckError(f"config {obj!r} holds a non-finite number ({exc}); "
+                               f"use finite values in run configs") from None
+    except TypeError as exc:
+        raise TheorycheckError(f"config {obj!r} is not JSON-serialisable ({exc}); "
+                               f"use numbers, strings, booleans, lists and tables") from None
+
+
+def config_hash(kind: str, config: Mapping[str, Any], seed: int) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``{kind, config, seed}``: the run's key."""
+    payload = canonical_json({"kind": kind, "config": dict(config), "seed": int(seed)})
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """``theorycheck <version>`` plus ``git describe --always --dirty`` of the source tree
+    when it is a git checkout."""
+    from theorycheck import __version__
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"],
+                             capture_output=True, text=True, timeout=5)
+        desc = out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        desc = ""
+    return f"theorycheck {__version__}" + (f" ({desc})" if desc else "")
+
+
+def _process_start(pid: int) -> float | None:
+    """The start time of live process ``pid``; None if it does not exist, is a zombie (killed,
+    not yet reaped), or psutil is unavailable."""
+    try:
+        import psutil
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc.create_time()
+    except Exception:
+        return None
+
+
+def owner_id() -> str:
+    """``host:pid:start-time:nonce`` for this process (nonce distinguishes Recorder sessions)."""
+    pid = os.getpid()
+    start = _process_start(pid)
+    return f"{socket.gethostname()}:{pid}:{start if start is not None else 0:.3f}:{uuid.uuid4().hex[:8]}"
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        import psutil
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except Exception:
+        return False
+
+
+def owner_alive(owner: str | None) -> bool | None:
+    """True/False when ``owner`` ran on this host and its process is/is not alive; None when
+    it ran elsewhere (then only its lease can tell)."""
+    if not owner:
+        return False
+    try:
+        host, pid, start, _ = owner.rsplit(":", 3)
+        pid, start = int(pid), float(start)
+    except ValueError:
+        return None
+    if host != socket.gethostname():
+        return None
+    now_start = _process_start(pid)
+    if now_start is None:
+        if _is_zombie(pid):
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return start == 0 or abs(now_start - start) < 0.01
+
+
+@dataclass
+class _Shared:
+    key: tuple
+    conn: sqlite3.Connection
+    lock: threading.RLock
+    users: int = 0
+
+
+_SHARED: dict[tuple, _Shared] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _open_shared(path: Path, timeout_s: float) -> _Shared:
+    """One SQLite connection per process and file, shared by every Store on it: several
+    connections of one process to a WAL file can hit spurious I/O errors when other
+    processes open and close it concurrently, so a process keeps exactly one."""
+    key = (os.getpid(), str(path.resolve()))
+    with _SHARED_LOCK:
+        sh = _SHARED.get(key)
+        if sh is None:
+            # Read the header only while this process holds no connection to the file:
+            # closing any descriptor of a file drops all of the process's POSIX locks on it.
+            with open(path, "rb") as fh:
+                header = fh.read(16)
+            if header != b"SQLite format 3\x00":
+                raise StoreError(f"{str(path)!r} is not a theorycheck store (not an SQLite "
+                                 f"file); pass a new path or a store written by theorycheck")
+            conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None,
+                                   check_same_thread=False)
+            try:
+                _check_format(conn, path)
+                conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise StoreError(f"{str(path)!r} is not a theorycheck store ({exc}); pass a new "
+                                 f"path or a store written by theorycheck") from None
+            except StoreError:
+                conn.close()
+                raise
+            sh = _SHARED[key] = _Shared(key, conn, threading.RLock())
+        sh.users += 1
+        return sh
+
+
+def _release_shared(sh: _Shared) -> None:
+    with _SHARED_LOCK:
+        sh.users -= 1
+        if sh.users <= 0 and _SHARED.get(sh.key) is sh:
+            del _SHARED[sh.key]
+            with sh.lock:
+                sh.conn.close()
+
+
+def _check_format(conn: sqlite3.Connection, path: Path) -> None:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "meta" not in tables:
+        raise StoreError(f"{str(path)!r} is an SQLite file but not a theorycheck store "
+                         f"(no meta table); pass a new path or a store written by theorycheck")
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if meta.get("format") != FORMAT:
+        raise StoreError(f"{str(path)!r} is an SQLite file but not a theorycheck store "
+                         f"(format={meta.get('format')!r}); pass a new path")
+    if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
+        raise StoreError(f"{str(path)!r} has store schema version {meta.get('schema_version')}; "
+                         f"this theorycheck reads version {SCHEMA_VERSION}; export it with the "
+                         f"theorycheck that wrote it")
+
+
+class Store:
+    """A theorycheck results store at ``path`` (created when ``create`` and absent)."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True, timeout_s: float = 60.0):
+        self.path = Path(path)
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if self.path.is_dir():
+            raise StoreError(f"store path {str(self.path)!r} is a folder; pass a file path "
+                             f"such as results.db")
+        if not exists and not create:
+            raise StoreError(f"no store at {str(self.path)!r}; run a sweep first or pass "
+                             f"--store with an existing results file")
+        if not exists and self.path.parent and not self.path.parent.exists():
+            raise StoreError(f"store folder {str(self.path.parent)!r} does not exist; create it "
+                             f"or pass another --store path")
+        if not exists:
+            self._create(timeout_s)
+        self._shared = _open_shared(self.path, timeout_s)
+        self._conn, self._lock = self._shared.conn, self._shared.lock
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _create(self, timeout_s: float) -> None:
+        """Build the schema in a private file, then link it into place: a concurrent opener
+        sees either no file or a complete store, never a half-initialised one, and two
+        concurrent creators end up sharing one file."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        con = sqlite3.connect(str(tmp), timeout=timeout_s, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("BEGIN IMMEDIATE")
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                            [("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)),
+                             ("created", repr(time.time()))])
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        try:
+            os.link(tmp, self.path)  # atomic: fails if another process created it first
+        except FileExistsError:
+            pass
+        except OSError:  # a filesystem without hard links
+            if not self.path.exists():
+                os.replace(tmp, self.path)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(f"{tmp}{suffix}")
+                except FileNotFoundError:
+                    pass
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            _release_shared(self._shared)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self):
+        """A write transaction (BEGIN IMMEDIATE): all of it commits, or none of it."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def ensure(self, specs: Iterable[tuple[str, Mapping[str, Any], int]]) -> list[str]:
+        """Insert each ``(kind, config, seed)`` as queued unless already present; return the
+        hashes in order. One transaction."""
+        now = time.time()
+        out, rows = [], []
+        for kind, config, seed in specs:
+            h = config_hash(kind, config, seed)
+            out.append(h)
+            rows.append((h, kind, canonical_json(dict(config)), int(seed), now))
+        with self.transaction() as c:
+            c.executemany("INSERT OR IGNORE INTO runs (hash, kind, config, seed, status, created) "
+                          "VALUES (?, ?, ?, ?, 'queued', ?)", rows)
+        return out
+
+    def claim(self, h: str, owner: str, *, lease_s: float = DEFAULT_LEASE_S,
+              retry_failed: bool = False) -> str:
+        """Try to become the owner of run ``h``. Returns ``'claimed'``, ``'done'``,
+        ``'failed'`` (not retried), ``'busy'`` (a live owner holds it) or ``'missing'``."""
+        now = time.time()
+        with self.transaction() as c:
+            row = c.execute("SELECT status, owner, lease_until FROM runs WHERE hash=?", (h,)).fetchone()
+            if row is None:
+                return "missing"
+            status, cur_owner, lease_until = row
+            if status == "done":
+                return "done"
+            if status == "failed" and not retry_failed:
+                return "failed"
+            if status == "running":
+                alive = owner_alive(cur_owner)
+                expired = lease_until is None or lease_until < now
+                if alive is True and not expired:
+                    return "busy"
+                if alive is None and not expired:
+                    return "busy"
+            c.execute("UPDATE runs SET status='running', owner=?, lease_until=?, "
+                      "attempts=attempts+1, started=?, finished=NULL, seconds=NULL, error=NULL, "
+                      "code_version=? WHERE hash=? AND status=?",
+                      (owner, now + lease_s, now, code_version(), h, status))
+            return "claimed"
+
+    def _owned(self, c, h: str, owner: str, lease_s: float | None) -> None:
+        if lease_s is None:
+            cur = c.execute("SELECT 1 FROM runs WHERE hash=? AND owner=? AND status='running'",
+                            (h, owner)).fetchone()
+            ok = cur is not None
+        else:
+            ok = c.execute("UPDATE runs SET lease_until=? WHERE hash=? AND owner=? AND "
+                           "status='running'", (time.time() + lease_s, h, owner)).rowcount == 1
+        if not ok:
+            raise LeaseLost(f"run {h[:12]} is no longer owned by this process (its lease was "
+                            f"taken over); its results are recorded by the new owner")
+
+    def heartbeat(self, h: str, owner: str, lease_s: float = DEFAULT_LEASE_S) -> None:
+        with self.transaction() as c:
+            self._owned(c, h, owner, lease_s)
+
+    def write_points(self, h: str, owner: str, points: Iterable[tuple[str, int, float]],
+                     checkpoint: tuple[int, Any] | None = None,
+                     lease_s: float = DEFAULT_LEASE_S) -> None:
+        """Append curve points ``(metric, step, value)`` (a repeated step replaces its value)
+        and optionally a checkpoint ``(step, state)``, atomically, as the run's owner."""
+        rows = [(h, str(m), int(s), _real(v)) for m, s, v in points]
+        with self.transaction() as c:
+            self._owned(c, h, owner, lease_s)
+            c.executemany("INSERT OR REPLACE INTO curves (hash, metric, step, value) "
+                          "VALUES (?, ?, ?, ?)", rows)
+            if checkpoint is not None:
+                step, state = checkpoint
+                c.execute("UPDATE runs SET checkpoint=?, checkpoint_step=? WHERE hash=?",
+                          (canonical_json(state), int(step), h))
+
+    def finish(self, h: str, owner: str, summary: Mapping[str, Any] | None) -> None:
+        now = time.time()
+        with self.transaction() as c:
+            self._owned(c, h, owner, None)
+            c.execute("UPDATE runs SET status='done', summary=?, finished=?, seconds=?-started, "
+                      "lease_until=NULL WHERE hash=?",
+                      (canonical_json(_jsonable(dict(summary or {}))), now, now, h))
+
+    def fail(self, h: str, owner: str, error: str) -> None:
+        now = time.time()
+        with self.transaction() as c:
+            self._owned(c, h, owner, None)
+            c.execute("UPDATE runs SET status='failed', error=?, finished=?, seconds=?-started, "
+                      "lease_until=NULL WHERE hash=?", (error, now, now, h))
+
+    def release(self, h: str, owner: str) -> None:
+        """Give a claimed run back to the queue (interrupted: e.g. Ctrl-C); checkpoint kept."""
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET status='queued', owner=NULL, lease_until=NULL "
+                      "WHERE hash=? AND owner=? AND status='running'", (h, owner))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def run(self, h: str) -> dict | None:
+        rows = self.runs(hashes=[h])
+        return rows[0] if rows else None
+
+    def runs(self, *, hashes: Iterable[str] | None = None, kind: str | None = None,
+             status: str | None = None) -> list[dict]:
+        """Runs as dicts with ``config`` and ``summary`` decoded."""
+        q = f"SELECT {', '.join(RUN_COLUMNS)}, config, summary, checkpoint FROM runs"
+        where, args = [], []
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if hashes is not None:
+            hashes = list(hashes)
+            if not hashes:
+                return []
+            where.append(f"hash IN ({', '.join('?' * len(hashes))})")
+            args.extend(hashes)
+        if where:
+            q += " WHERE " + " AND ".join(where)
+        q += " ORDER BY created, hash"
+        with self._lock:
+            rows = self._conn.execute(q, args).fetchall()
+        out = []
+        for r in rows:
+            d = dict(zip(RUN_COLUMNS, r[: len(RUN_COLUMNS)]))
+            d["config"] = json.loads(r[-3])
+            d["summary"] = None if r[-2] is None else json.loads(r[-2])
+            d["checkpoint"] = None if r[-1] is None else json.loads(r[-1])
+            out.append(d)
+        return out
+
+    def status_counts(self, hashes: Iterable[str] | None = None) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        with self._lock:
+            if hashes is None:
+                rows = self._conn.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
+            else:
+                hashes = list(hashes)
+                rows = []
+                for i in range(0, len(hashes), 500):
+                    chunk = hashes[i:i + 500]
+                    rows += self._conn.execute(
+                        f"SELECT status, count(*) FROM runs WHERE hash IN ({', '.join('?' * len(chunk))}) "
+                        f"GROUP BY status", chunk).fetchall()
+        for s, n in rows:
+            counts[s] += n
+        return counts
+
+    def curves(self, h: str | None = None, metric: str | None = None) -> list[tuple[str, str, int, float]]:
+        """``(hash, metric, step, value)`` rows ordered by hash, metric, step."""
+        q, where, args = "SELECT hash, metric, step, value FROM curves", [], []
+        if h is not None:
+            where.append("hash = ?")
+            args.append(h)
+        if metric is not None:
+            where.append("metric = ?")
+            args.append(metric)
+        if where:
+            q += " WHERE " + " AND ".join(where)
+        with self._lock:
+            return self._conn.execute(q + " ORDER BY hash, metric, step", args).fetchall()
+
+    def integrity_ok(self) -> bool:
+        with self._lock:
+            return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _real(v) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _jsonable(v):
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if hasattr(v, "item") and callable(v.item):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return v
+
+
+# -- flat tables for export -----------------------------------------------------------------
+
+def runs_table(runs: list[dict]) -> tuple[list[str], list[list[Any]]]:
+    """Runs as one flat table: the run columns, then ``config.<key>`` and ``summary.<key>``
+    columns (nested values as JSON text), ready for CSV or Parquet."""
+    base = ["hash", "kind", "seed", "status", "code_version", "attempts", "seconds", "error",
+            "started", "finished"]
+    ckeys = sorted({k for r in runs for k in r["config"]})
+    skeys = sorted({k for r in runs for k in (r["summary"] or {})})
+    cols = base + [f"config.{k}" for k in ckeys] + [f"summary.{k}" for k in skeys]
+    rows = []
+    for r in runs:
+        row = [r[c] for c in base]
+        row += [_scalar(r["config"].get(k)) for k in ckeys]
+        row += [_scalar((r["summary"] or {}).get(k)) for k in skeys]
+        rows.append(row)
+    return cols, rows
+
+
+def _scalar(v):
+    if isinstance(v, (dict, list)):
+        return canonical_json(v)
+    return v
