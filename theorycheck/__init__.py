@@ -16,7 +16,7 @@ from theorycheck._numba_cache import configure_numba_cache as _configure_numba_c
 
 _configure_numba_cache()  # before numba is imported (read-only installs)
 
-__version__ = "0.1.0"
+from theorycheck._version import __version__
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "theorycheck.claims.discovery": ("discover", "find_claim",),

@@ -46,7 +46,7 @@ def main(argv=None) -> int:
 
 
 def _version() -> str:
-    from theorycheck import __version__
+    from theorycheck._version import __version__
     return f"theorycheck {__version__}"
 
 

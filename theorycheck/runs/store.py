@@ -114,7 +114,7 @@ def config_hash(kind: str, config: Mapping[str, Any], seed: int) -> str:
 def code_version() -> str:
     """``theorycheck <version>`` plus ``git describe --always --dirty`` of the source tree
     when it is a git checkout."""
-    from theorycheck import __version__
+    from theorycheck._version import __version__
     root = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"],
