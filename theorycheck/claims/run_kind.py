@@ -1,5 +1,5 @@
 """The ``claim`` run kind: check one claim at a seed and scale inside a sweep; the summary is
-its verdict, worst ratio, instance count and seconds (docs/theory.md §0.3)."""
+its verdict, worst ratio, instance count and seconds (docs/theory.md §0.2)."""
 
 from __future__ import annotations
 
