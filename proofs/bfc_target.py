@@ -6,20 +6,17 @@ with the exact polynomials.
 Every claim has a knob that builds a broken variant (tests/test_symbolic.py checks
 each one reports ``fails``): a planted cancellation, a forbidden weight block, a
 violated gap or a wrong scaling power, a biased Monte Carlo sampler, a perturbed weight.
+
+The papers' code, sympy and the exact Hermite tools are imported inside the measures, so
+that listing the claims stays cheap.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 from hypothesis import strategies as st
 
 from theorycheck.claims.engine import Measurement, claim
-from theorycheck.maths.gaussian import poly_function, second_moment
-from theorycheck.maths.hermite import energy_by_degree, mc_energy_by_degree
-from theorycheck.papers.bfc.symbolic import (energy_by_degree_table, plant_cancellation, symbolic_target,
-                                  verify_degrees, verify_structure, with_forbidden_block)
-from theorycheck.papers.bfc.target import BFCTarget, build_target
 
 from .gaussian_moments import _build, random_polynomials
 
@@ -41,6 +38,9 @@ SPECS = {"quick": small_specs(), "full": small_specs(5, 4, 3)}
                  "G*_l degree 2^l and G* degree 2^L (no cancellation), in exact arithmetic",
        instances=SPECS, max_examples={"quick": 12, "full": 60}, plant=False)
 def degree_bookkeeping(spec: dict, *, plant: bool):
+    from theorycheck.papers.bfc.symbolic import plant_cancellation, symbolic_target, verify_degrees
+    from theorycheck.papers.bfc.target import build_target
+
     if plant:
         spec = {**spec, "L": max(spec["L"], 3), "k": max(spec["k"], 2)}
     target = build_target(**spec)
@@ -57,6 +57,9 @@ def degree_bookkeeping(spec: dict, *, plant: bool):
                  "j in J_l only (and reads l-1); no weight block outside J_l exists",
        instances=SPECS, max_examples={"quick": 12, "full": 60}, forbidden=False)
 def structure(spec: dict, *, forbidden: bool):
+    from theorycheck.papers.bfc.symbolic import symbolic_target, verify_structure, with_forbidden_block
+    from theorycheck.papers.bfc.target import build_target
+
     if forbidden:
         spec = {**spec, "L": max(spec["L"], 3), "connections": "chain"}
     target = build_target(**spec)
@@ -75,6 +78,12 @@ def structure(spec: dict, *, forbidden: bool):
        instances={"quick": small_specs(3, 3, 2), "full": small_specs(4, 3, 3)},
        max_examples={"quick": 10, "full": 50}, ratio=0.02, power=2)
 def energy_gap(spec: dict, *, ratio: float, power: int):
+    import sympy as sp
+
+    from theorycheck.maths.hermite import energy_by_degree
+    from theorycheck.papers.bfc.symbolic import energy_by_degree_table, symbolic_target
+    from theorycheck.papers.bfc.target import build_target
+
     L = spec["L"]
     target = build_target(**spec)
     target = target.with_alphas([ratio ** (l - 2) for l in range(2, L + 1)])
@@ -103,6 +112,11 @@ def energy_gap(spec: dict, *, ratio: float, power: int):
        instances={"quick": random_polynomials(3, 5, 4), "full": random_polynomials(4, 8, 6)},
        max_examples={"quick": 30, "full": 200}, factorial_weights=True)
 def parseval(instance, *, factorial_weights: bool):
+    import sympy as sp
+
+    from theorycheck.maths.gaussian import second_moment
+    from theorycheck.maths.hermite import energy_by_degree
+
     xs, p = _build(instance)
     poly = sp.Poly(p, *xs)
     if factorial_weights:
@@ -134,7 +148,9 @@ def _mc_grid(scale: str) -> list[dict]:
                  "grid of targets (6, not 4: products of degree-2^L polynomials are heavy-tailed)",
        instances=_mc_grid, n_samples=100000, sampler_scale=1.0)
 def mc_energy_agrees(spec: dict, *, rng, n_samples: int, sampler_scale: float):
-    from theorycheck.papers.bfc.target import forward_layers
+    from theorycheck.maths.hermite import mc_energy_by_degree
+    from theorycheck.papers.bfc.symbolic import energy_by_degree_table, symbolic_target
+    from theorycheck.papers.bfc.target import build_target, forward_layers
 
     target = build_target(**spec)
     exact = energy_by_degree_table(symbolic_target(target)).total
@@ -157,6 +173,10 @@ def mc_energy_agrees(spec: dict, *, rng, n_samples: int, sampler_scale: float):
                  "polynomials to 1e-10 relative at random inputs",
        instances=SPECS, max_examples={"quick": 12, "full": 60}, perturb=0.0)
 def numeric_agrees(spec: dict, *, rng, perturb: float):
+    from theorycheck.maths.gaussian import poly_function
+    from theorycheck.papers.bfc.symbolic import symbolic_target
+    from theorycheck.papers.bfc.target import BFCTarget, build_target
+
     target = build_target(**spec)
     sym = symbolic_target(target)
     if perturb:

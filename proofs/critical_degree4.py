@@ -14,6 +14,9 @@ measured, over kappa in {1, 2, 4, 8, 16}, (d, k) in {(2,1), (3,2), (4,3), (5,3)}
 * err <= C_QUARTER * loss^{1/4}                (kappa-free)
 
 The claim states these laws with a margin of 2 on the measured worst constants.
+
+``theorycheck.papers.bfc.critical`` is imported where it is used, so that listing the claims
+stays cheap.
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ import numpy as np
 from hypothesis import strategies as st
 
 from theorycheck.claims.engine import Measurement, claim
-from theorycheck.papers.bfc.critical import (degree4_constant, degree4_loss, draw_target, feature_error,
-                                  fit_law, perturb, study, whiten)
 
 #: Worst measured err * sigma_k / loss^{1/2} (0.544) and err / loss^{1/4} (0.817) of the
 #: default study, rounded up; tests/test_lemmas.py re-runs the study and checks both.
@@ -42,6 +43,8 @@ STUDY = dict(kappas=(1.0, 2.0, 4.0, 8.0, 16.0), dims=((2, 1), (3, 2), (4, 3), (5
 @st.composite
 def degree4_instances(draw):
     """Targets in the study's domain (kappa <= 16, eps <= 1, d <= 5, k <= 3) and a perturbation."""
+    from theorycheck.papers.bfc.critical import draw_target, perturb
+
     d = draw(st.integers(2, 5))
     k = draw(st.integers(1, 3))
     kappa = draw(st.sampled_from([1.0, 2.0, 4.0, 8.0, 16.0]))
@@ -63,6 +66,8 @@ def degree4_instances(draw):
        max_examples={"quick": 300, "full": 2000},
        margin=MARGIN, c_half=C_HALF, c_quarter=C_QUARTER, quarter_power=0.25, sigma_scaled=True)
 def critical_degree4(inst, *, margin, c_half, c_quarter, quarter_power, sigma_scaled):
+    from theorycheck.papers.bfc.critical import degree4_loss, feature_error, whiten
+
     M, Ms = inst["M"], inst["M_star"]
     loss = degree4_loss(M, Ms)
     err = feature_error(M, Ms)
@@ -77,6 +82,8 @@ def critical_degree4(inst, *, margin, c_half, c_quarter, quarter_power, sigma_sc
 def run_study(**overrides):
     """The default study's points and one :class:`~theorycheck.papers.bfc.critical.LawFit` per kappa
     (plus one over all kappas, with ``kappa = nan``)."""
+    from theorycheck.papers.bfc.critical import fit_law, study
+
     cfg = {**STUDY, **overrides}
     pts = study(**cfg)
     fits = [fit_law([p for p in pts if p.kappa == kap]) for kap in cfg["kappas"]]
@@ -86,6 +93,8 @@ def run_study(**overrides):
 
 
 def _table(pts, fits, fits_adv, fits_near, overall) -> str:
+    from theorycheck.papers.bfc.critical import degree4_constant
+
     lines = ["| kappa | points | exponent (95% CI) | exponent, adversarial direction | "
              "exponent, eps <= 1e-2 | worst err/loss^1/2 | worst err*sigma_k/loss^1/2 | "
              "worst err/loss^1/4 |", "|---:|---:|---|---|---|---:|---:|---:|"]

@@ -1,14 +1,18 @@
 """Claims on Gaussian moments (THEORY.md 1.8 item 7): the exact Isserlis
-expectations, and the Monte Carlo estimator every other claim relies on."""
+expectations, and the Monte Carlo estimator every other claim relies on.
+
+Imports of sympy and :mod:`theorycheck.maths.gaussian` are local to the functions that use
+them, so that listing the claims stays cheap."""
 
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 from hypothesis import strategies as st
 
 from theorycheck.claims.engine import Measurement, claim
-from theorycheck.maths.gaussian import expectation, gaussian_moment, mc_expectation, poly_function
+from theorycheck.claims.lazy import lazy_function
+
+gaussian_moment = lazy_function("theorycheck.maths.gaussian", "gaussian_moment")
 
 
 @st.composite
@@ -24,6 +28,8 @@ def random_polynomials(draw, max_d: int = 3, max_degree: int = 4, max_terms: int
 
 
 def _build(instance):
+    import sympy as sp
+
     d, terms = instance
     xs = sp.symbols(f"x0:{d}")
     p = sum(c * sp.Mul(*(x ** e for x, e in zip(xs, exps))) for c, exps in terms)
@@ -48,6 +54,8 @@ def double_factorial_moments(n: int, *, moment=gaussian_moment):
        instances={"quick": random_polynomials(), "full": random_polynomials(4, 6, 6)},
        max_examples={"quick": 30, "full": 200}, n_samples=20000, sampler_scale=1.0)
 def mc_agrees_with_exact(instance, *, rng, n_samples: int, sampler_scale: float):
+    from theorycheck.maths.gaussian import expectation, mc_expectation, poly_function
+
     xs, p = _build(instance)
     exact = float(expectation(p, xs))
     f = poly_function(p, xs)

@@ -6,6 +6,9 @@ code paths (:func:`theorycheck.papers.bfc.learner.forward`, its lifts and featur
 * 1.8 item 6, lift spanning: for R (p x k) with p >= k(k+1)/2, sigma(U^T z) is a
   linear function of sigma(R z) for orthogonal U, which is why layer l+1 can read
   S*_l through the lift although S_l learns it only up to a rotation.
+
+The learner (and with it numba) is imported inside the measures, so that listing the claims
+stays cheap.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from theorycheck.papers.bfc import learner as Lr
 from theorycheck.claims.engine import Measurement, claim
 
 PAPER = "Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)"
@@ -36,6 +38,8 @@ def _orthonormal_columns(rng, m: int, k: int) -> np.ndarray:
        max_examples={"quick": 15, "full": 100}, orthogonal=True)
 def isometry_invariance(inst, *, rng, orthogonal: bool):
     """``orthogonal=False`` (broken variant) perturbs U so that W^T W != K^T K."""
+    from theorycheck.papers.bfc import learner as Lr
+
     d, k, extra = inst
     m = k + extra
     tied = Lr.learner_spec(d, 2, k=k, tied=True, B=math.inf, alphas=[1.0])
@@ -70,6 +74,8 @@ def isometry_invariance(inst, *, rng, orthogonal: bool):
 def lift_spanning(inst, *, rng, rows_offset: int):
     """p = k(k+1)/2 + extra + rows_offset. ``rows_offset=-1`` with ``extra=0`` is the broken
     variant p < k(k+1)/2; it bypasses :func:`learner_spec`'s validation, which rejects it."""
+    from theorycheck.papers.bfc import learner as Lr
+
     k, extra, seed = inst
     p = k * (k + 1) // 2 + extra + rows_offset
     if p < 1:

@@ -6,6 +6,9 @@ awkward cases: rank-deficient and near-degenerate matrices (condition up to
 target's norm. Knobs name the constants and terms of each statement, so that
 ``tests/test_mutants.py`` can build mutated lemmas (constant halved, wrong sign,
 missing term, too few Monte Carlo samples) and see them caught.
+
+sympy, scipy and the maths modules are imported inside the functions that use them, so that
+listing the claims stays cheap.
 """
 
 from __future__ import annotations
@@ -13,23 +16,25 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import sympy as sp
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from theorycheck.claims.engine import Measurement, claim
-from theorycheck.maths.gaussian import expectation, mc_expectation
-from theorycheck.maths.procrustes import (CRITICAL_CONSTANT, PROCRUSTES_CONSTANT, gram_gap,
-                                    rotation_distance, sigma_min)
-from theorycheck.maths.topdegree import top_energy
 
 PAPER = "Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)"
+
+#: The constants of items 3 and 4, as in ``theorycheck.maths.procrustes`` (written out so that
+#: building the claims imports neither it nor scipy; tests/test_import_cost.py checks that the
+#: two agree): 1 / (2 (sqrt2 - 1)) and 1 / (4 (sqrt2 - 1)).
+PROCRUSTES_CONSTANT = 1.0 / (2.0 * (math.sqrt(2.0) - 1.0))
+CRITICAL_CONSTANT = 1.0 / (4.0 * (math.sqrt(2.0) - 1.0))
 
 # ---------------------------------------------------------------- strategies
 
 
 def _quarters(shape):
     """Integer arrays / 4: exact in binary, so sympy sees the same numbers as numpy."""
+    from hypothesis.extra.numpy import arrays  # ~30 ms; only needed once instances are drawn
+
     return arrays(np.int64, shape, elements=st.integers(-8, 8)).map(lambda a: a / 4.0)
 
 
@@ -117,10 +122,14 @@ def _roundoff(inst) -> float:
 
 
 def _rational_matrix(M):
+    import sympy as sp
+
     return sp.Matrix(M.shape[0], M.shape[1], [sp.Rational(float(v)) for v in M.ravel()])
 
 
 def _quadratic_form(M, xs):
+    import sympy as sp
+
     x = sp.Matrix(xs)
     return sp.expand((x.T * _rational_matrix(M) * x)[0, 0])
 
@@ -138,6 +147,10 @@ def quadratic_gap_formula(A, B, *, c_frob=2.0, trace_sign=1.0, trace_term=True) 
        instances={"quick": matrix_pairs(3), "full": matrix_pairs(5)},
        max_examples={"quick": 60, "full": 300}, c_frob=2.0, trace_sign=1.0, trace_term=True)
 def quadratic_moments_exact(inst, *, c_frob, trace_sign, trace_term):
+    import sympy as sp
+
+    from theorycheck.maths.gaussian import expectation
+
     A, B = inst["A"], inst["B"]
     d = A.shape[0]
     xs = sp.symbols(f"x0:{d}")
@@ -163,6 +176,11 @@ def quadratic_moments_exact(inst, *, c_frob, trace_sign, trace_term):
        instances={"quick": layer_weights(3, 3), "full": layer_weights(4, 5)},
        max_examples={"quick": 60, "full": 300}, c_frob=2.0, trace_sign=1.0, trace_term=True)
 def single_layer_identity(inst, *, c_frob, trace_sign, trace_term):
+    import sympy as sp
+
+    from theorycheck.maths.gaussian import expectation
+    from theorycheck.maths.procrustes import gram_gap
+
     W, Ws = inst["W"], inst["W_star"]
     xs = sp.symbols(f"x0:{W.shape[1]}")
     x = sp.Matrix(xs)
@@ -198,6 +216,8 @@ def float_matrix_pairs(draw, max_d: int = 5):
        max_examples={"quick": 40, "full": 200},
        n_samples=100_000, c_frob=2.0, trace_sign=1.0, trace_term=True)
 def quadratic_moments_mc(inst, *, rng, n_samples, c_frob, trace_sign, trace_term):
+    from theorycheck.maths.gaussian import mc_expectation
+
     A, B = inst["A"], inst["B"]
     D = A - B
 
@@ -265,6 +285,8 @@ def isometry_invariance(inst, *, side, scale):
        instances={"quick": near_target(), "full": near_target(6, 10)},
        max_examples={"quick": 400, "full": 2000}, constant=PROCRUSTES_CONSTANT, sigma_power=2.0)
 def procrustes_gram(inst, *, constant, sigma_power):
+    from theorycheck.maths.procrustes import gram_gap, rotation_distance, sigma_min
+
     W, Ws = inst["W"], inst["W_star"]
     dist2 = rotation_distance(W, Ws) ** 2
     gap2 = gram_gap(W, Ws) ** 2
@@ -285,6 +307,8 @@ def procrustes_gram(inst, *, constant, sigma_power):
        max_examples={"quick": 400, "full": 2000},
        constant=CRITICAL_CONSTANT, trace_sign=1.0, trace_term=True)
 def critical_single_layer(inst, *, constant, trace_sign, trace_term):
+    from theorycheck.maths.procrustes import gram_gap, rotation_distance, sigma_min
+
     W, Ws = inst["W"], inst["W_star"]
     dist2 = rotation_distance(W, Ws) ** 2
     tr = float(np.sum(W * W)) - float(np.sum(Ws * Ws))
@@ -318,6 +342,8 @@ def top_degree_polys(draw, max_d: int = 3):
 
 
 def _build_top_poly(inst):
+    import sympy as sp
+
     xs = sp.symbols(f"x0:{inst['d']}")
     if inst["mode"] == "hermite":
         p = sum(c * sp.Mul(*(sp.hermite_prob(a, x) for x, a in zip(xs, al))) for c, al in inst["top"])
@@ -332,6 +358,9 @@ def _build_top_poly(inst):
        instances={"quick": top_degree_polys(3), "full": top_degree_polys(4)},
        max_examples={"quick": 80, "full": 300}, constant=1.0, symmetrise=True, top_only=True)
 def top_degree_hermite(inst, *, constant, symmetrise, top_only):
+    from theorycheck.maths.gaussian import expectation
+    from theorycheck.maths.topdegree import top_energy
+
     xs, p = _build_top_poly(inst)
     if p.is_zero:
         return Measurement(0.0, 0.0, ">=", label="E[p^2] (p = 0)")

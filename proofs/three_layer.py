@@ -8,6 +8,9 @@ Each claim exposes knobs so a test can build a failing variant (a wrong oracle, 
 frozen middle-layer step ``eta=0``, an odd first activation, a too-demanding factor).
 The measured factors are computed on every run and reported in the measurement's
 detail; nothing here is a stored figure.
+
+The paper's code and sympy are imported inside the measures, so that listing the claims stays
+cheap; the ``oracle`` knob's default forwards to ``quadratic_features.variance_oracle``.
 """
 
 from __future__ import annotations
@@ -16,14 +19,11 @@ import contextlib
 import math
 
 import numpy as np
-import sympy as sp
 
-from theorycheck.papers.three_layer.baselines import run_baseline
 from theorycheck.claims.engine import Measurement, claim, grid
-from theorycheck.maths.gaussian import expectation
-from theorycheck.papers.three_layer.quadratic_features import (quadratic_moments, quadratic_target, sample_inputs,
-                                            sphere_expectation, variance_oracle)
-from theorycheck.papers.three_layer.learner import ThreeLayerConfig, n1_ladder, run_three_layer, split_budget
+from theorycheck.claims.lazy import lazy_function
+
+variance_oracle = lazy_function("theorycheck.papers.three_layer.quadratic_features", "variance_oracle")
 
 
 def _one_thread():
@@ -38,6 +38,8 @@ def _one_thread():
 
 def _integer_tracefree(d: int, seed: int) -> sp.Matrix:
     """A small symmetric trace-free integer matrix (exact arithmetic downstream)."""
+    import sympy as sp
+
     rng = np.random.default_rng([seed, d])
     M = rng.integers(-3, 4, size=(d, d))
     M = M + M.T
@@ -57,6 +59,11 @@ def _integer_tracefree(d: int, seed: int) -> sp.Matrix:
                   "full": grid(d=[2, 3, 4, 5, 6], dist=["gaussian", "sphere"], seed=[0, 1, 2])},
        oracle=variance_oracle, trace_free=True)
 def variance_exact(inst, *, oracle, trace_free: bool):
+    import sympy as sp
+
+    from theorycheck.maths.gaussian import expectation
+    from theorycheck.papers.three_layer.quadratic_features import quadratic_moments, sphere_expectation
+
     d, dist = inst["d"], inst["dist"]
     A = _integer_tracefree(d, inst["seed"])
     if not trace_free:
@@ -84,6 +91,8 @@ def variance_exact(inst, *, oracle, trace_free: bool):
                   "full": grid(d=[4, 16, 64, 128], dist=["gaussian", "sphere"], rank=[None, 2, 3])},
        n_samples=40000, oracle=variance_oracle)
 def variance_mc(inst, *, rng, n_samples: int, oracle):
+    from theorycheck.papers.three_layer.quadratic_features import quadratic_target, sample_inputs
+
     t = quadratic_target(inst["d"], rng=rng, rank=inst["rank"], dist=inst["dist"])
     h = t.feature(sample_inputs(n_samples, inst["d"], rng, inst["dist"]))
     c = (h - h.mean()) ** 2
@@ -108,6 +117,9 @@ FULL_B = {"d": 32, "n1s": (1000, 4000, 16000), "n2": 4000, "m1": 4096, "m2": 256
        instances={"quick": [QUICK_B], "full": [FULL_B]}, max_examples=1,
        sigma1="abs", eta=1.0, min_corr=0.75)
 def correlation_rises(inst, *, rng, sigma1: str, eta: float, min_corr: float):
+    from theorycheck.papers.three_layer.learner import ThreeLayerConfig, n1_ladder
+    from theorycheck.papers.three_layer.quadratic_features import quadratic_target
+
     cfg = ThreeLayerConfig(m1=inst["m1"], m2=inst["m2"], sigma1=sigma1, eta=eta)
     corr = np.empty((inst["seeds"], len(inst["n1s"])))
     loss = np.empty_like(corr)
@@ -155,6 +167,10 @@ FULL_C = {"d": 32, "n": 12000, "frac1": 0.8, "m1": 4096, "m2": 256, "seeds": 5,
        factor=1.0, eta=1.0, sigma1="abs",
        baselines=("poly_krr", "relu_rf", "two_layer_gd"))
 def beats_two_layer(inst, *, rng, factor: float, eta: float, sigma1: str, baselines):
+    from theorycheck.papers.three_layer.baselines import run_baseline
+    from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer, split_budget
+    from theorycheck.papers.three_layer.quadratic_features import quadratic_target
+
     cfg = ThreeLayerConfig(m1=inst["m1"], m2=inst["m2"], sigma1=sigma1, eta=eta)
     n1, n2 = split_budget(inst["n"], inst["frac1"])
     three, base = [], {b: [] for b in baselines}
