@@ -200,8 +200,9 @@ def test_kernel_fit_run_kind_and_scaling_cli(tmp_path, capsys):
     from theorycheck.runs.kinds import get_kind
     kind = get_kind("kernel-fit")
     assert kind is KERNEL_FIT
-    out = KERNEL_FIT.fn({"learner": "poly", "d": 4, "L": 2, "N": 64, "q": 0, "bandwidth": 1.0, "m": 16,
-                         "k_target": 2, "delta": 0.25, "steps": 10, "n_test": 200}, 0, MemoryRecorder())
+    cfg = KERNEL_FIT.parse({"learner": "poly", "d": 4, "L": 2, "N": 64, "q": 0, "bandwidth": 1.0,
+                            "m": 16, "k_target": 2, "delta": 0.25, "steps": 10, "n_test": 200})
+    out = KERNEL_FIT.fn(cfg, 0, MemoryRecorder())
     assert out["rel_mse"] >= 0 and out["ridge"] > 0
     js = tmp_path / "c.json"
     assert main(["kernel", "scaling", "--Ls", "2", "--ds", "4,5", "--ns", "16,64,256", "--seeds", "2",
