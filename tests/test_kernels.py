@@ -246,6 +246,9 @@ def test_full_scale_path_runs_through_the_sweep_engine(tmp_path, capsys, monkeyp
     assert "| poly | 2 |" in out and "| gaussian | 2 |" in out
     assert len(json.loads((tmp_path / "c.json").read_text())["cells"]) == 2 * 2 * 3 * 2
     assert main(["kernel", "scaling", "--from-store", "missing.db"]) == 2
+    monkeypatch.setenv("THEORYCHECK_STORE", "s.db")  # --from-store alone: the default store
+    assert main(["kernel", "scaling", "--from-store", "--Ls", "2", "--json", "d.json"]) == 0
+    assert len(json.loads((tmp_path / "d.json").read_text())["cells"]) == 2 * 2 * 3 * 2
 
 
 def test_target_energy_by_degree_exact_and_monte_carlo_agree():
