@@ -200,8 +200,9 @@ def test_kernel_fit_run_kind_and_scaling_cli(tmp_path, capsys):
     from theorycheck.runs.kinds import get_kind
     kind = get_kind("kernel-fit")
     assert kind is KERNEL_FIT
-    out = KERNEL_FIT.fn({"learner": "poly", "d": 4, "L": 2, "N": 64, "q": 0, "bandwidth": 1.0, "m": 16,
-                         "k_target": 2, "delta": 0.25, "steps": 10, "n_test": 200}, 0, MemoryRecorder())
+    cfg = KERNEL_FIT.parse({"learner": "poly", "d": 4, "L": 2, "N": 64, "q": 0, "bandwidth": 1.0,
+                            "m": 16, "k_target": 2, "delta": 0.25, "steps": 10, "n_test": 200})
+    out = KERNEL_FIT.fn(cfg, 0, MemoryRecorder())
     assert out["rel_mse"] >= 0 and out["ridge"] > 0
     js = tmp_path / "c.json"
     assert main(["kernel", "scaling", "--Ls", "2", "--ds", "4,5", "--ns", "16,64,256", "--seeds", "2",
@@ -245,6 +246,9 @@ def test_full_scale_path_runs_through_the_sweep_engine(tmp_path, capsys, monkeyp
     assert "| poly | 2 |" in out and "| gaussian | 2 |" in out
     assert len(json.loads((tmp_path / "c.json").read_text())["cells"]) == 2 * 2 * 3 * 2
     assert main(["kernel", "scaling", "--from-store", "missing.db"]) == 2
+    monkeypatch.setenv("THEORYCHECK_STORE", "s.db")  # --from-store alone: the default store
+    assert main(["kernel", "scaling", "--from-store", "--Ls", "2", "--json", "d.json"]) == 0
+    assert len(json.loads((tmp_path / "d.json").read_text())["cells"]) == 2 * 2 * 3 * 2
 
 
 def test_target_energy_by_degree_exact_and_monte_carlo_agree():

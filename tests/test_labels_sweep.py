@@ -30,8 +30,14 @@ def _without_seconds(rows):
 def test_kind_is_builtin_and_validates_config():
     kind = get_kind(KIND)
     assert KIND in kinds()
-    cfg = kind.validate({"r": 2, "mlp_hidden": "32,32", "min_x_degree_per_level": 2})
+    cfg = kind.validate({"r": 2, "mlp_hidden": [32, 32], "min_x_degree_per_level": 2})
     assert cfg["mlp_hidden"] == [32, 32] and cfg["min_x_degree_per_level"] == 2.0
+    with pytest.raises(SpecError, match=r"mlp_hidden='32,32' is invalid: not a list; write "
+                                        r"mlp_hidden = \[\.\.\.\]"):
+        kind.validate({"r": 2, "mlp_hidden": "32,32"})
+    with pytest.raises(SpecError, match=r"hints='false' is invalid: not a boolean; write hints = "
+                                        r"true or hints = false"):
+        kind.validate({"r": 2, "hints": "false"})
     assert cfg["d"] == 16 and cfg["width"] == 512
     with pytest.raises(SpecError, match="config key 'widht' is unknown for run kind 'label-depth'"):
         kind.validate({"r": 2, "widht": 64})

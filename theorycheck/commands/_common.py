@@ -1,14 +1,163 @@
-"""The console every command prints through: the terminal's width, or 160 columns when
-output goes to a file or a CI log (so wide tables stay one row per line)."""
+"""Plumbing shared by every command: the console, the results-store path, ``--set KEY=VALUE``
+values, comma lists of numbers, TOML files and the sweep progress bar.
+
+The results store
+-----------------
+Every command that reads or writes runs uses one store file, chosen in this order:
+
+1. ``--store PATH`` on the command line;
+2. the environment variable ``THEORYCHECK_STORE``;
+3. ``store = "..."`` in a grid file's ``[sweep]`` table (commands that read a grid);
+4. ``theorycheck-results.sqlite`` in the current folder.
+
+Values
+------
+A value given on the command line (``--set KEY=VALUE``, ``--where KEY=VALUE``, and the value
+flags of ``theorycheck train``) is read as a TOML value, as in a config file: ``true`` /
+``false``, integers, reals (``3e-3``, ``inf``), ``[1, 2]`` and quoted strings; ``none`` is
+None; ``a,b,c`` is a list of such values; anything else is the text itself. So
+``--set hints=false`` is a boolean, while ``--set hints=False`` is the text ``"False"``, which a
+boolean key refuses.
+"""
 
 from __future__ import annotations
 
+import os
+import time
+from typing import Any
+
+from theorycheck.errors import SpecError
+from theorycheck.tomlfile import read_toml, tomllib
+
 LOG_WIDTH = 160
+DEFAULT_STORE = "theorycheck-results.sqlite"
+STORE_ENV = "THEORYCHECK_STORE"
+
+
+def store_help(grid: bool = False) -> str:
+    """The ``--store`` help text; ``grid``: the command also reads a grid's ``[sweep] store``."""
+    return (f"results store file (default: ${STORE_ENV} if set, else "
+            + ("the grid's [sweep] store if any, else " if grid else "")
+            + f"{DEFAULT_STORE} in the current folder)")
 
 
 def console(**kwargs):
+    """The console every command prints through: the terminal's width, or 160 columns when
+    output goes to a file or a CI log (so wide tables stay one row per line)."""
     from rich.console import Console
     c = Console(**kwargs)
     if not c.is_terminal:
         c = Console(width=max(c.width, LOG_WIDTH), **kwargs)
     return c
+
+
+# -- the results store ----------------------------------------------------------------------
+
+def add_store_argument(parser, *, grid: bool = False, help: str | None = None) -> None:
+    """Add ``--store PATH`` (default None: resolved by :func:`store_path`)."""
+    parser.add_argument("--store", default=None, metavar="PATH", help=help or store_help(grid))
+
+
+def store_path(given: str | None = None, grid_store: str | None = None) -> str:
+    """The results store to use: ``--store``, else ``$THEORYCHECK_STORE``, else the grid
+    file's ``[sweep] store``, else ``theorycheck-results.sqlite`` in the current folder."""
+    return given or os.environ.get(STORE_ENV) or grid_store or DEFAULT_STORE
+
+
+# -- values on the command line -------------------------------------------------------------
+
+def parse_value(text: str) -> Any:
+    """One command-line value (see the module docstring for the grammar)."""
+    if not isinstance(text, str):
+        return text
+    text = text.strip()
+    if text == "none":
+        return None
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        pass
+    if "," in text:
+        return [parse_value(t) for t in text.split(",") if t.strip()]
+    return text
+
+
+def parse_assignment(item: str, option: str = "--set") -> tuple[str, Any]:
+    """``KEY=VALUE`` as ``(key, parse_value(VALUE))``; one-line error without ``=``."""
+    key, sep, raw = str(item).partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise SpecError(f"{option} {item!r} is invalid; write KEY=VALUE, e.g. {option} d=16")
+    return key, parse_value(raw)
+
+
+def _items(name: str, text, what: str, example: str) -> list[str]:
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise SpecError(f"{name}={text!r} is invalid: empty list; pass {what}, e.g. {example}")
+    return parts
+
+
+def int_list(name: str, text, *, min_value: int | None = 1) -> list[int]:
+    """Comma-separated integers (``"8,12,16"``), each checked with ``min_value``."""
+    from theorycheck.validation import check_int
+    return [check_int(name, p, min_value=min_value)
+            for p in _items(name, text, "comma-separated integers", "8,12,16")]
+
+
+def real_list(name: str, text, *, positive: bool = True) -> list[float]:
+    """Comma-separated reals (``"0.4,0.5"``), positive unless ``positive=False``."""
+    from theorycheck.validation import check_real
+    return [check_real(name, p, positive=positive)
+            for p in _items(name, text, "comma-separated numbers", "0.4,0.5")]
+
+
+def name_list(text) -> list[str]:
+    """Comma-separated names (``"poly,network"``), blanks dropped."""
+    return [p.strip() for p in str(text).split(",") if p.strip()]
+
+
+# -- files ----------------------------------------------------------------------------------
+
+def load_toml(path: str, *, what: str, hint: str) -> dict:
+    """A TOML file as a dict; one-line error when it is missing, unreadable, not UTF-8 or
+    not valid TOML."""
+    return read_toml(path, what=what, hint=hint)
+
+
+# -- progress -------------------------------------------------------------------------------
+
+class SweepProgress:
+    """A live bar for a sweep on stderr: done / running / failed / remaining and an ETA. Use
+    as a context manager and pass :meth:`update` as ``run_sweep(progress=...)``."""
+
+    def __init__(self, total: int, enabled: bool = True, console=None):
+        from rich.console import Console
+        self.console = console if console is not None else Console(stderr=True)
+        self.total, self.enabled = total, enabled
+        self.t0 = time.perf_counter()
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            self.progress = Progress(TextColumn("sweep"), BarColumn(bar_width=16), MofNCompleteColumn(),
+                                     TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+                                     TextColumn("ETA"), TimeRemainingColumn(),
+                                     console=self.console, transient=False)
+            self.progress.__enter__()
+            self.task = self.progress.add_task("sweep", total=self.total, counts="")
+        return self
+
+    def update(self, counts: dict, total: int) -> None:
+        if not self.enabled:
+            return
+        finished = counts.get("done", 0) + counts.get("failed", 0)
+        remaining = total - finished - counts.get("running", 0)
+        text = (f"done {counts.get('done', 0)} running {counts.get('running', 0)} "
+                f"failed {counts.get('failed', 0)} remaining {remaining}")
+        self.progress.update(self.task, completed=finished, counts=text)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.progress.__exit__(*exc)

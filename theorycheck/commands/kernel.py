@@ -13,17 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from theorycheck.commands._common import int_list, name_list, real_list, store_help, store_path
 from theorycheck.errors import SpecError
-from theorycheck.validation import check_choice, check_int, check_real
+from theorycheck.validation import check_choice, check_int
 
 ACTIONS = ("span", "scaling", "figure")
-
-
-def _ints(name: str, text: str) -> list[int]:
-    parts = [p for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise SpecError(f"{name}={text!r} is invalid: empty list; pass comma-separated integers, e.g. 8,12")
-    return [check_int(name, p.strip(), min_value=1) for p in parts]
 
 
 def add_parser(sub) -> None:
@@ -48,9 +42,10 @@ def add_parser(sub) -> None:
                    help="scaling: cells out / figure: in (comma-separated files are merged)")
     p.add_argument("--out", default="docs/img/kernel_scaling.png", help="figure: image path")
     p.add_argument("--seed", default=0, help="span: seed")
-    p.add_argument("--from-store", default=None,
-                   help="scaling: read the cells from a results store written by 'theorycheck sweep "
-                        "examples/kernel_scaling.toml' instead of computing them")
+    p.add_argument("--from-store", nargs="?", default=None, const="", metavar="PATH",
+                   help="scaling: read the cells from the results store written by 'theorycheck "
+                        "sweep examples/kernel_scaling.toml' instead of computing them; without "
+                        "PATH: " + store_help()[len("results store file ("):-1])
     p.set_defaults(func=run)
 
 
@@ -74,16 +69,16 @@ def _span(args) -> int:
 def _scaling(args) -> int:
     import time
     from theorycheck.papers.bfc.kernel_scaling import cells_to_records, kernel_study
-    ds, ns, Ls = _ints("ds", args.ds), _ints("ns", args.ns), _ints("Ls", args.Ls or "2,3")
+    ds, ns, Ls = int_list("ds", args.ds), int_list("ns", args.ns), int_list("Ls", args.Ls or "2,3")
     seeds = range(check_int("seeds", args.seeds, min_value=2))
     epss = _eps(args.eps)
-    learners = [s.strip() for s in str(args.learners or "poly,gaussian,network").split(",") if s.strip()]
+    learners = name_list(args.learners or "poly,gaussian,network")
     jobs = check_int("jobs", args.jobs, min_value=1)
     t0 = time.perf_counter()
     opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1))
-    if args.from_store:
+    if args.from_store is not None:
         from theorycheck.papers.bfc.kernel_scaling import cells_from_store
-        cells = cells_from_store(args.from_store)
+        cells = cells_from_store(store_path(args.from_store or None))
     elif jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
         with ProcessPoolExecutor(jobs) as ex:
@@ -99,10 +94,7 @@ def _scaling(args) -> int:
 
 
 def _eps(text) -> list[float]:
-    parts = [p for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise SpecError(f"eps={text!r} is invalid: empty list; pass thresholds such as 0.01,0.5")
-    return [check_real("eps", p.strip(), positive=True) for p in parts]
+    return real_list("eps", text)
 
 
 def _tables(cells, epss) -> None:
@@ -119,16 +111,16 @@ def _figure(args) -> int:
     from theorycheck.papers.bfc.kernel_figures import scaling_figure
     from theorycheck.papers.bfc.kernel_scaling import cells_from_records
     records = []
-    for name in [p.strip() for p in str(args.json).split(",") if p.strip()]:
+    for name in name_list(args.json):
         src = Path(name)
         if not src.is_file():
             raise SpecError(f"--json {src} does not exist; run 'theorycheck kernel scaling --json {src}' first")
         records += json.loads(src.read_text())["cells"]
     if args.Ls:
-        keep = set(_ints("Ls", args.Ls))
+        keep = set(int_list("Ls", args.Ls))
         records = [r for r in records if r["L"] in keep]
     if args.learners:
-        keep = {s.strip() for s in str(args.learners).split(",")}
+        keep = set(name_list(args.learners))
         records = [r for r in records if r["learner"] in keep]
     if not records:
         raise SpecError("no cells left after --Ls/--learners; check the filters against the JSON files")

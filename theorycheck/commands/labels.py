@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
+from theorycheck.commands._common import add_store_argument, int_list, parse_assignment, store_path
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
@@ -40,13 +40,12 @@ def add_parser(sub) -> None:
     st.add_argument("--mlp-hidden", default=None,
                     help="override the MLP's hidden widths, e.g. 256,256")
     st.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a study setting (repeatable), e.g. --set width=1024 "
-                         "--set label_gain=1 --set kernel=False")
+                    help="override a study setting (repeatable; TOML values), e.g. --set "
+                         "width=1024 --set label_gain=1 --set kernel=false")
     st.add_argument("--grid", default=None, metavar="GRID.toml",
                     help="take the runs from a 'label-depth' grid file (e.g. "
                          "examples/label_depth.toml) instead of --r/--seeds/--scale/--set")
-    st.add_argument("--store", default=None,
-                    help="results store (default: the grid's [sweep] store, else label_depth.db)")
+    add_store_argument(st, grid=True)
     st.add_argument("--workers", default=None,
                     help="sweep worker processes (default: the cores available)")
     st.add_argument("--serial", action="store_true",
@@ -105,20 +104,13 @@ def _study_config(args):
     if args.mlp_epochs is not None:
         cfg["mlp_epochs"] = check_int("--mlp-epochs", args.mlp_epochs, min_value=1)
     if args.mlp_hidden is not None:
-        try:
-            cfg["mlp_hidden"] = tuple(int(v) for v in str(args.mlp_hidden).split(","))
-        except ValueError:
-            raise SpecError(f"--mlp-hidden={args.mlp_hidden!r} is invalid; give comma-separated "
-                            f"widths such as 256,256") from None
+        cfg["mlp_hidden"] = tuple(int_list("--mlp-hidden", args.mlp_hidden))
     for item in args.set:
-        key, sep, raw = item.partition("=")
-        if not sep or key not in cfg or key in ("r", "seed"):
+        key, value = parse_assignment(item)
+        if key not in cfg or key in ("r", "seed"):
             raise SpecError(f"--set {item!r} is invalid; use KEY=VALUE with KEY one of "
                             f"{', '.join(k for k in cfg)}")
-        try:
-            cfg[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            cfg[key] = raw
+        cfg[key] = value
     return scale, rs, list(range(n_seeds)), cfg
 
 
@@ -157,7 +149,7 @@ def run_study(args) -> int:
         results = depth_study(rs, sorted({s.seed for s in specs}), cfg)
         print("(in process, no store)\n")
     else:
-        results = _sweep(args, specs, args.store or grid_store or "label_depth.db")
+        results = _sweep(args, specs, store_path(args.store, grid_store))
     print(format_table(gap_table(results)))
     print(f"\nper level at r={max(rs)}:\n")
     print(level_table(results, max(rs)))
@@ -173,15 +165,13 @@ def run_study(args) -> int:
 def _sweep(args, specs, store_path):
     import sys
 
-    from rich.console import Console
-
+    from theorycheck.commands._common import SweepProgress
     from theorycheck.papers.labels.depth_sweep import sweep_study
     from theorycheck.runs.store import Store
-    from theorycheck.commands.sweep import _Bar
 
     workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
     Store(store_path).close()  # reject a non-store file before any cluster starts
-    with _Bar(Console(stderr=True), len(specs), enabled=not args.no_progress) as bar:
+    with SweepProgress(len(specs), enabled=not args.no_progress) as bar:
         results, res = sweep_study(specs, store_path, serial=args.serial, workers=workers,
                                    retry_failed=args.retry_failed, progress=bar.update)
     ran = sum(o["status"] in ("done", "failed") for o in res.outcomes)

@@ -1,12 +1,11 @@
-"""``theorycheck plot RUN...``: figures of stored training runs (THEORY.md 1.6)."""
+"""``theorycheck plot RUN...``: figures of stored training runs (docs/theory.md §1.6)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from theorycheck.commands._common import add_store_argument, store_path
 from theorycheck.errors import SpecError
-
-DEFAULT_STORE = "theorycheck-results.sqlite"
 
 
 def add_parser(sub) -> None:
@@ -15,7 +14,7 @@ def add_parser(sub) -> None:
                                    "feature error over time (stage boundaries marked) as PNG.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run hash or unique prefix (see "
                                                           "'theorycheck results')")
-    p.add_argument("--store", default=DEFAULT_STORE, help="results store (default: %(default)s)")
+    add_store_argument(p)
     p.add_argument("--out", default="theorycheck-figures", help="output folder (default: %(default)s)")
     p.set_defaults(func=run)
 
@@ -59,11 +58,12 @@ def run(args) -> int:
     from rich.console import Console
 
     from theorycheck.runs.store import Store
-    if not Path(args.store).is_file():
-        raise SpecError(f"--store {args.store!r} does not exist; train first or pass --store")
-    with Store(args.store, create=False) as st:
+    store = store_path(args.store)
+    if not Path(store).is_file():
+        raise SpecError(f"store {store!r} does not exist; train first or pass --store")
+    with Store(store, create=False) as st:
         runs = resolve(st, args.runs)
     labels = [f"{r['config'].get('mode')} {r['hash'][:8]}" for r in runs]
-    for p in write_figures(args.store, [r["hash"] for r in runs], labels, args.out):
+    for p in write_figures(store, [r["hash"] for r in runs], labels, args.out):
         Console().print(f"wrote {p}", highlight=False)
     return 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from theorycheck.commands._common import console as _console
-
 import csv
 import json
 from pathlib import Path
+
+from theorycheck.commands._common import add_store_argument, parse_assignment, store_path
+from theorycheck.commands._common import console as _console
 
 from theorycheck.errors import TheorycheckError
 from theorycheck.runs.store import STATUSES, Store, runs_table
@@ -18,12 +19,12 @@ def add_parser(sub) -> None:
                        description="List the runs in a results store, filtered by kind, status or "
                                    "config/summary values; export them (or their curves) as CSV, "
                                    "or Parquet when pyarrow is installed.")
-    p.add_argument("--store", default="results.db", help="results store (default: %(default)s)")
+    add_store_argument(p)
     p.add_argument("--kind", default=None, help="only runs of this kind")
     p.add_argument("--status", default=None, help=f"only runs with this status ({'/'.join(STATUSES)})")
     p.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
-                   help="only runs whose config, summary or column KEY equals VALUE (repeatable), "
-                        "e.g. --where d=16 --where verdict=holds")
+                   help="only runs whose config, summary or column KEY equals VALUE (repeatable; "
+                        "TOML values), e.g. --where d=16 --where verdict=holds")
     p.add_argument("--export", default=None, metavar="PATH",
                    help="write the table to PATH (.csv, or .parquet with pyarrow)")
     p.add_argument("--curves", action="store_true",
@@ -34,17 +35,7 @@ def add_parser(sub) -> None:
 
 
 def _parse_where(items):
-    out = []
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise TheorycheckError(f"--where {item!r} is invalid; write KEY=VALUE, e.g. d=16")
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = value
-        out.append((key, parsed))
-    return out
+    return [parse_assignment(item, "--where") for item in items]
 
 
 def _field(run: dict, key: str):
@@ -106,7 +97,8 @@ def run(args) -> int:
 
     limit = check_int("--limit", args.limit, min_value=0)
     console = _console()
-    with Store(args.store, create=False) as st:
+    store = store_path(args.store)
+    with Store(store, create=False) as st:
         if args.show:
             matches = [r for r in st.runs() if r["hash"].startswith(args.show)]
             if len(matches) != 1:
@@ -127,7 +119,7 @@ def run(args) -> int:
         path = export_table(columns, rows, args.export)
         console.print(f"wrote {len(rows)} rows x {len(columns)} columns to {path}", highlight=False)
         return 0
-    table = Table(title=f"{len(rows)} {'curve points' if args.curves else 'runs'} in {args.store}")
+    table = Table(title=f"{len(rows)} {'curve points' if args.curves else 'runs'} in {store}")
     shown = columns if args.curves else _brief_columns(columns, rows)
     for c in shown:
         table.add_column(c.replace("summary.", "s.").replace("config.", ""), overflow="fold")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from theorycheck.commands._common import console as _console
-
 import math
 import os
 import sys
-import time
+
+from theorycheck.commands._common import SweepProgress, add_store_argument, store_path
+from theorycheck.commands._common import console as _console
 
 from theorycheck.errors import TheorycheckError
 from theorycheck.validation import check_int, check_real
@@ -19,8 +19,7 @@ def add_parser(sub) -> None:
                                    "and execute those not yet done on dask.distributed. Re-running "
                                    "skips recorded runs. Exit status 1 if any run failed.")
     p.add_argument("grid", help="grid file (TOML): [sweep] kind/seeds, [base], [grid] axes, [[runs]]")
-    p.add_argument("--store", default=None,
-                   help="results store file (default: [sweep] store in the grid, else results.db)")
+    add_store_argument(p, grid=True)
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="an existing dask scheduler (default: start a LocalCluster)")
     p.add_argument("--workers", default=None,
@@ -42,8 +41,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from rich.console import Console
-
     from theorycheck.runs.store import Store
     from theorycheck.runs.sweep import load_grid, run_sweep
 
@@ -51,59 +48,24 @@ def run(args) -> int:
     workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
     lease = check_real("--lease", args.lease, positive=True)
     timeout = check_real("--connect-timeout", args.connect_timeout, positive=True, max_value=10)
-    grid = load_grid(args.grid)
-    store_path = args.store or grid.store or "results.db"
-    if args.resume and not (os.path.exists(store_path) and os.path.getsize(store_path) > 0):
-        raise TheorycheckError(f"--resume: no store at {store_path!r} to resume; pass the store of "
+    grid = load_grid(args.grid)  # checks every run's config: nothing is stored before this
+    store = store_path(args.store, grid.store)
+    if args.resume and not (os.path.exists(store) and os.path.getsize(store) > 0):
+        raise TheorycheckError(f"--resume: no store at {store!r} to resume; pass the store of "
                                f"the interrupted sweep with --store, or drop --resume")
-    Store(store_path).close()  # reject a non-store file before any cluster starts
+    Store(store).close()  # reject a non-store file before any cluster starts
     console = _console()
-    err = Console(stderr=True)
     n = len(grid.runs)
     print(f"sweep {grid.source}: {n} runs" + (f" ({grid.duplicates} duplicates merged)"
                                                if grid.duplicates else "")
-          + f"; store {store_path}", file=sys.stderr, flush=True)
-    with _Bar(err, n, enabled=not args.no_progress) as bar:
-        res = run_sweep(grid.runs, store_path, scheduler=args.scheduler, workers=workers,
+          + f"; store {store}", file=sys.stderr, flush=True)
+    with SweepProgress(n, enabled=not args.no_progress) as bar:
+        res = run_sweep(grid.runs, store, scheduler=args.scheduler, workers=workers,
                         serial=args.serial, retry_failed=args.retry_failed, threads=threads,
                         lease_s=lease, imports=grid.imports, listen=args.listen,
                         connect_timeout_s=timeout, progress=bar.update)
-    summary_table(res, store_path, console)
+    summary_table(res, store, console)
     return 1 if res.counts.get("failed") else 0
-
-
-class _Bar:
-    """A rich live bar: done / running / failed / remaining and an ETA."""
-
-    def __init__(self, console, total: int, enabled: bool = True):
-        self.console, self.total, self.enabled = console, total, enabled
-        self.t0 = time.perf_counter()
-        self.first_done = None
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-            self.progress = Progress(TextColumn("sweep"), BarColumn(bar_width=16), MofNCompleteColumn(),
-                                     TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
-                                     TextColumn("ETA"), TimeRemainingColumn(),
-                                     console=self.console, transient=False)
-            self.progress.__enter__()
-            self.task = self.progress.add_task("sweep", total=self.total, counts="")
-        return self
-
-    def update(self, counts: dict, total: int) -> None:
-        if not self.enabled:
-            return
-        finished = counts.get("done", 0) + counts.get("failed", 0)
-        remaining = total - finished - counts.get("running", 0)
-        text = (f"done {counts.get('done', 0)} running {counts.get('running', 0)} "
-                f"failed {counts.get('failed', 0)} remaining {remaining}")
-        self.progress.update(self.task, completed=finished, counts=text)
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            self.progress.__exit__(*exc)
 
 
 def summary_table(res, store_path: str, console) -> None:

@@ -4,9 +4,10 @@ per-layer degrees, its structure, its Hermite energy by degree, the information 
 
 from __future__ import annotations
 
-from theorycheck.commands._common import console as _console
-
 import time
+
+from theorycheck.commands._common import console as _console
+from theorycheck.commands._common import int_list, real_list
 
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_int, check_real
@@ -46,18 +47,12 @@ def add_parser(sub) -> None:
 
 
 def _int_list(name: str, text: str) -> int | list[int]:
-    parts = [s.strip() for s in str(text).split(",") if s.strip()]
-    if not parts:
-        raise SpecError(f"--{name}={text!r} is invalid: empty; pass an integer or a comma list")
-    vals = [check_int(f"--{name}", s, min_value=1) for s in parts]
+    vals = int_list(f"--{name}", text)
     return vals[0] if len(vals) == 1 else vals
 
 
 def _float_list(name: str, text: str) -> list[float]:
-    parts = [s.strip() for s in str(text).split(",") if s.strip()]
-    if not parts:
-        raise SpecError(f"--{name}={text!r} is invalid: empty; pass comma-separated positive numbers")
-    return [check_real(f"--{name}", s, positive=True) for s in parts]
+    return real_list(f"--{name}", text)
 
 
 def _connections(text: str):

@@ -15,18 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from theorycheck.commands._common import add_store_argument, int_list, name_list, real_list, store_path
 from theorycheck.errors import SpecError
-from theorycheck.validation import check_choice, check_int, check_real
+from theorycheck.validation import check_choice, check_int
 
 ACTIONS = ("run", "exponents", "figures")
-
-
-def _ints(name: str, text: str) -> list[int]:
-    parts = [p for p in str(text).split(",") if p.strip()]
-    if not parts:
-        raise SpecError(f"{name}={text!r} is invalid: empty list; pass comma-separated integers, "
-                        f"e.g. 8,12,16")
-    return [check_int(name, p.strip(), min_value=1) for p in parts]
 
 
 def add_parser(sub) -> None:
@@ -59,9 +52,7 @@ def add_parser(sub) -> None:
                    help="exponents: dask worker processes (default 1: serial, in this process)")
     p.add_argument("--serial", action="store_true",
                    help="exponents: run the cells one by one in this process (no dask)")
-    p.add_argument("--store", default="three_layer_exponents.db",
-                   help="exponents: results store of the cells (default three_layer_exponents.db; "
-                        "finished cells are reused)")
+    add_store_argument(p, grid=True)
     p.add_argument("--grid", default=None,
                    help="exponents: a sweep grid file of kind three-layer-fit (e.g. "
                         "examples/three_layer_exponents.toml) instead of --ds/--ns/--seeds/--learners")
@@ -125,15 +116,12 @@ def _run_one(args) -> int:
 
 
 def _exponent_args(args):
-    ds = _ints("--ds", args.ds)
-    ns = _ints("--ns", args.ns)
+    ds = int_list("--ds", args.ds)
+    ns = int_list("--ns", args.ns)
     seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
-    eps = [check_real("--eps", e.strip(), positive=True) for e in str(args.eps).split(",") if e.strip()]
-    if not eps:
-        raise SpecError(f"--eps={args.eps!r} is invalid: empty; pass e.g. 0.5 or 0.4,0.5")
-    learners = [check_choice("--learners", l.strip(), ("three_layer", "poly_krr", "relu_rf",
-                                                       "two_layer_gd"))
-                for l in str(args.learners).split(",") if l.strip()]
+    eps = real_list("--eps", args.eps)
+    learners = [check_choice("--learners", l, ("three_layer", "poly_krr", "relu_rf", "two_layer_gd"))
+                for l in name_list(args.learners)]
     return ds, ns, seeds, eps, learners
 
 
@@ -144,19 +132,21 @@ def _exponents(args, figure: bool):
     ds, ns, seeds, eps, learners = _exponent_args(args)
     jobs = check_int("--jobs", args.jobs, min_value=1)
     out = Path(args.out)
-    specs = None
+    specs, grid_store = None, None
     if args.grid is not None:
         from theorycheck.runs.sweep import load_grid
-        specs = load_grid(args.grid).runs
+        grid = load_grid(args.grid)
+        specs, grid_store = grid.runs, grid.store
+    store = store_path(args.store, grid_store)
     t0 = time.perf_counter()
-    _, cells, res = run_exponent_sweep(ds, ns, seeds, args.store, learners=learners, eps=eps[0],
+    _, cells, res = run_exponent_sweep(ds, ns, seeds, store, learners=learners, eps=eps[0],
                                        specs=specs, serial=args.serial or jobs == 1,
                                        workers=jobs, retry_failed=args.retry_failed,
                                        progress=_progress())
     ds = sorted({c.task.d for c in cells})
     ns = sorted({c.task.n for c in cells})
     seeds = sorted({c.task.seed for c in cells})
-    print(f"sweep: {len(res.hashes)} cells in store {args.store}: {res.submitted} run "
+    print(f"sweep: {len(res.hashes)} cells in store {store}: {res.submitted} run "
           f"({'serial' if args.serial or jobs == 1 else f'{res.workers or jobs} dask workers'}), "
           f"{res.skipped} already recorded; {res.counts.get('done', 0)} done")
     by_eps = {e: exponent_rows(cells, e) for e in eps}

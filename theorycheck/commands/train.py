@@ -1,17 +1,18 @@
-"""``theorycheck train``: train the BFC learner on G* (THEORY.md 1.5-1.6), through the
-results store, with a live progress bar; ``--mode all`` compares the three modes."""
+"""``theorycheck train``: train the BFC learner on G* (docs/theory.md §1.5-§1.6), through the
+results store, with a live progress bar; ``--mode all`` compares the three modes.
+
+The settings (TOML file, flags, ``--set``) are checked once, by the ``bfc-train`` run kind
+(:meth:`~theorycheck.runs.kinds.RunKind.parse`); the checked config object then goes to
+:func:`~theorycheck.runs.kinds.run_once` unchanged."""
 
 from __future__ import annotations
 
+from theorycheck.commands._common import (add_store_argument, load_toml, parse_assignment,
+                                          parse_value, store_path)
 from theorycheck.commands._common import console as _console
-
-import dataclasses
-from pathlib import Path
-
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_int
 
-DEFAULT_STORE = "theorycheck-results.sqlite"
 _FLAGS = ("d", "L", "k", "k_target", "steps", "lr", "batch", "N", "target_seed", "delta",
           "connections")
 
@@ -38,8 +39,9 @@ def add_parser(sub) -> None:
     p.add_argument("--delta", help="information-gap exponent")
     p.add_argument("--connections", help="chain | dense")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other TrainConfig setting (repeatable), e.g. --set lambda_wd=1e-4")
-    p.add_argument("--store", default=DEFAULT_STORE, help="results store (default: %(default)s)")
+                   help="any other TrainConfig setting (repeatable; TOML values), e.g. "
+                        "--set lambda_wd=1e-4 --set tied=false")
+    add_store_argument(p)
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
     p.add_argument("--retry-failed", action="store_true", help="rerun a run recorded as failed")
     p.add_argument("--plot", metavar="DIR", help="write loss and feature-error figures to DIR")
@@ -47,20 +49,20 @@ def add_parser(sub) -> None:
 
 
 def settings_from_args(args) -> tuple[dict, list[str], int]:
-    """(TrainConfig settings, modes, seed) from a TOML file, flags and --set pairs."""
+    """(TrainConfig settings, modes, seed) from a TOML file, flags and --set pairs; the
+    values are parsed here and checked once, by the run kind."""
     from theorycheck.papers.bfc.training import MODES, _FIELDS
     settings: dict = {}
     if args.config:
-        settings.update(_load_toml(args.config))
+        settings.update(_train_table(load_toml(args.config, what="--config", hint="pass a TOML "
+                                               "file of training settings")))
     for key in _FLAGS:
         val = getattr(args, key, None)
         if val is not None:
-            settings[key] = _parse_value(key, val)
+            settings[key] = parse_value(val)
     for pair in args.set:
-        if "=" not in pair:
-            raise SpecError(f"--set {pair!r} is invalid; write KEY=VALUE, e.g. --set lambda_wd=1e-4")
-        key, val = pair.split("=", 1)
-        settings[key.strip()] = _parse_value(key.strip(), val.strip())
+        key, val = parse_assignment(pair)
+        settings[key] = val
     unknown = sorted(set(settings) - set(_FIELDS))
     if unknown:
         raise SpecError(f"unknown training setting {unknown[0]!r}; valid keys: {', '.join(_FIELDS)}")
@@ -78,61 +80,31 @@ def settings_from_args(args) -> tuple[dict, list[str], int]:
     return settings, modes, seed
 
 
-def _load_toml(path: str) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    p = Path(path)
-    if not p.is_file():
-        raise SpecError(f"--config {path!r} does not exist; pass a TOML file of training settings")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"--config {path!r} is not valid TOML ({exc}); fix the file") from None
+def _train_table(data: dict) -> dict:
+    """A --config file's settings: top-level keys, or a [train] table (which wins)."""
     if "train" in data and isinstance(data["train"], dict):
         data = {**{k: v for k, v in data.items() if k != "train"}, **data["train"]}
     return data
 
 
-def _parse_value(key: str, text: str):
-    """A flag value: comma lists, numbers, true/false/none, else text."""
-    if not isinstance(text, str):
-        return text
-    if "," in text:
-        return [_parse_value(key, t) for t in text.split(",") if t.strip()]
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("none", "null"):
-        return None
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
 def run(args) -> int:
     from rich.table import Table
 
-    from theorycheck.runs.kinds import get_kind, run_once
+    from theorycheck.runs.kinds import get_kind
     from theorycheck.runs.store import Store
-    from theorycheck.papers.bfc.training import train_config
 
     settings, modes, seed = settings_from_args(args)
+    store = store_path(args.store)
     console = _console()
     kind = get_kind("bfc-train")
     rows = {}
     for mode in modes:
-        cfg = train_config(**{**settings, "mode": mode}, seed=seed)
-        config = kind.validate({k: v for k, v in dataclasses.asdict(cfg).items() if k != "seed"})
-        with Store(args.store) as st:
-            (h,) = st.ensure([("bfc-train", config, seed)])
+        cfg = kind.parse({**settings, "mode": mode}, seed)  # the one check of the settings
+        with Store(store) as st:
+            (h,) = st.ensure([(kind.name, kind.stored(cfg), seed)])
             row = st.run(h)
         if row["status"] == "done":
-            console.print(f"{mode}: found in {args.store} as {h[:12]}, not recomputed", highlight=False)
+            console.print(f"{mode}: found in {store} as {h[:12]}, not recomputed", highlight=False)
         elif row.get("checkpoint_step") and not args.resume and row["status"] != "failed":
             raise SpecError(f"run {h[:12]} ({mode}) was interrupted at step {row['checkpoint_step']}; "
                             f"pass --resume to continue it")
@@ -140,11 +112,11 @@ def run(args) -> int:
             raise SpecError(f"run {h[:12]} ({mode}) is recorded as failed: "
                             f"{(row.get('error') or '').splitlines()[0]}; pass --retry-failed to rerun it")
         if row["status"] != "done":
-            row = _run_with_progress(run_once, config, seed, args, mode, cfg)
+            row = _run_with_progress(kind, cfg, seed, store, args.retry_failed, mode)
             if row["status"] == "failed":
                 raise SpecError(f"{mode} run {h[:12]} failed: {(row.get('error') or '').splitlines()[0]}")
         rows[mode] = row
-    table = Table(title=f"BFC training (d={cfg.d}, L={cfg.L}, seed {seed}); store {args.store}")
+    table = Table(title=f"BFC training (d={cfg.d}, L={cfg.L}, seed {seed}); store {store}")
     for col in ("mode", "run", "final test loss", "loss / top energy", "err_2 after stage 2",
                 "err_2 final", "correction ratio 2", "seconds", "steps/s"):
         table.add_column(col, justify="left" if col in ("mode", "run") else "right")
@@ -157,16 +129,19 @@ def run(args) -> int:
     console.print(table)
     if args.plot:
         from theorycheck.commands.plot import write_figures
-        for path in write_figures(args.store, [r["hash"] for r in rows.values()],
+        for path in write_figures(store, [r["hash"] for r in rows.values()],
                                   list(rows), args.plot):
             console.print(f"wrote {path}", highlight=False)
     return 0
 
 
-def _run_with_progress(run_once, config, seed, args, mode, cfg):
+def _run_with_progress(kind, cfg, seed: int, store: str, retry_failed: bool, mode: str) -> dict:
+    """Run the checked config ``cfg`` through the store with a live bar fed by the trainer's
+    ``progress`` callback (one call per diagnostic row)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from theorycheck.papers.bfc.training import PROGRESS, stages
+    from theorycheck.papers.bfc.training import stages
+    from theorycheck.runs.kinds import run_once
 
     total = sum(s for _, s, _ in stages(cfg))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -179,11 +154,7 @@ def _run_with_progress(run_once, config, seed, args, mode, cfg):
             bar.update(task, completed=row["step"],
                        description=f"{mode} stage {row['stage']} loss/top={row['rel_loss']:.3e} {errs}")
 
-        token = PROGRESS.set(update)
-        try:
-            return run_once("bfc-train", config, seed, args.store, retry_failed=args.retry_failed)
-        finally:
-            PROGRESS.reset(token)
+        return run_once(kind.name, cfg, seed, store, retry_failed=retry_failed, progress=update)
 
 
 def _f(v, fmt=".3g") -> str:

@@ -1,9 +1,24 @@
-"""Run kinds and their execution against the results store (issue 4 item 3, issue 9).
+"""Run kinds and their execution against the results store.
 
-A *run kind* is a function ``fn(config, seed, recorder) -> summary`` plus a schema of its
-config keys. Register one with :func:`register_run_kind` (or the :func:`run_kind`
-decorator); from then on ``theorycheck sweep`` can grid over it, and
-:func:`execute_run` runs it exactly once per config hash, on any process that can import it.
+A *run kind* is a function ``fn(config, seed, recorder) -> summary`` and the config class it
+takes. Register one with :func:`register_run_kind` (or the :func:`run_kind` decorator)::
+
+    @dataclass(frozen=True)
+    class WalkConfig:
+        steps: int = setting(10, min_value=1, help="steps of the walk")
+
+    def walk(config: WalkConfig, seed: int, recorder, progress=None) -> dict: ...
+
+    WALK = register_run_kind("walk", walk, config=WalkConfig)
+
+From then on ``theorycheck sweep`` can grid over it, and :func:`execute_run` runs it exactly
+once per config hash, on any process that can import it. The kind's schema (keys, types,
+defaults, bounds, choices, help) is derived from the frozen dataclass (see
+:mod:`theorycheck.runs.config`); configs are checked once, where they enter (the sweep
+driver's :func:`~theorycheck.runs.sweep.expand_grid`, or :func:`run_once`), and ``fn``
+receives the typed, checked config object. A kind registered with a ``{key: Param}`` schema
+instead (helpers :func:`integer`, :func:`real`, :func:`choice`, :func:`boolean`, :func:`text`)
+keeps working and receives a dict.
 
 Kinds are named either by their registered name (the built-ins of
 ``theorycheck.plugins``, or kinds registered by a module listed in a sweep's
@@ -13,12 +28,16 @@ themselves, so a kind defined outside theorycheck needs no other wiring.
 
 The ``recorder`` handed to ``fn`` writes diagnostic curves (``recorder.log(step, **values)``)
 and checkpoints (``recorder.checkpoint(step, state)``; on a rerun of an interrupted run
-``recorder.resume`` holds the last state, else None) to the store as they happen.
+``recorder.resume`` holds the last state, else None) to the store as they happen. A ``fn``
+with a ``progress`` parameter also receives the caller's progress callback (``None`` inside
+sweep workers); what it passes to it is the kind's own business (``bfc-train``: each
+diagnostic row).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 import threading
@@ -28,6 +47,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from theorycheck.errors import SpecError, TheorycheckError
+from theorycheck.runs.config import (SEED_FIELD, check_config, fields_of, from_stored, has_seed,
+                                     stored_form, to_json)
+from theorycheck.runs.config import param, setting  # noqa: F401  (the registration API)
 from theorycheck.runs.store import DEFAULT_LEASE_S, LeaseLost, Store, owner_id
 from theorycheck.validation import check_choice, check_int, check_real
 
@@ -37,7 +59,10 @@ _REQUIRED = object()
 @dataclass(frozen=True)
 class Param:
     """One config key of a run kind: its default (absent: required), a normaliser
-    ``check(name, value) -> value`` that raises a one-line error, and its expected form."""
+    ``check(name, value) -> value`` that raises a one-line error, and its expected form.
+
+    Kinds registered with ``config=`` get these derived from their dataclass; a hand-written
+    ``{key: Param}`` schema (helpers below) is kept for kinds outside theorycheck."""
 
     form: str
     default: Any = _REQUIRED
@@ -89,16 +114,43 @@ def text(default=_REQUIRED, help="", check: Callable[[str, Any], Any] | None = N
     return Param("string", default, check_text, help)
 
 
+SEED_MAX = 2**32 - 1
+
+
 @dataclass(frozen=True)
 class RunKind:
+    """A registered run kind.
+
+    Attributes
+    ----------
+    name : str
+        The registered name.
+    fn : callable
+        ``fn(config, seed, recorder[, progress=None]) -> summary dict or None``.
+    schema : Mapping[str, Param]
+        The config keys (derived from ``config`` when that is given).
+    doc : str
+        One-line description.
+    config : type or None
+        The frozen config dataclass ``fn`` receives an instance of; None for a kind
+        registered with a ``{key: Param}`` schema (``fn`` then receives a dict).
+    takes_progress : bool
+        Whether ``fn`` accepts a ``progress`` keyword.
+    """
+
     name: str
-    fn: Callable[[dict, int, "Recorder"], Mapping[str, Any] | None]
+    fn: Callable[..., Mapping[str, Any] | None]
     schema: Mapping[str, Param]
     doc: str = ""
+    config: type | None = None
+    takes_progress: bool = False
 
     def validate(self, config: Mapping[str, Any]) -> dict:
         """``config`` checked against the schema, defaults filled in, keys sorted: the form
-        that is hashed, so omitting a default and spelling it out give the same run."""
+        that is hashed and stored, so omitting a default and spelling it out give the same
+        run. Raises a one-line :class:`SpecError` naming the bad key."""
+        if self.config is not None:
+            return self.stored(self.parse(config))
         if not isinstance(config, Mapping):
             raise SpecError(f"config for run kind {self.name!r} is {type(config).__name__}; "
                             f"give a table of keys: {self.expected()}")
@@ -118,8 +170,55 @@ class RunKind:
                 out[key] = p.default
         return out
 
+    def parse(self, config: Mapping[str, Any], seed: int = 0):
+        """The checked, typed config object of ``config`` for a run with ``seed`` (the one
+        check, at the boundary); a dict for a ``Param``-schema kind."""
+        if self.config is None:
+            return self.validate(config)
+        seed = check_int("seed", seed, min_value=0, max_value=SEED_MAX)
+        fixed = {SEED_FIELD: seed} if has_seed(self.config) else {}
+        return check_config(self.config, config, what=f"run kind {self.name!r}", fixed=fixed)
+
+    def stored(self, config) -> dict:
+        """The stored (hashed) form of a config object returned by :meth:`parse`; no checks."""
+        if self.config is None:
+            return {k: config[k] for k in sorted(config)}
+        return stored_form(config)
+
+    def build(self, stored: Mapping[str, Any], seed: int):
+        """The config object of a stored config, as ``fn`` receives it; no checks (a stored
+        config was checked when it was recorded)."""
+        if self.config is None:
+            return dict(stored)
+        fixed = {SEED_FIELD: int(seed)} if has_seed(self.config) else {}
+        try:
+            return from_stored(self.config, stored, **fixed)
+        except TypeError as exc:
+            raise SpecError(f"stored config {dict(stored)!r} does not fit run kind {self.name!r} "
+                            f"({exc}); it was recorded by another version: rerun it in a new "
+                            f"store") from None
+
     def expected(self) -> str:
         return ", ".join(self.schema[k].describe(k) for k in sorted(self.schema)) or "(none)"
+
+
+def _schema_from(cls: type) -> dict[str, Param]:
+    """The ``{key: Param}`` view of a config dataclass (its ``seed`` field left out)."""
+    out = {}
+    for name, f in fields_of(cls).items():
+        if name == SEED_FIELD:
+            continue
+        default = _REQUIRED if f.required else to_json(f.convert(name, f.default))
+        out[name] = Param(f.form, default, f.convert, f.help)
+    return out
+
+
+def _takes_progress(fn) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "progress" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 _REGISTRY: dict[str, RunKind] = {}
@@ -127,20 +226,47 @@ _BUILTINS_LOADED = False
 
 
 def register_run_kind(name: str, fn: Callable, schema: Mapping[str, Param] | None = None, *,
-                      doc: str | None = None, replace: bool = False) -> RunKind:
-    """Register ``fn(config, seed, recorder) -> summary dict`` as run kind ``name`` with the
-    config ``schema`` ({key: Param}); returns the :class:`RunKind` (bind it at module level
-    to make ``"module:attribute"`` names work on workers)."""
+                      config: type | None = None, doc: str | None = None,
+                      replace: bool = False) -> RunKind:
+    """Register ``fn`` as run kind ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The kind's name (no ``:``).
+    fn : callable
+        ``fn(config, seed, recorder) -> summary dict or None``; may take ``progress=None``.
+    schema : Mapping[str, Param], optional
+        For kinds outside theorycheck only: a ``{key: Param}`` schema (``fn`` gets a dict).
+    config : type, optional
+        The frozen config dataclass (see :mod:`theorycheck.runs.config`); ``fn`` gets an
+        instance, checked once where the run entered. Give ``config`` or ``schema``.
+    doc : str, optional
+        One-line description (default: ``fn``'s docstring).
+    replace : bool
+        Allow replacing a kind registered by another function.
+
+    Returns
+    -------
+    RunKind
+        Bind it at module level to make ``"module:attribute"`` names work on workers.
+    """
     if not isinstance(name, str) or not name or ":" in name:
         raise SpecError(f"run kind name {name!r} is invalid; use a non-empty name without ':'")
     if not callable(fn):
         raise SpecError(f"run kind {name!r}: fn={fn!r} is not callable; pass fn(config, seed, recorder)")
-    schema = dict(schema or {})
-    for k, p in schema.items():
-        if not isinstance(p, Param):
-            raise SpecError(f"run kind {name!r}: schema entry {k!r} is {p!r}; use theorycheck.runs.kinds."
-                            f"integer/real/choice/boolean/text or Param")
-    kind = RunKind(name, fn, schema, (doc or fn.__doc__ or "").strip())
+    if config is not None and schema is not None:
+        raise SpecError(f"run kind {name!r}: give config=SomeConfig or a schema, not both")
+    if config is not None:
+        schema = _schema_from(config)
+    else:
+        schema = dict(schema or {})
+        for k, p in schema.items():
+            if not isinstance(p, Param):
+                raise SpecError(f"run kind {name!r}: schema entry {k!r} is {p!r}; use "
+                                f"theorycheck.runs.kinds.integer/real/choice/boolean/text or Param, "
+                                f"or register with config=<frozen dataclass>")
+    kind = RunKind(name, fn, schema, (doc or fn.__doc__ or "").strip(), config, _takes_progress(fn))
     prev = _REGISTRY.get(name)
     ident = (getattr(fn, "__module__", None), getattr(fn, "__qualname__", None))
     if prev is not None and not replace and ident != (prev.fn.__module__, prev.fn.__qualname__):
@@ -150,10 +276,11 @@ def register_run_kind(name: str, fn: Callable, schema: Mapping[str, Param] | Non
     return kind
 
 
-def run_kind(name: str, schema: Mapping[str, Param] | None = None, *, doc: str | None = None):
+def run_kind(name: str, schema: Mapping[str, Param] | None = None, *, config: type | None = None,
+             doc: str | None = None):
     """Decorator form of :func:`register_run_kind`; the decorated name becomes the RunKind."""
     def wrap(fn):
-        return register_run_kind(name, fn, schema, doc=doc)
+        return register_run_kind(name, fn, schema, config=config, doc=doc)
     return wrap
 
 
@@ -280,8 +407,12 @@ def pin_threads(threads: int) -> None:
 
 def execute_run(store_path: str, h: str, *, lease_s: float = DEFAULT_LEASE_S,
                 retry_failed: bool = False, threads: int = 1, imports=(),
-                poll_s: float = 0.25) -> dict:
+                poll_s: float = 0.25, progress: Callable | None = None) -> dict:
     """Run the stored run ``h`` exactly once: claim it, call its kind, record done/failed.
+
+    The stored config is trusted (it was checked when it was recorded): it is rebuilt into
+    the kind's config object and handed to the kind's function, with ``progress`` when the
+    function takes it.
 
     Returns ``{"hash", "status", "seconds", "error"}`` with status ``done``/``failed``
     (executed here), ``skipped`` (already done, or failed and not retried). A run held by a
@@ -322,7 +453,9 @@ def execute_run(store_path: str, h: str, *, lease_s: float = DEFAULT_LEASE_S,
         try:
             import_modules(imports)
             kind = get_kind(row["kind"])
-            summary = kind.fn(dict(row["config"]), int(row["seed"]), rec)
+            seed = int(row["seed"])
+            extra = {"progress": progress} if kind.takes_progress else {}
+            summary = kind.fn(kind.build(row["config"], seed), seed, rec, **extra)
             if summary is not None and not isinstance(summary, Mapping):
                 raise TheorycheckError(f"run kind {kind.name!r} returned {type(summary).__name__}; "
                                        f"return a dict summary or None")
@@ -356,16 +489,47 @@ def run_task(h: str, *, store_path: str, **kw) -> dict:
     return execute_run(store_path, h, **kw)
 
 
-def run_once(kind: str, config: Mapping[str, Any], seed: int, store_path: str | os.PathLike, *,
-             retry_failed: bool = False, threads: int = 1, lease_s: float = DEFAULT_LEASE_S) -> dict:
-    """One run through the store, for commands outside sweeps (e.g. a trainer's CLI): validate
-    ``config`` for ``kind``, record it, execute it here unless it is already done (an
-    interrupted one resumes from its checkpoint), and return the stored run (``config``,
-    ``summary``, ``status``, ``error``, ...)."""
+def run_once(kind: str, config, seed: int, store_path: str | os.PathLike, *,
+             retry_failed: bool = False, threads: int = 1, lease_s: float = DEFAULT_LEASE_S,
+             progress: Callable | None = None) -> dict:
+    """One run through the store, for commands outside sweeps (e.g. a trainer's CLI).
+
+    Parameters
+    ----------
+    kind : str
+        The run kind's name.
+    config : Mapping or config object
+        A mapping of config keys is checked here (the boundary) together with ``seed``; an
+        instance of the kind's config class (from ``RunKind.parse``) was checked already and
+        is trusted.
+    seed : int
+        The run's seed.
+    store_path : path
+        The results store.
+    retry_failed, threads, lease_s
+        As for :func:`execute_run`.
+    progress : callable, optional
+        Passed to the kind's function (if it takes ``progress``) while it runs here.
+
+    Returns
+    -------
+    dict
+        The stored run (``hash``, ``config``, ``summary``, ``status``, ``error``, ...): found,
+        not recomputed, if already done; resumed from its checkpoint if interrupted.
+    """
     k = get_kind(kind)
-    cfg = k.validate(config)
-    seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
+    if k.config is not None and isinstance(config, k.config):
+        seed = int(seed)
+        if has_seed(k.config) and getattr(config, SEED_FIELD) != seed:
+            raise SpecError(f"run_once: the config object holds seed={getattr(config, SEED_FIELD)} "
+                            f"but seed={seed} was passed; parse it with the run's seed")
+        cfg = k.stored(config)
+    else:
+        cfg = k.stored(k.parse(config, seed))  # the one check of config (and seed)
+        seed = (check_int("seed", seed, min_value=0, max_value=SEED_MAX) if k.config is None
+                else int(seed))
     with Store(store_path) as st:
         (h,) = st.ensure([(kind, cfg, seed)])
-        execute_run(str(store_path), h, retry_failed=retry_failed, threads=threads, lease_s=lease_s)
+        execute_run(str(store_path), h, retry_failed=retry_failed, threads=threads, lease_s=lease_s,
+                    progress=progress)
         return st.run(h)

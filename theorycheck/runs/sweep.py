@@ -1,5 +1,5 @@
 """Parameter sweeps on dask.distributed, resumable and exactly-once through the results
-store (issue 9).
+store.
 
 A grid file (TOML) names a run kind and the configs to run::
 
@@ -7,7 +7,7 @@ A grid file (TOML) names a run kind and the configs to run::
     kind = "target-energy"     # a registered kind or "module:attribute"
     seeds = [0, 1, 2]          # or an integer N for seeds 0..N-1 (default [0])
     imports = []               # modules to import (on driver and workers) that register kinds
-    store = "results.db"       # default store path (--store overrides)
+    store = "my-results.sqlite"  # optional store path (--store and THEORYCHECK_STORE override it)
 
     [base]                     # config keys shared by every run
     n = 4096
@@ -20,9 +20,10 @@ A grid file (TOML) names a run kind and the configs to run::
     d = 32
     seed = 7
 
-Every run is validated against its kind's schema on the driver, inserted into the store as
-``queued`` (keyed by its config hash), and only runs not yet ``done`` (and, with
-``retry_failed``, ``failed`` ones) are submitted. Workers claim runs through the store, so
+Every run is checked against its kind's schema on the driver (the one check: a bad value
+stops the sweep with a one-line :class:`GridError` naming the key, before anything is
+stored), inserted into the store as ``queued`` (keyed by its config hash), and only runs
+not yet ``done`` (and, with ``retry_failed``, ``failed`` ones) are submitted. Workers claim runs through the store, so
 re-running a sweep, killing a worker or killing the driver neither loses a finished result
 nor records one twice.
 """
@@ -34,7 +35,6 @@ import logging
 import math
 import os
 import re
-import sys
 import threading
 import time
 import uuid
@@ -45,11 +45,7 @@ from typing import Sequence
 from theorycheck.errors import SpecError, TheorycheckError
 from theorycheck.runs.kinds import RunKind, execute_run, get_kind, import_modules, run_task
 from theorycheck.runs.store import DEFAULT_LEASE_S, Store, config_hash, owner_id
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from theorycheck.tomlfile import read_toml
 
 TOP_KEYS = ("sweep", "base", "grid", "runs")
 SWEEP_KEYS = ("kind", "seeds", "imports", "store")
@@ -82,15 +78,10 @@ class Grid:
 
 
 def load_grid(path: str | os.PathLike) -> Grid:
-    """Read and expand a grid file (see the module docstring)."""
-    path = Path(path)
-    if not path.is_file():
-        raise GridError(f"grid file {str(path)!r} does not exist; pass a .toml file with a "
-                        f"[sweep] table")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise GridError(f"grid file {str(path)!r} is not valid TOML ({exc}); fix its syntax") from None
+    """Read and expand a grid file (see the module docstring): every run's config is checked
+    here, on the driver, so a bad value stops the sweep before anything is stored."""
+    data = read_toml(path, what="grid file", hint="pass a .toml file with a [sweep] table",
+                     error=GridError)
     return expand_grid(data, source=str(path))
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.papers.bfc.kernel_methods import KERNELS, fit_kernel_ridge, make_kernel, relative_test_error
-from theorycheck.runs.kinds import choice, integer, real, register_run_kind
+from theorycheck.runs.kinds import register_run_kind, setting
 from theorycheck.papers.three_layer.exponent_study import fit_row
 from theorycheck.validation import check_choice, check_int, check_real
 
@@ -145,30 +145,35 @@ def cells_to_records(cells) -> list[dict]:
 
 
 # ------------------------------------------------------------------ run kind `kernel-fit`
-def run_kernel_fit(config: dict, seed: int, recorder) -> dict:
+@dataclass(frozen=True)
+class KernelFitConfig:
+    """Config of the ``kernel-fit`` run kind: one :class:`KernelTask` without its seed."""
+
+    learner: str = setting("poly", choices=LEARNERS, help="kernel or the network")
+    d: int = setting(8, min_value=2, help="input dimension")
+    L: int = setting(2, min_value=2, max_value=4, help="target depth")
+    N: int = setting(256, min_value=8, help="training-set size (fixed pool, same for every learner)")
+    q: int = setting(0, min_value=0, help="poly kernel degree; 0 means 2^L")
+    bandwidth: float = setting(1.0, positive=True, help="gaussian kernel s^2 / d")
+    m: int = setting(1024, min_value=1, help="random features")
+    k_target: int = setting(2, min_value=1, help="target width")
+    delta: float = setting(0.25, positive=True, help="information gap")
+    steps: int = setting(1500, min_value=1, help="network: steps per stage")
+    n_test: int = setting(4000, min_value=100, help="test samples")
+
+
+def run_kernel_fit(config: KernelFitConfig, seed: int, recorder) -> dict:
     """Run kind ``kernel-fit``: one cell of the scaling study."""
-    task = KernelTask(config["learner"], config["d"], config["N"], seed, L=config["L"],
-                      q=config["q"] or None, bandwidth=config["bandwidth"], m=config["m"],
-                      k_target=config["k_target"], delta=config["delta"], steps=config["steps"],
-                      n_test=config["n_test"])
+    c = config
+    task = KernelTask(c.learner, c.d, c.N, seed, L=c.L, q=c.q or None, bandwidth=c.bandwidth,
+                      m=c.m, k_target=c.k_target, delta=c.delta, steps=c.steps, n_test=c.n_test)
     cell = run_kernel_task(task)
     return {"rel_mse": cell.rel_mse, "seconds": round(cell.seconds, 3), "ridge": cell.ridge}
 
 
-KERNEL_FIT = register_run_kind("kernel-fit", run_kernel_fit, {
-    "learner": choice(LEARNERS, "poly", help="kernel or the network"),
-    "d": integer(8, min_value=2, help="input dimension"),
-    "L": integer(2, min_value=2, max_value=4, help="target depth"),
-    "N": integer(256, min_value=8, help="training-set size (fixed pool, same for every learner)"),
-    "q": integer(0, min_value=0, help="poly kernel degree; 0 means 2^L"),
-    "bandwidth": real(1.0, positive=True, help="gaussian kernel s^2 / d"),
-    "m": integer(1024, min_value=1, help="random features"),
-    "k_target": integer(2, min_value=1, help="target width"),
-    "delta": real(0.25, positive=True, help="information gap"),
-    "steps": integer(1500, min_value=1, help="network: steps per stage"),
-    "n_test": integer(4000, min_value=100, help="test samples"),
-}, doc="one cell of the kernel scaling study (THEORY.md 1.7): relative test error of a "
-       "kernel or the network at fixed N")
+KERNEL_FIT = register_run_kind("kernel-fit", run_kernel_fit, config=KernelFitConfig,
+                               doc="one cell of the kernel scaling study (docs/theory.md §1.7): "
+                                   "relative test error of a kernel or the network at fixed N")
 
 
 # ------------------------------------------------------------------ degree carried by the error

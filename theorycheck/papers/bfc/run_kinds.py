@@ -6,20 +6,23 @@
   exactly at layer 2, to about 1% deeper). The running estimates are the run's curves
   (step = samples so far); the run checkpoints after every chunk, so an interrupted run
   resumes bit-identically from its last chunk.
-* ``bfc-train``: train the learner on G* (docs/theory.md §1.5-§1.6).
+* ``bfc-train``: train the learner on G* (docs/theory.md §1.5-§1.6); its config class is
+  :class:`~theorycheck.papers.bfc.training.TrainConfig`.
 * ``kernel-fit``: one kernel-ridge cell of the kernel scaling study (docs/theory.md §1.7).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from theorycheck.maths.gaussian import mc_expectation
 from theorycheck.papers.bfc.kernel_scaling import KERNEL_FIT
 from theorycheck.papers.bfc.target import build_target, target_spec
-from theorycheck.runs.kinds import boolean, choice, integer, real, register_run_kind
+from theorycheck.papers.bfc.training import TrainConfig, run_train_kind
+from theorycheck.runs.kinds import register_run_kind, setting
 
 
 def _merge(acc, count, mean, stderr):
@@ -31,14 +34,30 @@ def _merge(acc, count, mean, stderr):
     return [tot, m0 + delta * count / tot, s0 + m2 + delta * delta * n0 * count / tot]
 
 
-def run_target_energy(config: dict, seed: int, recorder) -> dict:
-    """Monte Carlo moments of each layer term alpha_l ||S*_l(x)||^2 of G* (THEORY.md 1.3)."""
-    spec = target_spec(config["d"], config["L"], k=config["k"], connections=config["connections"],
-                       delta=config["delta"], kappa=config["kappa"], seed=seed,
-                       centred=config["centred"], dist=config["dist"])
+@dataclass(frozen=True)
+class TargetEnergyConfig:
+    """Config of the ``target-energy`` run kind."""
+
+    d: int = setting(16, min_value=1, help="input dimension")
+    L: int = setting(3, min_value=2, max_value=8, help="depth")
+    k: int = setting(2, min_value=1, help="width k_l of layers 2..L")
+    connections: str = setting("chain", choices=("chain", "dense"))
+    delta: float = setting(0.25, positive=True, help="information gap alpha_{l+1} = alpha_l d^-delta")
+    kappa: float = setting(2.0, min_value=1.0, help="condition-number clip of W*_{l,l-1}")
+    centred: bool = setting(True, help="G*_1 = x^2 - 1 (true) or x^2")
+    dist: str = setting("gaussian", choices=("gaussian", "sphere"))
+    n: int = setting(8192, min_value=2, help="Monte Carlo samples per estimate")
+    chunk: int = setting(2048, min_value=2, help="samples between checkpoints")
+
+
+def run_target_energy(config: TargetEnergyConfig, seed: int, recorder) -> dict:
+    """Monte Carlo moments of each layer term alpha_l ||S*_l(x)||^2 of G* (docs/theory.md §1.3)."""
+    spec = target_spec(config.d, config.L, k=config.k, connections=config.connections,
+                       delta=config.delta, kappa=config.kappa, seed=seed,
+                       centred=config.centred, dist=config.dist)
     target = build_target(spec)
     layers = list(range(2, spec.L + 1))
-    n, chunk = config["n"], config["chunk"]
+    n, chunk = config.n, config.chunk
     names = [f"{m}_{l}" for l in layers for m in ("mean", "second_moment")]
     state = recorder.resume
     if state is None:
@@ -71,34 +90,11 @@ def run_target_energy(config: dict, seed: int, recorder) -> dict:
     return out
 
 
-TARGET_ENERGY = register_run_kind("target-energy", run_target_energy, {
-    "d": integer(16, min_value=1, help="input dimension"),
-    "L": integer(3, min_value=2, max_value=8, help="depth"),
-    "k": integer(2, min_value=1, help="width k_l of layers 2..L"),
-    "connections": choice(("chain", "dense"), "chain"),
-    "delta": real(0.25, positive=True, help="information gap alpha_{l+1} = alpha_l d^-delta"),
-    "kappa": real(2.0, min_value=1.0, help="condition-number clip of W*_{l,l-1}"),
-    "centred": boolean(True, help="G*_1 = x^2 - 1 (true) or x^2"),
-    "dist": choice(("gaussian", "sphere"), "gaussian"),
-    "n": integer(8192, min_value=2, help="Monte Carlo samples per estimate"),
-    "chunk": integer(2048, min_value=2, help="samples between checkpoints"),
-})
+TARGET_ENERGY = register_run_kind("target-energy", run_target_energy, config=TargetEnergyConfig)
 
-
-def _train(config: dict, seed: int, recorder) -> dict:
-    from theorycheck.papers.bfc.training import run_train_kind
-    return run_train_kind(config, seed, recorder)
-
-
-def _train_schema():
-    from theorycheck.papers.bfc.training import train_schema
-    return train_schema()
-
-
-BFC_TRAIN = register_run_kind("bfc-train", _train, _train_schema(),
-                              doc="train the BFC learner on G* (THEORY.md 1.5-1.6): "
+BFC_TRAIN = register_run_kind("bfc-train", run_train_kind, config=TrainConfig,
+                              doc="train the BFC learner on G* (docs/theory.md §1.5-§1.6): "
                                   "e2e, layerwise or two-layer")
-
 
 
 __all__ = ["TARGET_ENERGY", "BFC_TRAIN", "KERNEL_FIT"]

@@ -26,7 +26,6 @@ its config: same config, same numbers.
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import math
 import time
@@ -41,45 +40,67 @@ from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.papers.bfc.learner import LearnerParams, forward, init_learner, learner_spec, learner_spec_for, loss_and_grad
 from theorycheck.maths.optim import SCHEDULES, step_size
 from theorycheck.papers.bfc.target import BFCTarget, build_target, target_spec
-from theorycheck.validation import check_choice, check_int, check_real
+from theorycheck.runs.config import check_config, setting
+from theorycheck.validation import check_int, check_real
 
 MODES = ("e2e", "layerwise", "two-layer")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines one training run (hashable; keys of the results store)."""
+    """Everything that determines one training run (hashable; the config of the ``bfc-train``
+    run kind, whose ``seed`` is the run's seed). Build one with :func:`train_config`, which
+    checks every field once; the instance is then trusted."""
 
-    mode: str = "e2e"
-    # target G* (THEORY.md 1.3)
-    d: int = 16
-    L: int = 3
-    k_target: int = 2
-    connections: str = "chain"
-    delta: float = 0.25
-    centred: bool = True
-    target_seed: int = 0
-    # learner F (THEORY.md 1.4)
-    k: int = 4
-    m: int | None = None
-    tied: bool = True
-    B: float = 16.0
-    init_scale: float = 0.1
-    two_layer_width: int = 16
+    mode: str = setting("e2e", choices=MODES, help="e2e, layerwise or two-layer")
+    # target G* (docs/theory.md §1.3)
+    d: int = setting(16, min_value=1, help="input dimension")
+    L: int = setting(3, min_value=2, max_value=8, help="number of layers of G*")
+    k_target: int = setting(2, min_value=1, help="target width k_l")
+    connections: str = setting("chain", choices=("chain", "dense"), help="target wiring")
+    delta: float = setting(0.25, positive=True, help="information-gap exponent")
+    centred: bool = setting(True, help="G*_1 = x^2 - 1 (true) or x^2")
+    target_seed: int = setting(0, min_value=0, help="seed of the target's weights")
+    # learner F (docs/theory.md §1.4)
+    k: int = setting(4, min_value=1, help="learner hidden width")
+    m: int | None = setting(None, min_value=1, help="untied K width (default k)")
+    tied: bool = setting(True, help="tied learner K = W")
+    B: float = setting(16.0, positive=True, allow_inf=True, help="truncation of the square")
+    init_scale: float = setting(0.1, positive=True, help="initialisation scale")
+    two_layer_width: int = setting(16, min_value=1, help="width of the two-layer baseline")
     # optimisation
-    steps: int | tuple[int, ...] | None = None
-    lr: float | tuple[float, ...] = 3e-3
-    batch: int = 256
-    N: int | None = None
-    optimizer: str = "adam"
-    schedule: str = "cosine"
-    lambda_tie: float = 0.0
-    lambda_wd: float = 0.0
-    freeze: tuple[int, ...] = ()
-    seed: int = 0
+    steps: int | tuple[int, ...] | None = setting(
+        None, form="integer >= 1, or a list of them, one per stage",
+        help="steps per stage (default 3000, then 6000 per later stage)")
+    lr: float | tuple[float, ...] = setting(3e-3, form="real > 0, or a list of them, one per stage",
+                                            help="step size, or one per stage")
+    batch: int = setting(256, min_value=1, help="minibatch size")
+    N: int | None = setting(None, min_value=1, help="fixed training-set size (default: fresh samples)")
+    optimizer: str = setting("adam", choices=("adam", "sgd"))
+    schedule: str = setting("cosine", choices=SCHEDULES, help="step-size schedule within a stage")
+    lambda_tie: float = setting(0.0, nonnegative=True, help="penalty tying K to W")
+    lambda_wd: float = setting(0.0, nonnegative=True, help="weight decay")
+    freeze: tuple[int, ...] = setting((), help="layers kept frozen")
+    seed: int = setting(0, min_value=0, max_value=2**32 - 1, help="run seed")
     # evaluation
-    n_test: int = 20000
-    eval_points: int = 24
+    n_test: int = setting(20000, min_value=100, help="test samples")
+    eval_points: int = setting(24, min_value=2, help="diagnostic rows (log-spaced)")
+
+    def normalised(self) -> "TrainConfig":
+        """Cross-field checks, run once by :func:`train_config` (or the run engine): ``steps``
+        and ``lr`` expanded to one value per stage, ``freeze`` sorted within 2..L, and the
+        target settings checked by building its spec."""
+        n = self.L - 1
+        default_steps = (3000,) + (6000,) * (self.L - 2)
+        steps = _per_stage("steps", default_steps if self.steps is None else self.steps, n,
+                           lambda name, v: check_int(name, v, min_value=1))
+        lr = _per_stage("lr", self.lr, n, lambda name, v: check_real(name, v, positive=True))
+        freeze = tuple(sorted({check_int("freeze", l, min_value=2, max_value=self.L)
+                               for l in self.freeze}))
+        out = dataclasses.replace(self, steps=steps, lr=lr, freeze=freeze)
+        target_spec(out.d, out.L, k=out.k_target, connections=out.connections, delta=out.delta,
+                    centred=out.centred, seed=out.target_seed)
+        return out
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -89,41 +110,12 @@ _FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
 
 
 def train_config(**kwargs) -> TrainConfig:
-    """Validate keyword settings into a :class:`TrainConfig`; unknown keys are named."""
+    """Check keyword settings into a :class:`TrainConfig` (the one check; the schema is the
+    dataclass's fields); unknown keys are named."""
     unknown = sorted(set(kwargs) - set(_FIELDS))
     if unknown:
         raise SpecError(f"unknown training setting(s) {unknown}; valid keys: {', '.join(_FIELDS)}")
-    cfg = TrainConfig(**{k: v for k, v in kwargs.items()})
-    mode = check_choice("mode", cfg.mode, MODES)
-    L = check_int("L", cfg.L, min_value=2, max_value=8)
-    default_steps = (3000,) + (6000,) * (L - 2)
-    steps = _per_stage("steps", default_steps if cfg.steps is None else cfg.steps, L - 1,
-                       lambda n, v: check_int(n, v, min_value=1))
-    lr = _per_stage("lr", cfg.lr, L - 1, lambda n, v: check_real(n, v, positive=True))
-    freeze = tuple(sorted({check_int("freeze", l, min_value=2, max_value=L) for l in cfg.freeze}))
-    out = dataclasses.replace(
-        cfg, mode=mode, L=L, d=check_int("d", cfg.d, min_value=1),
-        k_target=check_int("k_target", cfg.k_target, min_value=1),
-        delta=check_real("delta", cfg.delta, positive=True),
-        target_seed=check_int("target_seed", cfg.target_seed, min_value=0),
-        k=check_int("k", cfg.k, min_value=1),
-        m=None if cfg.m is None else check_int("m", cfg.m, min_value=1),
-        B=check_real("B", cfg.B, positive=True) if cfg.B != math.inf else math.inf,
-        init_scale=check_real("init_scale", cfg.init_scale, positive=True),
-        two_layer_width=check_int("two_layer_width", cfg.two_layer_width, min_value=1),
-        steps=steps, lr=lr,
-        batch=check_int("batch", cfg.batch, min_value=1),
-        N=None if cfg.N is None else check_int("N", cfg.N, min_value=1),
-        optimizer=check_choice("optimizer", cfg.optimizer, ("adam", "sgd")),
-        schedule=check_choice("schedule", cfg.schedule, SCHEDULES),
-        lambda_tie=check_real("lambda_tie", cfg.lambda_tie, nonnegative=True),
-        lambda_wd=check_real("lambda_wd", cfg.lambda_wd, nonnegative=True),
-        freeze=freeze, seed=check_int("seed", cfg.seed, min_value=0, max_value=2**32 - 1),
-        n_test=check_int("n_test", cfg.n_test, min_value=100),
-        eval_points=check_int("eval_points", cfg.eval_points, min_value=2))
-    target_spec(out.d, out.L, k=out.k_target, connections=out.connections, delta=out.delta,
-                centred=out.centred, seed=out.target_seed)
-    return out
+    return check_config(TrainConfig, kwargs, what="training")
 
 
 def _per_stage(name, value, n, check) -> tuple:
@@ -334,45 +326,7 @@ def _summarise(cfg: TrainConfig, curves: list[dict], end_of_stage: dict, L: int)
 
 # --- the `bfc-train` run kind (results store and sweeps) -----------------------------------
 
-PROGRESS: contextvars.ContextVar = contextvars.ContextVar("theorycheck_train_progress", default=None)
-
-_FORMS = {bool: "true/false", int: "integer", float: "number", str: "text"}
-
-
-def _field_form(f) -> str:
-    if f.name in ("steps",):
-        return "integer or list of integers, one per stage"
-    if f.name in ("lr",):
-        return "number or list of numbers, one per stage"
-    if f.name == "freeze":
-        return "list of layer indices"
-    if f.name in ("m", "N"):
-        return "integer or none"
-    return _FORMS.get(type(f.default), "value")
-
-
-def _normalise(name: str, value):
-    """JSON-stable form of one setting (tuples become lists); full checks in train_config."""
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-def train_schema() -> dict:
-    """The config keys of the ``bfc-train`` run kind: every TrainConfig field but ``seed``
-    (the run's seed)."""
-    from theorycheck.runs.kinds import Param
-    out = {}
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "seed":
-            continue
-        out[f.name] = Param(_field_form(f), _normalise(f.name, f.default), _normalise)
-    return out
-
-
-def run_train_kind(config: dict, seed: int, recorder) -> dict:
-    """Run kind ``bfc-train``: one training run, recorded point by point, resumable."""
-    cfg = train_config(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()},
-                       seed=seed)
-    res = train(cfg, recorder=recorder, progress=PROGRESS.get())
-    return res.summary
+def run_train_kind(config: TrainConfig, seed: int, recorder, progress=None) -> dict:
+    """Run kind ``bfc-train``: one training run, recorded point by point, resumable;
+    ``progress(row)`` is called with each diagnostic row (see :func:`train`)."""
+    return train(config, recorder=recorder, progress=progress).summary

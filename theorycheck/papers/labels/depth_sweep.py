@@ -25,68 +25,53 @@ errors for the same seeds.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from theorycheck.papers.labels.depth_gap import QUICK, run_task
 from theorycheck.errors import SpecError, TheorycheckError
 from theorycheck.papers.labels.hierarchies import FAMILIES
-from theorycheck.runs.kinds import Param, boolean, choice, get_kind, integer, real
-from theorycheck.validation import check_int
+from theorycheck.runs.kinds import get_kind, setting
 
 KIND = "label-depth"
 METHODS = ("layerwise", "kernel", "mlp")
 LEVEL_KEYS = ("error", "added", "inherited")
 
 
-def _hidden(name: str, value: Any) -> list[int]:
-    """MLP hidden widths: a list of positive integers, or a string such as "128,128"."""
-    if isinstance(value, str):
-        parts = [p for p in value.replace(" ", "").split(",") if p]
-    elif isinstance(value, (list, tuple)):
-        parts = list(value)
-    else:
-        raise SpecError(f"{name}={value!r} is invalid: not a list of widths; write "
-                        f"{name} = [128, 128]")
-    if not parts:
-        raise SpecError(f"{name}={value!r} is invalid: no hidden layer; give at least one width, "
-                        f"e.g. {name} = [128, 128]")
-    return [check_int(f"{name} width", p, min_value=1) for p in parts]
+@dataclass(frozen=True)
+class LabelDepthConfig:
+    """Config of ``label-depth``: ``r`` (required) and the study settings of
+    ``depth_gap.QUICK``, with its values as defaults."""
+
+    r: int = setting(min_value=1, max_value=12, help="depth: levels of the hierarchy")
+    d: int = setting(QUICK["d"], min_value=1, help="input dimension ({±1}^d)")
+    labels_per_level: int = setting(QUICK["labels_per_level"], min_value=1)
+    n: int = setting(QUICK["n"], min_value=2, help="training inputs")
+    n_test: int = setting(QUICK["n_test"], min_value=1, help="test inputs")
+    width: int = setting(QUICK["width"], min_value=1, help="random ReLU features per block")
+    lam: float = setting(QUICK["lam"], positive=True, help="ridge of each block's read-out")
+    label_gain: float = setting(QUICK["label_gain"], min_value=0.0, help="gain of the label slots in W_t")
+    writeback: str = setting(QUICK["writeback"], choices=("sign", "tanh"))
+    train_on: str = setting(QUICK["train_on"], choices=("estimated", "true"))
+    hints: bool = setting(QUICK["hints"], help="write label estimates back into the stream")
+    min_x_degree_per_level: float = setting(QUICK["min_x_degree_per_level"], min_value=0.0,
+                                            help="redraw level-l labels until x-degree >= this * l")
+    family: str = setting(QUICK["family"], choices=FAMILIES)
+    fan_in: int = setting(QUICK["fan_in"], min_value=1)
+    kernel: bool = setting(QUICK["kernel"], help="run the kernel ridge baseline")
+    mlp: bool = setting(QUICK["mlp"], help="run the end-to-end MLP baseline")
+    mlp_hidden: tuple[int, ...] = setting(tuple(QUICK["mlp_hidden"]), min_value=1, min_len=1,
+                                          help="MLP hidden widths")
+    mlp_epochs: int = setting(QUICK["mlp_epochs"], min_value=1)
+    zero_readout: bool = setting(QUICK["zero_readout"], help="mutant: read-outs frozen at zero")
+    shuffle_labels: bool = setting(QUICK["shuffle_labels"], help="mutant: training labels shuffled")
 
 
-def schema() -> dict[str, Param]:
-    """Config keys of ``label-depth``: ``r`` (required) and the study settings of
-    ``depth_gap.QUICK`` with its values as defaults."""
-    q = QUICK
-    return {
-        "r": integer(min_value=1, max_value=12, help="depth: levels of the hierarchy"),
-        "d": integer(q["d"], min_value=1, help="input dimension ({±1}^d)"),
-        "labels_per_level": integer(q["labels_per_level"], min_value=1),
-        "n": integer(q["n"], min_value=2, help="training inputs"),
-        "n_test": integer(q["n_test"], min_value=1, help="test inputs"),
-        "width": integer(q["width"], min_value=1, help="random ReLU features per block"),
-        "lam": real(q["lam"], positive=True, help="ridge of each block's read-out"),
-        "label_gain": real(q["label_gain"], min_value=0.0, help="gain of the label slots in W_t"),
-        "writeback": choice(("sign", "tanh"), q["writeback"]),
-        "train_on": choice(("estimated", "true"), q["train_on"]),
-        "hints": boolean(q["hints"], help="write label estimates back into the stream"),
-        "min_x_degree_per_level": real(float(q["min_x_degree_per_level"]), min_value=0.0,
-                                       help="redraw level-l labels until x-degree >= this * l"),
-        "family": choice(FAMILIES, q["family"]),
-        "fan_in": integer(q["fan_in"], min_value=1),
-        "kernel": boolean(q["kernel"], help="run the kernel ridge baseline"),
-        "mlp": boolean(q["mlp"], help="run the end-to-end MLP baseline"),
-        "mlp_hidden": Param("list of widths", list(q["mlp_hidden"]), _hidden),
-        "mlp_epochs": integer(q["mlp_epochs"], min_value=1),
-        "zero_readout": boolean(q["zero_readout"], help="mutant: read-outs frozen at zero"),
-        "shuffle_labels": boolean(q["shuffle_labels"], help="mutant: training labels shuffled"),
-    }
-
-
-def run_label_depth(config: dict, seed: int, recorder) -> dict:
-    """Run kind ``label-depth``: one (r, seed) cell of the depth study (THEORY.md 3.3)."""
-    res = run_task({**config, "mlp_hidden": tuple(config["mlp_hidden"]), "seed": seed,
-                    "blas_threads": None})
+def run_label_depth(config: LabelDepthConfig, seed: int, recorder) -> dict:
+    """Run kind ``label-depth``: one (r, seed) cell of the depth study (docs/theory.md §3.3)."""
+    res = run_task({**dataclasses.asdict(config), "seed": seed, "blas_threads": None})
     for b, row in enumerate(res["after_block"], 1):
         recorder.log(b, **{f"error_level_{t}": v for t, v in enumerate(row, 1)})
     summary: dict[str, Any] = {"r": res["r"], "top_x_degree_min": res["top_x_degree_min"]}

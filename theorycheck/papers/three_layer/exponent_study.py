@@ -28,6 +28,7 @@ from theorycheck.papers.three_layer.baselines import BASELINES, run_baseline
 from theorycheck.errors import SpecError
 from theorycheck.papers.three_layer.quadratic_features import quadratic_target
 from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer, split_budget
+from theorycheck.runs.config import setting
 from theorycheck.validation import check_choice, check_int, check_real
 
 LEARNERS = ("three_layer",) + BASELINES
@@ -35,18 +36,22 @@ LEARNERS = ("three_layer",) + BASELINES
 
 @dataclass(frozen=True)
 class ExponentTask:
-    learner: str
-    d: int
-    n: int
-    seed: int
-    dist: str = "sphere"
-    m1: int = 2048
-    m2: int = 128
-    sigma1: str = "abs"
-    frac1: float = 0.8
-    n_test: int = 2000
-    gd_m: int = 128
-    gd_steps: int = 400
+    """One (learner, d, n, seed) cell; also the config of the ``three-layer-fit`` run kind
+    (whose ``seed`` is the run's seed). Defaults [R]."""
+
+    learner: str = setting(choices=LEARNERS, help="three_layer or a two-layer baseline")
+    d: int = setting(min_value=2, help="input dimension")
+    n: int = setting(min_value=8, help="total sample budget (three-layer: n1 = frac1 n, n2 = n - n1)")
+    seed: int = setting(min_value=0, help="seed of the target and the samples")
+    dist: str = setting("sphere", choices=("sphere", "gaussian"), help="input distribution")
+    m1: int = setting(2048, min_value=1, help="three-layer first-layer width")
+    m2: int = setting(128, min_value=1, help="three-layer second-layer width")
+    sigma1: str = setting("abs", choices=("abs", "relu", "tanh", "square"),
+                          help="three-layer first activation")
+    frac1: float = setting(0.8, positive=True, max_value=0.99, help="three-layer stage-1 share of n")
+    n_test: int = setting(2000, min_value=10, help="test samples")
+    gd_m: int = setting(128, min_value=1, help="two_layer_gd width")
+    gd_steps: int = setting(400, min_value=1, help="two_layer_gd full-batch GD steps")
 
 
 @dataclass(frozen=True)

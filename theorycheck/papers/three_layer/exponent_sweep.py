@@ -22,39 +22,22 @@ from typing import Iterable, Sequence
 
 from theorycheck.papers.three_layer.baselines import BASELINES
 from theorycheck.errors import SpecError, TheorycheckError
-from theorycheck.runs.kinds import choice, integer, real
 
 KIND = "three-layer-fit"
 LEARNERS = ("three_layer",) + BASELINES
 
 
-def fit_schema() -> dict:
-    """Config keys of ``three-layer-fit`` (defaults = :class:`ExponentTask` defaults [R])."""
-    return {
-        "learner": choice(LEARNERS, help="three_layer or a two-layer baseline"),
-        "d": integer(min_value=2, help="input dimension"),
-        "n": integer(min_value=8, help="total sample budget (three-layer: n1 = frac1 n, n2 = n - n1)"),
-        "dist": choice(("sphere", "gaussian"), "sphere", help="input distribution"),
-        "m1": integer(2048, min_value=1, help="three-layer first-layer width"),
-        "m2": integer(128, min_value=1, help="three-layer second-layer width"),
-        "sigma1": choice(("abs", "relu", "tanh", "square"), "abs", help="three-layer first activation"),
-        "frac1": real(0.8, positive=True, max_value=0.99, help="three-layer stage-1 share of n"),
-        "n_test": integer(2000, min_value=10, help="test samples"),
-        "gd_m": integer(128, min_value=1, help="two_layer_gd width"),
-        "gd_steps": integer(400, min_value=1, help="two_layer_gd full-batch GD steps"),
-    }
-
-
-def run_three_layer_fit(config: dict, seed: int, recorder) -> dict:
-    """Fit ``config['learner']`` on g*(x^T A x) at (d, n, seed) (THEORY.md 2.2); summary:
+def run_three_layer_fit(task, seed: int, recorder) -> dict:
+    """Fit ``task.learner`` (an :class:`~theorycheck.papers.three_layer.exponent_study.ExponentTask`
+    holding the run's seed) on g*(x^T A x) at (d, n, seed) (docs/theory.md §2.2); summary:
     ``rel_mse`` (test MSE / Var f*), ``corr`` (three-layer only) and ``seconds``."""
-    from theorycheck.papers.three_layer.exponent_study import ExponentTask, run_exponent_task
+    from theorycheck.papers.three_layer.exponent_study import run_exponent_task
     t0 = time.perf_counter()
-    cell = run_exponent_task(ExponentTask(seed=seed, **config))
+    cell = run_exponent_task(task)
     out = {"rel_mse": float(cell.rel_mse)}
     if cell.corr is not None:
         out["corr"] = float(cell.corr)
-    recorder.log(config["n"], **out)
+    recorder.log(task.n, **out)
     out["seconds"] = round(time.perf_counter() - t0, 6)
     return out
 
