@@ -80,8 +80,7 @@ def lift_spanning(inst, *, rng, rows_offset: int):
     params.K(2, 0)[...] = np.eye(k)            # S_2 = z, so the buffer holds sigma(R_2 z)
     Z = rng.standard_normal((4 * (p + k * k) + 8, k))
     _, cache = Lr.forward(params, Z, path="blas")
-    start = Lr._layout(spec).phi_off[2]
-    lifted = cache["Phi"][:, start:start + p]
+    lifted = cache["Phi"][:, Lr.layer_slots(spec, 2).phi]
     U = np.linalg.qr(rng.standard_normal((k, k)))[0]
     T = (Z @ U) ** 2                              # sigma(U^T z), one column per coordinate
     coef, *_ = np.linalg.lstsq(lifted, T, rcond=None)

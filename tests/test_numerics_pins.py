@@ -110,7 +110,7 @@ def test_short_training_run_is_pinned_bit_for_bit(optimizer, lr, want):
 
 def test_ntk_features_are_pinned_bit_for_bit():
     from theorycheck.papers.bfc import learner as Lr
-    from theorycheck.papers.bfc.kernel_methods import ntk_features
+    from theorycheck.papers.bfc.ntk import ntk_features
     from theorycheck.papers.bfc.target import build_target
     want = {(3, True): [60.63486898761238, 110870.10688600403,
                         [-0.38491645216184817, 0.10947766130847426, -0.2603214213096101,

@@ -13,7 +13,8 @@ import scipy.linalg
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from theorycheck.papers.three_layer.baselines import (TwoLayerParams, fit_poly_krr, poly_kernel, two_layer_gradients,
+from theorycheck.maths.kernel_methods import poly_kernel
+from theorycheck.papers.three_layer.baselines import (TwoLayerParams, fit_poly_krr, two_layer_gradients,
                                    two_layer_loss)
 from theorycheck.claims.engine import evaluate
 from theorycheck.commands.main import main
