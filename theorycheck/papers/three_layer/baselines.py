@@ -18,8 +18,8 @@ from typing import Callable
 import numpy as np
 
 from theorycheck.maths.kernel_methods import fit_kernel_ridge, make_kernel, relu_random_features
+from theorycheck.maths.metrics import relative_mse
 from theorycheck.maths.ridge import DEFAULT_LAMBDAS, select_ridge, split_indices
-from theorycheck.papers.three_layer.quadratic_features import relative_mse
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 BASELINES = ("poly_krr", "relu_rf", "two_layer_gd")

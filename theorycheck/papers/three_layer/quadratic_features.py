@@ -302,11 +302,6 @@ def single_index_target(d: int = 16, *, rng: np.random.Generator | int | None = 
     return SingleIndexTarget(beta, _link(link), dist)
 
 
-def relative_mse(pred: np.ndarray, y: np.ndarray) -> float:
-    """mean (pred - y)^2 / mean (y - mean y)^2."""
-    return float(np.mean((pred - y) ** 2) / np.var(y))
-
-
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation; 0 when either side is constant (a frozen feature)."""
     a = a - a.mean()
