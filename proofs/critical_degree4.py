@@ -25,6 +25,7 @@ import sys
 import numpy as np
 from hypothesis import strategies as st
 
+from theorycheck.atomic import save_figure
 from theorycheck.claims.engine import Measurement, claim
 from theorycheck.papers.bfc.critical import (degree4_constant, degree4_loss, draw_target, feature_error,
                                   fit_law, perturb, study, whiten)
@@ -129,7 +130,7 @@ def plot(pts, fits, path) -> None:
     ax.set_title("Degree-4 critical lemma: G = ||W sigma(x) + V x||^2 near its target")
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

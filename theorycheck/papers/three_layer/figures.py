@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from theorycheck.atomic import save_figure
 from theorycheck.papers.three_layer.baselines import run_baseline
 from theorycheck.papers.three_layer.quadratic_features import quadratic_target
 from theorycheck.papers.three_layer.learner import ThreeLayerConfig, n1_ladder, run_three_layer, split_budget
@@ -79,9 +80,7 @@ def plot_ladder(data, n1s, d: int, path: str | Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    path = save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -97,9 +96,7 @@ def plot_matched_n(data, ns, d: int, path: str | Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    path = save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
@@ -124,8 +121,6 @@ def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    path = save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
