@@ -130,7 +130,7 @@ def test_ntk_features_are_pinned_bit_for_bit():
 
 
 def test_exponent_fit_row_is_pinned():
-    from theorycheck.papers.three_layer.exponent_study import fit_row
+    from theorycheck.maths.exponents import fit_row
     rng = np.random.default_rng(0)
     ds, seeds, ns = [4, 6, 8, 10], [0, 1, 2], [16, 32, 64, 128, 256, 512, 1024]
     curves = {}

@@ -25,8 +25,8 @@ from theorycheck.papers.three_layer.quadratic_features import (correlation, quad
                                             sphere_expectation, validate_quadratic_matrix,
                                             variance_oracle)
 from theorycheck.maths.ridge import kernel_ridge_solve, ridge_solve, select_ridge
-from theorycheck.papers.three_layer.exponent_study import (ExponentCell, ExponentTask, exponent_rows, exponent_study,
-                                         fit_exponent, required_n)
+from theorycheck.maths.exponents import fit_exponent, required_n
+from theorycheck.papers.three_layer.exponent_study import ExponentCell, ExponentTask, exponent_rows, exponent_study
 from theorycheck.papers.three_layer.learner import (ThreeLayerConfig, fit_three_layer, first_layer_mean,
                                      init_network, learned_feature, middle_layer_gradient,
                                      middle_layer_loss, n1_ladder, run_three_layer, stage1)

@@ -10,7 +10,7 @@ of :mod:`theorycheck.papers.bfc.ntk` with the ridge chosen by validation.
 Relative test error [R]: E[(f - G*)^2] / (alpha_L^2 Var(Sum G*_L)) on the trainer's test set
 (the trainer's ``rel_loss``, THEORY.md 1.6). N_required(d) is the first N of the grid at which
 it drops to ``eps`` (log-linear interpolation), and N_required ~ d^e is fitted per seed with a
-t-interval over seeds: :mod:`theorycheck.papers.three_layer.exponent_study`'s fitting code, reused.
+t-interval over seeds (:mod:`theorycheck.maths.exponents`, shared with the three-layer study).
 
 Each (learner, d, L, N, seed) cell is an independent task run through ``map`` (builtin map,
 an executor's map); the run kind ``kernel-fit`` runs one cell so that
@@ -25,12 +25,12 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from theorycheck.maths.exponents import fit_row
 from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.maths.kernel_methods import fit_kernel_ridge
 from theorycheck.maths.metrics import relative_mse
 from theorycheck.papers.bfc.ntk import KERNELS, make_kernel
 from theorycheck.runs.kinds import choice, integer, real, register_run_kind
-from theorycheck.papers.three_layer.exponent_study import fit_row
 from theorycheck.validation import check_choice, check_int, check_real
 
 LEARNERS = KERNELS + ("network",)
@@ -108,10 +108,9 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
 
 
 def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
-    """{L: [ExponentRow per learner]} fitted at threshold ``eps`` with the conventions of
-    :mod:`theorycheck.papers.three_layer.exponent_study` (its ``required_n``, ``fit_exponent`` and
-    ``seed_interval``); each (learner, d) uses the N values measured for it, so grids merged
-    from several studies need not be complete."""
+    """{L: [ExponentRow per learner]} fitted at threshold ``eps`` by
+    :func:`theorycheck.maths.exponents.fit_row`; each (learner, d) uses the N values measured
+    for it, so grids merged from several studies need not be complete."""
     eps = check_real("eps", eps, positive=True)
     loss = {(c.task.L, c.task.learner, c.task.d, c.task.seed, c.task.n): c.rel_mse for c in cells}
     out = {}
