@@ -552,12 +552,6 @@ def _blas_forward(params: LearnerParams, X: np.ndarray, ws=_Fresh):
     return f, cache
 
 
-def loss_value(params: LearnerParams, f: np.ndarray, y: np.ndarray) -> float:
-    g = np.empty_like(f)
-    return float(_k.loss_and_dloss(np.asarray(f, dtype=np.float64), np.asarray(y, dtype=np.float64),
-                                   LOSSES.index(params.spec.loss), g))
-
-
 def tie_penalty(params: LearnerParams, with_grad: bool = False):
     """sum_l ||K_l^T K_l - W_l^T W_l||_F^2 and, if asked, its gradient w.r.t. theta
     (d/dK = 4 K D, d/dW = -4 W D with D = K^T K - W^T W)."""
