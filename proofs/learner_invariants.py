@@ -28,9 +28,9 @@ def _orthonormal_columns(rng, m: int, k: int) -> np.ndarray:
 
 
 @claim(id="learner.isometry_invariance", tag="M", ref="THEORY.md 1.8 item 2", paper=PAPER,
-       statement="K^T K = W^T W implies Sum(sigma(K z)) = Sum(sigma(W z)) for every z: the "
-                 "learner's wide output map W = U K (U^T U = I) gives the same F as the tied K = W "
-                 "learner, on both code paths",
+       statement="""K^T K = W^T W implies Sum(sigma(K z)) = Sum(sigma(W z)) for every z: the
+                 learner's wide output map W = U K (U^T U = I) gives the same F as the tied K = W
+                 learner, on both code paths""",
        instances={"quick": st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(0, 4)),
                   "full": st.tuples(st.integers(1, 12), st.integers(1, 8), st.integers(0, 16))},
        max_examples={"quick": 15, "full": 100}, orthogonal=True)
@@ -61,9 +61,9 @@ def isometry_invariance(inst, *, rng, orthogonal: bool):
 
 
 @claim(id="learner.lift_spanning", tag="M", ref="THEORY.md 1.8 item 6", paper=PAPER,
-       statement="With the learner's lift R (p >= k(k+1)/2 rows), sigma(U^T z) lies in the linear "
-                 "span of the lifted features sigma(R z) for a random orthogonal U "
-                 "(least-squares relative residual <= 1e-8)",
+       statement="""With the learner's lift R (p >= k(k+1)/2 rows), sigma(U^T z) lies in the linear
+                 span of the lifted features sigma(R z) for a random orthogonal U (least-squares
+                 relative residual <= 1e-8)""",
        instances={"quick": st.tuples(st.integers(1, 5), st.integers(0, 3), st.integers(0, 99)),
                   "full": st.tuples(st.integers(1, 10), st.integers(0, 6), st.integers(0, 999))},
        max_examples={"quick": 15, "full": 100}, rows_offset=0)

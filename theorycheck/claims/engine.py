@@ -208,10 +208,13 @@ def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances:
     """Decorator turning ``measure(instance, [rng], **knobs)`` into a :class:`Claim`.
 
     ``instances`` is a hypothesis strategy, a sequence of instances (a grid),
-    a mapping ``{scale: either}``, or a callable ``scale -> either``.
+    a mapping ``{scale: either}``, or a callable ``scale -> either``. ``statement`` is
+    prose: it may be wrapped over lines (a triple-quoted string); every run of white
+    space becomes one space.
     """
     if isinstance(max_examples, int):
         max_examples = {s: max_examples for s in SCALES}
+    statement = " ".join(statement.split())
 
     def wrap(fn: Callable) -> Claim:
         return Claim(id=id, statement=statement, paper=paper, tag=tag, ref=ref, measure=fn,
