@@ -82,8 +82,7 @@ def gaussian_kernel(A: np.ndarray, B: np.ndarray, bandwidth: float) -> np.ndarra
 
     Parameters
     ----------
-    A : ndarray, shape (n, d)
-    B : ndarray, shape (m, d)
+    A, B : ndarray, shapes (n, d) and (m, d)
     bandwidth : float
         s^2 / d. A length scale sigma per coordinate, exp(-|a - b|^2 / (2 sigma^2 d)),
         is ``bandwidth = sigma**2``.
