@@ -23,6 +23,13 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    out = save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def _log_x(ax, ticks) -> None:
     from matplotlib.ticker import NullFormatter
     ax.set_xscale("log")
@@ -79,10 +86,7 @@ def plot_ladder(data, n1s, d: int, path: str | Path) -> Path:
         _log_x(ax, n1s)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    path = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_matched_n(data, ns, d: int, path: str | Path) -> Path:
@@ -95,10 +99,7 @@ def plot_matched_n(data, ns, d: int, path: str | Path) -> Path:
            title=f"g*(x^T A x), d = {d}: matched n")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
@@ -120,7 +121,4 @@ def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
            title="empirical sample-size exponents")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
