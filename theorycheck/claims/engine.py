@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from theorycheck.errors import ClaimError
+from theorycheck.jsonable import jsonable
 
 SCALES = ("quick", "full")
 VERDICTS = ("holds", "fails", "inconclusive", "error")
@@ -107,7 +108,7 @@ class Measurement:
     def to_dict(self) -> dict:
         return {"value": float(self.value), "bound": float(self.bound), "relation": self.relation,
                 "stderr": float(self.stderr), "ratio": self.ratio, "label": self.label,
-                "detail": {k: _jsonable(v) for k, v in self.detail.items()}}
+                "detail": {k: jsonable(v) for k, v in self.detail.items()}}
 
 
 @dataclass
@@ -188,7 +189,7 @@ class ClaimResult:
             "id": self.claim_id, "statement": self.statement, "paper": self.paper,
             "tag": self.tag, "ref": self.ref, "scale": self.scale, "seed": self.seed,
             "verdict": self.verdict, "instances": self.instances,
-            "worst_ratio": None if self.worst is None else _jsonable(self.worst_ratio),
+            "worst_ratio": None if self.worst is None else jsonable(self.worst_ratio),
             "worst": self.worst,
             "counterexample": None if self.counterexample is None else _full_repr(self.counterexample),
             "counterexample_measurements": self.counterexample_measurements,
@@ -345,8 +346,11 @@ def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances:
     ``instances`` is a hypothesis strategy, a sequence of instances (a grid),
     a mapping ``{scale: either}``, or a callable ``scale -> either``.
     ``max_examples`` is an int, a mapping ``{scale: int}`` or None (see :class:`Claim`).
+    ``statement`` is prose: it may be wrapped over lines (a triple-quoted string); every run
+    of white space becomes one space.
     """
     _effort(max_examples, id)  # refuse a bad effort at decoration, not at the first check
+    statement = " ".join(statement.split())
 
     def wrap(fn: Callable) -> Claim:
         return Claim(id=id, statement=statement, paper=paper, tag=tag, ref=ref, measure=fn,
@@ -780,20 +784,3 @@ def _full_repr(obj) -> str:
     if isinstance(obj, list):
         return "[" + ", ".join(_full_repr(x) for x in obj) + "]"
     return repr(obj)
-
-
-def _jsonable(v):
-    if isinstance(v, (np.floating, float)):
-        v = float(v)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (int, str, bool)) or v is None:
-        return v
-    return repr(v)

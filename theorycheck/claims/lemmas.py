@@ -39,9 +39,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from theorycheck.claims.engine import Claim, ClaimResult, Measurement, _jsonable, claim, describe_result, run_claim
+from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, describe_result, run_claim
 from theorycheck.errors import ClaimError, NumericalError
 from theorycheck.atomic import atomic_write_json, atomic_write_text
+from theorycheck.jsonable import jsonable
 
 RELATIONS = ("<=", ">=", "==")
 
@@ -265,7 +266,7 @@ def save_counterexample(result: ClaimResult, folder: str | Path, path: str | Non
     atomic_write_json(js, {
         "id": result.claim_id, "verdict": result.verdict, "seed": result.seed,
         "scale": result.scale, "npz_keys": keys, "reason": result.reason,
-        "counterexample": _jsonable(result.counterexample),
+        "counterexample": jsonable(result.counterexample),
         "measurements": result.counterexample_measurements, "traceback": result.traceback})
     return atomic_write_text(py, _script(result, reproducer(result, path, script_dir=folder)))
 
