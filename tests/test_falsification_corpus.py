@@ -4,6 +4,7 @@ is tight) at its equality case, and the runner writes its tables."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from theorycheck import Claim
 
 HERE = Path(__file__).resolve().parent.parent / "benchmarks" / "falsification"
 sys.path.insert(0, str(HERE / "lemmas"))
+sys.path.insert(0, str(HERE))
 
 import false_lemmas  # noqa: E402
 import true_lemmas  # noqa: E402
@@ -51,3 +53,15 @@ def test_true_lemma_holds_and_is_tight_at_its_equality_case(cid):
     assert np.all(lhs <= rhs)
     assert np.max(lhs - rhs) >= -1e-6 * max(1.0, float(np.max(np.abs(rhs))))
 
+
+def test_runner_writes_markdown_and_json(tmp_path, capsys):
+    import run
+    out = tmp_path / "r.md"
+    assert run.main(["--only", "rank_of_product", "--seeds", "0", "--uniform", "50",
+                     "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| quick | 25 | engine |" in text and "| quick | 25 | hypothesis |" in text
+    assert "`falsify.false.rank_of_product` | false |" in text
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert {r["searcher"] for r in data["records"]} == {"engine", "hypothesis"}
+    assert data["uniform"]["falsify.false.rank_of_product"]["hits"] == 0
