@@ -166,7 +166,7 @@ def stochastic_spectral_gap(M):
 def rank_of_product(inst):
     """rank(AB) = min(rank A, rank B). Holds for generic A, B; fails when the column space
     of B meets the null space of A, which needs rank-deficient structure."""
-    A, B = inst
+    A, B = _unit(inst[0]), _unit(inst[1])   # ranks are scale-free; avoid underflow in A @ B
     r = np.linalg.matrix_rank
     return float(abs(r(A @ B) - min(r(A), r(B)))), 0.0
 

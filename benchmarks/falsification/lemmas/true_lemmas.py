@@ -162,7 +162,8 @@ def loewner_heinz_sqrt(inst):
     """A >= B >= 0 implies sqrt(A) >= sqrt(B) (operator monotonicity of the square root), with
     B = X X^T and A = B + Y Y^T. Delicate at singular B: an eigenvalue error of eps ||A||
     becomes sqrt(eps ||A||) after the square root, the slack."""
-    X, Y = inst
+    s = max(float(np.abs(inst[0]).max()), float(np.abs(inst[1]).max()), 1e-300)
+    X, Y = inst[0] / s, inst[1] / s            # sqrt(A) scales like s: compare at unit scale
     B = X @ X.T
     A = B + Y @ Y.T
     n = len(A)
@@ -191,10 +192,14 @@ def inverse_antitone(inst):
 def trace_free_radius(M):
     """For trace-free A (A = M - tr(M)/n I), rho(A) <= sqrt((n-1)/n) ||A||_F, with equality at
     diag(n-1, -1, ..., -1). Eigenvalues of non-normal A are computed inaccurately (a nilpotent
-    Jordan block gives rho ~ eps^(1/n)), but only far from the equality case, which is normal."""
+    Jordan block gives rho ~ eps^(1/n)), but only far from the equality case, which is normal.
+    A is rescaled after the subtraction: M = I + 1e-233 (J - I) leaves only 1e-233 entries,
+    whose squares underflow (a search found exactly that)."""
     M = _unit(M)
     n = len(M)
     A = M - np.trace(M) / n * np.eye(n)
+    A[-1, -1] = -np.sum(np.diag(A)[:-1])   # trace 0 up to one rounding of A's own scale
+    A = _unit(A)                           # the subtraction can leave only tiny entries
     rho = np.abs(np.linalg.eigvals(A)).max()
     F = np.linalg.norm(A)
     return rho, np.sqrt((n - 1) / n) * F * (1 + 1e-9) + 64 * n * EPS * F
