@@ -2,7 +2,7 @@
 each one draws from, for a numerical optimiser.
 
 Every factory returns an ordinary hypothesis strategy of ``float64`` arrays, so it composes
-with ``st.tuples``, ``.map`` and ``@given``. Each one puts deliberate probability mass (10-60%
+with ``st.tuples``, ``.map`` and ``@given``. Each one puts deliberate probability mass (40-65%
 of draws, depending on the family) on named corner cases: the zero matrix, a dropped rank,
 repeated rows, extreme sign patterns (Hadamard-like), ill-conditioning, repeated eigenvalues.
 The rest are generic draws. Entries are decoded from hypothesis-drawn bytes, so examples
