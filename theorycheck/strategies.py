@@ -7,8 +7,10 @@ of draws, depending on the family) on named corner cases: the zero matrix, a dro
 repeated rows, extreme sign patterns (Hadamard-like), ill-conditioning, repeated eigenvalues.
 The rest are generic draws. Entries are decoded from hypothesis-drawn bytes, so examples
 shrink toward zero (and dimensions toward their minimum), and no strategy ever produces a
-subnormal or a 1e-300-sized entry: the generic grid is 2**-23 of the scale, and the
-log-scale family refuses magnitudes below 1e-150.
+subnormal or a 1e-300-sized entry: generic entries sit on a 2**-23 grid of the family's
+scale, the corners shrink it by at most about 1e-15 (the conditioned family's 1/cond) times
+rounding, scales and box limits are confined to [1e-100, 1e100], and the log-scale family
+refuses magnitudes below 1e-150.
 
 The domain
 ----------
@@ -62,6 +64,7 @@ MAX_SIDE = 32          # 3 bytes per entry: a 32 x 32 draw is 3 KiB of hypothesi
 MIN_MAGNITUDE = 1e-150  # a product of two entries stays a normal float64
 MAX_MAGNITUDE = 1e150
 MAX_COND = 1e15         # beyond ~1/eps, sigma_min is below float64 resolution of sigma_max
+MIN_SCALE, MAX_SCALE = 1e-100, 1e100   # scales and bounds: corners stay far from subnormals
 _EPS = float(np.finfo(np.float64).eps)
 _GRID = float(2 ** 23)  # generic entries are multiples of scale / 2**23
 
@@ -260,6 +263,10 @@ def _real(name: str, value, *, positive: bool = False, minimum: float | None = N
     return v
 
 
+def _scale(name: str, value) -> float:
+    return _real(name, value, positive=True, minimum=MIN_SCALE, maximum=MAX_SCALE)
+
+
 def _shapes(rows: tuple[int, int], cols: tuple[int, int] | None) -> tuple[tuple[int, int], ...]:
     if cols is None:
         return tuple((n, n) for n in range(rows[0], rows[1] + 1))
@@ -453,8 +460,12 @@ def box_matrices(rows, cols=None, *, min_value: float = -1.0, max_value: float =
     if not lo < hi:
         _fail(f"min_value={min_value!r} must be below max_value={max_value!r}; pass "
               f"min_value < max_value (for a constant matrix use st.just)")
-    if hi - lo > 1e300:
-        _fail(f"max_value - min_value = {hi - lo:g} overflows; pass a box narrower than 1e300")
+    for name, v in (("min_value", lo), ("max_value", hi)):
+        if abs(v) > MAX_SCALE:
+            _fail(f"{name}={v!r} is invalid: beyond +-{MAX_SCALE:g}; pass |{name}| <= {MAX_SCALE:g}")
+    if hi - lo < MIN_SCALE:
+        _fail(f"max_value - min_value = {hi - lo:g} is invalid: below {MIN_SCALE:g} the grid "
+              f"of entries nears subnormals; pass a box at least {MIN_SCALE:g} wide")
     c, w = (lo + hi) / 2.0, (hi - lo) / 2.0
     zero = 0.0 if lo <= 0.0 <= hi else c
 
@@ -636,7 +647,7 @@ def gaussian_matrices(rows, cols=None, *, scale: float = 1.0):
     """
     rr = _sides("rows", rows)
     cr = None if cols is None else _sides("cols", cols)
-    sc = _real("scale", scale, positive=True, maximum=MAX_MAGNITUDE)
+    sc = _scale("scale", scale)
 
     @st.composite
     def draw_gaussian(draw):
@@ -702,7 +713,7 @@ def symmetric_matrices(n, *, bound: float = 1.0):
     True
     """
     nr = _sides("n", n)
-    b = _real("bound", bound, positive=True, maximum=MAX_MAGNITUDE)
+    b = _scale("bound", bound)
 
     def spectral(draw, m, lams):
         Q = _haar(draw, m)
@@ -806,7 +817,7 @@ def psd_matrices(n, *, rank: int | None = None, scale: float = 1.0):
         if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank < 1:
             _fail(f"rank={rank!r} is invalid: pass a positive int (or None for full rank)")
         rank = int(rank)
-    sc = _real("scale", scale, positive=True, maximum=MAX_MAGNITUDE)
+    sc = _scale("scale", scale)
 
     def r_of(m):
         return m if rank is None else min(rank, m)
@@ -902,7 +913,7 @@ def trace_free_matrices(n, *, bound: float = 1.0):
     0.0
     """
     nr = _sides("n", n)
-    b = _real("bound", bound, positive=True, maximum=MAX_MAGNITUDE)
+    b = _scale("bound", bound)
 
     def free(M):
         m = M.shape[0]
@@ -1106,7 +1117,7 @@ def low_rank_matrices(rows, cols=None, *, rank=1, scale: float = 1.0):
     rr = _sides("rows", rows)
     cr = None if cols is None else _sides("cols", cols)
     kr = _sides("rank", rank)
-    sc = _real("scale", scale, positive=True, maximum=MAX_MAGNITUDE)
+    sc = _scale("scale", scale)
     root = math.sqrt(sc)
 
     @st.composite
@@ -1214,7 +1225,7 @@ def conditioned_matrices(rows, cols=None, *, cond=(10.0, 1e12), scale: float = 1
             _fail(f"cond={cond!r} is invalid: above {MAX_COND:g} sigma_min is below float64 "
                   f"resolution of sigma_max; pass cond <= {MAX_COND:g}")
         clo = chi = _real("cond", cond, minimum=1.0, maximum=MAX_COND)
-    sc = _real("scale", scale, positive=True, maximum=MAX_MAGNITUDE)
+    sc = _scale("scale", scale)
     llo, lhi = math.log(clo), math.log(chi)
 
     @st.composite
