@@ -114,7 +114,7 @@ def run_hypothesis(entry: dict, effort: str, seed: int) -> dict:
     calls = [0]
     last = [None]
 
-    @settings(max_examples=c.max_examples[effort], database=None, deadline=None,
+    @settings(max_examples=c.effort(effort), database=None, deadline=None,
               suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
               print_blob=False)
     @hypothesis.seed(seed)
