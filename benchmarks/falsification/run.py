@@ -197,7 +197,7 @@ def markdown(rows, records, entries, efforts, seeds, uniform_n, meta) -> str:
             "false caught | true flagged | errors on false | wall time (s) |",
             "|---|---:|---|---|---:|---:|---:|---:|"]
     for r in rows:
-        examples = entries[0]["claim"].max_examples[r["effort"]]
+        examples = entries[0]["claim"].effort(r["effort"])
         per = ", ".join(map(str, r["caught_per_seed"])) + f" of {r['n_false']}"
         total = f"{r['caught']}/{r['n_false'] * len(seeds)}"
         flagged = f"{r['flagged']}/{r['n_true'] * len(seeds)}"
