@@ -139,8 +139,29 @@ def _float_bounds(elements) -> tuple[float | None, float | None] | None:
     return lo, hi
 
 
-def _fmt(v) -> str:
-    return "-inf" if v is None else f"{v:g}"
+def _declared_tagger(declared: Mapping, registry: Registry) -> Callable[[Any], Any]:
+    """Registers the leaves a strategy declared with ``theorycheck.strategies.with_domains``."""
+    from theorycheck.strategies import MatrixDomains
+
+    infos = {}
+    for key, dom in declared.items():
+        if isinstance(dom, MatrixDomains):
+            infos[key] = LeafInfo("domain", family=dom, source=f"declared {key} ({dom.name})")
+        else:
+            infos[key] = LeafInfo("box", dom[0], dom[1],
+                                  source=f"declared {key} in [{_fmt(dom[0])}, {_fmt(dom[1], '+inf')}]")
+
+    def tag(inst):
+        if isinstance(inst, Mapping):
+            for key, info in infos.items():
+                if key in inst:
+                    registry.tagger(info)(inst[key])
+        return inst
+    return tag
+
+
+def _fmt(v, inf: str = "-inf") -> str:
+    return inf if v is None else f"{v:g}"
 
 
 def annotate(strategy, registry: Registry, _depth: int = 0):
@@ -153,6 +174,9 @@ def annotate(strategy, registry: Registry, _depth: int = 0):
 
     if _depth > 40:
         return strategy
+    declared = getattr(strategy, "leaf_domains", None)
+    if isinstance(declared, Mapping) and declared:
+        return strategy.map(_declared_tagger(declared, registry))
     fam = getattr(strategy, "domain", None)
     if isinstance(fam, MatrixDomains):
         return strategy.map(registry.tagger(LeafInfo("domain", family=fam,
@@ -440,13 +464,15 @@ class _Leaf:
         return res
 
 
-def _leaf(path, value, info: LeafInfo) -> _Leaf | None:
-    """The searchable leaf for ``value`` drawn as ``info`` says, or None (left fixed)."""
+def _leaf(path, value, info: LeafInfo, scale: float = 0.0) -> _Leaf | None:
+    """The searchable leaf for ``value`` drawn as ``info`` says, or None (left fixed).
+    ``scale`` is the largest magnitude among the instance's float entries (the observed
+    bound of an unbounded side is twice the larger of it and the leaf's own)."""
     arr = np.asarray(value, dtype=np.float64)
     if arr.size == 0 or not np.all(np.isfinite(arr)):
         return None
     if info.kind == "box":
-        m = float(np.abs(arr).max())
+        m = max(float(np.abs(arr).max()), float(scale))
         m = 2.0 * m if m > 0 else 1.0
         lo = info.lo if info.lo is not None else -max(m, abs(info.hi or 0.0))
         hi = info.hi if info.hi is not None else max(m, abs(info.lo or 0.0))
@@ -479,11 +505,11 @@ def _leaf(path, value, info: LeafInfo) -> _Leaf | None:
 
 def leaves(instance, registry: Registry) -> list[_Leaf]:
     """The searchable leaves of ``instance`` (those drawn by an annotated strategy)."""
-    out = []
+    out, scale = [], instance_scale(instance)
     for path, value in _walk(instance):
         info = registry.lookup(value)
         if info is not None:
-            leaf = _leaf(path, value, info)
+            leaf = _leaf(path, value, info, scale)
             if leaf is not None:
                 out.append(leaf)
     return out
@@ -937,12 +963,23 @@ def simplify(instance, leaves_: list[_Leaf], still_fails: Callable[[Any], bool],
     return inst, used[0]
 
 
+def instance_scale(instance) -> float:
+    """The largest magnitude among an instance's finite float entries (0 when none)."""
+    m = 0.0
+    for _, value in _walk(instance):
+        arr = np.abs(np.asarray(value, dtype=np.float64))
+        arr = arr[np.isfinite(arr)]
+        if arr.size:
+            m = max(m, float(arr.max()))
+    return m
+
+
 def _rebuild(inst, infos: Mapping[tuple, LeafInfo]) -> list[_Leaf]:
     """The searchable leaves of a variant of an instance whose leaves had ``infos``."""
-    out = []
+    out, scale = [], instance_scale(inst)
     for path, value in _walk(inst):
         if path in infos:
-            lf = _leaf(path, value, infos[path])
+            lf = _leaf(path, value, infos[path], scale)
             if lf is not None:
                 out.append(lf)
     return out
