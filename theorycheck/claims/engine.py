@@ -185,6 +185,7 @@ class ClaimResult:
     max_examples: int | None = None
     found_by: str | None = None
     optimiser: dict | None = None
+    worst_instance: Any = field(default=None, repr=False, compare=False)
 
     @property
     def counterexample_repr(self) -> str | None:
@@ -458,7 +459,7 @@ class _Search:
         from hypothesis.errors import UnsatisfiedAssumption
         self.claim, self.seed, self.discard_exc = claim_, seed, UnsatisfiedAssumption
         self.n = self.discarded = self.n_errors = 0
-        self.worst_ratio, self.worst = -math.inf, None
+        self.worst_ratio, self.worst, self.worst_instance = -math.inf, None, None
         self.inconclusive = False
         self.fail = self.fail_ms = None
         self.error: tuple[Any, str] | None = None  # the latest (instance, traceback)
@@ -510,7 +511,7 @@ class _Search:
 
     def note_worst(self, inst, ratio: float, worst: Measurement, found_by: str | None) -> None:
         if math.isnan(ratio) or ratio > self.worst_ratio:
-            self.worst_ratio = ratio
+            self.worst_ratio, self.worst_instance = ratio, inst
             self.worst = {"instance": _short_repr(inst), **worst.to_dict(),
                           "found_by": found_by or _hypothesis_phase()}
 
@@ -616,7 +617,9 @@ def _optimise_phase(claim_: Claim, srch: "_Search", strategy, registry, seed: in
             srch.record(out.best_instance, found_by="optimiser")
         except Exception:  # noqa: BLE001 - re-measured for the worst-ratio row only
             pass
-    if out.instance is not None:
+    if out.instance is not None and not opt.leaves_admit(out.instance, out.infos):
+        info["unconfirmed"] = "the optimiser's violation lies outside the instance's domain"
+    elif out.instance is not None:
         verdict, _ = srch.record(out.instance, found_by="optimiser")   # the plain measurement
         if verdict == "fails":
             srch.found_by = "optimiser"
@@ -786,7 +789,7 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
         discarded=srch.discarded, n_errors=srch.n_errors, errors=list(srch.errors.values()),
         reason=reason, notes=notes, warnings=_warning_rows(caught), max_examples=n_max,
         found_by=srch.found_by if cex is not None and verdict == "fails" else None,
-        optimiser=opt_info)
+        optimiser=opt_info, worst_instance=srch.worst_instance)
 
 
 def _warning_rows(caught, limit: int = 20) -> list[dict]:
@@ -927,7 +930,8 @@ def _search(strategy, srch: _Search, n_max: int, seed: int, database, key: bytes
 def describe_result(res: ClaimResult) -> str:
     ratio = "–" if res.worst is None else f"{res.worst_ratio:.4g}"
     lines = [f"{res.claim_id}: {res.verdict} after {res.instances} instances "
-             f"(worst ratio {ratio})" + (f", {res.discarded} discarded" if res.discarded else "")]
+             f"(worst ratio {ratio})" + (f", {res.discarded} discarded" if res.discarded else "")
+             + (f"; found by {res.found_by}" if res.found_by else "")]
     if res.note:
         lines.append(f"  {res.note}")
     if res.counterexample is not None:

@@ -33,6 +33,12 @@ def add_parser(sub) -> None:
     p.add_argument("--no-example-db", action="store_true",
                    help="do not remember failing examples in OUT/.hypothesis (by default they "
                         "are saved there and replayed first on the next run)")
+    p.add_argument("--no-optimise", action="store_true",
+                   help="skip the optimiser phase that follows each hypothesis search (by default "
+                        "an optimiser climbs the violation ratio from the best instances found)")
+    p.add_argument("--optimise-evals", default=None, metavar="N",
+                   help="evaluations of the optimiser phase per claim (an integer >= 1), "
+                        "overriding each claim's own budget")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
     p.set_defaults(func=run)
 
@@ -44,6 +50,8 @@ def run(args) -> int:
     seed = check_int("--seed", args.seed, min_value=0, max_value=2**32 - 1)
     max_examples = (None if args.max_examples is None else
                     check_int("--max-examples", args.max_examples, min_value=1))
+    optimise = (False if args.no_optimise else None if args.optimise_evals is None else
+                check_int("--optimise-evals", args.optimise_evals, min_value=1))
     database = None if args.no_example_db else Path(args.out) / ".hypothesis"
     claims = select(discover(args.path), args.claim)
     console = _console()
@@ -59,7 +67,7 @@ def run(args) -> int:
         for c in claims:
             bar.update(task, description=f"checking {c.id}")
             results.append(c.check(scale=args.scale, seed=seed, max_examples=max_examples,
-                                   database=database))
+                                   database=database, optimise=optimise))
             bar.advance(task)
     for r in results:
         r.reproducer = reproducer(r, args.path)  # a user folder's claims need its path

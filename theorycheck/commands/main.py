@@ -8,7 +8,8 @@ import sys
 
 from theorycheck.errors import TheorycheckError
 
-SUBCOMMANDS = ("check", "target", "train", "plot", "three-layer", "labels", "sweep", "results", "kernel")
+SUBCOMMANDS = ("check", "tighten", "target", "train", "plot", "three-layer", "labels", "sweep", "results",
+               "kernel")
 
 
 class _Parser(argparse.ArgumentParser):
