@@ -406,6 +406,11 @@ def _shuffle_signs(draw, M: np.ndarray) -> np.ndarray:
 
 def _attach(strategy, family: MatrixDomains):
     strategy.domain = family
+    # st.tuples, st.one_of and friends keep the strategy hypothesis builds lazily, not this
+    # wrapper: the domain rides on both, so that it survives composition
+    inner = getattr(strategy, "wrapped_strategy", None)
+    if inner is not None and inner is not strategy:
+        inner.domain = family
     return strategy
 
 
