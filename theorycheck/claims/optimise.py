@@ -122,6 +122,15 @@ def _unwrap(s):
     return s
 
 
+def _flatmap_parts(inner):
+    """``(base, expand)`` of a FlatMapStrategy (the base's attribute name changed across
+    hypothesis versions)."""
+    base = getattr(inner, "base", None)
+    if base is None:
+        base = inner.flatmapped_strategy
+    return base, inner.expand
+
+
 def _float_bounds(elements) -> tuple[float | None, float | None] | None:
     """``(lo, hi)`` of a plain ``st.floats`` strategy (None for an infinite side), or None
     when ``elements`` is anything else (mapped, filtered, integers, a union...)."""
@@ -214,8 +223,7 @@ def annotate(strategy, registry: Registry, _depth: int = 0):
             new = [annotate(s, registry, _depth + 1) for s in old]
             return strategy if all(a is b for a, b in zip(old, new)) else st.one_of(*new)
         if kind == "FlatMapStrategy":
-            base = getattr(inner, "base", None) or getattr(inner, "flatmapped_strategy")
-            expand = inner.expand
+            base, expand = _flatmap_parts(inner)
             new_base = annotate(base, registry, _depth + 1)
             return new_base.flatmap(lambda v: annotate(expand(v), registry, _depth + 1))
     except AttributeError:  # a hypothesis whose internals moved: search without annotation
@@ -315,10 +323,10 @@ def _makers(s, registry: Registry, depth: int = 0) -> list[Callable[[Any], Any]]
     if kind == "OneOfStrategy":
         return [m for b in inner.original_strategies for m in _makers(b, registry, depth + 1)]
     if kind == "FlatMapStrategy":
-        base = getattr(inner, "base", None) or getattr(inner, "flatmapped_strategy")
+        base, expand = _flatmap_parts(inner)
         out = []
         for v in _values(base):
-            out += _makers(inner.expand(v), registry, depth + 1)
+            out += _makers(expand(v), registry, depth + 1)
             if len(out) > _ENUM_LIMIT * 4:
                 break
         return out
