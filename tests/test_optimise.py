@@ -199,7 +199,7 @@ def test_simplify_drops_rows_and_rounds():
 
 
 def test_saved_reproducer_replays_the_exact_arrays(tmp_path):
-    src = tmp_path / "mine.py"
+    src = tmp_path / "f32_claims.py"
     src.write_text(textwrap.dedent('''
         import numpy as np
         from hypothesis import strategies as st

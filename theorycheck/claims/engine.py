@@ -217,6 +217,11 @@ class ClaimResult:
 DEFAULT_EFFORT = {"quick": 25, "full": 200}
 #: Evaluations of the optimiser phase of a claim that states no ``optimise`` budget.
 OPTIMISE_EVALS = {"quick": 1500, "full": 6000}
+#: Unless a budget is asked for explicitly (``optimise=N``), the optimiser phase also stops
+#: after this many times the search's own duration (at least OPTIMISE_MIN_SECONDS), so that a
+#: slow measure does not multiply the time of a check.
+OPTIMISE_TIME_FACTOR = 4.0
+OPTIMISE_MIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -609,6 +614,10 @@ def _optimise_phase(claim_: Claim, srch: "_Search", strategy, registry, seed: in
             "errors": out.errors, "simplified": False}
     if out.first_error:
         info["first_error"] = out.first_error
+    if out.timed_out:
+        info["stopped"] = (f"time cap ({deadline_s:.0f} s, {OPTIMISE_TIME_FACTOR:g} x the search's "
+                           f"time) after {out.evaluations} evaluations; pass optimise=N (check "
+                           f"--optimise-evals N) to spend the whole budget")
     if not out.searchable:
         info["skipped"] = ("no continuous part of the instances has a known domain (see "
                            "theorycheck.claims.optimise)")
@@ -692,6 +701,7 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
     if max_examples is not None:
         max_examples = _positive_int("max_examples", max_examples,
                                      "pass a positive number of instances, or None for the claim's own")
+    capped = True   # the optimiser's time cap applies unless a budget was asked for
     if optimise is None or optimise is True:
         budget = claim_.optimise_budget(scale) or (OPTIMISE_EVALS[scale] if optimise else 0)
     elif optimise is False:
@@ -699,6 +709,7 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
     else:
         budget = _positive_int("optimise", optimise, "pass a number of evaluations, True for "
                                "the claim's own budget, or False to skip the optimiser")
+        capped = False
     db = _database(database)
     t0 = time.perf_counter()
     srch = _Search(claim_, seed)
@@ -735,11 +746,19 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
                                 "skipped": "Monte Carlo measurements (a standard error): the "
                                            "optimiser would chase noise"}
                 elif srch.starts:
-                    opt_info = _optimise_phase(claim_, srch, instances, registry, seed, budget,
-                                               None)
+                    cap = (max(OPTIMISE_MIN_SECONDS, OPTIMISE_TIME_FACTOR * (time.perf_counter() - t0))
+                           if capped else None)
+                    try:
+                        opt_info = _optimise_phase(claim_, srch, instances, registry, seed, budget, cap)
+                    except Exception:  # noqa: BLE001 - the phase is an extra: never lose the search
+                        opt_info = {"budget": budget, "failed": _reason(traceback.format_exc())}
+                        notes.append(f"the optimiser phase stopped: {opt_info['failed']}")
+                    if opt_info.get("stopped"):
+                        notes.append(f"optimiser: {opt_info['stopped']}")
             if broken is None and srch.fail is None and srch.n_errors:
                 srch.tally = False  # shrink the error: same seed, now stopping at it
-                broken, note = _search(instances, srch, n_max, seed, db, key, raise_errors=True)
+                broken, note = _search(strategy if strategy is not None else instances, srch, n_max,
+                                       seed, db, key, raise_errors=True)
             notes += [note] if note else []
         elif broken is None:
             first_fail = None

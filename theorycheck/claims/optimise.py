@@ -558,6 +558,7 @@ class Outcome:
     first_error: str | None = None
     simplified: bool = False
     infos: dict = field(default_factory=dict)
+    timed_out: bool = False
     seconds: float = 0.0
     history: list = field(default_factory=list)
 
@@ -577,8 +578,10 @@ class _Evaluator:
         self.judge, self.budget, self.out, self.deadline = judge, budget, outcome, deadline
 
     def __call__(self, instance) -> float:
-        if self.out.evaluations >= self.budget or (
-                self.deadline is not None and time.perf_counter() > self.deadline):
+        if self.out.evaluations >= self.budget:
+            raise _Exhausted()
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.out.timed_out = True
             raise _Exhausted()
         self.out.evaluations += 1
         try:
@@ -750,11 +753,32 @@ def _powell(point: _Point, inst, r: float, ev: _Evaluator, maxfev: int):
         return -_squash(rc) if rc > -math.inf else 1e300
 
     try:
-        minimize(f, theta0[free], method="Powell",
-                 options={"maxfev": int(maxfev), "xtol": 1e-6, "ftol": 1e-10, "disp": False})
+        if LOCAL_METHOD == "nelder-mead":
+            minimize(f, theta0[free], method="Nelder-Mead",
+                     options={"maxfev": int(maxfev), "xatol": 1e-9, "fatol": 1e-12, "adaptive": True})
+        elif LOCAL_METHOD == "differential-evolution":
+            from scipy.optimize import differential_evolution
+            x0 = theta0[free]
+            # box charts are periodic: one period around the start covers the box
+            bounds = [(t - np.pi, t + np.pi) for t in x0]
+            pop = 8
+            differential_evolution(f, bounds, x0=x0, popsize=pop, init="sobol", polish=False,
+                                   maxiter=max(int(maxfev) // (pop * len(x0)) - 1, 1), tol=0,
+                                   seed=int(abs(theta0.sum() * 1e6)) % (2 ** 32))
+        else:
+            minimize(f, theta0[free], method="Powell",
+                     options={"maxfev": int(maxfev), "xtol": 1e-6, "ftol": 1e-10, "disp": False})
     except _Stalled:
         pass
     return best[0], best[1]
+
+
+#: The local optimiser of the continuous step: ``"powell"`` (the default; see the module
+#: docstring), or ``"nelder-mead"`` / ``"differential-evolution"`` for comparison
+#: (``benchmarks/falsification/ablation.py``).
+LOCAL_METHOD = "powell"
+#: Whether the discrete moves (vertex pass, near-repeat pass) run beside the local optimiser.
+DISCRETE_MOVES = True
 
 
 class _Stalled(Exception):
@@ -800,8 +824,9 @@ def _climb(point: _Point, inst, cur: float, ev: _Evaluator, rng, stop_at: int):
     stalls, start = 0, cur
     while out.evaluations < stop_at and stalls < 2:
         before = cur
-        inst, cur = _vertex_pass(point, inst, cur, ev, rng)
-        inst, cur = _repeat_pass(point, inst, cur, ev, rng)
+        if DISCRETE_MOVES:
+            inst, cur = _vertex_pass(point, inst, cur, ev, rng)
+            inst, cur = _repeat_pass(point, inst, cur, ev, rng)
         if point.p:
             inst, cur = _powell(point, inst, cur, ev, min(stop_at - out.evaluations, 20 * point.p + 100))
         if cur > before:
@@ -811,7 +836,8 @@ def _climb(point: _Point, inst, cur: float, ev: _Evaluator, rng, stop_at: int):
         if out.evaluations < stop_at:   # a plateau since the start: restart anywhere
             kicked = _kick(point, inst, rng, frac=1.0 if cur <= start else 0.3)
             rk = ev(kicked)
-            kicked, rk = _vertex_pass(point, kicked, rk, ev, rng, sweeps=1)
+            if DISCRETE_MOVES:
+                kicked, rk = _vertex_pass(point, kicked, rk, ev, rng, sweeps=1)
             if point.p:
                 kicked, rk = _powell(point, kicked, rk, ev,
                                      min(stop_at - out.evaluations, 20 * point.p + 100))

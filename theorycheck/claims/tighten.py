@@ -87,8 +87,10 @@ class Tightness:
             return "nothing measured"
         if r > 1.0:
             return f"violated (ratio {r:.4g})"
-        if r <= 0:
-            return "never approached (worst ratio <= 0)"
+        if r == 0:
+            return "no deviation measured (ratio 0: an identity met exactly, or a bound never approached)"
+        if r < 0:
+            return "never approached (worst ratio < 0)"
         if r >= 1.0 - TIGHT:
             return "tight" + (f" ({self.constant_name} = {self.constant:.5g} is reached)"
                               if self.constant is not None else "")
