@@ -109,6 +109,13 @@ def _tolerance_at(name: str, tol, instance, lemma_id: str):
     return float(arr) if arr.ndim == 0 else arr
 
 
+def _scalar(x):
+    """A Python float for a plain number (numpy scalars included, bools excluded), else ``x``."""
+    if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return float(x)
+    return x
+
+
 def _tolerance_name(tol) -> str:
     if callable(tol):
         return getattr(tol, "__name__", "f")
@@ -138,6 +145,15 @@ def compare(lhs, rhs, relation: str, rtol, atol, stderr=0.0, *,
 
     ``rtol`` and ``atol`` are numbers or arrays that broadcast against the sides (an
     entry-wise tolerance)."""
+    if (type(lhs) is float and type(rhs) is float and type(stderr) is float   # noqa: E721
+            and math.isfinite(lhs) and math.isfinite(rhs) and stderr >= 0.0 and math.isfinite(stderr)
+            and type(rtol) is float and type(atol) is float):  # noqa: E721 - the scalar fast path
+        tol = atol + rtol * abs(rhs)
+        if relation == "==":
+            return Measurement(abs(lhs - rhs), tol, "<=", stderr, label or "|lhs - rhs|",
+                               {"lhs": lhs, "rhs": rhs})
+        return Measurement(lhs, rhs + (tol if relation == "<=" else -tol), relation, stderr,
+                           label or "lhs", {"lhs": lhs, "rhs": rhs})
     a, b = _side("lhs", lhs, lemma_id), _side("rhs", rhs, lemma_id)
     s = _side("stderr", stderr, lemma_id)
     if a.shape != b.shape and a.size != 1 and b.size != 1:
@@ -217,9 +233,10 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float | Callab
             if not isinstance(out, tuple) or len(out) not in (2, 3):
                 raise ClaimError(f"lemma {id}: {fn.__name__} returned {type(out).__name__}; "
                                  f"return a tuple (lhs, rhs) or (lhs, rhs, stderr)")
-            return compare(out[0], out[1], relation, _tolerance_at("rtol", rtol, instance, id),
-                           _tolerance_at("atol", atol, instance, id),
-                           out[2] if len(out) == 3 else 0.0, lemma_id=id)
+            lhs_, rhs_ = _scalar(out[0]), _scalar(out[1])
+            return compare(lhs_, rhs_, relation, _scalar(_tolerance_at("rtol", rtol, instance, id)),
+                           _scalar(_tolerance_at("atol", atol, instance, id)),
+                           _scalar(out[2]) if len(out) == 3 else 0.0, lemma_id=id)
 
         measure.__name__ = getattr(fn, "__name__", "lemma")
         measure.__module__ = getattr(fn, "__module__", __name__)
