@@ -1,4 +1,4 @@
-"""``theorycheck kernel``: kernel methods against the network on the BFC target (THEORY.md 1.7).
+"""``theorycheck kernel``: kernel methods against the network on the BFC target (docs/theory.md §1.7).
 
 Actions: ``span`` (default) runs the span-lemma experiment at one (kernel, d, q, N);
 ``scaling`` runs the sample-complexity study (every learner on the same fixed N) and prints

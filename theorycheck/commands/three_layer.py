@@ -1,4 +1,4 @@
-"""``theorycheck three-layer``: the three-layer learner on g*(x^T A x) (THEORY.md 2.2, 2.3).
+"""``theorycheck three-layer``: the three-layer learner on g*(x^T A x) (docs/theory.md §2.2, §2.3).
 
 Actions: ``run`` (default) fits one learner and prints corr(phi, h*) and the test
 loss (with ``--baselines``, the two-layer baselines at the same n); ``exponents``

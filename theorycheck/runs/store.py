@@ -1,5 +1,5 @@
 """The results store: one SQLite file holding every run, its config, seed, code version,
-diagnostic curves and checkpoints (issue 4 item 3; the sweep engine of issue 9 writes here).
+diagnostic curves and checkpoints (sweeps write here too).
 
 Design:
 

@@ -1,4 +1,4 @@
-"""Figures for the three-layer study (THEORY.md 2.3), drawn with matplotlib's Agg
+"""Figures for the three-layer study (docs/theory.md §2.3), drawn with matplotlib's Agg
 backend: corr(phi, h*) and test loss against n1; test loss against matched n for
 the three-layer learner and the two-layer baselines; the exponent fit."""
 
