@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from theorycheck.commands._common import int_list, name_list, real_list, store_help, store_path
+from theorycheck.commands._common import (action_parser, add_valued_options, int_list, name_list,
+                                         real_list, store_help, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
@@ -21,17 +22,20 @@ ACTIONS = ("span", "scaling", "figure")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("kernel", help="kernel methods, the span lemma and sample-complexity scaling",
-                       description=__doc__.split("\n\n")[1])
-    p.add_argument("action", nargs="?", default="span", choices=ACTIONS)
-    p.add_argument("--kernel", default="poly", help="span: poly, gaussian or rf (default poly)")
-    p.add_argument("--d", default=6, help="span: input dimension (default 6)")
-    p.add_argument("--q", default=4, help="span: Hermite degree (default 4)")
-    p.add_argument("--N", default=60, help="span: sample count (default 60)")
-    p.add_argument("--ds", default="6,8,10,12", help="scaling: d values")
-    p.add_argument("--ns", default="16,32,64,128,256,512,1024,2048,4096", help="scaling: N values")
-    p.add_argument("--Ls", default=None, help="scaling: target depths (default 2,3); figure: keep only these")
-    p.add_argument("--seeds", default=3, help="scaling: number of seeds (default 3)")
+    p = action_parser(sub, "kernel", "kernel methods, the span lemma and sample-complexity scaling",
+                      __doc__, ACTIONS, "span")
+    add_valued_options(p, (
+        ("--kernel", "poly", "span: poly, gaussian or rf (default poly)"),
+        ("--d", 6, "span: input dimension (default 6)"),
+        ("--q", 4, "span: Hermite degree (default 4)"),
+        ("--N", 60, "span: sample count (default 60)"),
+    ))
+    add_valued_options(p, (
+        ("--ds", "6,8,10,12", "scaling: d values"),
+        ("--ns", "16,32,64,128,256,512,1024,2048,4096", "scaling: N values"),
+        ("--Ls", None, "scaling: target depths (default 2,3); figure: keep only these"),
+        ("--seeds", 3, "scaling: number of seeds (default 3)"),
+    ))
     p.add_argument("--learners", default=None, help="scaling: learners (default poly,gaussian,network); "
                                                      "figure: keep only these")
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from theorycheck.commands._common import add_store_argument, int_list, name_list, real_list, store_path
+from theorycheck.commands._common import (action_parser, add_store_argument, add_valued_options,
+                                         int_list, name_list, real_list, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
@@ -23,18 +24,21 @@ ACTIONS = ("run", "exponents", "figures")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("three-layer", help="three-layer feature learning on g*(x^T A x)",
-                       description=__doc__.split("\n\n")[1])
-    p.add_argument("action", nargs="?", default="run", choices=ACTIONS)
-    p.add_argument("--d", default=16, help="input dimension (default 16)")
-    p.add_argument("--n1", default=4000, help="stage-1 samples (default 4000)")
-    p.add_argument("--n2", default=1000, help="stage-2 samples (default 1000)")
-    p.add_argument("--m1", default=2048, help="first-layer width (default 2048)")
-    p.add_argument("--m2", default=128, help="second-layer width (default 128)")
-    p.add_argument("--sigma1", default="abs", help="first activation: abs (default), relu, tanh, square")
-    p.add_argument("--dist", default="sphere", help="inputs: sphere (default) or gaussian")
-    p.add_argument("--rank", default=None, help="rank of the random A (default: full)")
-    p.add_argument("--matrix", default=None, help="a .npy or text file holding your own A")
+    p = action_parser(sub, "three-layer", "three-layer feature learning on g*(x^T A x)", __doc__,
+                      ACTIONS, "run")
+    add_valued_options(p, (
+        ("--d", 16, "input dimension (default 16)"),
+        ("--n1", 4000, "stage-1 samples (default 4000)"),
+        ("--n2", 1000, "stage-2 samples (default 1000)"),
+        ("--m1", 2048, "first-layer width (default 2048)"),
+        ("--m2", 128, "second-layer width (default 128)"),
+    ))
+    add_valued_options(p, (
+        ("--sigma1", "abs", "first activation: abs (default), relu, tanh, square"),
+        ("--dist", "sphere", "inputs: sphere (default) or gaussian"),
+        ("--rank", None, "rank of the random A (default: full)"),
+        ("--matrix", None, "a .npy or text file holding your own A"),
+    ))
     p.add_argument("--normalise", action="store_true",
                    help="symmetrise / remove trace / rescale a given A (with a warning) "
                         "instead of rejecting it")
