@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 
 from theorycheck.commands._common import (action_parser, add_valued_options, int_list, name_list,
                                          real_list, store_help, store_path)
@@ -59,6 +58,8 @@ def run(args) -> int:
 
 
 def _span(args) -> int:
+    import numpy as np
+
     from theorycheck.papers.bfc.span_lemma import SPAN_KERNELS, span_experiment
     kernel = check_choice("kernel", args.kernel, SPAN_KERNELS)
     r = span_experiment(kernel, check_int("d", args.d, min_value=1), check_int("q", args.q, min_value=1),

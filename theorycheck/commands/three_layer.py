@@ -13,7 +13,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
 from theorycheck.commands._common import (action_parser, add_store_argument, add_valued_options,
                                          int_list, name_list, real_list, store_path)
@@ -66,6 +65,8 @@ def add_parser(sub) -> None:
 
 
 def _target(args):
+    import numpy as np
+
     from theorycheck.papers.three_layer.quadratic_features import quadratic_target
     d = check_int("--d", args.d, min_value=2)
     rank = None if args.rank is None else check_int("--rank", args.rank, min_value=2, max_value=d)
@@ -96,6 +97,8 @@ def run(args) -> int:
 
 
 def _run_one(args) -> int:
+    import numpy as np
+
     from theorycheck.papers.three_layer.baselines import run_baseline
     from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer
     target = _target(args)
@@ -130,6 +133,8 @@ def _exponent_args(args):
 
 
 def _exponents(args, figure: bool):
+    import numpy as np
+
     from theorycheck.atomic import atomic_write_json, atomic_write_text
     from theorycheck.papers.three_layer.exponent_study import cells_to_records, exponent_rows, format_exponent_table
     from theorycheck.papers.three_layer.exponent_sweep import run_exponent_sweep
@@ -191,6 +196,8 @@ def _progress():
 
 
 def _figures(args) -> int:
+    import numpy as np
+
     from theorycheck.papers.three_layer.figures import (ladder_data, matched_n_data, plot_ladder,
                                        plot_matched_n)
     out = Path(args.out)

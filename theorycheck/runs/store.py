@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from theorycheck.errors import TheorycheckError
+from theorycheck.runs import STATUSES
 from theorycheck.jsonable import jsonable
 
 FORMAT = "theorycheck-store"
 SCHEMA_VERSION = 1
-STATUSES = ("queued", "running", "done", "failed")
 DEFAULT_LEASE_S = 60.0
 
 _SCHEMA = """
