@@ -18,23 +18,24 @@ from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
 ACTIONS = ("span", "scaling", "figure")
+SPAN_OPTIONS = (
+    ("--kernel", "poly", "span: poly, gaussian or rf (default poly)"),
+    ("--d", 6, "span: input dimension (default 6)"),
+    ("--q", 4, "span: Hermite degree (default 4)"),
+    ("--N", 60, "span: sample count (default 60)"),
+)
+SCALING_OPTIONS = (
+    ("--ds", "6,8,10,12", "scaling: d values"),
+    ("--ns", "16,32,64,128,256,512,1024,2048,4096", "scaling: N values"),
+    ("--Ls", None, "scaling: target depths (default 2,3); figure: keep only these"),
+    ("--seeds", 3, "scaling: number of seeds (default 3)"),
+)
 
 
 def add_parser(sub) -> None:
     p = action_parser(sub, "kernel", "kernel methods, the span lemma and sample-complexity scaling",
                       __doc__, ACTIONS, "span")
-    add_valued_options(p, (
-        ("--kernel", "poly", "span: poly, gaussian or rf (default poly)"),
-        ("--d", 6, "span: input dimension (default 6)"),
-        ("--q", 4, "span: Hermite degree (default 4)"),
-        ("--N", 60, "span: sample count (default 60)"),
-    ))
-    add_valued_options(p, (
-        ("--ds", "6,8,10,12", "scaling: d values"),
-        ("--ns", "16,32,64,128,256,512,1024,2048,4096", "scaling: N values"),
-        ("--Ls", None, "scaling: target depths (default 2,3); figure: keep only these"),
-        ("--seeds", 3, "scaling: number of seeds (default 3)"),
-    ))
+    add_valued_options(p, SPAN_OPTIONS + SCALING_OPTIONS)
     p.add_argument("--learners", default=None, help="scaling: learners (default poly,gaussian,network); "
                                                      "figure: keep only these")
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")
