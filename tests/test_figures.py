@@ -40,3 +40,14 @@ def test_paper_figures_return_their_paths(tmp_path):
     assert all(p.stat().st_size > 1000 for p in paths)
     out = plot_matched_n({"a": np.array([[0.5, 0.4], [0.6, 0.3]])}, [100, 200], 4, tmp_path / "m.png")
     assert out == tmp_path / "m.png" and out.stat().st_size > 1000
+
+
+def test_kernel_bound_is_drawn_on_a_given_axes():
+    import matplotlib.pyplot as plt
+    from theorycheck.papers.bfc.kernel_figures import draw_kernel_bound
+    fig, ax = plt.subplots()
+    assert draw_kernel_bound(ax, 4, 2) is fig
+    assert draw_kernel_bound(ax, 4, 2, shared=True, exact_max_d=0, n_mc=2000) is fig  # Monte Carlo band
+    (x, y), (_, y2) = (line.get_data() for line in ax.lines)
+    assert y[0] > y[-1] == 0.0 and np.all(np.diff(y) <= 1e-12) and len(ax.collections) == 1
+    plt.close(fig)

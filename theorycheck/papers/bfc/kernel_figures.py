@@ -13,7 +13,9 @@ from theorycheck.atomic import save_figure
 from theorycheck.papers.bfc.span_lemma import dim_q
 
 
-def scaling_figure(data: dict, out: str | Path) -> Path:
+def scaling_figure(data: dict, out: str | Path, *, with_bound: bool = False) -> Path:
+    """Draw the scaling study's cells (one panel per (L, d)) to ``out``; ``with_bound`` adds the
+    every-kernel lower bound of docs/theory.md §1.7.4 to each panel (exact energies: small d)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -45,6 +47,8 @@ def scaling_figure(data: dict, out: str | Path) -> Path:
                 ax.text(dim_q(d, q), 1.5e-4, f"D_{q}", rotation=90, fontsize=7, color="grey",
                         va="bottom", ha="right")
                 q *= 2
+            if with_bound:
+                draw_kernel_bound(ax, d, L)
             ax.axhline(eps, color="k", lw=0.6, ls="--")
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -59,3 +63,32 @@ def scaling_figure(data: dict, out: str | Path) -> Path:
     out = save_figure(fig, out, dpi=120)
     plt.close(fig)
     return out
+
+
+def draw_kernel_bound(ax, d: int, L: int, *, ns=None, shared: bool = False, label: str | None = None,
+                      **options):
+    """Draw N -> the every-kernel lower bound of docs/theory.md §1.7.4 (relative to the top-term
+    energy) on the matplotlib axes ``ax``, with a band of two standard errors when the energies
+    are Monte Carlo estimates, and return the axes' Figure. Chooses no backend.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    d, L : int
+        The target (``**options`` go to
+        :func:`theorycheck.papers.bfc.span_lemma.every_kernel_bound`).
+    ns : sequence of float, optional
+        Sample sizes (default: 200 points log-spaced from 1 to D_{2^L}).
+    shared : bool
+        Draw the shared-dimension form of the bound.
+    """
+    from theorycheck.papers.bfc.span_lemma import every_kernel_bound
+    b = every_kernel_bound(d, L, shared=shared, **options)
+    ns = np.geomspace(1, dim_q(d, 2 ** L), 200) if ns is None else np.asarray(ns, dtype=float)
+    vals = np.array([b(n) for n in ns])
+    err = np.array([b.error_bar(n) for n in ns])
+    line, = ax.plot(ns, vals, "-", color="k", lw=1.2,
+                    label=label or f"every-kernel bound ({'shared' if shared else 'per degree'})")
+    if err.any():
+        ax.fill_between(ns, np.maximum(vals - 2 * err, 0), vals + 2 * err, color=line.get_color(), alpha=0.15)
+    return ax.figure
