@@ -51,8 +51,8 @@ def e2e_fits(inst, *, freeze):
 
 
 @claim(id="bfc.training.layerwise_gap", tag="R", ref="THEORY.md 1.1 claim 4, 1.5", paper=PAPER,
-       statement="layerwise training with the same budget stays above 0.1 x the top term's energy "
-                 "(gap to end-to-end reported)",
+       statement="""layerwise training with the same budget stays above 0.1 x the top term's energy
+                 (gap to end-to-end reported)""",
        instances=SEEDS, mode="layerwise")
 def layerwise_gap(inst, *, mode):
     lw = run_summary(inst["scale"], inst["seed"], mode)
@@ -62,8 +62,8 @@ def layerwise_gap(inst, *, mode):
 
 
 @claim(id="bfc.training.backward_correction", tag="A", ref="THEORY.md 1.1 claim 2, 1.6", paper=PAPER,
-       statement="end-to-end training cuts layer 2's feature error >= 2x after stage 2; "
-                 "layerwise training leaves it unchanged",
+       statement="""end-to-end training cuts layer 2's feature error >= 2x after stage 2; layerwise
+                 training leaves it unchanged""",
        instances=SEEDS, e2e_mode="e2e")
 def backward_correction(inst, *, e2e_mode):
     e2e = run_summary(inst["scale"], inst["seed"], e2e_mode)
@@ -78,8 +78,8 @@ def backward_correction(inst, *, e2e_mode):
 
 
 @claim(id="bfc.training.two_layer_fails", tag="R", ref="THEORY.md 1.1 claim 4, 1.5", paper=PAPER,
-       statement="the two-layer quadratic baseline, same budget, fails to fit the top term "
-                 "(loss >= 0.1 x its energy)",
+       statement="""the two-layer quadratic baseline, same budget, fails to fit the top term (loss
+                 >= 0.1 x its energy)""",
        instances=SEEDS, L=None)
 def two_layer_fails(inst, *, L):
     s = run_summary(inst["scale"], inst["seed"], "two-layer", (), L)

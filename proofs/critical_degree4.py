@@ -28,6 +28,7 @@ import sys
 import numpy as np
 from hypothesis import strategies as st
 
+from theorycheck.atomic import save_figure
 from theorycheck.claims.engine import Measurement, claim
 
 #: Worst measured err * sigma_k / loss^{1/2} (0.544) and err / loss^{1/4} (0.817) of the
@@ -138,7 +139,7 @@ def plot(pts, fits, path) -> None:
     ax.set_title("Degree-4 critical lemma: G = ||W sigma(x) + V x||^2 near its target")
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

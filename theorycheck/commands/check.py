@@ -26,7 +26,13 @@ def add_parser(sub) -> None:
     p.add_argument("--scale", choices=SCALES, default="quick",
                    help="instance sizes and counts (default: quick)")
     p.add_argument("--seed", default=0, help="seed for every search (default: 0)")
+    p.add_argument("--max-examples", default=None, metavar="N",
+                   help="instances per hypothesis search (an integer >= 1), overriding each "
+                        "claim's own effort; on a grid, its first N instances")
     p.add_argument("--out", default="theorycheck-report", help="report folder (default: %(default)s)")
+    p.add_argument("--no-example-db", action="store_true",
+                   help="do not remember failing examples in OUT/.hypothesis (by default they "
+                        "are saved there and replayed first on the next run)")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
     p.set_defaults(func=run)
 
@@ -36,6 +42,9 @@ def run(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     seed = check_int("--seed", args.seed, min_value=0, max_value=2**32 - 1)
+    max_examples = (None if args.max_examples is None else
+                    check_int("--max-examples", args.max_examples, min_value=1))
+    database = None if args.no_example_db else Path(args.out) / ".hypothesis"
     claims = select(discover(args.path), args.claim)
     console = _console()
     if args.list:
@@ -49,7 +58,8 @@ def run(args) -> int:
         task = bar.add_task("claims", total=len(claims))
         for c in claims:
             bar.update(task, description=f"checking {c.id}")
-            results.append(c.check(scale=args.scale, seed=seed))
+            results.append(c.check(scale=args.scale, seed=seed, max_examples=max_examples,
+                                   database=database))
             bar.advance(task)
     for r in results:
         r.reproducer = reproducer(r, args.path)  # a user folder's claims need its path

@@ -77,13 +77,3 @@ def quadratic_layer_loss(W, W_star) -> float:
     """E[(||Wx||^2 - ||W*x||^2)^2] for x ~ N(0, I_n), by the exact identity of 1.8 item 1."""
     W, W_star = _pair(W, W_star)
     return 2.0 * gram_gap(W, W_star) ** 2 + (float(np.sum(W * W)) - float(np.sum(W_star * W_star))) ** 2
-
-
-def procrustes_bound(W, W_star, constant: float = PROCRUSTES_CONSTANT) -> float:
-    """The right side of 1.8 item 3: constant * ||Gram gap||_F^2 / sigma_k(W*)^2."""
-    return constant * gram_gap(W, W_star) ** 2 / sigma_min(W_star) ** 2
-
-
-def critical_bound(loss: float, sigma_k: float, constant: float = CRITICAL_CONSTANT) -> float:
-    """The right side of 1.8 item 4 for the squared distance: constant * loss / sigma_k^2."""
-    return constant * float(loss) / float(sigma_k) ** 2

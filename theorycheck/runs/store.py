@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from theorycheck.errors import TheorycheckError
+from theorycheck.jsonable import jsonable
 
 FORMAT = "theorycheck-store"
 SCHEMA_VERSION = 1
@@ -410,7 +411,7 @@ class Store:
             self._owned(c, h, owner, None)
             c.execute("UPDATE runs SET status='done', summary=?, finished=?, seconds=?-started, "
                       "lease_until=NULL WHERE hash=?",
-                      (canonical_json(_jsonable(dict(summary or {}))), now, now, h))
+                      (canonical_json(jsonable(dict(summary or {}))), now, now, h))
 
     def fail(self, h: str, owner: str, error: str) -> None:
         now = time.time()
@@ -501,18 +502,6 @@ class Store:
 def _real(v) -> float | None:
     v = float(v)
     return v if math.isfinite(v) else None
-
-
-def _jsonable(v):
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if hasattr(v, "item") and callable(v.item):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    return v
 
 
 # -- flat tables for export -----------------------------------------------------------------

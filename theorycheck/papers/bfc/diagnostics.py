@@ -47,11 +47,6 @@ def feature_error_rotation(S: np.ndarray, S_star: np.ndarray) -> float:
     return float(np.sum((S @ U - S_star) ** 2) / np.sum(S_star ** 2))
 
 
-def relative_loss(pred: np.ndarray, y: np.ndarray, top_energy: float) -> float:
-    """E[(F - G*)^2] relative to the top term's energy alpha_L^2 Var(Sum G*_L)."""
-    return float(np.mean((np.asarray(pred) - np.asarray(y)) ** 2) / top_energy)
-
-
 def correction_ratio(err_after_stage: float, err_final: float) -> float:
     return float(err_final / err_after_stage) if err_after_stage > 0 else float("nan")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from theorycheck.atomic import save_figure
 from theorycheck.papers.bfc.span_lemma import dim_q
 
 
@@ -55,8 +56,6 @@ def scaling_figure(data: dict, out: str | Path) -> Path:
                 ax.set_ylabel("test error / top-term energy")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    out = save_figure(fig, out, dpi=120)
     plt.close(fig)
     return out

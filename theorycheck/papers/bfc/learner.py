@@ -205,6 +205,46 @@ def _layout(spec: LearnerSpec) -> _Layout:
                    np.asarray(lifted, dtype=np.uint8), ptot, mo, phi_off, col_slices)
 
 
+@dataclass(frozen=True)
+class LayerSlots:
+    """Where layer l lives in ``theta`` and in the feature buffer ``cache["Phi"]`` of
+    :func:`forward` (every Phi_j side by side).
+
+    ``M``: the slice of theta holding M_l = [K_l; W_l] row-major (rows x nin);
+    ``b``: the slice holding the offsets b_l (nin); ``inputs``: the columns of
+    ``cache["Phi"]`` feeding layer l, a slice when contiguous, else an index array;
+    ``trained_offsets``: bool (nin,), the offsets that train (lifted inputs, offsets on);
+    ``phi``: the columns of Phi_l = sigma(R_l S_l) (None for the top layer).
+    """
+
+    M: slice
+    b: slice
+    inputs: slice | np.ndarray
+    trained_offsets: np.ndarray
+    phi: slice | None
+
+
+def layer_slots(spec: LearnerSpec, l: int) -> LayerSlots:
+    """The :class:`LayerSlots` of layer ``l`` (2..L) of ``spec``.
+
+    Examples
+    --------
+    >>> spec = learner_spec(4, 3, k=2)
+    >>> s = layer_slots(spec, 2)
+    >>> s.M.stop - s.M.start == spec.rows(2) * spec.nin(2)
+    True
+    """
+    l = check_int("layer", l, min_value=2, max_value=spec.L)
+    lay = _layout(spec)
+    rows, _, nin, mo, bo, co = (int(v) for v in lay.lay[l - 2, :6])
+    sl = lay.col_slices[l]
+    po = lay.phi_off.get(l)
+    return LayerSlots(slice(mo, mo + rows * nin), slice(bo, bo + nin),
+                      sl if sl is not None else lay.cols[co:co + nin].copy(),
+                      lay.lifted[co:co + nin] == 1,
+                      slice(po, po + spec.phi_width(l)) if l < spec.L else None)
+
+
 # ------------------------------------------------------------------------- params
 @dataclass
 class LearnerParams:
@@ -510,12 +550,6 @@ def _blas_forward(params: LearnerParams, X: np.ndarray, ws=_Fresh):
             po = lay.phi_off[l]
             np.multiply(U, U, out=phi[:, po:po + U.shape[1]])
     return f, cache
-
-
-def loss_value(params: LearnerParams, f: np.ndarray, y: np.ndarray) -> float:
-    g = np.empty_like(f)
-    return float(_k.loss_and_dloss(np.asarray(f, dtype=np.float64), np.asarray(y, dtype=np.float64),
-                                   LOSSES.index(params.spec.loss), g))
 
 
 def tie_penalty(params: LearnerParams, with_grad: bool = False):

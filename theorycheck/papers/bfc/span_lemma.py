@@ -31,6 +31,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss, hermeval
 
 from theorycheck.errors import SpecError
+from theorycheck.maths.kernel_methods import relu_directions
 from theorycheck.validation import check_choice, check_int, check_real
 
 SPAN_KERNELS = ("poly", "gaussian", "rf")
@@ -92,9 +93,7 @@ def degree_q_sections(kernel: str, X: np.ndarray, q: int, *, degree: int = 4, ba
                        axis=2)
     rng = np.random.default_rng(0) if rng is None else rng
     m = check_int("m", m, min_value=1)
-    W = rng.standard_normal((m, d))
-    W /= np.linalg.norm(W, axis=1, keepdims=True)
-    c = rng.standard_normal(m)
+    W, c = relu_directions(d, m, rng)
     gq = _hermite_coef(lambda s, b: np.maximum(s[None, :] + b[:, None], 0.0), q, c)
     return _ridge_rows(W, gq, alphas, q)
 

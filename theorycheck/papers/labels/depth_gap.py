@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from theorycheck.atomic import save_figure
 from theorycheck.papers.labels.hierarchies import generate, x_degree
 from theorycheck.papers.labels.residual import (blas_threads, error_after_each_block, fit_kernel_ridge, fit_mlp,
                        fit_residual, level_errors, sign_error)
@@ -155,7 +156,6 @@ def plot_figures(results: Sequence[dict], outdir) -> list:
     from pathlib import Path
 
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     r = max(res["r"] for res in results)
     E = np.mean([res["after_block"] for res in results if res["r"] == r], axis=0)
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -169,8 +169,7 @@ def plot_figures(results: Sequence[dict], outdir) -> list:
     ax.set_title(f"per-level error vs block (r = {r}, mean over seeds)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    p1 = out / "labels_error_per_block.png"
-    fig.savefig(p1, dpi=120)
+    p1 = save_figure(fig, out / "labels_error_per_block.png", dpi=120)
     plt.close(fig)
     rows = gap_table(results)
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -186,7 +185,6 @@ def plot_figures(results: Sequence[dict], outdir) -> list:
     ax.set_title("top-level error vs depth (mean ± sd over seeds)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    p2 = out / "labels_top_error_vs_r.png"
-    fig.savefig(p2, dpi=120)
+    p2 = save_figure(fig, out / "labels_top_error_vs_r.png", dpi=120)
     plt.close(fig)
     return [p1, p2]

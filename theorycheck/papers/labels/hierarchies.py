@@ -175,6 +175,16 @@ def input_names(d: int) -> tuple[str, ...]:
     return tuple(f"x{i}" for i in range(d))
 
 
+def _require_parents(prev: Sequence[str], needs: str, k: int, knob: str, d: int, lev: int) -> None:
+    """Raise when level ``lev`` cannot draw ``k`` distinct parents from ``prev`` (the inputs
+    at level 1, else the labels of level lev - 1); ``needs`` starts the message."""
+    if len(prev) >= k:
+        return
+    what = f"d={d} inputs" if lev == 1 else f"{len(prev)} labels at level {lev - 1}"
+    fix = f"d >= {k}" if lev == 1 else f"labels_per_level >= {k}"
+    raise SpecError(f"{needs} distinct parents but there are only {what}; use {fix} or a smaller {knob}")
+
+
 def hierarchy(d: int, labels: Sequence[Label], *, K: int, M: int, meta=None) -> Hierarchy:
     """Validate and build a hierarchy (THEORY.md 3.2). Errors name the offending label.
 
@@ -336,12 +346,7 @@ def generate(d: int, r: int, labels_per_level: int | Sequence[int] = 8, *,
         current = []
         for j in range(widths[lev - 1]):
             name = f"y{lev}_{j}"
-            if len(prev) < fan_in:
-                what = f"d={d} inputs" if lev == 1 else f"{len(prev)} labels at level {lev - 1}"
-                raise SpecError(f"label {name} needs {fan_in} distinct parents but there are only "
-                                f"{what}; use " + (f"d >= {fan_in}" if lev == 1 else
-                                                   f"labels_per_level >= {fan_in}") +
-                                " or a smaller fan_in")
+            _require_parents(prev, f"label {name} needs {fan_in}", fan_in, "fan_in", d, lev)
             need = (min_x_degree(lev) if callable(min_x_degree) else min_x_degree) or 0
             for _ in range(max_tries):
                 if wiring == "random":
@@ -596,12 +601,7 @@ def teacher(d: int, r: int, labels_per_level: int = 8, *, gates_per_layer: int =
     gates, layer_of_gate, votes, level_of_vote = [], [], [], []
     prev = list(input_names(d))
     for lev in range(1, r + 1):
-        if len(prev) < t:
-            what = f"d={d} inputs" if lev == 1 else f"{len(prev)} labels at level {lev - 1}"
-            raise SpecError(f"label y{lev}_0 needs gates of {t} distinct parents but there are "
-                            f"only {what}; use " + (f"d >= {t}" if lev == 1 else
-                                                    f"labels_per_level >= {t}") +
-                            " or a smaller gate_fan_in")
+        _require_parents(prev, f"label y{lev}_0 needs gates of {t}", t, "gate_fan_in", d, lev)
         first = len(gates)
         for _ in range(w):
             parents = tuple(prev[i] for i in rng.choice(len(prev), t, replace=False))

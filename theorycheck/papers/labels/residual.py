@@ -14,7 +14,9 @@ Residual learner [R] (defaults follow the measured setting of THEORY.md 3.2b):
   pre-activation variance stays 1, so the few label slots are not drowned by
   the d input coordinates (the naive learner of 3.2b is ``label_gain=1``);
 * only U_t trains, by ridge regression on level t's labels (a convex per-label
-  square loss), solved by Cholesky (``scipy.linalg.cho_factor``), then frozen;
+  square loss) with an absolute penalty ``lam``
+  (:func:`theorycheck.maths.ridge.ridge_solve` with ``lam_scale="none"``, a Cholesky
+  solve), then frozen;
 * ``train_on="estimated"`` (default) fits block t on the stream built from the
   earlier blocks' *estimates* on the training inputs, so it learns to read the
   stream it will see at test time; ``"true"`` fits it on the true earlier labels;
@@ -39,9 +41,10 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 from theorycheck.errors import NumericalError
+from theorycheck.maths.kernel_methods import KernelFit, fit_kernel_ridge as _fit_kernel_ridge, make_kernel
+from theorycheck.maths.ridge import ridge_solve
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 
@@ -63,19 +66,6 @@ def blas_threads(n: int | None = 1):
         return
     with threadpool_limits(limits=n, user_api="blas"):
         yield
-
-
-def ridge_solve(Phi: np.ndarray, Y: np.ndarray, lam: float) -> np.ndarray:
-    """argmin_U ||Phi U - Y||^2 / n + lam ||U||^2, by a Cholesky solve of the normal equations."""
-    n, p = Phi.shape
-    A = Phi.T @ Phi / n
-    A[np.diag_indices(p)] += lam
-    try:
-        cf = cho_factor(A, lower=True, check_finite=True)
-    except np.linalg.LinAlgError:
-        raise NumericalError(f"ridge normal equations are not positive definite at lam={lam}; "
-                             f"raise lam") from None
-    return cho_solve(cf, Phi.T @ Y / n)
 
 
 def relu_features(Z: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -159,7 +149,8 @@ def fit_residual(X: np.ndarray, Y: np.ndarray, level_cols: Sequence[Sequence[int
         W[d:] *= label_gain / np.sqrt(d + label_gain ** 2 * n_est)
         b = rng.standard_normal(width)
         Phi = relu_features(Z, W, b)
-        U = np.zeros((width + 1, len(cols))) if zero_readout else ridge_solve(Phi, Y[:, cols], lam)
+        U = np.zeros((width + 1, len(cols))) if zero_readout \
+            else ridge_solve(Phi, Y[:, cols], lam, lam_scale="none")
         learner.Ws.append(W)
         learner.bs.append(b)
         learner.Us.append(U)
@@ -209,62 +200,52 @@ def error_after_each_block(learner: ResidualLearner, X: np.ndarray, Y: np.ndarra
             if t <= b:
                 E[b, t] = sign_error(est[t], Yt[:, cols])
             else:
-                E[b, t] = sign_error(Fte @ ridge_solve(Ftr, Y[:, cols], lam), Yt[:, cols])
+                E[b, t] = sign_error(Fte @ ridge_solve(Ftr, Y[:, cols], lam, lam_scale="none"),
+                                       Yt[:, cols])
     return E
 
 
 # ----------------------------------------------------------------------------- baselines
 
-def gaussian_kernel(A: np.ndarray, B: np.ndarray, bandwidth: float) -> np.ndarray:
-    """exp(-||a - b||^2 / (2 bandwidth^2 d))."""
-    sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
-    return np.exp(-np.maximum(sq, 0.0) / (2.0 * bandwidth ** 2 * A.shape[1]))
-
-
-@dataclass
-class KernelRidge:
-    """Gaussian-kernel ridge regression on x (a baseline of THEORY.md 3.3)."""
-
-    Xtr: np.ndarray
-    alpha: np.ndarray
-    bandwidth: float
-    lam: float
-    seconds: float = 0.0
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return gaussian_kernel(X, self.Xtr, self.bandwidth) @ self.alpha
-
-
-def _krr_alpha(K: np.ndarray, Y: np.ndarray, lam: float) -> np.ndarray:
-    n = K.shape[0]
-    A = K.copy()
-    A[np.diag_indices(n)] += lam * n
-    return cho_solve(cho_factor(A, lower=True), Y)
-
-
 def fit_kernel_ridge(X: np.ndarray, Y: np.ndarray, *, lams: Sequence[float] = (1e-4, 1e-2),
-                     bandwidths: Sequence[float] = (0.5, 1.0), val_frac: float = 0.2,
-                     seed: int = 0) -> KernelRidge:
-    """Kernel ridge with (bandwidth, ridge) chosen by sign error on a validation split, then
-    refitted on all of ``X``. Solves by Cholesky, never an explicit inverse."""
+                     bandwidths: Sequence[float] = (0.25, 1.0), val_frac: float = 0.2,
+                     seed: int = 0) -> KernelFit:
+    """Gaussian-kernel ridge regression on x, the kernel baseline of docs/theory.md §3.3.
+
+    (bandwidth, ridge) is chosen by sign error on a validation split, then refitted on all
+    of ``X``; Cholesky solves, never an explicit inverse.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    Y : ndarray, shape (n, k)
+        Labels in {-1, +1}.
+    lams : sequence of float
+        Absolute penalties (``lam_scale="none"``: (K + n lam I) alpha = Y).
+    bandwidths : sequence of float
+        s^2 / d of :func:`theorycheck.maths.kernel_methods.gaussian_kernel`; the default
+        (0.25, 1) is the length scale sigma in {0.5, 1} per coordinate.
+    val_frac : float
+    seed : int
+        Seeds the split.
+
+    Returns
+    -------
+    KernelFit
+        ``.predict(X)``, the chosen ``.spec.bandwidth`` and ``.lam``, and ``.seconds``.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).choice([-1.0, 1.0], (200, 4))
+    >>> fit = fit_kernel_ridge(X, X[:, :1] * X[:, 1:2])
+    >>> sign_error(fit.predict(X), X[:, :1] * X[:, 1:2])
+    0.0
+    """
     X = check_array("X", X, ndim=2)
     Y = check_array("Y", Y, shape=(X.shape[0], None))
-    t0 = time.perf_counter()
-    n = X.shape[0]
-    perm = np.random.default_rng(seed).permutation(n)
-    nv = max(1, int(val_frac * n))
-    va, tr = perm[:nv], perm[nv:]
-    best = (np.inf, None, None)
-    for bw in bandwidths:
-        Ktr = gaussian_kernel(X[tr], X[tr], bw)
-        Kva = gaussian_kernel(X[va], X[tr], bw)
-        for lam in lams:
-            err = sign_error(Kva @ _krr_alpha(Ktr, Y[tr], lam), Y[va])
-            if err < best[0]:
-                best = (err, bw, lam)
-    _, bw, lam = best
-    alpha = _krr_alpha(gaussian_kernel(X, X, bw), Y, lam)
-    return KernelRidge(X.copy(), alpha, bw, lam, time.perf_counter() - t0)
+    specs = [make_kernel("gaussian", X.shape[1], bandwidth=bw) for bw in bandwidths]
+    return _fit_kernel_ridge(specs, X, Y, np.random.default_rng(seed), lambdas=lams,
+                             val_frac=val_frac, loss=sign_error, lam_scale="none")
 
 
 @dataclass

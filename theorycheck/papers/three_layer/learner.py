@@ -42,8 +42,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from theorycheck.errors import SpecError
-from theorycheck.papers.three_layer.quadratic_features import DISTS, correlation, relative_mse
+from theorycheck.maths.metrics import relative_mse
 from theorycheck.maths.ridge import DEFAULT_LAMBDAS, RidgeChoice, select_ridge
+from theorycheck.papers.three_layer.quadratic_features import DISTS, correlation
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 SIGMA1 = ("abs", "relu", "tanh", "square")

@@ -170,14 +170,31 @@ def _link(coeffs) -> np.ndarray:
     return c
 
 
+class _LinkOfFeature:
+    """f*(x) = g*(feature(x)) - offset, g* the polynomial ``link`` (lowest degree first), for a
+    target with a ``feature`` map of inputs in dimension ``d`` under ``dist`` and the centring
+    ``offset``."""
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return np.polynomial.polynomial.polyval(self.feature(X), self.link) - self.offset
+
+    def sample(self, n: int, rng: np.random.Generator):
+        X = sample_inputs(n, self.d, rng, self.dist)
+        return X, self(X)
+
+
 @dataclass(frozen=True)
-class QuadraticFeatureTarget:
+class QuadraticFeatureTarget(_LinkOfFeature):
     """f*(x) = g*(x^T A x) - E g*(x^T A x); g* a polynomial with coefficients ``link``
     (lowest degree first). ``link`` is centred exactly under ``dist``."""
 
     A: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
     dist: str = "sphere"
+
+    def feature(self, X: np.ndarray) -> np.ndarray:
+        """h*(x) = x^T A x for each row of X."""
+        return np.einsum("ni,ij,nj->n", X, self.A, X)
 
     @property
     def d(self) -> int:
@@ -188,17 +205,6 @@ class QuadraticFeatureTarget:
         """E g*(h) under ``dist``, subtracted so that f* is centred."""
         m = quadratic_moments(self.A, len(self.link) - 1, self.dist)
         return float(np.dot(self.link, m))
-
-    def feature(self, X: np.ndarray) -> np.ndarray:
-        """h*(x) = x^T A x for each row of X."""
-        return np.einsum("ni,ij,nj->n", X, self.A, X)
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        return np.polynomial.polynomial.polyval(self.feature(X), self.link) - self.offset
-
-    def sample(self, n: int, rng: np.random.Generator):
-        X = sample_inputs(n, self.d, rng, self.dist)
-        return X, self(X)
 
     def symbolic(self, digits: int = 3):
         """A sympy expression of f* (entries rounded to ``digits``) for inspection."""
@@ -223,12 +229,15 @@ class QuadraticFeatureTarget:
 
 
 @dataclass(frozen=True)
-class SingleIndexTarget:
+class SingleIndexTarget(_LinkOfFeature):
     """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (THEORY.md 2.2)."""
 
     beta: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
     dist: str = "sphere"
+
+    def feature(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.beta
 
     @property
     def d(self) -> int:
@@ -246,16 +255,6 @@ class SingleIndexTarget:
                 g = float(sp.factorial2(k - 1)) if k else 1.0
                 m.append(g if self.dist == "gaussian" else g * d ** (k // 2) / sphere_norm_moment(d, k // 2))
         return float(np.dot(self.link, m))
-
-    def feature(self, X: np.ndarray) -> np.ndarray:
-        return X @ self.beta
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        return np.polynomial.polynomial.polyval(self.feature(X), self.link) - self.offset
-
-    def sample(self, n: int, rng: np.random.Generator):
-        X = sample_inputs(n, self.d, rng, self.dist)
-        return X, self(X)
 
     def symbolic(self, digits: int = 3):
         xs = sp.symbols(f"x0:{self.d}")
@@ -300,11 +299,6 @@ def single_index_target(d: int = 16, *, rng: np.random.Generator | int | None = 
             warnings.warn(f"beta was normalised (norm {nb:.6g})", stacklevel=2)
             beta = beta / nb
     return SingleIndexTarget(beta, _link(link), dist)
-
-
-def relative_mse(pred: np.ndarray, y: np.ndarray) -> float:
-    """mean (pred - y)^2 / mean (y - mean y)^2."""
-    return float(np.mean((pred - y) ** 2) / np.var(y))
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
