@@ -248,3 +248,22 @@ def test_the_plugin_module_imports_only_pytest_and_the_standard_library():
         n.module.split(".")[0] for n in top if isinstance(n, ast.ImportFrom)}
     assert names <= {"__future__", "re", "pathlib", "typing", "pytest"}
     assert sys.modules[PLUGIN] is pytest_plugin
+
+
+def test_hypothesis_profile_sets_the_effort_of_claims_that_state_none(pytester):
+    pytester.makeconftest("""
+from hypothesis import settings
+settings.register_profile("tiny", max_examples=7, database=None)
+""")
+    pytester.makepyfile(**{"claims/noisy": """
+from hypothesis import strategies as st
+from theorycheck import Measurement, claim
+
+@claim(id="toy.noisy", statement="x <= 1", paper="toy", tag="R", ref="-",
+       instances=st.integers(0, 10**9))
+def noisy(x):
+    return Measurement(1.0, 1.0, stderr=0.1)
+"""})
+    res = _run(pytester, "--theorycheck", "claims", "--hypothesis-profile", "tiny")
+    assert _outcomes(res) == {"inconclusive": 1}
+    res.stdout.fnmatch_lines(["INCONCLUSIVE claims/noisy.py::toy.noisy: *, 7 instances)"])

@@ -40,8 +40,9 @@ Verdicts (docs/theory.md §0.2) map onto pytest outcomes:
 Hypothesis's own options apply where the engine searches with hypothesis:
 ``--hypothesis-show-statistics`` prints each searched claim's statistics,
 ``--hypothesis-seed`` seeds the search unless ``--theorycheck-seed`` is given, and
-``--hypothesis-profile`` loads a settings profile, which the engine consults as it does
-under ``theorycheck check``.
+``--hypothesis-profile`` loads a settings profile: its ``max_examples`` is the effort of
+the claims that state none (as under ``theorycheck check``) and its ``database`` is where
+failing instances are remembered and replayed first.
 Collection is deterministic, so ``pytest-xdist`` (``-n``) distributes claim items.
 :meth:`theorycheck.Claim.as_test` remains the way to put one claim in a test module.
 """
@@ -289,6 +290,11 @@ class ClaimItem(pytest.Item):
     def runtest(self) -> None:
         config = self.config
         scale, seed = config.getoption("theorycheck_scale"), _claim_seed(config)
+        from hypothesis import settings
+
+        # the example database of the settings profile in force (None under a profile
+        # that sets database=None), as for any hypothesis test under pytest
+        kwargs = {"scale": scale, "seed": seed, "database": settings.default.database}
         if config.getoption("hypothesis_show_statistics", False):
             from hypothesis.statistics import collector, describe_statistics
 
@@ -297,9 +303,9 @@ class ClaimItem(pytest.Item):
                 self.hypothesis_statistics = describe_statistics(stats)  # hypothesis's plugin prints it
 
             with collector.with_value(note):
-                res = self.claim.check(scale=scale, seed=seed)
+                res = self.claim.check(**kwargs)
         else:
-            res = self.claim.check(scale=scale, seed=seed)
+            res = self.claim.check(**kwargs)
         if self.claims_path is not None and res.reproducer is not None:
             from theorycheck.claims.lemmas import reproducer
             res.reproducer = reproducer(res, self.claims_path)
