@@ -1,30 +1,43 @@
 """Figure of THEORY.md 1.7's scaling study: relative test error vs N for each kernel and the
 network, one panel per (L, d), with the dimensions D_q = C(d+q-1, q) of the degree spaces
 q = 2, 4, ..., 2^L marked (the span lemma: a kernel cannot fit a generic degree-q component
-before N approaches D_q)."""
+before N approaches D_q). Draws into a given figure or a new one, returns the Figure and
+never saves (``theorycheck kernel figure`` saves)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from theorycheck.atomic import save_figure
 from theorycheck.papers.bfc.span_lemma import dim_q
+from theorycheck.plotting import finish, subplots
 
 
-def scaling_figure(data: dict, out: str | Path) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def scaling_figure(data: dict, *, fig=None):
+    """Relative test error against N, one panel per (L, d) (docs/theory.md §1.7.3).
+
+    Parameters
+    ----------
+    data : dict
+        ``{"eps": float, "cells": [record, ...]}`` as ``theorycheck kernel scaling --json``
+        writes them (each record has ``L``, ``d``, ``learner``, ``n``, ``rel_mse``).
+    fig : matplotlib.figure.Figure, optional
+        Draw the panels into this figure (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib import rcParams
+
     cells = data["cells"]
     eps = float(data.get("eps", 0.5))
     Ls = sorted({c["L"] for c in cells})
     ds = sorted({c["d"] for c in cells})
     learners = list(dict.fromkeys(c["learner"] for c in cells))
-    fig, axes = plt.subplots(len(Ls), len(ds), figsize=(3.2 * len(ds), 2.9 * len(Ls)), squeeze=False,
-                             sharey=True)
-    colors = dict(zip(learners, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    owned = fig is None
+    fig, axes = subplots(fig=fig, nrows=len(Ls), ncols=len(ds),
+                         figsize=(3.2 * len(ds), 2.9 * len(Ls)), squeeze=False, sharey=True)
+    colors = dict(zip(learners, rcParams["axes.prop_cycle"].by_key()["color"]))
     for i, L in enumerate(Ls):
         for j, d in enumerate(ds):
             ax = axes[i][j]
@@ -55,7 +68,4 @@ def scaling_figure(data: dict, out: str | Path) -> Path:
             if j == 0:
                 ax.set_ylabel("test error / top-term energy")
     axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    out = save_figure(fig, out, dpi=120)
-    plt.close(fig)
-    return out
+    return finish(fig, owned)
