@@ -46,7 +46,7 @@ def unsure(x):
     return Measurement(1.0, 1.0, stderr=0.1, label="noisy")
 
 
-@claim(id="toy.raises", statement="1/x <= 2", paper="toy", tag="A", ref="THEORY.md 3.1",
+@claim(id="toy.raises", statement="1/x <= 2", paper="toy", tag="A", ref="docs/theory.md §3.1",
        instances=[0, 1])
 def raises(x):
     return Measurement(1 / x, 2)

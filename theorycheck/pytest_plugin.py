@@ -62,7 +62,7 @@ TAGS = {"A": "claims the paper states [A] (docs/theory.md §0.1)",
         "M": "mathematical facts proved or standard [M] (docs/theory.md §0.1)"}
 
 #: The paper that each chapter of docs/theory.md states: a claim whose ``ref`` cites
-#: ``theory.md 1.x`` (or ``§1.x``) belongs to ``bfc``, and so on.
+#: ``docs/theory.md §1.x`` belongs to ``bfc``, and so on.
 THEORY_CHAPTERS = {"1": "bfc", "2": "three_layer", "3": "labels"}
 
 _REF_CHAPTER = re.compile(r"theory\.md\s*§?\s*(\d+)\b", re.IGNORECASE)
@@ -112,7 +112,7 @@ def paper_of(claim: Any, papers: list[str] | None = None) -> str | None:
     The first rule that applies wins: the first component of the claim id names a
     paper package (``three_layer.oracle.variance_exact``); the claim's module lives in
     a paper package (``theorycheck.papers.bfc...``); its ``ref`` cites a chapter of
-    docs/theory.md (``"THEORY.md 1.8 item 7"``, ``"docs/theory.md §3.2"``), one chapter
+    docs/theory.md (``"docs/theory.md §1.8.7"``, ``"docs/theory.md §3.2"``), one chapter
     per paper (:data:`THEORY_CHAPTERS`).
 
     Parameters
@@ -131,7 +131,7 @@ def paper_of(claim: Any, papers: list[str] | None = None) -> str | None:
     >>> from types import SimpleNamespace as C
     >>> paper_of(C(id="labels.teacher.x", module="m", ref="-"))
     'labels'
-    >>> paper_of(C(id="hermite.energy.parseval", module="m", ref="THEORY.md 1.8 items 5, 7"))
+    >>> paper_of(C(id="hermite.energy.parseval", module="m", ref="docs/theory.md §1.8.5, §1.8.7"))
     'bfc'
     >>> paper_of(C(id="mine.lemma", module="m", ref="-")) is None
     True

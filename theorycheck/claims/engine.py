@@ -43,12 +43,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from theorycheck.claims import SCALES, TAGS, VERDICTS
 from theorycheck.errors import ClaimError
 from theorycheck.jsonable import jsonable
-
-SCALES = ("quick", "full")
-VERDICTS = ("holds", "fails", "inconclusive", "error")
-TAGS = ("A", "R", "M")
 
 
 @dataclass(frozen=True)

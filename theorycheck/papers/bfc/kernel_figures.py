@@ -1,4 +1,4 @@
-"""Figure of THEORY.md 1.7's scaling study: relative test error vs N for each kernel and the
+"""Figure of docs/theory.md §1.7's scaling study: relative test error vs N for each kernel and the
 network, one panel per (L, d), with the dimensions D_q = C(d+q-1, q) of the degree spaces
 q = 2, 4, ..., 2^L marked (the span lemma: a kernel cannot fit a generic degree-q component
 before N approaches D_q). Draws into a given figure or a new one, returns the Figure and

@@ -1,4 +1,4 @@
-"""Figures for training runs (THEORY.md 1.6): loss curves of several runs on one
+"""Figures for training runs (docs/theory.md §1.6): loss curves of several runs on one
 log axis, and per-layer feature error over time with stage boundaries marked.
 
 Inputs are plain curve rows (``{"step", "stage", metric: value}``), as kept by

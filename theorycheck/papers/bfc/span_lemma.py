@@ -1,4 +1,4 @@
-"""The span lemma of THEORY.md 1.7 [M], measured.
+"""The span lemma of docs/theory.md §1.7 [M], measured.
 
 V_q: homogeneous degree-q Hermite polynomials in d variables under N(0, I_d), with the
 orthonormal basis h_alpha = He_alpha / sqrt(alpha!) (|alpha| = q), dimension
@@ -40,7 +40,7 @@ _WEIGHTS = _WEIGHTS / math.sqrt(2.0 * math.pi)
 
 
 def dim_q(d: int, q: int) -> int:
-    """D_q = C(d + q - 1, q), the dimension of V_q (THEORY.md 1.7)."""
+    """D_q = C(d + q - 1, q), the dimension of V_q (docs/theory.md §1.7)."""
     d = check_int("d", d, min_value=1)
     q = check_int("q", q, min_value=0)
     return math.comb(d + q - 1, q)
@@ -116,7 +116,7 @@ class SpanResult:
 def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generator, *, r: float = 1.0,
                     directions: int = 2000, **options) -> SpanResult:
     """Residual of random degree-q directions of norm r against the kernel's predictor space
-    built on N Gaussian inputs (THEORY.md 1.7 span lemma)."""
+    built on N Gaussian inputs (docs/theory.md §1.7 span lemma)."""
     d, q, N = check_int("d", d, min_value=1), check_int("q", q, min_value=1), check_int("N", N, min_value=1)
     D = dim_q(d, q)
     if D > 5000:

@@ -1,5 +1,5 @@
 """Training the learner F on the target G*: progressive end-to-end (backward
-feature correction), layerwise, and the two-layer baseline (THEORY.md 1.5-1.6).
+feature correction), layerwise, and the two-layer baseline (docs/theory.md §1.5-§1.6).
 
 Stages l = 2..L. At stage l the output uses layers <= l only (alpha_j = 0 for
 j > l, and those layers are frozen), and
@@ -20,7 +20,7 @@ from a fixed pool of ``N`` samples, the simplified tied learner K = W of width
 Diagnostics are recorded on a log-spaced schedule of global steps: train loss
 (mean over the steps since the last record), test loss, test loss relative to
 the top term's energy alpha_L^2 Var(Sum G*_L), and per-layer feature error up to
-a linear map and up to rotation (THEORY.md 1.6). Every run is reproducible from
+a linear map and up to rotation (docs/theory.md §1.6). Every run is reproducible from
 its config: same config, same numbers.
 """
 
@@ -222,7 +222,7 @@ def _stage_params(P: LearnerParams, cfg: TrainConfig, l: int) -> LearnerParams:
 
 def evaluate(P: LearnerParams, target: BFCTarget, X: np.ndarray, y: np.ndarray, S_star: dict,
              top_energy: float, upto: int | None = None) -> dict:
-    """Test diagnostics of THEORY.md 1.6 on a fixed test set."""
+    """Test diagnostics of docs/theory.md §1.6 on a fixed test set."""
     f, cache = forward(P, X, path="blas")
     out = {"test_loss": float(np.mean((f - y) ** 2))}
     out["rel_loss"] = out["test_loss"] / top_energy

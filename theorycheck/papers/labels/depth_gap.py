@@ -1,4 +1,4 @@
-"""The per-depth study of THEORY.md 3.3: layerwise residual learner vs baselines.
+"""The per-depth study of docs/theory.md §3.3: layerwise residual learner vs baselines.
 
 :func:`run_task` measures one (r, seed) cell and returns plain data, so the study
 can run through any ``map``-like executor (the builtin ``map`` by default, a
@@ -7,7 +7,7 @@ process pool); :mod:`theorycheck.papers.labels.depth_sweep` runs it through the 
 
 Protocol [R]: for each r, a parity hierarchy (fan-in 2, random wiring, labels
 redrawn until their true x-degree is at least ``min_x_degree_per_level * level``
-to avoid the collapse of THEORY.md 3.2b) is drawn from the seed; n training and
+to avoid the collapse of docs/theory.md §3.2b) is drawn from the seed; n training and
 ``n_test`` test inputs are uniform on {±1}^d. The residual learner trains
 layerwise on all levels; the baselines (kernel ridge on x, end-to-end MLP) train
 on the top level's labels only, on the same n samples. Each method's top-level
@@ -135,7 +135,7 @@ def format_table(rows: Sequence[dict]) -> str:
 
 def level_table(results: Sequence[dict], r: int) -> str:
     """Per level at depth r: mean over seeds of the error at its block, split into added and
-    inherited error (THEORY.md 3.2b lesson 2), as Markdown."""
+    inherited error (docs/theory.md §3.2b.2), as Markdown."""
     cell = [res for res in results if res["r"] == r]
     lines = ["| level | error at its block | added | inherited |", "|---|---|---|---|"]
     for t in range(r):

@@ -1,4 +1,4 @@
-"""Figures for the three-layer study (THEORY.md 2.3): corr(phi, h*) and test loss against
+"""Figures for the three-layer study (docs/theory.md §2.3): corr(phi, h*) and test loss against
 n1; test loss against matched n for the three-layer learner and the two-layer baselines; the
 exponent fit. Each draws into the ``ax`` (or ``fig``) it is given, or a new figure that no
 backend owns, and returns the Figure; ``theorycheck three-layer`` saves them."""
