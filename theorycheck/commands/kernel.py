@@ -132,6 +132,7 @@ def _figure(args) -> int:
         raise SpecError("no cells left after --Ls/--learners; check the filters against the JSON files")
     data = {"eps": _eps(args.eps)[0], "cells": records}
     _tables(cells_from_records(records), _eps(args.eps))
-    path = scaling_figure(data, args.out)
+    from theorycheck.atomic import save_figure
+    path = save_figure(scaling_figure(data), args.out, dpi=120)
     print(f"wrote {path}")
     return 0

@@ -304,6 +304,39 @@ class LearnerParams:
     def R_flat(self) -> np.ndarray:
         return _flat_R(self)
 
+    def __repr__(self) -> str:
+        """One line: the architecture and the parameter counts, never ``theta``.
+
+        Examples
+        --------
+        >>> init_learner(learner_spec(4, 3, k=2))  # doctest: +ELLIPSIS
+        LearnerParams(d=4, L=3, k=(2, 2), m=(2, 2), lifts={2: (5, 2)}, theta: ... float64 (... trained), frozen=())
+        """
+        s = self.spec
+        lifts = {j: tuple(R.shape) for j, R in sorted(self.R.items())}
+        trained = int(self.trainable_mask().sum())
+        return (f"LearnerParams(d={s.d}, L={s.L}, k={s.widths}, m={s.m}, lifts={lifts}, "
+                f"theta: {self.theta.size} {self.theta.dtype} ({trained} trained), "
+                f"frozen={tuple(sorted(self.frozen))})")
+
+    def _repr_html_(self) -> str:
+        """Per layer: the shapes of K_l, W_l and of the offsets, and whether it trains."""
+        from theorycheck._display import html_grid
+
+        s = self.spec
+        rows = []
+        for l in range(2, s.L + 1):
+            rows.append([l, sorted(s.J(l)), f"{s.k(l)}x{s.nin(l)}",
+                         "= K" if s.tied else f"{s.m[l - 2]}x{s.nin(l)}", s.nin(l),
+                         "x".join(map(str, self.R[l].shape)) if l in self.R else "-",
+                         "frozen" if l in self.frozen else "trained"])
+        note = (f"theta: {self.theta.size} entries ({self.theta.dtype}), "
+                f"{int(self.trainable_mask().sum())} trained; alphas {s.alphas}; "
+                f"B = {s.B:g}, loss {s.loss} (docs/theory.md §1.4)")
+        return html_grid(f"LearnerParams F (d={s.d}, L={s.L})",
+                         ["layer l", "J_l", "K_l", "W_l", "offsets b_l", "lift R_l", ""], rows,
+                         note=note)
+
 
 @functools.lru_cache(maxsize=64)
 def _mask(spec: LearnerSpec, frozen: frozenset) -> np.ndarray:

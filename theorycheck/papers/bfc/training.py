@@ -133,11 +133,47 @@ def _per_stage(name, value, n, check) -> tuple:
 
 @dataclass
 class TrainResult:
+    """One training run: its config, the diagnostic curve rows, the summary and the
+    trained parameters (docs/theory.md §1.5, §1.6)."""
+
     config: TrainConfig
     curves: list[dict]
     summary: dict
     params: LearnerParams = field(repr=False)
     seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        """One line: mode, sizes, steps, the final losses and the time; never the curves.
+
+        Examples
+        --------
+        >>> train(d=4, L=2, steps=20, batch=16, n_test=100, eval_points=3)  # doctest: +ELLIPSIS
+        TrainResult(mode='e2e', d=4, L=2, steps=(20,), 3 curve rows, final rel_loss=..., ...s)
+        """
+        c, s = self.config, self.summary
+        rel = s.get("final_rel_loss")
+        return (f"TrainResult(mode={c.mode!r}, d={c.d}, L={c.L}, steps={c.steps}, "
+                f"{len(self.curves)} curve rows, final rel_loss={_fmt(rel)}, "
+                f"{self.seconds:.3g}s)")
+
+    def _repr_html_(self) -> str:
+        """The summary as a table (scalars only), with the config's key settings."""
+        from theorycheck._display import fmt_num, html_table
+
+        c = self.config
+        rows = [("mode", c.mode), ("target", f"d={c.d}, L={c.L}, k*={c.k_target}, "
+                                             f"{c.connections}, delta={c.delta:g}"),
+                ("learner", f"k={c.k}, m={c.m or c.k}, tied={c.tied}, B={c.B:g}"),
+                ("optimiser", f"{c.optimizer}, lr={c.lr}, steps={c.steps}, batch={c.batch}"),
+                ("seed", c.seed), ("curve rows", len(self.curves)),
+                ("seconds", f"{self.seconds:.3g}")]
+        rows += [(k, fmt_num(v) if not isinstance(v, list) else v)
+                 for k, v in self.summary.items() if k not in ("mode", "seconds")]
+        return html_table("TrainResult", rows)
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{float(v):.4g}"
 
 
 class MemoryRecorder:
