@@ -21,6 +21,7 @@ from theorycheck._version import __version__
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "theorycheck.claims.discovery": ("discover", "find_claim",),
     "theorycheck.claims.engine": ("Claim", "ClaimResult", "Measurement", "claim", "evaluate", "grid", "reproduce", "run_claim", "select",),
+    "theorycheck.claims.report": ("Report",),
     "theorycheck.claims.lemmas": ("lemma", "save_counterexample",),
     "theorycheck.claims.tighten": ("Tightness", "tighten",),
     "theorycheck.errors": ("ClaimError", "NumericalError", "SpecError", "TheorycheckError",),
@@ -66,6 +67,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from theorycheck.claims.discovery import discover, find_claim
     from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, evaluate, grid, reproduce, run_claim, select
+    from theorycheck.claims.report import Report
     from theorycheck.claims.lemmas import lemma, save_counterexample
     from theorycheck.claims.tighten import Tightness, tighten
     from theorycheck.errors import ClaimError, NumericalError, SpecError, TheorycheckError

@@ -8,11 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from theorycheck.claims.engine import SCALES, select
-from theorycheck.claims.discovery import discover
-from theorycheck.claims.lemmas import reproducer, save_counterexample
-from theorycheck.claims.report import render_table, summary, write_reports
-from theorycheck.validation import check_int
+from theorycheck.claims import SCALES
 
 
 def add_parser(sub) -> None:
@@ -44,6 +40,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from theorycheck.claims.discovery import discover
+    from theorycheck.claims.engine import select
+    from theorycheck.claims.lemmas import reproducer, save_counterexample
+    from theorycheck.claims.report import render_table, summary, write_reports
+    from theorycheck.validation import check_int
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
