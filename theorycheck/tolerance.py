@@ -90,7 +90,7 @@ def summation(terms, *, k: float = 2.0) -> float:
     """Absolute error bound ``k m u sum|t_i|`` of a floating-point sum of ``m`` terms.
 
     Recursive (and numpy's pairwise) summation of ``t_1, ..., t_m`` is off by at most
-    ``gamma_{m-1} sum |t_i|`` (Higham, §4.2): the scale of the error is set by the
+    ``gamma_{m-1} sum |t_i|`` (Higham, section 4.2): the scale of the error is set by the
     magnitudes of the terms, not by the sum, which may cancel to 0. Pass the terms as the
     code sums them (e.g. the products ``a * b`` of a dot product, or the entries of a trace).
     """
@@ -109,7 +109,7 @@ def inner(x, y, *, k: float = 2.0) -> float:
 
 def matmul(A, B, *, k: float = 2.0) -> np.ndarray:
     """Entry-wise absolute error bound of ``A @ B``: ``k gamma_n (|A| |B|)`` with ``n`` the
-    inner dimension (Higham, §3.5). An array of ``A @ B``'s shape: pass it as the ``atol``
+    inner dimension (Higham, section 3.5). An array of ``A @ B``'s shape: pass it as the ``atol``
     of a lemma whose sides are that product (tolerances broadcast against the sides)."""
     A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
     n = A.shape[-1] if A.ndim else 1

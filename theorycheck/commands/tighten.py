@@ -11,7 +11,7 @@ from theorycheck.commands._common import console as _console
 
 
 def add_parser(sub) -> None:
-    from theorycheck.claims.engine import SCALES
+    from theorycheck.claims import SCALES
 
     p = sub.add_parser("tighten", help="report the worst ratio each claim reaches, against its constant",
                        description="Search each claim hard (hypothesis, then the optimiser phase "
