@@ -16,37 +16,42 @@ knows, for each array or float of an instance, the set it was drawn from. The ru
    elements=st.floats(lo, hi))``, or a float drawn by ``st.floats(lo, hi)``, is searched in
    the box ``[lo, hi]`` read from the strategy, entry by entry, through the chart
    ``c + w sin(theta)`` (smooth, onto the closed box). A side the strategy leaves unbounded
-   is taken from the observed instance: ``-+2 max|x|`` over the leaf's entries in the
-   starting instance (1 when they are all 0); any box is inside an unbounded domain, and
-   this one keeps the search at the scale hypothesis drew.
+   is taken from the observed instance: ``-+2 max|x|`` over the starting instance's float
+   entries (1 when they are all 0); any box is inside an unbounded domain, and this one
+   keeps the search at the scale hypothesis drew.
 3. Tuples, fixed dictionaries, ``one_of`` and ``flatmap`` are looked through (a flatmap's
    inner strategy is annotated when it is built, so arrays whose shape is drawn first are
    covered). Everything else is left fixed: integers, booleans, strings, shapes, and any
    value built by ``st.composite``, ``.map`` or ``.filter`` (its domain is unknown; moving
-   it could leave the set the statement quantifies over).
+   it could leave the set the statement quantifies over), unless the strategy declares its
+   leaves with :func:`theorycheck.strategies.with_domains`.
 
 A claim is *searchable* when at least one leaf of its best instances is covered.
 
 What the phase does
 -------------------
-:func:`falsify` starts from the best instance of each instance *structure* (the shapes of
-its leaves), best ratio first: the first ``k`` starts (3) get an equal share of the
-evaluation budget, and further starts run while budget is left (a start that sits at a local
-maximum costs only a few evaluations). From each start it alternates
+:func:`falsify` starts from the best instances of each instance *structure* (the shapes of
+its leaves; :func:`plan_starts`), plus one random member of every structure the strategy
+draws but the search did not (:func:`synthesise`). The first ``k`` starts (3) get a third
+each of the budget left; a start ends after two rounds without progress, handing on what it
+did not spend; budget left at the end goes to kicking the best end point of every structure
+again. From each start it alternates
 
 * a *vertex pass*: every entry in turn is set to its box's bounds, to 0 and to its nearest
-  integer, keeping a change that does not lower the ratio (on a plateau this walks along
-  it, which is how exact zeros and +-1 patterns appear);
+  integer, keeping a change that raises the ratio (a tie only for a move to 0 or an integer:
+  a walk along a plateau toward exact zeros);
+* a *near-repeat pass*: a row (column) moved toward another, ``1 - 10^-k`` of the way, the
+  direction in which a matrix becomes nearly singular;
 * *Powell's method* (``scipy.optimize.minimize``, derivative-free, ``maxfev`` bounded) on
-  ``-asinh(ratio)`` over ``theta``, with a fine line-search tolerance so that it can close in
-  on a singular corner;
-* a random kick of a few coordinates when both stall (basin hopping, seeded by the claim's
-  seed).
+  ``-asinh(ratio)`` over ``theta``, abandoned after a few line searches without a rise;
+* a random kick of some coordinates when a round stalls (basin hopping, seeded by the
+  claim's seed).
 
 Every evaluation is the claim's own ``measure`` on a float64 instance; the first whose
 verdict is ``fails`` stops the phase. :func:`simplify` then rounds the counterexample
 (entries to 0, to integers and signs, to fewer significant digits; rows and columns
-dropped where the domain allows) while it still fails.
+dropped where the domain allows) while it still fails. docs/lemmas.md, "Optimised
+falsification", has the measurements behind these choices.
 """
 
 from __future__ import annotations
@@ -58,10 +63,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-#: Starts that share the budget equally; more run while budget is left.
+#: Each of the first starts gets 1/TOP_K of the budget left (the engine's budget is
+#: ``theorycheck.claims.engine.OPTIMISE_EVALS``).
 TOP_K = 3
-#: Default evaluation budget of the optimiser phase per claim, by scale.
-DEFAULT_EVALS = {"quick": 1500, "full": 6000}
 #: Evaluations spent simplifying a counterexample, at most.
 SIMPLIFY_EVALS = 400
 
@@ -624,7 +628,8 @@ class _Point:
 
 
 def _vertex_pass(point: _Point, inst, r: float, ev: _Evaluator, rng, sweeps: int = 2):
-    """Coordinate moves to bounds, 0 and integers; keeps a move that does not lower the ratio."""
+    """Coordinate moves to the bounds, 0 and the nearest integer; keeps a move that raises the
+    ratio, or ties it on the way to 0 or an integer (a plateau walk toward exact zeros)."""
     for _ in range(sweeps):
         improved = False
         for lf in point.leaves:
@@ -731,7 +736,7 @@ def _powell(point: _Point, inst, r: float, ev: _Evaluator, maxfev: int):
     # line search cannot leave them: the vertex pass moves those, Powell the others
     free = np.ones(theta0.size, dtype=bool)
     for lf, a, b in zip(point.cont, point.offsets[:-1], point.offsets[1:]):
-        if lf.info.kind == "box":
+        if lf.info.kind == "box" or getattr(lf.dom, "name", "") == "box":   # the same sin chart
             free[a:b] = np.abs(np.abs(theta0[a:b]) - np.pi / 2) > 1e-12
     if not free.any():
         return inst, r
