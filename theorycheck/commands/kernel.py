@@ -56,13 +56,18 @@ def run(args) -> int:
 
 def _span(args) -> int:
     from theorycheck.papers.bfc.span_lemma import SPAN_KERNELS, span_experiment
-    kernel = check_choice("kernel", args.kernel, SPAN_KERNELS)
-    r = span_experiment(kernel, check_int("d", args.d, min_value=1), check_int("q", args.q, min_value=1),
-                        check_int("N", args.N, min_value=1),
-                        np.random.default_rng(check_int("seed", args.seed, min_value=0)))
+    kernel = check_choice("--kernel", args.kernel, SPAN_KERNELS)
+    r = span_experiment(kernel, check_int("--d", args.d, min_value=1),
+                        check_int("--q", args.q, min_value=1),
+                        check_int("--N", args.N, min_value=1),
+                        np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
+                        names={"d": "--d", "q": "--q", "N": "--N"})
     print(f"kernel={kernel} d={r.d} q={r.q} N={r.N}: dim H={r.dim_H}, D_q={r.D_q}, dim P_q H={r.rank_U}")
+    bound = (f"span-lemma bound 1 - N/D_q = {r.bound:.4f}" if r.dim_H < r.D_q else
+             f"span-lemma bound max(0, 1 - N/D_q) = 0 (vacuous: dim H = {r.dim_H} >= D_q = "
+             f"{r.D_q}, so the kernel can span every degree-{r.q} direction)")
     print(f"E||f_q - Pi_H f_q||^2 / r^2 >= {r.exact:.4f} (exact over random directions), "
-          f"Monte Carlo {r.mc_mean:.4f} +- {r.mc_stderr:.4f}; span-lemma bound 1 - N/D_q = {r.bound:.4f}")
+          f"Monte Carlo {r.mc_mean:.4f} +- {r.mc_stderr:.4f}; {bound}")
     return 0
 
 

@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("three-layer", help="three-layer feature learning on g*(x^T A x)",
                        description=__doc__.split("\n\n")[1])
     p.add_argument("action", nargs="?", default="run", choices=ACTIONS)
-    p.add_argument("--d", default=16, help="input dimension (default 16)")
+    p.add_argument("--d", default=None,
+                   help="input dimension (default 16, or the size of --matrix)")
     p.add_argument("--n1", default=4000, help="stage-1 samples (default 4000)")
     p.add_argument("--n2", default=1000, help="stage-2 samples (default 1000)")
     p.add_argument("--m1", default=2048, help="first-layer width (default 2048)")
@@ -61,18 +62,60 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _target(args):
+def _matrix(text: str) -> np.ndarray:
+    """The matrix of ``--matrix``: a .npy file, or a text file of rows of numbers; every
+    failure to read it is one line naming the file."""
+    path = Path(text)
+    hint = "pass a .npy or text file holding a d x d matrix"
+    if not text:
+        raise SpecError(f"--matrix='' is invalid: an empty path; {hint}")
+    if not path.exists():
+        raise SpecError(f"--matrix={text!r} does not exist; {hint}")
+    if path.is_dir():
+        raise SpecError(f"--matrix={text!r} is a folder; {hint}")
+    try:
+        if path.suffix == ".npy":
+            A = np.load(path, allow_pickle=False)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                A = np.loadtxt(path, ndmin=2)
+    except OSError as exc:
+        from theorycheck.errors import file_error
+        raise file_error(exc, text, "read --matrix") from None
+    except (ValueError, UnicodeDecodeError, EOFError) as exc:
+        why = " ".join(str(exc).split())[:120]
+        raise SpecError(f"--matrix={text!r} could not be read as a matrix ({why}); {hint}") from None
+    if not isinstance(A, np.ndarray) or A.ndim != 2 or A.shape[0] != A.shape[1] or A.size == 0:
+        raise SpecError(f"--matrix={text!r} holds shape {getattr(A, 'shape', None)}, not a square "
+                        f"matrix; {hint}")
+    if not np.issubdtype(A.dtype, np.number) or np.issubdtype(A.dtype, np.complexfloating):
+        raise SpecError(f"--matrix={text!r} holds {A.dtype} values; {hint} of real numbers")
+    return A
+
+
+def _dimension(args) -> int:
+    """--d, checked against --matrix's size when both are given (never silently changed)."""
+    if args.matrix is None:
+        return check_int("--d", 16 if args.d is None else args.d, min_value=2)
+    A = _matrix(args.matrix)
+    if args.d is not None:
+        d = check_int("--d", args.d, min_value=2)
+        if d != A.shape[0]:
+            raise SpecError(f"--d={d} is invalid: --matrix {args.matrix!r} is {A.shape[0]} x "
+                            f"{A.shape[1]}; drop --d or pass --d {A.shape[0]}")
+    args._A = A
+    return A.shape[0]
+
+
+def _target(args, d: int):
     from theorycheck.papers.three_layer.quadratic_features import quadratic_target
-    d = check_int("--d", args.d, min_value=2)
     rank = None if args.rank is None else check_int("--rank", args.rank, min_value=2, max_value=d)
     dist = check_choice("--dist", args.dist, ("sphere", "gaussian"))
-    A = None
-    if args.matrix is not None:
-        path = Path(args.matrix)
-        if not path.exists():
-            raise SpecError(f"--matrix={args.matrix!r} does not exist; pass a .npy or text file "
-                            f"holding a d x d matrix")
-        A = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, ndmin=2)
+    A = getattr(args, "_A", None)
+    if A is not None and rank is not None:
+        raise SpecError("--rank cannot be combined with --matrix (the matrix fixes the rank); "
+                        "drop one")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t = quadratic_target(d, rng=np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
@@ -94,12 +137,15 @@ def run(args) -> int:
 def _run_one(args) -> int:
     from theorycheck.papers.three_layer.baselines import run_baseline
     from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer
-    target = _target(args)
+    from theorycheck.papers.three_layer.learner import check_three_layer_budget
+    d = _dimension(args)
     n1 = check_int("--n1", args.n1, min_value=1)
     n2 = check_int("--n2", args.n2, min_value=4)
     cfg = ThreeLayerConfig(m1=check_int("--m1", args.m1, min_value=1),
                            m2=check_int("--m2", args.m2, min_value=1),
                            sigma1=check_choice("--sigma1", args.sigma1, ("abs", "relu", "tanh", "square")))
+    check_three_layer_budget(d, n1, n2, cfg, baselines=args.baselines, prefix="--")
+    target = _target(args, d)
     rng = np.random.default_rng([check_int("--seed", args.seed, min_value=0), 1])
     t0 = time.perf_counter()
     r = run_three_layer(target, n1, n2, rng, config=cfg)

@@ -89,6 +89,7 @@ def _seeds(value, where: str) -> list[int]:
     from theorycheck.validation import check_int
     if isinstance(value, int) and not isinstance(value, bool):
         n = check_int(f"{where} seeds", value, min_value=1, error=GridError)
+        check_grid_size({}, n, where)
         return list(range(n))
     if not isinstance(value, list):
         raise GridError(f"{where} seeds={value!r} is invalid; give a list of seeds or a count N")
@@ -160,6 +161,7 @@ def expand_grid(data: dict, source: str = "<grid>") -> Grid:
                                 f"{kind.name!r}; valid keys: {kind.expected()}")
             axes[key] = values
         _check_base(base, kind, source)
+        check_grid_size(axes, len(grid_seeds), source)
         names = list(axes)
         for combo in itertools.product(*(axes[k] for k in names)):
             config = {**base, **dict(zip(names, combo))}
@@ -199,6 +201,30 @@ def expand_grid(data: dict, source: str = "<grid>") -> Grid:
             seen.add(h)
             unique.append(s)
     return Grid(unique, tuple(imports), store, source, len(specs) - len(unique))
+
+
+RUN_BYTES = 4096  # memory per run of a sweep: its spec, checked config, hash and store row
+
+
+def check_grid_size(axes: dict, n_seeds: int, source: str = "<grid>") -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`) a grid whose runs (the product of
+    its axes' lengths times the seeds, computed before anything is expanded) do not fit the
+    memory budget at :data:`RUN_BYTES` per run; the message names the axes and the largest
+    number of runs that fits."""
+    from theorycheck.budget import BUDGET_FIX, fmt_bytes, fmt_count, memory_budget
+    from theorycheck.errors import BudgetError
+
+    n = n_seeds
+    for values in axes.values():
+        n *= len(values)
+    budget, src = memory_budget()
+    if n * RUN_BYTES <= budget:
+        return
+    shape = " x ".join([f"{k}: {len(v)}" for k, v in axes.items()] + [f"seeds: {n_seeds}"])
+    raise BudgetError(f"{source}: the grid has {fmt_count(n)} runs ({shape}), needing "
+                      f"{fmt_bytes(n * RUN_BYTES)} to expand and record but the memory budget is "
+                      f"{fmt_bytes(budget)} ({src}); use at most {budget // RUN_BYTES} runs "
+                      f"(shorten the axes or split the sweep), {BUDGET_FIX}")
 
 
 def _check_base(base: dict, kind: RunKind, source: str) -> None:

@@ -54,17 +54,26 @@ def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
     return 8 * max(2 * n_tr * n_tr + n_tr * (n - n_tr), n * n)
 
 
-def check_memory(n: int, budget_bytes: int | None = None, val_frac: float = 0.2) -> None:
-    """Raise one clear line when the Gram matrices of n samples do not fit the budget
-    ([R] default budget: 80% of the memory available now)."""
-    budget = int(0.8 * available_memory_bytes()) if budget_bytes is None else int(budget_bytes)
+def check_memory(n: int, budget_bytes: int | None = None, val_frac: float = 0.2,
+                 name: str = "N") -> None:
+    """Raise one clear line (:class:`~theorycheck.errors.BudgetError`) when the Gram matrices
+    of n samples do not fit the budget (default: the memory budget of
+    :mod:`theorycheck.budget`, half of the available memory unless set), naming ``name``,
+    the estimate and the largest N that fits."""
+    from theorycheck.budget import BUDGET_FIX, largest, memory_budget
+    from theorycheck.errors import BudgetError
+
+    if budget_bytes is None:
+        budget, source = memory_budget()
+        hint = f", {BUDGET_FIX}"
+    else:
+        budget, source, hint = int(budget_bytes), "given", " or a machine with more memory"
     need = gram_memory_bytes(n, val_frac)
     if need > budget:
-        n_max = n
-        while n_max > 16 and gram_memory_bytes(n_max, val_frac) > budget:
-            n_max = int(n_max * 0.95)
-        raise SpecError(f"N={n} needs {need / 2**30:.1f} GiB for the Gram matrices but the budget is "
-                        f"{budget / 2**30:.1f} GiB; use N <= {n_max} or a machine with more memory")
+        n_max = largest(lambda m: gram_memory_bytes(m, val_frac) <= budget, 2, n) or 1
+        raise BudgetError(f"{name}={n} needs {need / 2**30:.1f} GiB for the Gram matrices but the "
+                          f"budget is {budget / 2**30:.1f} GiB ({source}); use {name} <= "
+                          f"{n_max}{hint}")
 
 
 @dataclass(frozen=True)
