@@ -24,7 +24,7 @@ class NumericalError(TheorycheckError):
     """A computation produced non-finite values (overflow, NaN in a batch)."""
 
 
-class BudgetError(TheorycheckError):
+class BudgetError(SpecError):
     """A size whose estimated memory, time or term count exceeds the budget
     (:mod:`theorycheck.budget`); the message gives the estimate and the largest size that fits."""
 

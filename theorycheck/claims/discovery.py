@@ -24,6 +24,10 @@ def discover(path: str | Path | None = None) -> list[Claim]:
                     raise ClaimError(f"claim id {obj.id!r} is defined twice ({prev.module} and "
                                      f"{obj.module}); give each claim a unique id")
                 found[obj.id] = obj
+    if not found and path is not None:
+        raise ClaimError(f"proofs folder {str(path)!r} defines no claims (no module-level "
+                         f"@theorycheck.claim or @theorycheck.lemma objects); add some, or pass "
+                         f"another folder")
     return list(found.values())
 
 

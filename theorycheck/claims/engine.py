@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from theorycheck.errors import ClaimError
+from theorycheck.validation import check_int, short_repr
 
 SCALES = ("quick", "full")
 VERDICTS = ("holds", "fails", "inconclusive", "error")
@@ -158,6 +159,19 @@ class Claim:
     knobs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
+        check_claim_fields(id=self.id, statement=self.statement, paper=self.paper, tag=self.tag,
+                           ref=self.ref, instances=self.instances, z=self.z)
+        if not callable(self.measure):
+            raise ClaimError(f"claim {self.id}: measure={short_repr(self.measure)} is not callable; "
+                             f"decorate a function measure(instance, ...)")
+        if not isinstance(self.max_examples, Mapping):
+            raise ClaimError(f"claim {self.id}: max_examples={short_repr(self.max_examples)} is "
+                             f"invalid; pass an integer or a mapping {{scale: integer}}")
+        for scale, n in self.max_examples.items():
+            check_int(f"claim {self.id}: max_examples[{scale!r}]", n, min_value=1, error=ClaimError)
+        if not isinstance(self.knobs, Mapping):
+            raise ClaimError(f"claim {self.id}: knobs={short_repr(self.knobs)} is invalid; pass "
+                             f"keyword knobs")
         if not self.id or any(c.isspace() for c in self.id):
             raise ClaimError(f"claim id={self.id!r} is invalid; use a dotted name without spaces")
         if self.tag not in TAGS:
@@ -201,18 +215,54 @@ class Claim:
         return test
 
 
+def check_claim_fields(*, id, statement, paper, tag, ref, instances, z=4.0) -> None:
+    """The argument checks of :func:`claim` (and :func:`~theorycheck.claims.lemmas.lemma`):
+    one :class:`ClaimError` line naming the argument, before anything else reads it."""
+    if not isinstance(id, str) or not id or any(c.isspace() for c in id):
+        raise ClaimError(f"claim id={short_repr(id)} is invalid; use a dotted name without "
+                         f"spaces, e.g. id='mine.am_gm'")
+    for name, value in (("statement", statement), ("paper", paper), ("ref", ref)):
+        if not isinstance(value, str):
+            raise ClaimError(f"claim {id}: {name}={short_repr(value)} is invalid: a "
+                             f"{type(value).__name__}, not a string; pass text")
+    if not isinstance(tag, str) or tag not in TAGS:
+        raise ClaimError(f"claim {id}: tag={short_repr(tag)} is invalid; use one of A, R, M "
+                         f"(abstract, reconstruction, standard mathematics)")
+    if not (_is_strategy(instances) or callable(instances)
+            or isinstance(instances, (Mapping, list, tuple, range))):
+        raise ClaimError(f"claim {id}: instances={short_repr(instances)} is invalid: a "
+                         f"{type(instances).__name__}; give a hypothesis strategy, a list of "
+                         f"instances, a mapping {{scale: either}} or a callable scale -> either")
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or not math.isfinite(z) or z <= 0:
+        raise ClaimError(f"claim {id}: z={short_repr(z)} is invalid; pass a positive number of "
+                         f"standard errors, e.g. z=4")
+
+
 def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances: Any,
           max_examples: Mapping[str, int] | int | None = None, z: float = 4.0,
           **knobs) -> Callable[[Callable], Claim]:
     """Decorator turning ``measure(instance, [rng], **knobs)`` into a :class:`Claim`.
 
     ``instances`` is a hypothesis strategy, a sequence of instances (a grid),
-    a mapping ``{scale: either}``, or a callable ``scale -> either``.
+    a mapping ``{scale: either}``, or a callable ``scale -> either``. Wrong argument types
+    raise one :class:`~theorycheck.errors.ClaimError` line naming the argument.
     """
+    check_claim_fields(id=id, statement=statement, paper=paper, tag=tag, ref=ref,
+                       instances=instances, z=z)
+    if isinstance(max_examples, bool):
+        raise ClaimError(f"claim {id}: max_examples={max_examples!r} is invalid; pass an integer "
+                         f">= 1 or a mapping {{scale: integer}}")
     if isinstance(max_examples, int):
-        max_examples = {s: max_examples for s in SCALES}
+        max_examples = {s: check_int("max_examples", max_examples, min_value=1, error=ClaimError)
+                        for s in SCALES}
+    elif max_examples is not None and not isinstance(max_examples, Mapping):
+        raise ClaimError(f"claim {id}: max_examples={short_repr(max_examples)} is invalid; pass "
+                         f"an integer >= 1 or a mapping {{scale: integer}}")
 
     def wrap(fn: Callable) -> Claim:
+        if not callable(fn):
+            raise ClaimError(f"claim {id}: @claim decorates {short_repr(fn)}, which is not "
+                             f"callable; decorate a function measure(instance, ...)")
         return Claim(id=id, statement=statement, paper=paper, tag=tag, ref=ref, measure=fn,
                      instances=instances, z=z, knobs=knobs,
                      max_examples=max_examples or {"quick": 25, "full": 200})
@@ -262,8 +312,14 @@ class _MeasureRaised(Exception):
 def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
               max_examples: int | None = None) -> ClaimResult:
     """Search the claim's instances and return its verdict."""
+    if not isinstance(claim_, Claim):
+        raise ClaimError(f"claim_={claim_!r:.60} is invalid: a {type(claim_).__name__}, not a "
+                         f"Claim; pass an object made by @theorycheck.claim or @theorycheck.lemma")
     if scale not in SCALES:
         raise ClaimError(f"scale={scale!r} is invalid; use one of {', '.join(SCALES)}")
+    seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1, error=ClaimError)
+    if max_examples is not None:
+        max_examples = check_int("max_examples", max_examples, min_value=1, error=ClaimError)
     t0 = time.perf_counter()
     instances = claim_.instances_for(scale)
     n_max = max_examples or claim_.max_examples.get(scale) or 25

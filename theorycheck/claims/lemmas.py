@@ -143,17 +143,34 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, a
           lhs: Callable | None = None, rhs: Callable | None = None, **knobs):
     """A lemma ``lhs <relation> rhs`` as a Claim: decorate ``f(instance, [rng], **knobs)``
     returning ``(lhs, rhs[, stderr])``, or pass ``lhs=`` and ``rhs=`` (functions of the instance)."""
-    if relation not in RELATIONS:
+    from theorycheck.claims.engine import check_claim_fields
+    check_claim_fields(id=id, statement="" if statement is None else statement, paper=paper,
+                       tag=tag, ref=ref, instances=instances, z=z)
+    if not isinstance(relation, str) or relation not in RELATIONS:
         raise ClaimError(f"lemma {id}: relation={relation!r} is invalid; use one of "
                          f"{', '.join(map(repr, RELATIONS))}")
+    if isinstance(rtol, bool) or isinstance(atol, bool):
+        raise ClaimError(f"lemma {id}: rtol/atol must be numbers, not booleans; pass e.g. "
+                         f"rtol=1e-9")
     rtol = _check_tolerance("rtol", rtol, id)
     atol = _check_tolerance("atol", atol, id)
     if (lhs is None) != (rhs is None):
         raise ClaimError(f"lemma {id}: pass both lhs= and rhs=, or neither (and decorate a "
                          f"function returning (lhs, rhs))")
+    for name, f in (("lhs", lhs), ("rhs", rhs)):
+        if f is not None and not callable(f):
+            raise ClaimError(f"lemma {id}: {name}={f!r:.60} is not callable; pass a function of "
+                             f"the instance")
 
     def build(fn: Callable) -> Claim:
-        wants_rng = "rng" in inspect.signature(fn).parameters
+        if not callable(fn):
+            raise ClaimError(f"lemma {id}: @lemma decorates {fn!r:.60}, which is not callable; "
+                             f"decorate a function returning (lhs, rhs)")
+        try:
+            wants_rng = "rng" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            raise ClaimError(f"lemma {id}: the signature of {fn!r:.60} cannot be read; decorate "
+                             f"a plain Python function") from None
 
         def measure(instance, *, rng=None, **kw):
             check_finite_instance(instance, id)

@@ -119,6 +119,59 @@ def name_list(text) -> list[str]:
 
 # -- files ----------------------------------------------------------------------------------
 
+def _nearest_existing(path: "os.PathLike | str"):
+    from pathlib import Path
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def output_folder(name: str, value) -> str:
+    """``value`` as an output folder, checked before any work: not empty, not an existing
+    file, and inside a writable folder (one line naming ``name`` otherwise)."""
+    from pathlib import Path
+    text = "" if value is None else str(value)
+    if not text.strip():
+        raise SpecError(f"{name}={text!r} is invalid: an empty path; pass a folder, e.g. "
+                        f"{name} results/")
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise SpecError(f"{name}={text!r} is invalid: it is a file, not a folder; pass a folder "
+                        f"path")
+    _writable(name, text, _nearest_existing(p))
+    return text
+
+
+def output_file(name: str, value, suffixes: tuple[str, ...] = ()) -> str:
+    """``value`` as an output file, checked before any work: not empty, not a folder, with
+    one of ``suffixes`` (when given), inside a writable folder."""
+    from pathlib import Path
+    text = "" if value is None else str(value)
+    if not text.strip():
+        raise SpecError(f"{name}={text!r} is invalid: an empty path; pass a file path")
+    p = Path(text)
+    if p.is_dir() or text.endswith(("/", os.sep)):
+        raise SpecError(f"{name}={text!r} is invalid: it is a folder; pass a file path")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise SpecError(f"{name}={text!r} is invalid: unknown suffix {p.suffix!r}; use "
+                        f"{' or '.join(suffixes)}")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise SpecError(f"{name}={text!r} cannot be written (permission denied); check its "
+                        f"permissions or choose another path")
+    _writable(name, text, _nearest_existing(p.parent if str(p.parent) else Path(".")))
+    return text
+
+
+def _writable(name: str, text: str, base) -> None:
+    if not base.is_dir():
+        raise SpecError(f"{name}={text!r} is invalid: {str(base)!r} is a file, not a folder; "
+                        f"choose another path")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise SpecError(f"{name}={text!r} cannot be written: folder {str(base)!r} is not writable; "
+                        f"check its permissions or choose another path")
+
+
 def load_toml(path: str, *, what: str, hint: str) -> dict:
     """A TOML file as a dict; one-line error when it is missing, unreadable, not UTF-8 or
     not valid TOML."""

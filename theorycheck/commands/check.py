@@ -35,7 +35,10 @@ def run(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from theorycheck.commands._common import output_folder
     seed = check_int("--seed", args.seed, min_value=0, max_value=2**32 - 1)
+    if not args.list:
+        output_folder("--out", args.out)
     claims = select(discover(args.path), args.claim)
     console = _console()
     if args.list:
@@ -47,10 +50,13 @@ def run(args) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("claims", total=len(claims))
-        for c in claims:
-            bar.update(task, description=f"checking {c.id}")
-            results.append(c.check(scale=args.scale, seed=seed))
-            bar.advance(task)
+        try:
+            for c in claims:
+                bar.update(task, description=f"checking {c.id}")
+                results.append(c.check(scale=args.scale, seed=seed))
+                bar.advance(task)
+        except KeyboardInterrupt:
+            raise _interrupted(results, claims, args, seed) from None
     for r in results:
         r.reproducer = reproducer(r, args.path)  # a user folder's claims need its path
     render_table(results, console)
@@ -66,3 +72,14 @@ def run(args) -> int:
                   + f" in {time.perf_counter() - t0:.1f}s; reports: {j}, {m}", highlight=False)
     sys.stdout.flush()
     return 1 if counts["fails"] or counts["error"] else 0
+
+
+def _interrupted(results, claims, args, seed):
+    """Ctrl-C during the claims: write the verdicts so far (atomically) and say where."""
+    from theorycheck.errors import Interrupted
+    if not results:
+        return Interrupted(f"no claim finished (0 of {len(claims)}); no report written")
+    j, m = write_reports(results, args.out, scale=args.scale, seed=seed,
+                         source=args.path or "builtin proofs")
+    return Interrupted(f"{len(results)} of {len(claims)} claims checked; their verdicts are in "
+                       f"{j} and {m}")

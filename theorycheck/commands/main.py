@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as exc:
         if debug:
             _traceback()
-        kept = str(exc) or "what was recorded before is kept"
+        kept = str(exc) or "results written so far are kept"
         _line(f"{prefix}: interrupted; {kept}")
         return 130
     except BrokenPipeError:

@@ -86,6 +86,14 @@ class KernelSpec:
     bandwidth: float = 1.0
     m: int = 1024
     features: Callable | None = field(default=None, compare=False, repr=False)
+    d: int | None = None      # the input dimension it was made for (None: any)
+
+    def check_data(self, name: str, X: np.ndarray) -> None:
+        """Refuse data whose dimension differs from the kernel's ``d``."""
+        if self.d is not None and X.shape[1] != self.d:
+            raise SpecError(f"{name} has d={X.shape[1]} columns but the {self.name} kernel was "
+                            f"made for d={self.d}; make the kernel with make_kernel({self.name!r}, "
+                            f"{X.shape[1]}) or pass data of dimension {self.d}")
 
     def block(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         if self.name == "poly":
@@ -121,23 +129,24 @@ def make_kernel(name: str, d: int, *, q: int = 4, bandwidth: float = 1.0, m: int
     check_choice("kernel", name, KERNELS)
     d = check_int("d", d, min_value=1)
     if name == "poly":
-        return KernelSpec(name, q=check_int("q", q, min_value=1))
+        return KernelSpec(name, q=check_int("q", q, min_value=1), d=d)
     if name == "gaussian":
-        return KernelSpec(name, bandwidth=check_real("bandwidth", bandwidth, positive=True))
+        return KernelSpec(name, bandwidth=check_real("bandwidth", bandwidth, positive=True), d=d)
     if name == "rf":
         m = check_int("m", m, min_value=1)
         rng = np.random.default_rng(0) if rng is None else rng
         W = rng.standard_normal((m, d))
         W /= np.linalg.norm(W, axis=1, keepdims=True)
         c = rng.standard_normal(m)
-        return KernelSpec(name, m=m, features=lambda X: np.maximum(X @ W.T + c, 0.0) / math.sqrt(m))
+        return KernelSpec(name, m=m, features=lambda X: np.maximum(X @ W.T + c, 0.0) / math.sqrt(m),
+                          d=d)
     if learner is None:
         raise SpecError("kernel='ntk' needs the learner at initialisation (learner=LearnerParams); "
                         "build one with learner_spec_for(target) and init_learner(spec)")
     if learner.spec.d != d:
         raise SpecError(f"the learner has d={learner.spec.d} but the data has d={d}; build the "
                         f"learner for the target the data came from")
-    return KernelSpec(name, features=lambda X: ntk_features(learner, X))
+    return KernelSpec(name, features=lambda X: ntk_features(learner, X), d=d)
 
 
 def _rows(spec: KernelSpec, X: np.ndarray) -> np.ndarray:
@@ -194,9 +203,22 @@ def fit_kernel_ridge(spec: KernelSpec, X, y, rng: np.random.Generator, *,
                      memory_budget: int | None = None, block: int = 2048) -> KernelFit:
     """Kernel ridge regression with the penalty chosen on a validation split
     (one Cholesky factorisation per candidate), refit on all rows (factored in place)."""
+    if not isinstance(spec, KernelSpec):
+        raise SpecError(f"spec={spec!r:.60} is invalid: a {type(spec).__name__}, not a KernelSpec; "
+                        f"make one with make_kernel(name, d)")
+    if not isinstance(rng, np.random.Generator):
+        raise SpecError(f"rng={rng!r:.60} is invalid: a {type(rng).__name__}; pass a "
+                        f"numpy.random.Generator, e.g. numpy.random.default_rng(0)")
     X = check_array("X", X, ndim=2)
+    spec.check_data("X", X)
     y = check_array("y", y, shape=(X.shape[0],), ndim=1)
+    if isinstance(lambdas, (str, bytes)) or not hasattr(lambdas, "__iter__"):
+        raise SpecError(f"lambdas={lambdas!r:.60} is invalid; pass a list of positive penalties")
     lambdas = [check_real("ridge", lam, positive=True) for lam in lambdas]
+    if not lambdas:
+        raise SpecError("lambdas=[] is invalid: empty; pass at least one positive penalty")
+    val_frac = check_real("val_frac", val_frac, positive=True, max_value=0.9)
+    block = check_int("block", block, min_value=1)
     n = X.shape[0]
     check_memory(n, memory_budget, val_frac)
     if len(lambdas) > 1:
