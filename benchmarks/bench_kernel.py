@@ -1,4 +1,4 @@
-"""Benchmark kernel ridge regression (THEORY.md 1.7): blocked Gram construction and the
+"""Benchmark kernel ridge regression (docs/theory.md §1.7): blocked Gram construction and the
 Cholesky solve at N = 10,000, d = 32 (polynomial kernel, degree 4), on ``--threads`` cores.
 
     python benchmarks/bench_kernel.py [--N 10000] [--d 32] [--threads 2]
@@ -30,7 +30,8 @@ def main() -> None:
     a = ap.parse_args()
     import numpy as np
     from threadpoolctl import threadpool_limits
-    from theorycheck.papers.bfc.kernel_methods import fit_kernel_ridge, gram, kernel_ridge_alpha, make_kernel
+    from theorycheck.maths.kernel_methods import fit_kernel_ridge, gram, make_kernel
+    from theorycheck.maths.ridge import kernel_ridge_solve
 
     with threadpool_limits(a.threads):
         M = np.random.default_rng(0).standard_normal((3072, 3072))
@@ -50,7 +51,7 @@ def main() -> None:
         t0 = time.perf_counter()
         K = gram(spec, X)
         t1 = time.perf_counter()
-        kernel_ridge_alpha(K, y, 1e-6, overwrite=True)
+        kernel_ridge_solve(K, y, 1e-6, overwrite=True)
         t2 = time.perf_counter()
         del K
         peak = max(peak, gemm_peak())   # best of before and after: the machine is shared

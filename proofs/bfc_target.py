@@ -1,4 +1,4 @@
-"""Claims on the symbolic target G* of THEORY.md 1.3: degree bookkeeping, structure
+"""Claims on the symbolic target G* of docs/theory.md §1.3: degree bookkeeping, structure
 (J_l respected), the information gap in the energy by degree, the exact Hermite energy
 (Parseval) and its Monte Carlo estimator, and the agreement of the float64 evaluator
 with the exact polynomials.
@@ -32,10 +32,10 @@ def small_specs(max_d: int = 4, max_L: int = 3, max_k: int = 3):
 SPECS = {"quick": small_specs(), "full": small_specs(5, 4, 3)}
 
 
-@claim(id="bfc.target.degree", tag="M", ref="THEORY.md 1.3 degree bookkeeping",
+@claim(id="bfc.target.degree", tag="M", ref="docs/theory.md §1.3 degree bookkeeping",
        paper="Allen-Zhu & Li 2001.04413",
-       statement="For random W*, every S*_l has degree 2^(l-1) = max_{j in J_l} deg G*_j, "
-                 "G*_l degree 2^l and G* degree 2^L (no cancellation), in exact arithmetic",
+       statement="""For random W*, every S*_l has degree 2^(l-1) = max_{j in J_l} deg G*_j, G*_l
+                 degree 2^l and G* degree 2^L (no cancellation), in exact arithmetic""",
        instances=SPECS, max_examples={"quick": 12, "full": 60}, plant=False)
 def degree_bookkeeping(spec: dict, *, plant: bool):
     from theorycheck.papers.bfc.symbolic import plant_cancellation, symbolic_target, verify_degrees
@@ -51,10 +51,10 @@ def degree_bookkeeping(spec: dict, *, plant: bool):
                        detail={"shortfalls": report.shortfalls[:4]})
 
 
-@claim(id="bfc.target.structure", tag="R", ref="THEORY.md 1.3 (S*_l reads J_l only)",
+@claim(id="bfc.target.structure", tag="R", ref="docs/theory.md §1.3 (S*_l reads J_l only)",
        paper="Allen-Zhu & Li 2001.04413",
-       statement="Each G*_l is exactly a homogeneous quadratic of the components of G*_j, "
-                 "j in J_l only (and reads l-1); no weight block outside J_l exists",
+       statement="""Each G*_l is exactly a homogeneous quadratic of the components of G*_j, j in
+                 J_l only (and reads l-1); no weight block outside J_l exists""",
        instances=SPECS, max_examples={"quick": 12, "full": 60}, forbidden=False)
 def structure(spec: dict, *, forbidden: bool):
     from theorycheck.papers.bfc.symbolic import symbolic_target, verify_structure, with_forbidden_block
@@ -70,11 +70,11 @@ def structure(spec: dict, *, forbidden: bool):
                        detail={"rows": report.rows()})
 
 
-@claim(id="bfc.target.energy_gap", tag="R", ref="THEORY.md 1.3 information gap",
+@claim(id="bfc.target.energy_gap", tag="R", ref="docs/theory.md §1.3 information gap",
        paper="Allen-Zhu & Li 2001.04413",
-       statement="Energy by Hermite degree shows the gap: energy_{2^L}(G*) = alpha_L^2 "
-                 "energy_{2^L}(Sum G*_L) exactly, and with alpha_{l+1}/alpha_l = 0.02 the degree-2^l "
-                 "energy of the layer-l term exceeds that of every higher layer's term",
+       statement="""Energy by Hermite degree shows the gap: energy_{2^L}(G*) = alpha_L^2
+                 energy_{2^L}(Sum G*_L) exactly, and with alpha_{l+1}/alpha_l = 0.02 the degree-2^l
+                 energy of the layer-l term exceeds that of every higher layer's term""",
        instances={"quick": small_specs(3, 3, 2), "full": small_specs(4, 3, 3)},
        max_examples={"quick": 10, "full": 50}, ratio=0.02, power=2)
 def energy_gap(spec: dict, *, ratio: float, power: int):
@@ -105,10 +105,10 @@ def energy_gap(spec: dict, *, ratio: float, power: int):
     return ms
 
 
-@claim(id="hermite.energy.parseval", tag="M", ref="THEORY.md 1.8 items 5, 7",
+@claim(id="hermite.energy.parseval", tag="M", ref="docs/theory.md §1.8.5, §1.8.7",
        paper="standard Gaussian calculus",
-       statement="The exact Hermite energies of a polynomial p sum to its second moment "
-                 "E p(x)^2 computed independently from Isserlis moments (Parseval)",
+       statement="""The exact Hermite energies of a polynomial p sum to its second moment E p(x)^2
+                 computed independently from Isserlis moments (Parseval)""",
        instances={"quick": random_polynomials(3, 5, 4), "full": random_polynomials(4, 8, 6)},
        max_examples={"quick": 30, "full": 200}, factorial_weights=True)
 def parseval(instance, *, factorial_weights: bool):
@@ -141,11 +141,11 @@ def _mc_grid(scale: str) -> list[dict]:
             for L in (2, 3) for d in dims for s in seeds for c, cen in kinds]
 
 
-@claim(id="hermite.energy.mc_agrees_with_exact", tag="M", ref="THEORY.md 1.8 item 7",
+@claim(id="hermite.energy.mc_agrees_with_exact", tag="M", ref="docs/theory.md §1.8.7",
        paper="standard Gaussian calculus",
-       statement="The Monte Carlo (Mehler, roots of unity) energy by degree of G* agrees with "
-                 "the exact Hermite energies within 6 standard errors at every degree, on a fixed "
-                 "grid of targets (6, not 4: products of degree-2^L polynomials are heavy-tailed)",
+       statement="""The Monte Carlo (Mehler, roots of unity) energy by degree of G* agrees with the
+                 exact Hermite energies within 6 standard errors at every degree, on a fixed grid
+                 of targets (6, not 4: products of degree-2^L polynomials are heavy-tailed)""",
        instances=_mc_grid, n_samples=100000, sampler_scale=1.0)
 def mc_energy_agrees(spec: dict, *, rng, n_samples: int, sampler_scale: float):
     from theorycheck.maths.hermite import mc_energy_by_degree
@@ -167,10 +167,10 @@ def mc_energy_agrees(spec: dict, *, rng, n_samples: int, sampler_scale: float):
             for q in range(D + 1)]
 
 
-@claim(id="bfc.target.numeric_agrees_with_symbolic", tag="M", ref="THEORY.md 1.3",
+@claim(id="bfc.target.numeric_agrees_with_symbolic", tag="M", ref="docs/theory.md §1.3",
        paper="Allen-Zhu & Li 2001.04413",
-       statement="The float64 evaluator of G* and of every layer S*_l agrees with the exact "
-                 "polynomials to 1e-10 relative at random inputs",
+       statement="""The float64 evaluator of G* and of every layer S*_l agrees with the exact
+                 polynomials to 1e-10 relative at random inputs""",
        instances=SPECS, max_examples={"quick": 12, "full": 60}, perturb=0.0)
 def numeric_agrees(spec: dict, *, rng, perturb: float):
     from theorycheck.maths.gaussian import poly_function

@@ -1,6 +1,6 @@
 """The two-layer (degree-4) critical lemma: the measured law as a claim, and the study.
 
-THEORY.md 1.8 item 4, second half. Model (``theorycheck.papers.bfc.critical``): the BFC
+docs/theory.md §1.8.4, second half. Model (``theorycheck.papers.bfc.critical``): the BFC
 target with L = 2, G(x) = ||W sigma(x) + V x||^2, sigma(x) = x^2 - 1 [R]. Near
 the target (W, V) = (W*, V*) + perturbation, the feature error up to rotation
 err = min_U sqrt(E||U S_2 - S*_2||^2) and the loss E[(G - G*)^2] are both exact.
@@ -28,6 +28,7 @@ import sys
 import numpy as np
 from hypothesis import strategies as st
 
+from theorycheck.atomic import save_figure
 from theorycheck.claims.engine import Measurement, claim
 
 #: Worst measured err * sigma_k / loss^{1/2} (0.544) and err / loss^{1/4} (0.817) of the
@@ -57,7 +58,7 @@ def degree4_instances(draw):
             "M_star": Ms, "M": perturb(Ms, eps, mix, rng)}
 
 
-@claim(id="bfc.lemma.critical_degree4", tag="M", ref="THEORY.md 1.8 item 4 (two layers)",
+@claim(id="bfc.lemma.critical_degree4", tag="M", ref="docs/theory.md §1.8.4 (two layers)",
        paper="Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)",
        statement=f"G = ||W sigma(x) + V x||^2 near its target (kappa <= 16, eps <= 1): feature error "
                  f"up to rotation err <= {MARGIN:g}*{C_HALF}*loss^(1/2)/sigma_k and err <= "
@@ -138,7 +139,7 @@ def plot(pts, fits, path) -> None:
     ax.set_title("Degree-4 critical lemma: G = ||W sigma(x) + V x||^2 near its target")
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -1,4 +1,4 @@
-"""Claims on kernel methods and their lower bound (THEORY.md 1.7).
+"""Claims on kernel methods and their lower bound (docs/theory.md §1.7).
 
 (a) the span lemma [M]: a kernel predictor lies in a label-free space H of dimension
     <= N, so a random degree-q direction of norm r keeps residual >= r^2 (1 - N/D_q);
@@ -55,13 +55,13 @@ def span_instances(draw, max_D: int = 330):
     return inst
 
 
-@claim(id="kernels.span_lemma", tag="M", ref="THEORY.md 1.7 (span lemma)",
+@claim(id="kernels.span_lemma", tag="M", ref="docs/theory.md §1.7 (span lemma)",
        paper="Allen-Zhu & Li 2023, arXiv 2001.04413 (kernel lower bound)",
-       statement="for a random degree-q direction f_q of norm r in V_q (dim D_q = C(d+q-1, q)) and the "
-                 "predictor space H of a kernel on N label-free Gaussian inputs (poly, gaussian, random "
-                 "features), E||f_q - Pi_H f_q||^2 >= r^2 (1 - N/D_q); the exact expectation over "
-                 "directions is checked against the bound and a 2000-direction Monte Carlo against the "
-                 "exact value (z-score <= 4)",
+       statement="""for a random degree-q direction f_q of norm r in V_q (dim D_q = C(d+q-1, q))
+                 and the predictor space H of a kernel on N label-free Gaussian inputs (poly,
+                 gaussian, random features), E||f_q - Pi_H f_q||^2 >= r^2 (1 - N/D_q); the exact
+                 expectation over directions is checked against the bound and a 2000-direction
+                 Monte Carlo against the exact value (z-score <= 4)""",
        instances={"quick": span_instances(), "full": span_instances(max_D=1000)},
        max_examples={"quick": 20, "full": 120}, with_factor=True, directions=2000)
 def span_lemma(inst, *, rng, with_factor: bool, directions: int):
@@ -94,13 +94,13 @@ def _study(L, ds, ns, seeds, kernel, steps):
         return tuple(kernel_study(ds, ns, seeds, Ls=(L,), learners=(kernel, "network"), steps=steps))
 
 
-@claim(id="kernels.scaling.kernel_exponent", tag="A", ref="THEORY.md 1.1 item 3, 1.7 (scaling)",
+@claim(id="kernels.scaling.kernel_exponent", tag="A", ref="docs/theory.md §1.1.3, §1.7 (scaling)",
        paper="Allen-Zhu & Li 2023, arXiv 2001.04413 (kernel lower bound)",
-       statement="on the BFC target (every learner on the same fixed N), N_required ~ d^e at relative "
-                 "test error eps: the kernel's exponent (lower end of its 95% interval over seeds) is at "
-                 "least q* - margin, q* the degree carried by the remaining error (largest q whose "
-                 "energy tail exceeds eps of the top-term energy), and exceeds the network's exponent "
-                 "(upper end of its interval)",
+       statement="""on the BFC target (every learner on the same fixed N), N_required ~ d^e at
+                 relative test error eps: the kernel's exponent (lower end of its 95% interval over
+                 seeds) is at least q* - margin, q* the degree carried by the remaining error
+                 (largest q whose energy tail exceeds eps of the top-term energy), and exceeds the
+                 network's exponent (upper end of its interval)""",
        instances={"quick": [QUICK_SCALING], "full": [FULL_SCALING]}, max_examples=1,
        margin=1.5, degree=None)
 def kernel_exponent(inst, *, margin: float, degree: int | None):

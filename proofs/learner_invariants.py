@@ -1,4 +1,4 @@
-"""Invariants the learner F relies on (THEORY.md 1.4), checked on the learner's own
+"""Invariants the learner F relies on (docs/theory.md §1.4), checked on the learner's own
 code paths (:func:`theorycheck.papers.bfc.learner.forward`, its lifts and feature buffer).
 
 * 1.8 item 2, isometry invariance: K^T K = W^T W  =>  Sum(sigma(K z)) = Sum(sigma(W z)),
@@ -29,10 +29,10 @@ def _orthonormal_columns(rng, m: int, k: int) -> np.ndarray:
     return Q * np.sign(np.diag(R))
 
 
-@claim(id="learner.isometry_invariance", tag="M", ref="THEORY.md 1.8 item 2", paper=PAPER,
-       statement="K^T K = W^T W implies Sum(sigma(K z)) = Sum(sigma(W z)) for every z: the "
-                 "learner's wide output map W = U K (U^T U = I) gives the same F as the tied K = W "
-                 "learner, on both code paths",
+@claim(id="learner.isometry_invariance", tag="M", ref="docs/theory.md §1.8.2", paper=PAPER,
+       statement="""K^T K = W^T W implies Sum(sigma(K z)) = Sum(sigma(W z)) for every z: the
+                 learner's wide output map W = U K (U^T U = I) gives the same F as the tied K = W
+                 learner, on both code paths""",
        instances={"quick": st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(0, 4)),
                   "full": st.tuples(st.integers(1, 12), st.integers(1, 8), st.integers(0, 16))},
        max_examples={"quick": 15, "full": 100}, orthogonal=True)
@@ -64,10 +64,10 @@ def isometry_invariance(inst, *, rng, orthogonal: bool):
     return out
 
 
-@claim(id="learner.lift_spanning", tag="M", ref="THEORY.md 1.8 item 6", paper=PAPER,
-       statement="With the learner's lift R (p >= k(k+1)/2 rows), sigma(U^T z) lies in the linear "
-                 "span of the lifted features sigma(R z) for a random orthogonal U "
-                 "(least-squares relative residual <= 1e-8)",
+@claim(id="learner.lift_spanning", tag="M", ref="docs/theory.md §1.8.6", paper=PAPER,
+       statement="""With the learner's lift R (p >= k(k+1)/2 rows), sigma(U^T z) lies in the linear
+                 span of the lifted features sigma(R z) for a random orthogonal U (least-squares
+                 relative residual <= 1e-8)""",
        instances={"quick": st.tuples(st.integers(1, 5), st.integers(0, 3), st.integers(0, 99)),
                   "full": st.tuples(st.integers(1, 10), st.integers(0, 6), st.integers(0, 999))},
        max_examples={"quick": 15, "full": 100}, rows_offset=0)
@@ -86,8 +86,7 @@ def lift_spanning(inst, *, rng, rows_offset: int):
     params.K(2, 0)[...] = np.eye(k)            # S_2 = z, so the buffer holds sigma(R_2 z)
     Z = rng.standard_normal((4 * (p + k * k) + 8, k))
     _, cache = Lr.forward(params, Z, path="blas")
-    start = Lr._layout(spec).phi_off[2]
-    lifted = cache["Phi"][:, start:start + p]
+    lifted = cache["Phi"][:, Lr.layer_slots(spec, 2).phi]
     U = np.linalg.qr(rng.standard_normal((k, k)))[0]
     T = (Z @ U) ** 2                              # sigma(U^T z), one column per coordinate
     coef, *_ = np.linalg.lstsq(lifted, T, rcond=None)

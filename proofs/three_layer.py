@@ -1,4 +1,4 @@
-"""Claims on three-layer feature learning (THEORY.md 2.2, 2.3; Nichani, Damian & Lee).
+"""Claims on three-layer feature learning (docs/theory.md §2.2, §2.3; Nichani, Damian & Lee).
 
 (a) the variance oracles of x^T A x, exactly (sympy) and by Monte Carlo;
 (b) the learned feature's correlation with x^T A x rises with n1, and test loss falls;
@@ -50,11 +50,11 @@ def _integer_tracefree(d: int, seed: int) -> sp.Matrix:
 # ---------------------------------------------------------------- (a) oracles
 
 
-@claim(id="three_layer.oracle.variance_exact", tag="M", ref="THEORY.md 2.2 (oracle)",
+@claim(id="three_layer.oracle.variance_exact", tag="M", ref="docs/theory.md §2.2 (oracle)",
        paper="Nichani, Damian & Lee 2023 (setting)",
-       statement="Var(x^T A x) = 2||A||_F^2 under N(0, I) and 2d/(d+2) ||A||_F^2 on the sphere of "
-                 "radius sqrt(d), for symmetric trace-free A, checked exactly with sympy; the "
-                 "cumulant formula for E[(x^T A x)^3] agrees with sympy too",
+       statement="""Var(x^T A x) = 2||A||_F^2 under N(0, I) and 2d/(d+2) ||A||_F^2 on the sphere of
+                 radius sqrt(d), for symmetric trace-free A, checked exactly with sympy; the
+                 cumulant formula for E[(x^T A x)^3] agrees with sympy too""",
        instances={"quick": grid(d=[2, 3, 4], dist=["gaussian", "sphere"], seed=[0, 1]),
                   "full": grid(d=[2, 3, 4, 5, 6], dist=["gaussian", "sphere"], seed=[0, 1, 2])},
        oracle=variance_oracle, trace_free=True)
@@ -83,10 +83,10 @@ def variance_exact(inst, *, oracle, trace_free: bool):
                               label=f"E h^3 ({dist}, d={d})", exact=str(m3))]
 
 
-@claim(id="three_layer.oracle.variance_mc", tag="M", ref="THEORY.md 2.2 (oracle)",
+@claim(id="three_layer.oracle.variance_mc", tag="M", ref="docs/theory.md §2.2 (oracle)",
        paper="Nichani, Damian & Lee 2023 (setting)",
-       statement="for the default random A (normalised trace-free symmetric Gaussian, full or low "
-                 "rank), Monte Carlo Var(x^T A x) agrees with the oracle within 4 standard errors",
+       statement="""for the default random A (normalised trace-free symmetric Gaussian, full or low
+                 rank), Monte Carlo Var(x^T A x) agrees with the oracle within 4 standard errors""",
        instances={"quick": grid(d=[8, 32], dist=["gaussian", "sphere"], rank=[None, 2]),
                   "full": grid(d=[4, 16, 64, 128], dist=["gaussian", "sphere"], rank=[None, 2, 3])},
        n_samples=40000, oracle=variance_oracle)
@@ -109,11 +109,11 @@ QUICK_B = {"d": 16, "n1s": (400, 1600, 9600), "n2": 3000, "m1": 2048, "m2": 128,
 FULL_B = {"d": 32, "n1s": (1000, 4000, 16000), "n2": 4000, "m1": 4096, "m2": 256, "seeds": 5}
 
 
-@claim(id="three_layer.feature.correlation_rises", tag="R", ref="THEORY.md 2.3",
+@claim(id="three_layer.feature.correlation_rises", tag="R", ref="docs/theory.md §2.3",
        paper="Nichani, Damian & Lee 2023, arXiv 2305.06986",
-       statement="after one gradient step on the middle layer, corr(phi, x^T A x) rises with n1 "
-                 "at every step of the n1 ladder and the three-layer test loss falls with it "
-                 "(means over seeds, bands of 4 standard errors; the last corr must exceed min_corr)",
+       statement="""after one gradient step on the middle layer, corr(phi, x^T A x) rises with n1
+                 at every step of the n1 ladder and the three-layer test loss falls with it (means
+                 over seeds, bands of 4 standard errors; the last corr must exceed min_corr)""",
        instances={"quick": [QUICK_B], "full": [FULL_B]}, max_examples=1,
        sigma1="abs", eta=1.0, min_corr=0.75)
 def correlation_rises(inst, *, rng, sigma1: str, eta: float, min_corr: float):
@@ -156,13 +156,13 @@ FULL_C = {"d": 32, "n": 12000, "frac1": 0.8, "m1": 4096, "m2": 256, "seeds": 5,
           "gd": {"m": 256, "steps": 800}}
 
 
-@claim(id="three_layer.beats_two_layer", tag="A", ref="THEORY.md 2.1, 2.2b",
+@claim(id="three_layer.beats_two_layer", tag="A", ref="docs/theory.md §2.1, §2.2b",
        paper="Nichani, Damian & Lee 2023, arXiv 2305.06986",
-       statement="on f* = g*(x^T A x) at matched n, the best two-layer baseline (degree-4 "
-                 "polynomial KRR, ReLU random features, two-layer net trained by GD) has a larger "
-                 "relative test MSE than the three-layer learner by at least `factor` "
-                 "(geometric mean over seeds, band of 2 standard errors); the measured factor "
-                 "and its spread are reported",
+       statement="""on f* = g*(x^T A x) at matched n, the best two-layer baseline (degree-4
+                 polynomial KRR, ReLU random features, two-layer net trained by GD) has a larger
+                 relative test MSE than the three-layer learner by at least `factor` (geometric
+                 mean over seeds, band of 2 standard errors); the measured factor and its spread
+                 are reported""",
        instances={"quick": [QUICK_C], "full": [FULL_C]}, max_examples=1, z=2.0,
        factor=1.0, eta=1.0, sigma1="abs",
        baselines=("poly_krr", "relu_rf", "two_layer_gd"))

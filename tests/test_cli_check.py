@@ -72,3 +72,60 @@ def test_list_and_selection(capsys):
 def test_builtin_selection_runs(tmp_path, capsys):
     assert main(["check", "-c", "gaussian.moments.*", "--out", str(tmp_path)]) == 0
     assert "gaussian.moments.double_factorial" in capsys.readouterr().out
+
+
+MIXED = ("import numpy as np\nfrom hypothesis import strategies as st\nfrom theorycheck import lemma\n"
+         "ok = lemma(id='m.ok', instances=st.integers(0, 9), lhs=lambda n: n, rhs=lambda n: 9)\n"
+         "@lemma(id='m.scalar', instances=st.integers(0, 9))\n"
+         "def scalar(n):\n    return 1.0\n"
+         "@lemma(id='m.boom', instances=st.integers(0, 9))\n"
+         "def boom(n):\n    raise ZeroDivisionError('the reason is here')\n"
+         "@lemma(id='m.warns', instances=st.integers(1, 9), relation='>=')\n"
+         "def warns(n):\n    return float(np.log(np.float64(0.0)) < 0), 1.0\n")
+
+
+def test_malformed_lemma_is_an_error_row_and_the_others_run(tmp_path, capsys):
+    import warnings
+    (tmp_path / "mixed.py").write_text(MIXED)
+    out = tmp_path / "rep"
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        assert main(["check", str(tmp_path), "--out", str(out)]) == 1
+    assert not [w for w in leaked if issubclass(w.category, RuntimeWarning)]
+    text = capsys.readouterr().out
+    rows = {c["id"]: c for c in json.loads((out / "report.json").read_text())["claims"]}
+    assert {i: r["verdict"] for i, r in rows.items()} == {
+        "m.ok": "holds", "m.scalar": "error", "m.boom": "error", "m.warns": "holds"}
+    # the reason of an error is on the console, one line; no ratio for an all-error claim
+    assert "ZeroDivisionError: the reason is here" in text
+    assert "return a tuple (lhs, rhs)" in text
+    boom_row = next(line for line in text.splitlines() if "m.boom" in line and "│" in line)
+    assert "–" in boom_row and "inf" not in boom_row
+    assert rows["m.boom"]["worst_ratio"] is None
+    assert "divide by zero" in rows["m.warns"]["warnings"][0]["message"]
+    assert "RuntimeWarning" not in text
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "2.5"])
+def test_max_examples_is_validated(value, capsys):
+    assert main(["check", "-c", "gaussian.moments.*", "--max-examples", value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--max-examples=" in err and "is invalid" in err
+
+
+def test_max_examples_sets_the_effort(tmp_path):
+    (tmp_path / "bad.py").write_text(BAD)
+    out = tmp_path / "rep"
+    main(["check", str(tmp_path), "--out", str(out), "--max-examples", "1", "--no-example-db"])
+    row = json.loads((out / "report.json").read_text())["claims"][0]
+    assert row["instances"] == 1 and row["verdict"] == "holds" and row["max_examples"] == 1
+
+
+def test_failing_examples_are_replayed_from_the_out_folder(tmp_path):
+    (tmp_path / "bad.py").write_text(BAD)
+    out = tmp_path / "rep"
+    assert main(["check", str(tmp_path), "--out", str(out)]) == 1
+    assert (out / ".hypothesis").is_dir()
+    assert main(["check", str(tmp_path), "--out", str(out), "--max-examples", "1"]) == 1
+    row = json.loads((out / "report.json").read_text())["claims"][0]
+    assert row["verdict"] == "fails" and row["counterexample"] == "6"

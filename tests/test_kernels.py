@@ -1,4 +1,4 @@
-"""Kernel methods, the span lemma and the scaling study (THEORY.md 1.7)."""
+"""Kernel methods, the span lemma and the scaling study (docs/theory.md §1.7)."""
 
 import json
 import math
@@ -10,9 +10,9 @@ from theorycheck.proofs import kernels as KC
 from theorycheck.papers.bfc import learner as Lr
 from theorycheck.commands.main import main
 from theorycheck.errors import NumericalError, SpecError
-from theorycheck.papers.bfc.kernel_methods import (check_memory, fit_kernel_ridge, gram,
-                                        gram_memory_bytes, kernel_ridge_alpha, make_kernel,
-                                        ntk_features)
+from theorycheck.maths.kernel_methods import check_memory, fit_kernel_ridge, gram, gram_memory_bytes
+from theorycheck.maths.ridge import kernel_ridge_solve
+from theorycheck.papers.bfc.ntk import make_kernel, ntk_features
 from theorycheck.papers.bfc.span_lemma import degree_q_sections, dim_q, multi_indices, span_experiment
 from theorycheck.papers.bfc.target import build_target
 
@@ -101,7 +101,7 @@ def test_cholesky_ridge_matches_a_dense_solve():
     lam = 1e-3
     s = np.mean(np.diag(K))
     ref = np.linalg.solve(K + 40 * lam * s * np.eye(40), y)
-    np.testing.assert_allclose(kernel_ridge_alpha(K, y, lam), ref, rtol=1e-9)
+    np.testing.assert_allclose(kernel_ridge_solve(K, y, lam), ref, rtol=1e-9)
 
 
 def test_poly_krr_recovers_a_polynomial_of_its_degree():
@@ -128,8 +128,8 @@ def test_bad_inputs_are_one_line_errors():
     X, y = np.random.default_rng(0).standard_normal((20, 3)), np.zeros(20)
     with pytest.raises(SpecError, match="ridge=0"):
         fit_kernel_ridge(make_kernel("poly", 3), X, y, np.random.default_rng(0), lambdas=(0.0,))
-    with pytest.raises(SpecError, match="ridge=-1"):
-        kernel_ridge_alpha(np.eye(3), np.zeros(3), -1.0)
+    with pytest.raises(SpecError, match="lam=-1"):
+        kernel_ridge_solve(np.eye(3), np.zeros(3), -1.0)
     with pytest.raises(SpecError, match="kernel='laplace'"):
         make_kernel("laplace", 3)
     fit = fit_kernel_ridge(make_kernel("poly", 3), X, y, np.random.default_rng(0))
@@ -140,7 +140,7 @@ def test_bad_inputs_are_one_line_errors():
     with pytest.raises(SpecError, match="needs the learner"):
         make_kernel("ntk", 3)
     with pytest.raises(NumericalError, match="not positive definite"):
-        kernel_ridge_alpha(-np.eye(3), np.zeros(3), 1e-8)
+        kernel_ridge_solve(-np.eye(3), np.zeros(3), 1e-8)
 
 
 # ------------------------------------------------------------------ span lemma

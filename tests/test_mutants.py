@@ -1,4 +1,4 @@
-"""Falsification: every lemma of THEORY.md 1.8 has mutated versions that must be caught.
+"""Falsification: every lemma of docs/theory.md §1.8 has mutated versions that must be caught.
 
 A mutant changes one knob of a claim: a constant moved by a factor 2 in the direction that
 *strengthens* the statement ("constant halved" for an upper bound, doubled for a lower

@@ -11,9 +11,10 @@ import theorycheck.proofs.hierarchy as P
 from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, run_task
 from theorycheck.errors import SpecError
 from theorycheck.papers.labels.hierarchies import generate
-from theorycheck.papers.labels.residual import (_krr_alpha, blas_threads, fit_kernel_ridge, fit_mlp,
-                                  fit_residual, gaussian_kernel, level_errors, mlp_forward,
-                                  mlp_init, mlp_loss_grad, ridge_solve)
+from theorycheck.maths.kernel_methods import gaussian_kernel
+from theorycheck.maths.ridge import kernel_ridge_solve, ridge_solve
+from theorycheck.papers.labels.residual import (blas_threads, fit_kernel_ridge, fit_mlp, fit_residual,
+                                                level_errors, mlp_forward, mlp_init, mlp_loss_grad)
 
 
 def data(d=12, r=2, n=1500, seed=0):
@@ -31,16 +32,17 @@ def test_ridge_solve_matches_lstsq_reference():
     n = Phi.shape[0]
     aug = np.vstack([Phi / np.sqrt(n), np.sqrt(lam) * np.eye(30)])
     ref = scipy.linalg.lstsq(aug, np.vstack([Y / np.sqrt(n), np.zeros((30, 3))]))[0]
-    np.testing.assert_allclose(ridge_solve(Phi, Y, lam), ref, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ridge_solve(Phi, Y, lam, lam_scale="none"), ref, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.equivalence
-def test_kernel_ridge_alpha_matches_dense_solve():
+def test_kernel_ridge_with_absolute_penalty_matches_dense_solve():
     X = np.random.default_rng(1).choice([-1.0, 1.0], (80, 6))
     Y = np.sign(X[:, :1] * X[:, 1:2])
     K = gaussian_kernel(X, X, 1.0)
     ref = np.linalg.solve(K + 1e-2 * 80 * np.eye(80), Y)
-    np.testing.assert_allclose(_krr_alpha(K, Y, 1e-2), ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(kernel_ridge_solve(K, Y, 1e-2, lam_scale="none"), ref, rtol=1e-8,
+                               atol=1e-10)
 
 
 def test_layerwise_learner_learns_and_splits_error():

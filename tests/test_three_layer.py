@@ -1,4 +1,4 @@
-"""Three-layer feature learning (THEORY.md 2.2, 2.3): targets and oracles, the
+"""Three-layer feature learning (docs/theory.md §2.2, §2.3): targets and oracles, the
 layer-wise learner, its middle-layer gradient, ridge solves, baselines, the
 exponent study, the CLI's bad-input messages, and failing variants of the claims."""
 
@@ -13,7 +13,8 @@ import scipy.linalg
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from theorycheck.papers.three_layer.baselines import (TwoLayerParams, fit_poly_krr, poly_kernel, two_layer_gradients,
+from theorycheck.maths.kernel_methods import poly_kernel
+from theorycheck.papers.three_layer.baselines import (TwoLayerParams, fit_poly_krr, two_layer_gradients,
                                    two_layer_loss)
 from theorycheck.claims.engine import evaluate
 from theorycheck.commands.main import main
@@ -24,8 +25,8 @@ from theorycheck.papers.three_layer.quadratic_features import (correlation, quad
                                             sphere_expectation, validate_quadratic_matrix,
                                             variance_oracle)
 from theorycheck.maths.ridge import kernel_ridge_solve, ridge_solve, select_ridge
-from theorycheck.papers.three_layer.exponent_study import (ExponentCell, ExponentTask, exponent_rows, exponent_study,
-                                         fit_exponent, required_n)
+from theorycheck.maths.exponents import fit_exponent, required_n
+from theorycheck.papers.three_layer.exponent_study import ExponentCell, ExponentTask, exponent_rows, exponent_study
 from theorycheck.papers.three_layer.learner import (ThreeLayerConfig, fit_three_layer, first_layer_mean,
                                      init_network, learned_feature, middle_layer_gradient,
                                      middle_layer_loss, n1_ladder, run_three_layer, stage1)
@@ -177,7 +178,7 @@ def test_middle_layer_gradient_matches_sympy():
 
 
 def test_stage1_from_zero_is_the_kernel_feature():
-    """From W = 0, b = 0: phi(x) = (1/n1) sum_i y_i <s(x_i), s(x)> / m1 (THEORY.md 2.2)."""
+    """From W = 0, b = 0: phi(x) = (1/n1) sum_i y_i <s(x_i), s(x)> / m1 (docs/theory.md §2.2)."""
     t = quadratic_target(6, rng=0)
     rng = np.random.default_rng(0)
     X1, y1 = t.sample(50, rng)

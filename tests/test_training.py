@@ -1,4 +1,4 @@
-"""BFC training (THEORY.md 1.5-1.6): modes, determinism, resume, divergence, claims and mutants."""
+"""BFC training (docs/theory.md §1.5-§1.6): modes, determinism, resume, divergence, claims and mutants."""
 
 from __future__ import annotations
 
@@ -86,8 +86,9 @@ def test_layerwise_freezes_layer_2_bit_for_bit():
     assert res.summary["correction_ratio_2"] == 1.0
 
 
-def test_interrupted_run_resumes_to_identical_numbers():
-    cfg = train_config(**TINY)
+@pytest.mark.parametrize("optimizer,lr", [("adam", 3e-3), ("sgd", 1e-4)])
+def test_interrupted_run_resumes_to_identical_numbers(optimizer, lr):
+    cfg = train_config(**TINY, optimizer=optimizer, lr=lr)
     full = train(cfg)
 
     class Interrupt(Exception):

@@ -20,13 +20,14 @@ from theorycheck._version import __version__
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "theorycheck.claims.discovery": ("discover", "find_claim",),
-    "theorycheck.claims.engine": ("Claim", "ClaimResult", "Measurement", "claim", "evaluate", "grid", "run_claim", "select",),
+    "theorycheck.claims.engine": ("Claim", "ClaimResult", "Measurement", "claim", "evaluate", "grid", "reproduce", "run_claim", "select",),
     "theorycheck.claims.lemmas": ("lemma", "save_counterexample",),
     "theorycheck.errors": ("ClaimError", "NumericalError", "SpecError", "TheorycheckError",),
     "theorycheck.maths.gaussian": ("MCEstimate", "expectation", "gaussian_moment", "mc_expectation", "sample_inputs",),
     "theorycheck.maths.hermite": ("energy_by_degree", "hermite_coefficients", "mc_energy_by_degree",),
+    "theorycheck.maths.kernel_methods": ("KernelFit", "fit_kernel_ridge", "gram",),
     "theorycheck.maths.procrustes": ("rotation_distance",),
-    "theorycheck.papers.bfc.kernel_methods": ("KernelFit", "fit_kernel_ridge", "gram", "make_kernel", "ntk_features",),
+    "theorycheck.papers.bfc.ntk": ("make_kernel", "ntk_features",),
     "theorycheck.papers.bfc.kernel_scaling": ("kernel_study", "scaling_rows",),
     "theorycheck.papers.bfc.learner": ("LearnerParams", "LearnerSpec", "forward", "init_learner", "learner_spec", "learner_spec_for", "loss_and_grad", "sgd_step", "warmup",),
     "theorycheck.papers.bfc.span_lemma": ("degree_q_sections", "dim_q", "span_experiment", "target_energy_by_degree",),
@@ -63,13 +64,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from theorycheck.claims.discovery import discover, find_claim
-    from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, evaluate, grid, run_claim, select
+    from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, evaluate, grid, reproduce, run_claim, select
     from theorycheck.claims.lemmas import lemma, save_counterexample
     from theorycheck.errors import ClaimError, NumericalError, SpecError, TheorycheckError
     from theorycheck.maths.gaussian import MCEstimate, expectation, gaussian_moment, mc_expectation, sample_inputs
     from theorycheck.maths.hermite import energy_by_degree, hermite_coefficients, mc_energy_by_degree
+    from theorycheck.maths.kernel_methods import KernelFit, fit_kernel_ridge, gram
     from theorycheck.maths.procrustes import rotation_distance
-    from theorycheck.papers.bfc.kernel_methods import KernelFit, fit_kernel_ridge, gram, make_kernel, ntk_features
+    from theorycheck.papers.bfc.ntk import make_kernel, ntk_features
     from theorycheck.papers.bfc.kernel_scaling import kernel_study, scaling_rows
     from theorycheck.papers.bfc.learner import LearnerParams, LearnerSpec, forward, init_learner, learner_spec, learner_spec_for, loss_and_grad, sgd_step, warmup
     from theorycheck.papers.bfc.span_lemma import degree_q_sections, dim_q, span_experiment, target_energy_by_degree

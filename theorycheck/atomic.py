@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -31,3 +32,35 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def save_figure(fig, path: str | Path, **savefig_kwargs) -> Path:
+    """Save a matplotlib figure atomically (rendered in memory, then written in one replace).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or Path
+        The file; its suffix picks the format (png when there is none). Parent folders
+        are created.
+    **savefig_kwargs
+        Passed to ``fig.savefig`` (``dpi``, ``bbox_inches``, ...).
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import tempfile
+    >>> fig = plt.figure()
+    >>> save_figure(fig, Path(tempfile.mkdtemp()) / "f.png").stat().st_size > 0
+    True
+    """
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".").lower() or "png", **savefig_kwargs)
+    return atomic_write_bytes(path, buf.getvalue())

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable
 
 from theorycheck.errors import NumericalError, SpecError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def short_repr(value: Any, limit: int = 80) -> str:
@@ -93,7 +94,7 @@ def check_real(name: str, value: Any, *, positive: bool = False, nonnegative: bo
 def check_bool(name: str, value: Any, error=SpecError) -> bool:
     """Return ``value`` if it is a boolean (``True``/``False``, or a NumPy bool); a string such
     as ``"no"`` or a number is refused rather than read by its truth value."""
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # a NumPy bool too
         return bool(value)
     _fail(name, value, "not a boolean", f"pass True or False for {name}", error)
 
@@ -121,12 +122,15 @@ def check_choice(name: str, value: Any, choices: Iterable[str], error=SpecError)
 
 
 def check_array(name: str, value: Any, *, shape: tuple | None = None, ndim: int | None = None,
-                dtype=np.float64, finite: bool = True) -> np.ndarray:
-    """Return ``value`` as an ndarray of ``dtype``.
+                dtype=None, finite: bool = True) -> np.ndarray:
+    """Return ``value`` as an ndarray of ``dtype`` (default float64).
 
     ``shape`` may contain ``None`` for a free axis. Non-finite entries raise
     :class:`NumericalError` naming the array and the first bad index.
     """
+    import numpy as np
+
+    dtype = np.float64 if dtype is None else dtype
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):

@@ -1,22 +1,28 @@
 """Claims: checkable statements from the papers, with verdicts that can fail.
 
-A :class:`Claim` pairs a statement from ``THEORY.md`` (tagged [A], [R] or [M])
+A :class:`Claim` pairs a statement of ``docs/theory.md`` (tagged [A], [R] or [M])
 with a way to draw instances and a ``measure`` that returns, for one instance,
 a :class:`Measurement`: a measured value, the bound it must respect, and an
 optional standard error. ``Claim.check`` runs the search and returns a
-:class:`ClaimResult` whose verdict is
+:class:`ClaimResult` whose verdict is (docs/theory.md §0.2)
 
-* ``holds``: every instance respects its bound (with error bars clear of it);
 * ``fails``: some instance violates its bound; hypothesis shrinks it, and the
-  smallest failing instance is kept as the counterexample;
-* ``inconclusive``: no violation, but some error bar straddles the bound;
-* ``error``: the measurement raised; the (shrunk) instance and traceback are kept.
+  smallest failing instance is kept as the counterexample. A violation wins over
+  errors met on other instances; those are still listed in ``errors``;
+* ``error``: no violation, but the measurement raised (or the claim is malformed);
+  the (shrunk) instance, the traceback and a one-line ``reason`` are kept;
+* ``inconclusive``: no violation, but some error bar straddles the bound, or no
+  instance could be measured at all (every draw was discarded);
+* ``holds``: every measured instance respects its bound (error bars clear of it).
 
-Instances come from a hypothesis strategy (searched and shrunk) or from a
-parameter grid (a sequence, tried in order; list the smallest cases first).
-Measures that need randomness declare an ``rng`` parameter; they receive a
-generator seeded from ``(seed, digest(instance))`` so any instance reproduces
-exactly from the report.
+A measure may call ``hypothesis.assume`` or ``hypothesis.reject``: the instance is
+discarded, not measured, and counted in ``ClaimResult.discarded``.
+
+Instances come from a hypothesis strategy (searched, targeted at each measurement's
+ratio, and shrunk) or from a parameter grid (a sequence, tried in order; list the
+smallest cases first). Measures that need randomness declare an ``rng`` parameter;
+they receive a generator seeded from ``(seed, digest(instance))`` so any instance
+reproduces exactly from the report.
 """
 
 from __future__ import annotations
@@ -27,19 +33,20 @@ import hashlib
 import inspect
 import itertools
 import math
+import os
+import re
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from theorycheck.claims import SCALES, TAGS, VERDICTS
 from theorycheck.errors import ClaimError
 from theorycheck.validation import check_int, short_repr
-
-SCALES = ("quick", "full")
-VERDICTS = ("holds", "fails", "inconclusive", "error")
-TAGS = ("A", "R", "M")
+from theorycheck.jsonable import jsonable
 
 
 @dataclass(frozen=True)
@@ -99,11 +106,49 @@ class Measurement:
     def to_dict(self) -> dict:
         return {"value": float(self.value), "bound": float(self.bound), "relation": self.relation,
                 "stderr": float(self.stderr), "ratio": self.ratio, "label": self.label,
-                "detail": {k: _jsonable(v) for k, v in self.detail.items()}}
+                "detail": {k: jsonable(v) for k, v in self.detail.items()}}
 
 
 @dataclass
 class ClaimResult:
+    """What a search found: the verdict and the evidence behind it (docs/theory.md §0.2).
+
+    Attributes
+    ----------
+    verdict : str
+        ``holds``, ``fails``, ``inconclusive`` or ``error``.
+    instances : int
+        Instances measured, those whose measurement raised included; discarded ones are
+        counted in ``discarded`` instead.
+    worst_ratio : float
+        The largest measured-over-bound ratio (above 1 is a violation); NaN when no
+        measurement completed (``worst`` is then None).
+    counterexample : object
+        The shrunk failing instance (``fails``) or the shrunk instance whose
+        measurement raised (``error``); None otherwise.
+    traceback : str or None
+        The traceback of ``error``.
+    discarded : int
+        Instances discarded by ``hypothesis.assume`` or ``hypothesis.reject`` in the
+        measure.
+    n_errors : int
+        Measured instances whose measurement raised, whatever the verdict.
+    errors : list of dict
+        One entry per distinct reason (at most five): ``reason`` (one line),
+        ``instance``, ``count`` and the ``traceback`` of its first occurrence.
+    reason : str or None
+        One line saying why the verdict is ``error``, or ``inconclusive`` for want of
+        measured instances.
+    notes : list of str
+        One-line remarks: errors beside a violation, heavy discarding, a search that
+        hypothesis cut short.
+    warnings : list of dict
+        Warnings raised while the claim ran (``category``, ``message``, ``where``,
+        ``count``), captured instead of printed.
+    max_examples : int or None
+        The search effort of a hypothesis-driven claim (None for a grid).
+    """
+
     claim_id: str
     statement: str
     paper: str
@@ -120,22 +165,41 @@ class ClaimResult:
     seconds: float = 0.0
     traceback: str | None = None
     reproducer: str | None = None
+    discarded: int = 0
+    n_errors: int = 0
+    errors: list = field(default_factory=list)
+    reason: str | None = None
+    notes: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    max_examples: int | None = None
 
     @property
     def counterexample_repr(self) -> str | None:
         return None if self.counterexample is None else _short_repr(self.counterexample)
+
+    @property
+    def note(self) -> str:
+        """The reason and the notes, as one line ('' when there is nothing to say)."""
+        return "; ".join(([self.reason] if self.reason else []) + list(self.notes))
 
     def to_dict(self) -> dict:
         return {
             "id": self.claim_id, "statement": self.statement, "paper": self.paper,
             "tag": self.tag, "ref": self.ref, "scale": self.scale, "seed": self.seed,
             "verdict": self.verdict, "instances": self.instances,
-            "worst_ratio": _jsonable(self.worst_ratio), "worst": self.worst,
+            "worst_ratio": None if self.worst is None else jsonable(self.worst_ratio),
+            "worst": self.worst,
             "counterexample": None if self.counterexample is None else _full_repr(self.counterexample),
             "counterexample_measurements": self.counterexample_measurements,
             "seconds": round(self.seconds, 3), "traceback": self.traceback,
-            "reproducer": self.reproducer,
+            "reproducer": self.reproducer, "reason": self.reason, "notes": list(self.notes),
+            "discarded": self.discarded, "n_errors": self.n_errors, "errors": list(self.errors),
+            "warnings": list(self.warnings), "max_examples": self.max_examples,
         }
+
+
+#: Effort of a claim that states none, when no hypothesis settings profile is in force.
+DEFAULT_EFFORT = {"quick": 25, "full": 200}
 
 
 @dataclass(frozen=True)
@@ -145,6 +209,10 @@ class Claim:
     ``knobs`` are keyword arguments passed to ``measure``; :meth:`variant`
     overrides them, which is how tests build broken variants (a wrong constant,
     a biased estimator) and see the claim report ``fails``.
+
+    ``max_examples`` is the search effort: an int for every scale, a mapping
+    ``{scale: int}`` (a scale left out inherits the largest value given), or None for
+    :func:`default_effort`. Unknown scales and values below 1 are refused.
     """
 
     id: str
@@ -154,7 +222,7 @@ class Claim:
     ref: str
     measure: Callable[..., Any]
     instances: Any
-    max_examples: Mapping[str, int] = field(default_factory=lambda: {"quick": 25, "full": 200})
+    max_examples: Mapping[str, int] | int | None = None
     z: float = 4.0
     knobs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -164,11 +232,6 @@ class Claim:
         if not callable(self.measure):
             raise ClaimError(f"claim {self.id}: measure={short_repr(self.measure)} is not callable; "
                              f"decorate a function measure(instance, ...)")
-        if not isinstance(self.max_examples, Mapping):
-            raise ClaimError(f"claim {self.id}: max_examples={short_repr(self.max_examples)} is "
-                             f"invalid; pass an integer or a mapping {{scale: integer}}")
-        for scale, n in self.max_examples.items():
-            check_int(f"claim {self.id}: max_examples[{scale!r}]", n, min_value=1, error=ClaimError)
         if not isinstance(self.knobs, Mapping):
             raise ClaimError(f"claim {self.id}: knobs={short_repr(self.knobs)} is invalid; pass "
                              f"keyword knobs")
@@ -176,7 +239,8 @@ class Claim:
             raise ClaimError(f"claim id={self.id!r} is invalid; use a dotted name without spaces")
         if self.tag not in TAGS:
             raise ClaimError(f"claim {self.id}: tag={self.tag!r} is invalid; use one of A, R, M "
-                             f"(THEORY.md's tags)")
+                             f"(docs/theory.md §0.1's tags)")
+        object.__setattr__(self, "max_examples", _effort(self.max_examples, self.id))
         params = inspect.signature(self.measure).parameters
         unknown = [k for k in self.knobs if k not in params
                    and not any(p.kind is p.VAR_KEYWORD for p in params.values())]
@@ -203,8 +267,16 @@ class Claim:
             inst = inst(scale)
         return inst
 
-    def check(self, scale: str = "quick", seed: int = 0, max_examples: int | None = None) -> ClaimResult:
-        return run_claim(self, scale=scale, seed=seed, max_examples=max_examples)
+    def effort(self, scale: str) -> int:
+        """The number of hypothesis examples this claim asks for at ``scale``."""
+        if self.max_examples is not None:
+            return self.max_examples[scale]
+        return default_effort(scale)
+
+    def check(self, scale: str = "quick", seed: int = 0, max_examples: int | None = None,
+              database=None) -> ClaimResult:
+        """Run the search; see :func:`run_claim`."""
+        return run_claim(self, scale=scale, seed=seed, max_examples=max_examples, database=database)
 
     def as_test(self, scale: str = "quick", seed: int = 0, expect: str = "holds"):
         """A pytest test function asserting this claim's verdict."""
@@ -213,6 +285,63 @@ class Claim:
             assert res.verdict == expect, describe_result(res)
         test.__name__ = "test_" + self.id.replace(".", "_")
         return test
+
+
+def _positive_int(name: str, value, fix: str) -> int:
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ClaimError(f"{name}={value!r} is invalid: it must be a whole number >= 1; {fix}")
+    return int(value)
+
+
+def _effort(max_examples, claim_id: str) -> dict | None:
+    """Normalise a claim's ``max_examples`` to ``{scale: int}`` for every scale (or None)."""
+    fix = "pass e.g. max_examples=50 or max_examples={'quick': 25, 'full': 200}"
+    if max_examples is None:
+        return None
+    if isinstance(max_examples, Mapping):
+        unknown = sorted(str(k) for k in max_examples if k not in SCALES)
+        if unknown:
+            raise ClaimError(f"claim {claim_id}: max_examples has unknown scale key(s) "
+                             f"{', '.join(map(repr, unknown))}; use {', '.join(SCALES)}")
+        if not max_examples:
+            raise ClaimError(f"claim {claim_id}: max_examples={{}} is invalid: it names no scale; "
+                             f"{fix}")
+        given = {s: _positive_int(f"claim {claim_id}: max_examples[{s!r}]", n, fix)
+                 for s, n in max_examples.items()}
+        top = max(given.values())
+        return {s: given.get(s, top) for s in SCALES}
+    n = _positive_int(f"claim {claim_id}: max_examples", max_examples, fix)
+    return {s: n for s in SCALES}
+
+
+def default_effort(scale: str) -> int:
+    """Effort of a claim that states no ``max_examples``.
+
+    The hypothesis settings profile in force decides: the one named by the
+    ``HYPOTHESIS_PROFILE`` environment variable when it is registered, else the loaded
+    profile unless it is hypothesis's own ``default``. Its ``max_examples`` is the effort
+    at ``quick``; ``full`` never drops below :data:`DEFAULT_EFFORT`. Without a profile,
+    :data:`DEFAULT_EFFORT` applies.
+    """
+    import os
+
+    from hypothesis import settings
+    from hypothesis.errors import InvalidArgument
+
+    profile = None
+    name = os.environ.get("HYPOTHESIS_PROFILE")
+    if name:
+        try:
+            profile = settings.get_profile(name)
+        except InvalidArgument:
+            profile = None
+    if profile is None and getattr(settings, "_current_profile", "default") not in (None, "default"):
+        profile = settings.default
+    if profile is None:
+        return DEFAULT_EFFORT[scale]
+    n = int(profile.max_examples)
+    return n if scale == "quick" else max(n, DEFAULT_EFFORT[scale])
 
 
 def check_claim_fields(*, id, statement, paper, tag, ref, instances, z=4.0) -> None:
@@ -227,7 +356,7 @@ def check_claim_fields(*, id, statement, paper, tag, ref, instances, z=4.0) -> N
                              f"{type(value).__name__}, not a string; pass text")
     if not isinstance(tag, str) or tag not in TAGS:
         raise ClaimError(f"claim {id}: tag={short_repr(tag)} is invalid; use one of A, R, M "
-                         f"(abstract, reconstruction, standard mathematics)")
+                         f"(docs/theory.md §0.1's tags)")
     if not (_is_strategy(instances) or callable(instances)
             or isinstance(instances, (Mapping, list, tuple, range))):
         raise ClaimError(f"claim {id}: instances={short_repr(instances)} is invalid: a "
@@ -244,28 +373,22 @@ def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances:
     """Decorator turning ``measure(instance, [rng], **knobs)`` into a :class:`Claim`.
 
     ``instances`` is a hypothesis strategy, a sequence of instances (a grid),
-    a mapping ``{scale: either}``, or a callable ``scale -> either``. Wrong argument types
-    raise one :class:`~theorycheck.errors.ClaimError` line naming the argument.
+    a mapping ``{scale: either}``, or a callable ``scale -> either``.
+    ``max_examples`` is an int, a mapping ``{scale: int}`` or None (see :class:`Claim`).
+    ``statement`` is prose: it may be wrapped over lines (a triple-quoted string); every run
+    of white space becomes one space.
     """
     check_claim_fields(id=id, statement=statement, paper=paper, tag=tag, ref=ref,
                        instances=instances, z=z)
-    if isinstance(max_examples, bool):
-        raise ClaimError(f"claim {id}: max_examples={max_examples!r} is invalid; pass an integer "
-                         f">= 1 or a mapping {{scale: integer}}")
-    if isinstance(max_examples, int):
-        max_examples = {s: check_int("max_examples", max_examples, min_value=1, error=ClaimError)
-                        for s in SCALES}
-    elif max_examples is not None and not isinstance(max_examples, Mapping):
-        raise ClaimError(f"claim {id}: max_examples={short_repr(max_examples)} is invalid; pass "
-                         f"an integer >= 1 or a mapping {{scale: integer}}")
+    _effort(max_examples, id)  # refuse a bad effort at decoration, not at the first check
+    statement = " ".join(statement.split())
 
     def wrap(fn: Callable) -> Claim:
         if not callable(fn):
             raise ClaimError(f"claim {id}: @claim decorates {short_repr(fn)}, which is not "
                              f"callable; decorate a function measure(instance, ...)")
         return Claim(id=id, statement=statement, paper=paper, tag=tag, ref=ref, measure=fn,
-                     instances=instances, z=z, knobs=knobs,
-                     max_examples=max_examples or {"quick": 25, "full": 200})
+                     instances=instances, z=z, knobs=knobs, max_examples=max_examples)
     return wrap
 
 
@@ -309,120 +432,331 @@ class _MeasureRaised(Exception):
     pass
 
 
+#: Distinct error reasons kept per claim (every error is still counted).
+MAX_ERROR_REASONS = 5
+#: Fraction of discarded draws above which a result carries a note.
+DISCARD_NOTE = 0.9
+
+
+def _reason(tb: str, limit: int = 300) -> str:
+    """The last line of a traceback (``Type: message``), as one line."""
+    lines = [ln.strip() for ln in tb.strip().splitlines() if ln.strip()]
+    line = lines[-1] if lines else "unknown error"
+    line = re.sub(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*\.(\w+)(?=: |$)", r"\1", line)  # ClaimError, not a.b.ClaimError
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+class _Search:
+    """The state of one claim's search: counts, the worst ratio, the first failure and the
+    errors. ``tally`` off re-measures without counting (the second, error-shrinking pass)."""
+
+    def __init__(self, claim_: Claim, seed: int):
+        from hypothesis.errors import UnsatisfiedAssumption
+        self.claim, self.seed, self.discard_exc = claim_, seed, UnsatisfiedAssumption
+        self.n = self.discarded = self.n_errors = 0
+        self.worst_ratio, self.worst = -math.inf, None
+        self.inconclusive = False
+        self.fail = self.fail_ms = None
+        self.error: tuple[Any, str] | None = None  # the latest (instance, traceback)
+        self.errors: dict[str, dict] = {}
+        self.tally = True
+
+    def record(self, inst) -> tuple[str, list[Measurement] | None]:
+        """Measure ``inst``: its verdict and measurements (None when it raised).
+
+        A measure that calls ``hypothesis.assume``/``reject`` re-raises hypothesis's
+        exception after counting the instance as discarded.
+        """
+        try:
+            ms = evaluate(self.claim, inst, self.seed)
+        except self.discard_exc:
+            self.discarded += self.tally
+            raise
+        except Exception:
+            tb = traceback.format_exc()
+            self.error = (inst, tb)
+            if self.tally:
+                self.n += 1
+                self.n_errors += 1
+                reason = _reason(tb)
+                if reason in self.errors:
+                    self.errors[reason]["count"] += 1
+                elif len(self.errors) < MAX_ERROR_REASONS:
+                    self.errors[reason] = {"reason": reason, "instance": _short_repr(inst),
+                                           "count": 1, "traceback": tb}
+            return "error", None
+        self.n += self.tally
+        verdict, ratio, worst = combine(ms, self.claim.z)
+        if math.isnan(ratio) or ratio > self.worst_ratio:
+            self.worst_ratio = ratio
+            self.worst = {"instance": _short_repr(inst), **worst.to_dict()}
+        if verdict == "fails":
+            self.fail, self.fail_ms = inst, [m.to_dict() for m in ms]
+        elif verdict == "inconclusive":
+            self.inconclusive = True
+        return verdict, ms
+
+
 def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
-              max_examples: int | None = None) -> ClaimResult:
-    """Search the claim's instances and return its verdict."""
+              max_examples: int | None = None, database=None) -> ClaimResult:
+    """Search the claim's instances and return its verdict (docs/theory.md §0.2).
+
+    Parameters
+    ----------
+    claim_ : Claim
+        The claim.
+    scale : str
+        ``quick`` or ``full``: which instances, and the claim's effort for them.
+    seed : int
+        Seed of the hypothesis search and of every measure's ``rng``.
+    max_examples : int, optional
+        Search effort (>= 1), overriding the claim's; on a grid, the first
+        ``max_examples`` instances.
+    database : str, Path or hypothesis ExampleDatabase, optional
+        Where failing examples are remembered between runs (a folder becomes a
+        ``DirectoryBasedExampleDatabase``); they are replayed first on the next run.
+        None (the default) remembers nothing.
+
+    Returns
+    -------
+    ClaimResult
+        ``fails`` wins over ``error``: a violation found anywhere is reported, with the
+        errors met on other instances in ``errors``. A malformed claim (a measure returning
+        the wrong type, no instances for ``scale``) is an ``error`` with its ``reason``.
+        Warnings raised meanwhile are captured into ``warnings``.
+
+    Raises
+    ------
+    ClaimError
+        For a bad ``scale``, ``max_examples`` or ``database`` (the call, not the claim).
+    """
     if not isinstance(claim_, Claim):
-        raise ClaimError(f"claim_={claim_!r:.60} is invalid: a {type(claim_).__name__}, not a "
-                         f"Claim; pass an object made by @theorycheck.claim or @theorycheck.lemma")
+        raise ClaimError(f"claim_={short_repr(claim_)} is invalid: a {type(claim_).__name__}, not "
+                         f"a Claim; pass an object made by @theorycheck.claim or @theorycheck.lemma")
     if scale not in SCALES:
         raise ClaimError(f"scale={scale!r} is invalid; use one of {', '.join(SCALES)}")
     seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1, error=ClaimError)
     if max_examples is not None:
-        max_examples = check_int("max_examples", max_examples, min_value=1, error=ClaimError)
+        max_examples = _positive_int("max_examples", max_examples,
+                                     "pass a positive number of instances, or None for the claim's own")
+    db = _database(database)
     t0 = time.perf_counter()
-    instances = claim_.instances_for(scale)
-    n_max = max_examples or claim_.max_examples.get(scale) or 25
-    state = {"n": 0, "worst_ratio": -math.inf, "worst": None, "inconclusive": False,
-             "fail": None, "fail_ms": None, "error": None, "error_inst": None}
-
-    def record(inst) -> str:
-        state["n"] += 1
+    srch = _Search(claim_, seed)
+    broken, notes, n_max = None, [], None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
-            ms = evaluate(claim_, inst, seed)
-        except ClaimError:
-            raise
+            instances = claim_.instances_for(scale)
+            if not _is_strategy(instances):
+                try:
+                    seq = list(instances)
+                except TypeError:
+                    raise ClaimError(f"claim {claim_.id}: instances for scale {scale!r} are "
+                                     f"{type(instances).__name__}; give a hypothesis strategy or "
+                                     f"a list") from None
+                if not seq:
+                    raise ClaimError(f"claim {claim_.id}: the instance grid for scale {scale!r} is "
+                                     f"empty; give at least one instance")
         except Exception:
-            state["error"] = traceback.format_exc()
-            state["error_inst"] = inst
-            return "error"
-        verdict, ratio, worst = combine(ms, claim_.z)
-        if math.isnan(ratio) or ratio > state["worst_ratio"]:
-            state["worst_ratio"] = ratio
-            state["worst"] = {"instance": _short_repr(inst), **worst.to_dict()}
-        if verdict == "fails":
-            state["fail"], state["fail_ms"] = inst, [m.to_dict() for m in ms]
-        elif verdict == "inconclusive":
-            state["inconclusive"] = True
-        return verdict
+            broken = traceback.format_exc()
+        if broken is None and _is_strategy(instances):
+            n_max = max_examples or claim_.effort(scale)
+            key = f"theorycheck.claim:{claim_.id}".encode()
+            broken, note = _search(instances, srch, n_max, seed, db, key, raise_errors=False)
+            if broken is None and srch.fail is None and srch.n_errors:
+                srch.tally = False  # shrink the error: same seed, now stopping at it
+                broken, note = _search(instances, srch, n_max, seed, db, key, raise_errors=True)
+            notes += [note] if note else []
+        elif broken is None:
+            first_fail = None
+            for inst in seq[:max_examples] if max_examples else seq:
+                try:
+                    v, _ = srch.record(inst)
+                except srch.discard_exc:
+                    continue
+                if v == "fails" and first_fail is None:
+                    first_fail = (srch.fail, srch.fail_ms)
+            if first_fail is not None:
+                srch.fail, srch.fail_ms = first_fail
 
-    if _is_strategy(instances):
-        _search(instances, record, n_max, seed)
+    reason = None
+    cex = cex_ms = tb = None
+    if srch.fail is not None:
+        verdict, cex, cex_ms = "fails", srch.fail, srch.fail_ms
+    elif broken is not None:
+        verdict, tb, reason = "error", broken, _reason(broken)
+    elif srch.n_errors:
+        verdict, (cex, tb) = "error", srch.error
+        reason = _reason(tb)
+    elif srch.n == 0:
+        verdict = "inconclusive"
+        reason = (f"no instance was measured: all {srch.discarded} drawn instances were discarded "
+                  f"(assume/reject); loosen the assumption or draw instances that satisfy it"
+                  if srch.discarded else
+                  "no instance could be drawn: the strategy rejected every draw; loosen its "
+                  "filters or assumptions")
     else:
-        try:
-            seq = list(instances)
-        except TypeError:
-            raise ClaimError(f"claim {claim_.id}: instances for scale {scale!r} are "
-                             f"{type(instances).__name__}; give a hypothesis strategy or a list") from None
-        if not seq:
-            raise ClaimError(f"claim {claim_.id}: the instance grid for scale {scale!r} is empty; "
-                             f"give at least one instance")
-        first_fail = None
-        for inst in seq[:n_max] if max_examples else seq:
-            v = record(inst)
-            if v == "error":
-                break
-            if v == "fails" and first_fail is None:
-                first_fail = (inst, state["fail_ms"])
-        if first_fail is not None:
-            state["fail"], state["fail_ms"] = first_fail
-
-    if state["error"] is not None:
-        verdict, cex, cex_ms = "error", state["error_inst"], None
-    elif state["fail"] is not None:
-        verdict, cex, cex_ms = "fails", state["fail"], state["fail_ms"]
-    else:
-        verdict = "inconclusive" if state["inconclusive"] else "holds"
-        cex = cex_ms = None
+        verdict = "inconclusive" if srch.inconclusive else "holds"
+    if srch.n_errors and verdict == "fails":
+        first = next(iter(srch.errors.values()))
+        notes.append(f"{srch.n_errors} other instance(s) raised, e.g. {first['reason']} "
+                     f"(instance {first['instance']})")
+    attempts = srch.n + srch.discarded
+    if srch.n and srch.discarded > DISCARD_NOTE * attempts:
+        notes.append(f"discarded {srch.discarded} of {attempts} drawn instances (assume/reject); "
+                     f"the verdict rests on {srch.n} measured")
     return ClaimResult(
         claim_id=claim_.id, statement=claim_.statement, paper=claim_.paper, tag=claim_.tag,
-        ref=claim_.ref, scale=scale, seed=seed, verdict=verdict, instances=state["n"],
-        worst_ratio=state["worst_ratio"] if state["n"] else math.nan, worst=state["worst"],
+        ref=claim_.ref, scale=scale, seed=seed, verdict=verdict, instances=srch.n,
+        worst_ratio=srch.worst_ratio if srch.worst is not None else math.nan, worst=srch.worst,
         counterexample=cex, counterexample_measurements=cex_ms,
-        seconds=time.perf_counter() - t0, traceback=state["error"],
-        reproducer=None if cex is None else _reproducer(claim_, cex, seed))
+        seconds=time.perf_counter() - t0, traceback=tb,
+        reproducer=None if cex is None else _reproducer(claim_, cex, seed),
+        discarded=srch.discarded, n_errors=srch.n_errors, errors=list(srch.errors.values()),
+        reason=reason, notes=notes, warnings=_warning_rows(caught), max_examples=n_max)
+
+
+def _warning_rows(caught, limit: int = 20) -> list[dict]:
+    """Captured warnings, one row per (category, message, place) with its count."""
+    rows: dict[tuple, dict] = {}
+    for w in caught:
+        key = (w.category.__name__, str(w.message), f"{w.filename}:{w.lineno}")
+        if key in rows:
+            rows[key]["count"] += 1
+        elif len(rows) < limit:
+            rows[key] = {"category": key[0], "message": key[1], "where": key[2], "count": 1}
+    return list(rows.values())
+
+
+def _database(database):
+    """None, or a hypothesis example database for ``database`` (a folder or a database)."""
+    if database is None:
+        return None
+    from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+    if isinstance(database, ExampleDatabase):
+        return database
+    if isinstance(database, (str, os.PathLike)):
+        return DirectoryBasedExampleDatabase(os.fspath(database))
+    raise ClaimError(f"database={database!r} is invalid: not a folder or a hypothesis "
+                     f"ExampleDatabase; pass a folder path, or None to remember nothing")
+
+
+def reproduce(claim_: Claim, instance: Any, seed: int = 0) -> str:
+    """Re-measure one instance, print its measurements and verdict, and return the verdict.
+
+    This is what a saved reproducer script calls; the script exits 1 when the verdict is
+    ``fails`` or ``error``. Besides the four verdicts (docs/theory.md §0.2) the result may
+    be ``discarded`` (the measure rejected the instance with ``hypothesis.assume``).
+    """
+    from hypothesis.errors import UnsatisfiedAssumption
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # assume() outside a test
+            ms = evaluate(claim_, instance, seed)
+    except UnsatisfiedAssumption:
+        print(f"{claim_.id}: verdict: discarded (the measure rejected this instance)")
+        return "discarded"
+    except Exception:
+        tb = traceback.format_exc()
+        print(tb.rstrip())
+        print(f"{claim_.id}: verdict: error ({_reason(tb)})")
+        return "error"
+    for m in ms:
+        band = f" ± {claim_.z:g}·{m.stderr:.3g}" if m.stderr else ""
+        print(f"  {m.label or 'value'} = {m.value:.6g}{band} {m.relation} {m.bound:.6g}   "
+              f"(ratio {m.ratio:.4g})")
+    verdict = combine(ms, claim_.z)[0]
+    print(f"{claim_.id}: verdict: {verdict}")
+    return verdict
 
 
 def _reproducer(claim_: Claim, instance: Any, seed: int) -> str:
-    """A snippet that re-measures ``instance`` with the same knobs and seed."""
-    knobs = ", ".join(f"{k}={_full_repr(v)}" for k, v in claim_.knobs.items())
+    """A snippet that re-measures ``instance`` with the same knobs and seed.
+
+    It binds ``verdict`` (see :func:`reproduce`); the claim is found by id on the
+    ``claim = find_claim(...)`` line, which callers may point at a folder.
+    """
     base_id = claim_.id.split("[")[0]
-    return (f"import numpy as np\n"
-            f"from theorycheck import evaluate, find_claim\n"
-            f"claim = find_claim({base_id!r})" + (f".variant({knobs})" if knobs else "") + "\n"
-            f"instance = {_full_repr(instance)}\n"
-            f"print(evaluate(claim, instance, seed={seed}))")
+    lines = ["import numpy as np", "from theorycheck import find_claim, reproduce",
+             f"claim = find_claim({base_id!r})"]
+    if claim_.knobs:
+        suffix = claim_.id[len(base_id) + 1:-1] if claim_.id != base_id else "variant"
+        knobs = ", ".join(f"{k}={_full_repr(v)}" for k, v in claim_.knobs.items())
+        lines.append(f"claim = claim.variant({suffix!r}, {knobs})")
+    lines += [f"instance = {_full_repr(instance)}",
+              f"verdict = reproduce(claim, instance, seed={seed})"]
+    return "\n".join(lines)
 
 
-def _search(strategy, record, n_max: int, seed: int) -> None:
-    """Hypothesis search; a failing instance is shrunk, and the last one recorded is the smallest."""
+#: Finite stand-in for an infinite ratio when it is handed to ``hypothesis.target``.
+_TARGET_CAP = 1e300
+
+
+def _aim(ms: Sequence[Measurement]) -> None:
+    """Point hypothesis's targeted search at the bound: one ``target`` per label, the
+    worst ratio among that label's measurements (clipped to be finite; NaN skipped).
+    Called only from inside a hypothesis test."""
+    import hypothesis
+    best: dict[str, float] = {}
+    for i, m in enumerate(ms):
+        r = m.ratio
+        if math.isnan(r):
+            continue
+        label = m.label or f"measurement {i}"
+        best[label] = max(best.get(label, -_TARGET_CAP), min(max(r, -_TARGET_CAP), _TARGET_CAP))
+    for label, score in best.items():
+        hypothesis.target(score, label=label)
+
+
+def _search(strategy, srch: _Search, n_max: int, seed: int, database, key: bytes, *,
+            raise_errors: bool) -> tuple[str | None, str | None]:
+    """One hypothesis search over ``strategy``, targeted at each measurement's ratio.
+
+    A violation stops generation and is shrunk (the last failing instance recorded is the
+    smallest). An error stops it only with ``raise_errors`` (the second pass, which shrinks
+    the error once the first found no violation). Returns ``(traceback, note)``: the
+    traceback when the strategy itself raised, a note when hypothesis gave up early.
+    """
     import hypothesis
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis.errors import HypothesisException, Unsatisfiable
     from hypothesis.reporting import with_reporter
 
-    @settings(max_examples=n_max, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
-              phases=[Phase.explicit, Phase.generate, Phase.shrink], print_blob=False,
-              report_multiple_bugs=False)
-    @hypothesis.seed(seed)
-    @given(strategy)
     def search(inst):
-        v = record(inst)
+        v, ms = srch.record(inst)
+        if ms:
+            _aim(ms)
         if v == "fails":
             raise _Violation()
-        if v == "error":
+        if v == "error" and raise_errors:
             raise _MeasureRaised()
 
+    search._hypothesis_internal_add_digest = key  # one database entry per claim
+    test = settings(max_examples=n_max, deadline=None, database=database, derandomize=False,
+                    suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target,
+                            Phase.shrink],
+                    print_blob=False, report_multiple_bugs=False)(
+        hypothesis.seed(seed)(given(strategy)(search)))
+    test._hypothesis_internal_database_key = key  # stable across theorycheck versions
     with with_reporter(lambda *_: None):
         try:
-            search()
-        except (_Violation, _MeasureRaised):
-            pass
+            test()
+        except (_Violation, _MeasureRaised, Unsatisfiable):
+            pass  # recorded in srch; Unsatisfiable: every draw was discarded
+        except HypothesisException as exc:
+            return None, f"hypothesis stopped the search: {type(exc).__name__}: {exc}".splitlines()[0]
+        except Exception:
+            return traceback.format_exc(), None  # the strategy itself raised
+    return None, None
 
 
 def describe_result(res: ClaimResult) -> str:
+    ratio = "–" if res.worst is None else f"{res.worst_ratio:.4g}"
     lines = [f"{res.claim_id}: {res.verdict} after {res.instances} instances "
-             f"(worst ratio {res.worst_ratio:.4g})"]
+             f"(worst ratio {ratio})" + (f", {res.discarded} discarded" if res.discarded else "")]
+    if res.note:
+        lines.append(f"  {res.note}")
     if res.counterexample is not None:
         lines.append(f"  counterexample: {res.counterexample_repr}")
     if res.counterexample_measurements:
@@ -488,20 +822,3 @@ def _full_repr(obj) -> str:
     if isinstance(obj, list):
         return "[" + ", ".join(_full_repr(x) for x in obj) + "]"
     return repr(obj)
-
-
-def _jsonable(v):
-    if isinstance(v, (np.floating, float)):
-        v = float(v)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (int, str, bool)) or v is None:
-        return v
-    return repr(v)

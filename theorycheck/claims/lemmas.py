@@ -19,24 +19,30 @@ writes a failing instance (``.npz`` arrays, ``.json``, ``.py`` reproducer).
 Tolerance: ``<=`` holds when ``lhs <= rhs + atol + rtol |rhs|``; ``>=`` when
 ``lhs >= rhs - atol - rtol |rhs|``; ``==`` when ``|lhs - rhs| <= atol + rtol |rhs|``.
 With a stderr the engine's bands apply (``holds`` only when ``lhs +- z stderr``
-clears the bound). Bad lemmas get one-line errors: a negative tolerance or unknown
-relation at definition; a non-finite instance, a non-finite side or mismatched
-shapes as an ``error`` row whose traceback ends with the reason.
+clears the bound). Bad lemmas get one-line errors: a negative tolerance, an unknown
+relation, a bad ``max_examples`` or a decorated class at definition; a non-finite
+instance, a non-finite side, mismatched shapes or a return value that is not a tuple
+as an ``error`` row with a one-line ``reason`` (the traceback ends with it). A lemma
+may call ``hypothesis.assume``: the instance is discarded and counted, not measured.
+A saved ``ID.py`` reproducer runs from any directory and exits 1 while the instance
+still fails or errors.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from theorycheck.claims.engine import Claim, ClaimResult, Measurement, _jsonable, claim, describe_result, run_claim
+from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, describe_result, run_claim
 from theorycheck.errors import ClaimError, NumericalError
 from theorycheck.atomic import atomic_write_json, atomic_write_text
+from theorycheck.jsonable import jsonable
 
 RELATIONS = ("<=", ">=", "==")
 
@@ -163,9 +169,10 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, a
                              f"the instance")
 
     def build(fn: Callable) -> Claim:
-        if not callable(fn):
-            raise ClaimError(f"lemma {id}: @lemma decorates {fn!r:.60}, which is not callable; "
-                             f"decorate a function returning (lhs, rhs)")
+        if isinstance(fn, type) or not callable(fn):
+            what = f"class {fn.__name__}" if isinstance(fn, type) else type(fn).__name__
+            raise ClaimError(f"lemma {id}: @lemma decorates a function, got {what}; decorate a "
+                             f"function of the instance returning (lhs, rhs)")
         try:
             wants_rng = "rng" in inspect.signature(fn).parameters
         except (TypeError, ValueError):
@@ -209,46 +216,98 @@ def _safe_name(claim_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", claim_id)
 
 
-def reproducer(result: ClaimResult, path: str | None = None) -> str | None:
-    """The engine's reproducer, pointed at a user folder when the claim came from one."""
+_CLAIM_LINE = re.compile(r"^claim = find_claim\(.*\)$", re.MULTILINE)
+
+
+def reproducer(result: ClaimResult, path: str | None = None, *, script_dir: str | Path | None = None) -> str | None:
+    """The engine's reproducer snippet, pointed at the folder ``path`` its claim came from.
+
+    Parameters
+    ----------
+    result : ClaimResult
+        A result with a counterexample.
+    path : str, optional
+        The user folder (or file) of the claim; None for a built-in claim, found by id.
+    script_dir : str or Path, optional
+        The folder the snippet will be saved in: ``path`` is then written relative to the
+        script's own location (``Path(__file__)``), so the script runs from any directory
+        and nothing absolute is baked in. Without it, ``path`` is made absolute.
+    """
     if result.reproducer is None:
         return None
+    base_id = result.claim_id.split("[")[0]
     if path is None:
-        return result.reproducer
-    return result.reproducer.replace(
-        f"find_claim({result.claim_id.split('[')[0]!r})",
-        f"find_claim({result.claim_id.split('[')[0]!r}, {str(Path(path).resolve())!r})")
+        locate = f"find_claim({base_id!r})"
+    elif script_dir is None:
+        locate = f"find_claim({base_id!r}, {str(Path(path).resolve())!r})"
+    else:
+        rel = Path(os.path.relpath(Path(path).resolve(), Path(script_dir).resolve())).as_posix()
+        locate = f"find_claim({base_id!r}, Path(__file__).resolve().parent / {rel!r})"
+    snippet = _CLAIM_LINE.sub(lambda _: f"claim = {locate}", result.reproducer, count=1)
+    if script_dir is not None and path is not None:
+        snippet = "from pathlib import Path\n" + snippet
+    return snippet
+
+
+def _stems(folder: Path, claim_id: str) -> list[Path]:
+    stem = folder / _safe_name(claim_id)
+    return [stem.with_name(stem.name + ext) for ext in (".py", ".npz", ".json")]
 
 
 def save_counterexample(result: ClaimResult, folder: str | Path, path: str | None = None) -> Path | None:
-    """Write a failing or erroring result's instance to ``folder``: ``ID.npz`` (its arrays and
-    numbers, keyed by their place in the instance), ``ID.json`` (verdict, seed, measurements,
-    traceback) and ``ID.py`` (a snippet that re-measures it). Returns the .py path."""
-    if result.counterexample is None:
-        return None
+    """Write a failing or erroring result's instance to ``folder``, or clear a stale one.
+
+    Writes ``ID.npz`` (its arrays and numbers, keyed by their place in the instance),
+    ``ID.json`` (verdict, seed, measurements, traceback) and ``ID.py``: a script that
+    re-measures the instance, prints the verdict and exits 1 while it still fails or
+    errors. The script finds a user claim through ``path`` written relative to itself,
+    so it runs from any directory. A result without a counterexample (the claim now
+    holds, or is inconclusive) removes the files an earlier run left for the same id.
+    Returns the .py path, or None.
+    """
     folder = Path(folder)
+    if result.counterexample is None:
+        for old in _stems(folder, result.claim_id):
+            old.unlink(missing_ok=True)
+        return None
     folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / _safe_name(result.claim_id)
+    py, npz, js = _stems(folder, result.claim_id)
     arrays = {f"a{i}": np.asarray(v) for i, (_, v) in enumerate(_leaves(result.counterexample))}
     keys = {f"a{i}": p for i, (p, _) in enumerate(_leaves(result.counterexample))}
-    tmp = stem.with_name(stem.name + ".tmp.npz")
+    tmp = npz.with_name(npz.stem + ".tmp.npz")
     np.savez(tmp, **arrays)
-    tmp.replace(stem.with_name(stem.name + ".npz"))
-    atomic_write_json(stem.with_name(stem.name + ".json"), {
+    tmp.replace(npz)
+    atomic_write_json(js, {
         "id": result.claim_id, "verdict": result.verdict, "seed": result.seed,
-        "scale": result.scale, "npz_keys": keys,
-        "counterexample": _jsonable(result.counterexample),
+        "scale": result.scale, "npz_keys": keys, "reason": result.reason,
+        "counterexample": jsonable(result.counterexample),
         "measurements": result.counterexample_measurements, "traceback": result.traceback})
-    snippet = reproducer(result, path) or ""
-    return atomic_write_text(stem.with_name(stem.name + ".py"),
-                             f"# {result.claim_id}: {result.verdict} (seed {result.seed}, "
-                             f"scale {result.scale})\n{snippet}\n")
+    return atomic_write_text(py, _script(result, reproducer(result, path, script_dir=folder)))
+
+
+def _script(result: ClaimResult, snippet: str) -> str:
+    """The reproducer snippet as a script: imports at the top, the rest in ``main()``, so that
+    importing it (a claim discovery that walks the report folder) runs and binds nothing."""
+    lines = snippet.splitlines()
+    imports = [ln for ln in lines if ln.startswith(("import ", "from "))]
+    body = [ln for ln in lines if ln not in imports]
+    return "\n".join(
+        [f"# {result.claim_id}: {result.verdict} (seed {result.seed}, scale {result.scale})",
+         "# Re-measures the saved instance and prints the verdict; exits 1 while it fails or errors.",
+         *imports, "", "", "def main() -> str:",
+         *(f"    {ln}" for ln in body), "    return verdict", "", "",
+         'if __name__ == "__main__":',
+         '    raise SystemExit(1 if main() in ("fails", "error") else 0)', ""])
 
 
 def check(c: Claim, scale: str = "quick", seed: int = 0, *, save_to: str | Path | None = None,
-          path: str | None = None, verbose: bool = True) -> ClaimResult:
-    """Run a lemma from Python; on fails/error print the reproducer and save it under ``save_to``."""
-    res = run_claim(c, scale=scale, seed=seed)
+          path: str | None = None, verbose: bool = True, max_examples: int | None = None,
+          database=None) -> ClaimResult:
+    """Run a lemma from Python; on fails/error print the reproducer and save it under ``save_to``.
+
+    ``max_examples`` and ``database`` are passed to :func:`~theorycheck.claims.engine.run_claim`.
+    """
+    res = run_claim(c, scale=scale, seed=seed, max_examples=max_examples, database=database)
     if res.verdict in ("fails", "error"):
         saved = save_counterexample(res, save_to, path) if save_to is not None else None
         if verbose:

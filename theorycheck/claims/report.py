@@ -14,12 +14,21 @@ from theorycheck.atomic import atomic_write_json, atomic_write_text
 _STYLE = {"holds": "green", "fails": "bold red", "inconclusive": "yellow", "error": "bold magenta"}
 
 
-def fmt_ratio(r: float) -> str:
-    if r is None or (isinstance(r, float) and math.isnan(r)):
-        return "n/a"
+def fmt_ratio(r: float | None) -> str:
+    """A worst ratio for a table: '–' when there is none (nothing was measured)."""
+    if r is None or (isinstance(r, float) and math.isnan(r)) or r == -math.inf:
+        return "–"
     if math.isinf(r):
         return "inf"
     return f"{r:.3g}"
+
+
+def _ratio(r: ClaimResult) -> str:
+    if r.worst is None:
+        return "–"
+    if isinstance(r.worst_ratio, float) and math.isnan(r.worst_ratio):
+        return "nan"  # a NaN measurement (it fails)
+    return fmt_ratio(r.worst_ratio)
 
 
 def summary(results: Sequence[ClaimResult]) -> dict:
@@ -30,31 +39,41 @@ def summary(results: Sequence[ClaimResult]) -> dict:
 
 
 def render_table(results: Sequence[ClaimResult], console) -> None:
+    """The verdict table; below it, for every failing or erroring claim, its one-line reason
+    and its reproducer. Captured warnings are not printed (they are in report.json)."""
     from rich.markup import escape
     from rich.table import Table
     table = Table(title="theorycheck claims", show_lines=False)
+    with_notes = any(r.note for r in results)
     for col, kw in (("claim", {"no_wrap": True}), ("statement", {"max_width": 60}), ("instances", {"justify": "right"}),
                     ("worst ratio", {"justify": "right"}), ("verdict", {}), ("seconds", {"justify": "right"})):
         table.add_column(col, **kw)
+    if with_notes:
+        table.add_column("note", max_width=60, no_wrap=True, overflow="ellipsis")
     for r in results:
-        table.add_row(escape(r.claim_id), escape(r.statement), str(r.instances), fmt_ratio(r.worst_ratio),
-                      f"[{_STYLE[r.verdict]}]{r.verdict}[/]", f"{r.seconds:.1f}")
+        row = [escape(r.claim_id), escape(r.statement), str(r.instances), _ratio(r),
+               f"[{_STYLE[r.verdict]}]{r.verdict}[/]", f"{r.seconds:.1f}"]
+        table.add_row(*row, *([escape(r.note)] if with_notes else []))
     console.print(table)
     for r in results:
-        if r.verdict in ("fails", "error") and r.reproducer:
-            console.print(f"[bold]{escape(r.claim_id)}[/] {r.verdict}; reproduce with:", highlight=False)
-            console.print(r.reproducer, highlight=False, markup=False)
+        if r.verdict in ("fails", "error"):
+            console.print(f"[bold]{escape(r.claim_id)}[/] {r.verdict}"
+                          + (f": {escape(r.note)}" if r.note else "")
+                          + ("; reproduce with:" if r.reproducer else ""), highlight=False, soft_wrap=True)
+            if r.reproducer:
+                console.print(r.reproducer, highlight=False, markup=False)
 
 
 def to_markdown(results: Sequence[ClaimResult], meta: dict) -> str:
     lines = ["# theorycheck report", "",
              f"scale `{meta['scale']}`, seed `{meta['seed']}`, {meta['created']}", "",
-             "| claim | tag | statement | instances | worst ratio | verdict | seconds |",
-             "|---|---|---|---:|---:|---|---:|"]
+             "| claim | tag | statement | instances | worst ratio | verdict | seconds | note |",
+             "|---|---|---|---:|---:|---|---:|---|"]
     for r in results:
         stmt = r.statement.replace("|", "\\|")
+        note = r.note.replace("|", "\\|")
         lines.append(f"| `{r.claim_id}` | [{r.tag}] | {stmt} | {r.instances} | "
-                     f"{fmt_ratio(r.worst_ratio)} | **{r.verdict}** | {r.seconds:.1f} |")
+                     f"{_ratio(r)} | **{r.verdict}** | {r.seconds:.1f} | {note} |")
     bad = [r for r in results if r.verdict in ("fails", "error")]
     for r in bad:
         lines += ["", f"## `{r.claim_id}`: {r.verdict}", ""]
@@ -64,6 +83,8 @@ def to_markdown(results: Sequence[ClaimResult], meta: dict) -> str:
             lines += ["", "```python", r.reproducer, "```"]
         if r.traceback:
             lines += ["", "```", r.traceback.rstrip(), "```"]
+        for e in r.errors if r.verdict == "fails" else []:
+            lines += ["", f"Also raised ({e['count']}×), e.g. on `{e['instance']}`: `{e['reason']}`"]
     c = summary(results)
     lines += ["", ", ".join(f"{n} {v}" for v, n in c.items())]
     return "\n".join(lines) + "\n"

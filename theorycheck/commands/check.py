@@ -8,11 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from theorycheck.claims.engine import SCALES, select
-from theorycheck.claims.discovery import discover
-from theorycheck.claims.lemmas import reproducer, save_counterexample
-from theorycheck.claims.report import render_table, summary, write_reports
-from theorycheck.validation import check_int
+from theorycheck.claims import SCALES
 
 
 def add_parser(sub) -> None:
@@ -26,19 +22,34 @@ def add_parser(sub) -> None:
     p.add_argument("--scale", choices=SCALES, default="quick",
                    help="instance sizes and counts (default: quick)")
     p.add_argument("--seed", default=0, help="seed for every search (default: 0)")
+    p.add_argument("--max-examples", default=None, metavar="N",
+                   help="instances per hypothesis search (an integer >= 1), overriding each "
+                        "claim's own effort; on a grid, its first N instances")
     p.add_argument("--out", default="theorycheck-report", help="report folder (default: %(default)s)")
+    p.add_argument("--no-example-db", action="store_true",
+                   help="do not remember failing examples in OUT/.hypothesis (by default they "
+                        "are saved there and replayed first on the next run)")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from theorycheck.claims.discovery import discover
+    from theorycheck.claims.engine import select
+    from theorycheck.claims.lemmas import reproducer, save_counterexample
+    from theorycheck.claims.report import render_table, summary, write_reports
+    from theorycheck.validation import check_int
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from theorycheck.commands._common import output_folder
     seed = check_int("--seed", args.seed, min_value=0, max_value=2**32 - 1)
+    max_examples = (None if args.max_examples is None else
+                    check_int("--max-examples", args.max_examples, min_value=1))
     if not args.list:
+        from theorycheck.commands._common import output_folder
         output_folder("--out", args.out)
+    database = None if args.no_example_db else Path(args.out) / ".hypothesis"
     claims = select(discover(args.path), args.claim)
     console = _console()
     if args.list:
@@ -53,7 +64,8 @@ def run(args) -> int:
         try:
             for c in claims:
                 bar.update(task, description=f"checking {c.id}")
-                results.append(c.check(scale=args.scale, seed=seed))
+                results.append(c.check(scale=args.scale, seed=seed, max_examples=max_examples,
+                                       database=database))
                 bar.advance(task)
         except KeyboardInterrupt:
             raise _interrupted(results, claims, args, seed) from None
@@ -76,6 +88,7 @@ def run(args) -> int:
 
 def _interrupted(results, claims, args, seed):
     """Ctrl-C during the claims: write the verdicts so far (atomically) and say where."""
+    from theorycheck.claims.report import write_reports
     from theorycheck.errors import Interrupted
     if not results:
         return Interrupted(f"no claim finished (0 of {len(claims)}); no report written")

@@ -1,4 +1,4 @@
-"""``theorycheck labels``: label hierarchies (THEORY.md 3) — show one, or run the depth study."""
+"""``theorycheck labels``: label hierarchies (docs/theory.md §3) — show one, or run the depth study."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from theorycheck.validation import check_choice, check_int
 
 def add_parser(sub) -> None:
     p = sub.add_parser("labels", help="deep label hierarchies: show one, or run the depth study",
-                       description="Deep hierarchical label models (THEORY.md 3).")
+                       description="Deep hierarchical label models (docs/theory.md §3).")
     act = p.add_subparsers(dest="action", metavar="ACTION")
     s = act.add_parser("show", help="print a hierarchy: each label as sign(polynomial), its "
                                     "true degree in x, and the PTF verification")
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     s.set_defaults(func=run_show)
     st = act.add_parser("study", help="top-level error vs depth r for the layerwise learner "
                                       "and the baselines, per-level errors, figures",
-                        description="The depth study of THEORY.md 3.3. Each (r, seed) cell is a "
+                        description="The depth study of docs/theory.md §3.3. Each (r, seed) cell is a "
                                     "'label-depth' run of the sweep engine, recorded in --store; "
                                     "rerunning skips the runs already recorded. --in-process runs "
                                     "the cells in this process without a store.")

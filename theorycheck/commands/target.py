@@ -1,4 +1,4 @@
-"""``theorycheck target``: build a target G* (THEORY.md 1.3) and print its spec, its
+"""``theorycheck target``: build a target G* (docs/theory.md §1.3) and print its spec, its
 per-layer degrees, its structure, its Hermite energy by degree, the information gap and
 (for small d) the expanded polynomial; ``--latex`` prints LaTeX instead of tables."""
 
@@ -16,7 +16,7 @@ EXPAND_MAX_TERMS = 40
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("target", help="build and inspect a target G* (THEORY.md 1.3)",
+    p = sub.add_parser("target", help="build and inspect a target G* (docs/theory.md §1.3)",
                        description="Build the backward-feature-correction target G* from a spec and "
                                    "print its degrees, structure, energy by Hermite degree and "
                                    "information gap, verified in exact arithmetic.")
@@ -133,7 +133,7 @@ def run(args) -> int:
             print("$G^*(x) = " + sp.latex(_truncated(sym)) + "$")
         return 0
 
-    t = Table(title="Target G* (THEORY.md 1.3)")
+    t = Table(title="Target G* (docs/theory.md §1.3)")
     t.add_column("field")
     t.add_column("value")
     for key, val in spec.to_dict().items():

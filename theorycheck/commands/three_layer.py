@@ -1,4 +1,4 @@
-"""``theorycheck three-layer``: the three-layer learner on g*(x^T A x) (THEORY.md 2.2, 2.3).
+"""``theorycheck three-layer``: the three-layer learner on g*(x^T A x) (docs/theory.md §2.2, §2.3).
 
 Actions: ``run`` (default) fits one learner and prints corr(phi, h*) and the test
 loss (with ``--baselines``, the two-layer baselines at the same n); ``exponents``
@@ -13,9 +13,9 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
-from theorycheck.commands._common import add_store_argument, int_list, name_list, real_list, store_path
+from theorycheck.commands._common import (action_parser, add_store_argument, add_valued_options,
+                                         int_list, name_list, real_list, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
@@ -23,19 +23,21 @@ ACTIONS = ("run", "exponents", "figures")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("three-layer", help="three-layer feature learning on g*(x^T A x)",
-                       description=__doc__.split("\n\n")[1])
-    p.add_argument("action", nargs="?", default="run", choices=ACTIONS)
-    p.add_argument("--d", default=None,
-                   help="input dimension (default 16, or the size of --matrix)")
-    p.add_argument("--n1", default=4000, help="stage-1 samples (default 4000)")
-    p.add_argument("--n2", default=1000, help="stage-2 samples (default 1000)")
-    p.add_argument("--m1", default=2048, help="first-layer width (default 2048)")
-    p.add_argument("--m2", default=128, help="second-layer width (default 128)")
-    p.add_argument("--sigma1", default="abs", help="first activation: abs (default), relu, tanh, square")
-    p.add_argument("--dist", default="sphere", help="inputs: sphere (default) or gaussian")
-    p.add_argument("--rank", default=None, help="rank of the random A (default: full)")
-    p.add_argument("--matrix", default=None, help="a .npy or text file holding your own A")
+    p = action_parser(sub, "three-layer", "three-layer feature learning on g*(x^T A x)", __doc__,
+                      ACTIONS, "run")
+    add_valued_options(p, (
+        ("--d", None, "input dimension (default 16, or the size of --matrix)"),
+        ("--n1", 4000, "stage-1 samples (default 4000)"),
+        ("--n2", 1000, "stage-2 samples (default 1000)"),
+        ("--m1", 2048, "first-layer width (default 2048)"),
+        ("--m2", 128, "second-layer width (default 128)"),
+    ))
+    add_valued_options(p, (
+        ("--sigma1", "abs", "first activation: abs (default), relu, tanh, square"),
+        ("--dist", "sphere", "inputs: sphere (default) or gaussian"),
+        ("--rank", None, "rank of the random A (default: full)"),
+        ("--matrix", None, "a .npy or text file holding your own A"),
+    ))
     p.add_argument("--normalise", action="store_true",
                    help="symmetrise / remove trace / rescale a given A (with a warning) "
                         "instead of rejecting it")
@@ -62,9 +64,11 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _matrix(text: str) -> np.ndarray:
+def _matrix(text: str):
     """The matrix of ``--matrix``: a .npy file, or a text file of rows of numbers; every
     failure to read it is one line naming the file."""
+    import numpy as np
+
     path = Path(text)
     hint = "pass a .npy or text file holding a d x d matrix"
     if not text:
@@ -109,6 +113,8 @@ def _dimension(args) -> int:
 
 
 def _target(args, d: int):
+    import numpy as np
+
     from theorycheck.papers.three_layer.quadratic_features import quadratic_target
     rank = None if args.rank is None else check_int("--rank", args.rank, min_value=2, max_value=d)
     dist = check_choice("--dist", args.dist, ("sphere", "gaussian"))
@@ -135,9 +141,11 @@ def run(args) -> int:
 
 
 def _run_one(args) -> int:
+    import numpy as np
+
     from theorycheck.papers.three_layer.baselines import run_baseline
-    from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer
-    from theorycheck.papers.three_layer.learner import check_three_layer_budget
+    from theorycheck.papers.three_layer.learner import (ThreeLayerConfig, check_three_layer_budget,
+                                                        run_three_layer)
     d = _dimension(args)
     n1 = check_int("--n1", args.n1, min_value=1)
     n2 = check_int("--n2", args.n2, min_value=4)
@@ -172,6 +180,8 @@ def _exponent_args(args):
 
 
 def _exponents(args, figure: bool):
+    import numpy as np
+
     from theorycheck.atomic import atomic_write_json, atomic_write_text
     from theorycheck.papers.three_layer.exponent_study import cells_to_records, exponent_rows, format_exponent_table
     from theorycheck.papers.three_layer.exponent_sweep import run_exponent_sweep
@@ -233,6 +243,8 @@ def _progress():
 
 
 def _figures(args) -> int:
+    import numpy as np
+
     from theorycheck.papers.three_layer.figures import (ladder_data, matched_n_data, plot_ladder,
                                        plot_matched_n)
     out = Path(args.out)

@@ -1,15 +1,21 @@
-"""Optimisers over dicts of arrays: SGD and Adam, with per-stage step-size schedules.
+"""Optimisers on a flat parameter vector, in the optax style, and step-size schedules.
 
-Pure functions in the optax style: ``state = init(params)``, then
-``params, state = update(params, grads, state, lr)``. Only the names in
-``trainable`` move, so a frozen layer keeps its exact bits.
+An :class:`Optimiser` is a pair of pure pieces: ``state = opt.init(params)``, then
+``updates, state = opt.update(grads, state, scale)`` and ``apply_updates(params, updates)``.
+``scale`` is the step size, a number or an array (e.g. the learning rate times a 0/1 mask of
+the trained entries, so a frozen entry keeps its exact bits). The state is plain arrays and
+a step count, so a run can checkpoint it as JSON and resume bit for bit.
+
+Adam (docs/theory.md §1.6b): m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2, and the update
+scale * m_hat / (sqrt(v_hat) + eps) with the bias corrections m_hat = m / (1 - b1^t),
+v_hat = v / (1 - b2^t).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable
 
 import numpy as np
 
@@ -21,38 +27,97 @@ SCHEDULES = ("cosine", "constant")
 
 @dataclass
 class OptState:
-    kind: str
-    step: int
-    m: dict
-    v: dict
+    """Step count and moment arrays (Adam: the first and second moments; SGD: none)."""
+
+    count: int
+    moments: tuple[np.ndarray, ...] = ()
 
 
-def opt_init(params: Mapping[str, np.ndarray], kind: str = "adam") -> OptState:
-    check_choice("optimizer", kind, OPTIMISERS)
-    zeros = {k: np.zeros_like(p) for k, p in params.items()}
-    return OptState(kind, 0, zeros, {k: np.zeros_like(p) for k, p in params.items()} if kind == "adam" else {})
+@dataclass(frozen=True)
+class Optimiser:
+    """``init(params) -> OptState`` and ``update(grads, state, scale) -> (updates, OptState)``."""
+
+    name: str
+    init: Callable[[np.ndarray], OptState]
+    update: Callable[[np.ndarray, OptState, "float | np.ndarray"], "tuple[np.ndarray, OptState]"]
 
 
-def opt_update(params: dict, grads: Mapping[str, np.ndarray], state: OptState, lr: float,
-               trainable: Iterable[str], *, beta1: float = 0.9, beta2: float = 0.999,
-               eps: float = 1e-12) -> tuple[dict, OptState]:
-    """One step on the ``trainable`` entries (in place on ``params``' arrays)."""
-    state.step += 1
-    t = state.step
-    for k in trainable:
-        g = grads[k]
-        if state.kind == "sgd":
-            params[k] -= lr * g
-            continue
-        m, v = state.m[k], state.v[k]
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * g * g
-        mh = m / (1 - beta1 ** t)
-        vh = v / (1 - beta2 ** t)
-        params[k] -= lr * mh / (np.sqrt(vh) + eps)
-    return params, state
+def _complement(b: float) -> float:
+    """1 - b rounded to 15 significant digits: 0.1 for b = 0.9, not 0.09999999999999998."""
+    return float(f"{1.0 - b:.15g}")
+
+
+def adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-12) -> Optimiser:
+    """Adam with bias correction; the moments are updated in place.
+
+    Parameters
+    ----------
+    b1, b2 : float
+        Decay rates of the first and second moments, in [0, 1).
+    eps : float
+        Added to sqrt(v_hat).
+
+    Returns
+    -------
+    Optimiser
+
+    Examples
+    --------
+    >>> opt = adam()
+    >>> theta = np.array([1.0, -1.0])
+    >>> state = opt.init(theta)
+    >>> updates, state = opt.update(np.array([0.5, -2.0]), state, 0.1)
+    >>> apply_updates(theta, updates)
+    array([ 0.9, -0.9])
+    """
+    b1 = check_real("b1", b1, min_value=0.0, max_value=1.0)
+    b2 = check_real("b2", b2, min_value=0.0, max_value=1.0)
+    eps = check_real("eps", eps, positive=True)
+    c1, c2 = _complement(b1), _complement(b2)
+
+    def init(params: np.ndarray) -> OptState:
+        return OptState(0, (np.zeros_like(params), np.zeros_like(params)))
+
+    def update(grads: np.ndarray, state: OptState, scale) -> tuple[np.ndarray, OptState]:
+        m, v = state.moments
+        t = state.count + 1
+        m *= b1
+        m += c1 * grads
+        v *= b2
+        v += c2 * grads * grads
+        return scale * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), OptState(t, (m, v))
+
+    return Optimiser("adam", init, update)
+
+
+def sgd() -> Optimiser:
+    """Plain gradient descent: the update is scale * grads.
+
+    Examples
+    --------
+    >>> opt = sgd()
+    >>> updates, _ = opt.update(np.array([2.0]), opt.init(np.zeros(1)), 0.5)
+    >>> updates
+    array([1.])
+    """
+    def init(params: np.ndarray) -> OptState:
+        return OptState(0)
+
+    def update(grads: np.ndarray, state: OptState, scale) -> tuple[np.ndarray, OptState]:
+        return scale * grads, OptState(state.count + 1)
+
+    return Optimiser("sgd", init, update)
+
+
+def optimiser(name: str) -> Optimiser:
+    """The optimiser of :data:`OPTIMISERS` named ``name`` with its default settings."""
+    return {"adam": adam, "sgd": sgd}[check_choice("optimizer", name, OPTIMISERS)]()
+
+
+def apply_updates(params: np.ndarray, updates: np.ndarray) -> np.ndarray:
+    """params -= updates, in place; returns params."""
+    params -= updates
+    return params
 
 
 def step_size(base: float, it: int, total: int, schedule: str = "cosine") -> float:

@@ -1,4 +1,4 @@
-"""Closeness up to rotation, and the Gram bound that controls it (THEORY.md 1.8 items 1-4).
+"""Closeness up to rotation, and the Gram bound that controls it (docs/theory.md §1.8.1-4).
 
 For W, W* in R^{k x n} the *rotation distance* is
 
@@ -6,9 +6,9 @@ For W, W* in R^{k x n} the *rotation distance* is
 
 attained by orthogonal Procrustes (``scipy.linalg.orthogonal_procrustes``).
 Because ``Sum(sigma(Wz)) = z^T W^T W z`` only sees the Gram matrix W^T W, this is
-the natural feature error of a quadratic layer (THEORY.md 1.6, 1.8 item 2).
+the natural feature error of a quadratic layer (docs/theory.md §1.6, §1.8 item 2).
 
-Tu et al. (2016, Lemma 5.4), THEORY.md 1.8 item 3: when rank W* = k,
+Tu et al. (2016, Lemma 5.4), docs/theory.md §1.8.3: when rank W* = k,
 
     dist(W, W*)^2 <= ||W^T W - W*^T W*||_F^2 / (2 (sqrt2 - 1) sigma_k(W*)^2).
 
@@ -77,13 +77,3 @@ def quadratic_layer_loss(W, W_star) -> float:
     """E[(||Wx||^2 - ||W*x||^2)^2] for x ~ N(0, I_n), by the exact identity of 1.8 item 1."""
     W, W_star = _pair(W, W_star)
     return 2.0 * gram_gap(W, W_star) ** 2 + (float(np.sum(W * W)) - float(np.sum(W_star * W_star))) ** 2
-
-
-def procrustes_bound(W, W_star, constant: float = PROCRUSTES_CONSTANT) -> float:
-    """The right side of 1.8 item 3: constant * ||Gram gap||_F^2 / sigma_k(W*)^2."""
-    return constant * gram_gap(W, W_star) ** 2 / sigma_min(W_star) ** 2
-
-
-def critical_bound(loss: float, sigma_k: float, constant: float = CRITICAL_CONSTANT) -> float:
-    """The right side of 1.8 item 4 for the squared distance: constant * loss / sigma_k^2."""
-    return constant * float(loss) / float(sigma_k) ** 2

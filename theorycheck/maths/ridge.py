@@ -1,69 +1,138 @@
-"""Ridge regression solved by Cholesky (scipy.linalg.cho_factor / cho_solve),
-never by an explicit inverse, with the penalty chosen on a validation split.
+"""Ridge and kernel ridge regression solved by Cholesky (scipy.linalg.cho_factor /
+cho_solve), never by an explicit inverse, with the penalty chosen on a validation split.
 
-Used by the output layer of the three-layer learner (THEORY.md 2.2, stage 2)
-and by the two-layer baselines (THEORY.md 2.2, baselines).
-Convention [R]: the penalty is scaled by the sample count, i.e. we minimise
-(1/n) ||Phi a - y||^2 + lam ||a||^2.
+The one solver of the package: the three-layer learner's output layer and its two-layer
+baselines (docs/theory.md §2.2), the kernel methods of the BFC paper (§1.7) and the
+label-hierarchy paper's residual blocks and kernel baseline (§3.2, §3.3).
+
+Convention: the penalty is scaled by the sample count n, i.e. ridge minimises
+(1/n) ||Phi a - y||^2 + lam s ||a||^2 and kernel ridge solves (K + n lam s I) alpha = y,
+where the scale s is set by ``lam_scale``:
+
+* ``"mean_diag"`` (default): s is the mean diagonal of Phi^T Phi / n (of K for kernel ridge),
+  so one grid of penalties fits features and kernels of any magnitude; rescaling the
+  features (or the kernel) leaves the fitted predictor unchanged;
+* ``"none"``: s = 1, the penalty is absolute (the label-hierarchy paper's ``lam``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from theorycheck.errors import NumericalError, SpecError
-from theorycheck.validation import check_real
+from theorycheck.validation import check_choice, check_real
 
-#: default penalty grid (relative to the mean diagonal of the Gram matrix).
+#: default penalty grid of :func:`select_ridge` (relative to the mean diagonal).
 DEFAULT_LAMBDAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+LAM_SCALES = ("mean_diag", "none")
 
 
-def _chol_solve(M: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+def _solve_spd(M: np.ndarray, rhs: np.ndarray, lam: float) -> np.ndarray:
+    """Solve M x = rhs for symmetric positive definite M, factoring M in place."""
     try:
-        return cho_solve(cho_factor(M, lower=True, check_finite=True), rhs, check_finite=False)
+        factor = cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
     except LinAlgError:
-        raise NumericalError("the ridge system is not positive definite; increase the ridge "
-                             "penalty (lambdas) or check the features for NaN/inf") from None
+        raise NumericalError(f"the ridge system is not positive definite at lam={lam:g}; use a "
+                             f"larger penalty (lambdas) or check the features for NaN/inf") from None
+    return cho_solve(factor, rhs, check_finite=False)
 
 
-def ridge_solve(Phi: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """argmin_a (1/n) ||Phi a - y||^2 + lam * s ||a||^2 with s = mean diagonal of Phi^T Phi / n.
+def _scale(mean_diag: float, lam_scale: str) -> float:
+    if check_choice("lam_scale", lam_scale, LAM_SCALES) == "none":
+        return 1.0
+    return mean_diag or 1.0
 
-    Primal normal equations when p <= n, dual (Phi Phi^T + n lam s I) otherwise.
+
+def ridge_solve(Phi: np.ndarray, Y: np.ndarray, lam: float, *, lam_scale: str = "mean_diag") -> np.ndarray:
+    """Ridge regression coefficients by the normal equations.
+
+    Primal (Phi^T Phi + n lam s I) a = Phi^T Y when p <= n, dual
+    a = Phi^T (Phi Phi^T + n lam s I)^{-1} Y otherwise (the same minimiser).
+
+    Parameters
+    ----------
+    Phi : ndarray, shape (n, p)
+        Features, one row per sample.
+    Y : ndarray, shape (n,) or (n, k)
+        Targets; several columns are fitted at once.
+    lam : float
+        Penalty, positive.
+    lam_scale : {"mean_diag", "none"}
+        Scale s of the penalty (module docstring).
+
+    Returns
+    -------
+    ndarray, shape (p,) or (p, k)
+        argmin_a (1/n) ||Phi a - Y||^2 + lam s ||a||^2.
+
+    Examples
+    --------
+    >>> Phi = np.eye(4)
+    >>> ridge_solve(Phi, np.ones(4), 0.25, lam_scale="none")
+    array([0.5, 0.5, 0.5, 0.5])
     """
     lam = check_real("lam", lam, positive=True)
     n, p = Phi.shape
-    s = float(np.einsum("ij,ij->", Phi, Phi)) / (n * p) or 1.0
+    s = _scale(float(np.einsum("ij,ij->", Phi, Phi)) / (n * p), lam_scale)
     if p <= n:
         G = Phi.T @ Phi
         G[np.diag_indices_from(G)] += n * lam * s
-        return _chol_solve(G, Phi.T @ y)
+        return _solve_spd(G, Phi.T @ Y, lam)
     K = Phi @ Phi.T
     K[np.diag_indices_from(K)] += n * lam * s
-    return Phi.T @ _chol_solve(K, y)
+    return Phi.T @ _solve_spd(K, Y, lam)
 
 
-def kernel_ridge_solve(K: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
-    """Dual coefficients alpha = (K + n lam s I)^{-1} y (by Cholesky), s = mean diag K."""
+def kernel_ridge_solve(K: np.ndarray, Y: np.ndarray, lam: float, *, lam_scale: str = "mean_diag",
+                       overwrite: bool = False) -> np.ndarray:
+    """Dual coefficients alpha = (K + n lam s I)^{-1} Y, by Cholesky.
+
+    Parameters
+    ----------
+    K : ndarray, shape (n, n)
+        Gram matrix of the training inputs.
+    Y : ndarray, shape (n,) or (n, k)
+        Targets.
+    lam : float
+        Penalty, positive.
+    lam_scale : {"mean_diag", "none"}
+        Scale s of the penalty (module docstring).
+    overwrite : bool
+        Factor ``K`` in place (saves one n x n copy; ``K`` is destroyed).
+
+    Returns
+    -------
+    ndarray, shape (n,) or (n, k)
+        The predictor is x -> k(x, X) @ alpha.
+
+    Examples
+    --------
+    >>> kernel_ridge_solve(np.eye(2), np.array([1.0, 2.0]), 0.5, lam_scale="none")
+    array([0.5, 1. ])
+    """
     lam = check_real("lam", lam, positive=True)
     n = K.shape[0]
-    s = float(np.mean(np.diag(K))) or 1.0
-    M = K.copy()
-    M[np.diag_indices_from(M)] += n * lam * s
-    return _chol_solve(M, y)
+    s = _scale(float(np.mean(np.diag(K))), lam_scale)
+    M = K if overwrite else K.copy()
+    M[np.diag_indices(n)] += n * lam * s
+    return _solve_spd(M, Y, lam)
 
 
 @dataclass(frozen=True)
 class RidgeChoice:
+    """The penalty chosen on the validation split and the validation loss of each candidate."""
+
     lam: float
     val_losses: tuple
 
 
-def split_indices(n: int, val_frac: float, rng: np.random.Generator):
+def split_indices(n: int, val_frac: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) row indices: a random permutation of n rows, the first
+    round(val_frac n) of which are held out."""
     val_frac = check_real("val_frac", val_frac, min_value=0.05, max_value=0.5)
     n_val = max(1, int(round(val_frac * n)))
     if n - n_val < 2:
@@ -73,23 +142,37 @@ def split_indices(n: int, val_frac: float, rng: np.random.Generator):
 
 
 def select_ridge(Phi: np.ndarray, y: np.ndarray, rng: np.random.Generator, *,
-                 lambdas: Sequence[float] = DEFAULT_LAMBDAS, val_frac: float = 0.2):
-    """Pick lam on a held-out split, then refit on all rows. Returns (a, RidgeChoice)."""
-    tr, va = split_indices(len(y), val_frac, rng)
-    losses = [float(np.mean((Phi[va] @ ridge_solve(Phi[tr], y[tr], lam) - y[va]) ** 2))
-              for lam in lambdas]
-    lam = float(lambdas[int(np.argmin(losses))])
-    return ridge_solve(Phi, y, lam), RidgeChoice(lam, tuple(losses))
+                 lambdas: Sequence[float] = DEFAULT_LAMBDAS, val_frac: float = 0.2,
+                 lam_scale: str = "mean_diag") -> tuple[np.ndarray, RidgeChoice]:
+    """Ridge with the penalty chosen on a held-out split, refitted on all rows.
 
+    Parameters
+    ----------
+    Phi : ndarray, shape (n, p)
+    y : ndarray, shape (n,) or (n, k)
+    rng : numpy.random.Generator
+        Draws the split.
+    lambdas : sequence of float
+        Candidate penalties; the first with the least validation MSE wins.
+    val_frac : float
+        Fraction held out (0.05 to 0.5).
+    lam_scale : {"mean_diag", "none"}
 
-def select_kernel_ridge(kernel: Callable[[np.ndarray, np.ndarray], np.ndarray], X: np.ndarray,
-                        y: np.ndarray, rng: np.random.Generator, *,
-                        lambdas: Sequence[float] = DEFAULT_LAMBDAS, val_frac: float = 0.2):
-    """Kernel ridge with lam chosen on a held-out split; returns (alpha, RidgeChoice)."""
+    Returns
+    -------
+    (ndarray, RidgeChoice)
+        The coefficients on all rows and the choice.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((50, 3))
+    >>> a, choice = select_ridge(X, X @ [1.0, -2.0, 0.5], rng, lambdas=(1e-6, 1.0))
+    >>> choice.lam
+    1e-06
+    """
     tr, va = split_indices(len(y), val_frac, rng)
-    K = kernel(X, X)
-    Ktr, Kva = K[np.ix_(tr, tr)], K[np.ix_(va, tr)]
-    losses = [float(np.mean((Kva @ kernel_ridge_solve(Ktr, y[tr], lam) - y[va]) ** 2))
-              for lam in lambdas]
+    losses = [float(np.mean((Phi[va] @ ridge_solve(Phi[tr], y[tr], lam, lam_scale=lam_scale)
+                             - y[va]) ** 2)) for lam in lambdas]
     lam = float(lambdas[int(np.argmin(losses))])
-    return kernel_ridge_solve(K, y, lam), RidgeChoice(lam, tuple(losses))
+    return ridge_solve(Phi, y, lam, lam_scale=lam_scale), RidgeChoice(lam, tuple(losses))

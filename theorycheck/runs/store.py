@@ -1,5 +1,5 @@
 """The results store: one SQLite file holding every run, its config, seed, code version,
-diagnostic curves and checkpoints (issue 4 item 3; the sweep engine of issue 9 writes here).
+diagnostic curves and checkpoints (sweeps write here too).
 
 Design:
 
@@ -48,10 +48,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from theorycheck.errors import TheorycheckError
+from theorycheck.runs import STATUSES
+from theorycheck.jsonable import jsonable
 
 FORMAT = "theorycheck-store"
 SCHEMA_VERSION = 1
-STATUSES = ("queued", "running", "done", "failed")
 DEFAULT_LEASE_S = 60.0
 
 _SCHEMA = """
@@ -536,7 +537,7 @@ class Store:
             self._owned(c, h, owner, None)
             c.execute("UPDATE runs SET status='done', summary=?, finished=?, seconds=?-started, "
                       "lease_until=NULL WHERE hash=?",
-                      (canonical_json(_jsonable(dict(summary or {}))), now, now, h))
+                      (canonical_json(jsonable(dict(summary or {}))), now, now, h))
 
     def fail(self, h: str, owner: str, error: str) -> None:
         now = time.time()
@@ -560,22 +561,12 @@ class Store:
     def runs(self, *, hashes: Iterable[str] | None = None, kind: str | None = None,
              status: str | None = None) -> list[dict]:
         """Runs as dicts with ``config`` and ``summary`` decoded."""
-        q = f"SELECT {', '.join(RUN_COLUMNS)}, config, summary, checkpoint FROM runs"
-        where, args = [], []
-        if kind is not None:
-            where.append("kind = ?")
-            args.append(kind)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status)
         if hashes is not None:
             hashes = list(hashes)
             if not hashes:
                 return []
-            where.append(f"hash IN ({', '.join('?' * len(hashes))})")
-            args.extend(hashes)
-        if where:
-            q += " WHERE " + " AND ".join(where)
+        q, args = _select(f"SELECT {', '.join(RUN_COLUMNS)}, config, summary, checkpoint FROM runs",
+                          kind=kind, status=status, hash=hashes)
         q += " ORDER BY created, hash"
         rows = self._query(q, args)
         return [self._decode(r) for r in rows]
@@ -616,15 +607,7 @@ class Store:
 
     def curves(self, h: str | None = None, metric: str | None = None) -> list[tuple[str, str, int, float]]:
         """``(hash, metric, step, value)`` rows ordered by hash, metric, step."""
-        q, where, args = "SELECT hash, metric, step, value FROM curves", [], []
-        if h is not None:
-            where.append("hash = ?")
-            args.append(h)
-        if metric is not None:
-            where.append("metric = ?")
-            args.append(metric)
-        if where:
-            q += " WHERE " + " AND ".join(where)
+        q, args = _select("SELECT hash, metric, step, value FROM curves", hash=h, metric=metric)
         return self._query(q + " ORDER BY hash, metric, step", args)
 
     def integrity_ok(self) -> bool:
@@ -728,18 +711,6 @@ def check_store(path: str | os.PathLike) -> dict:
     return out
 
 
-def _jsonable(v):
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if hasattr(v, "item") and callable(v.item):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    return v
-
-
 # -- flat tables for export -----------------------------------------------------------------
 
 def runs_table(runs: list[dict]) -> tuple[list[str], list[list[Any]]]:
@@ -763,3 +734,19 @@ def _scalar(v):
     if isinstance(v, (dict, list)):
         return canonical_json(v)
     return v
+
+
+def _select(query: str, **conditions) -> tuple[str, list]:
+    """``query`` with a WHERE clause for each condition that is not None: a list or tuple
+    matches any of its values, anything else must be equal."""
+    where, args = [], []
+    for column, value in conditions.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            where.append(f"{column} IN ({', '.join('?' * len(value))})")
+            args.extend(value)
+        else:
+            where.append(f"{column} = ?")
+            args.append(value)
+    return (query + " WHERE " + " AND ".join(where) if where else query), args

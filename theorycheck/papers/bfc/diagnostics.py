@@ -1,4 +1,4 @@
-"""What to measure while learning G* (THEORY.md 1.6).
+"""What to measure while learning G* (docs/theory.md §1.6).
 
 * ``feature_error_rotation``: err_l = min_{U orthogonal} E||U S_l - S*_l||^2 / E||S*_l||^2,
   by orthogonal Procrustes on a sample. When the learner's width m exceeds the
@@ -45,11 +45,6 @@ def feature_error_rotation(S: np.ndarray, S_star: np.ndarray) -> float:
         S_star = np.hstack([S_star, np.zeros((S_star.shape[0], m - k))])
     U, _ = scipy.linalg.orthogonal_procrustes(S, S_star)
     return float(np.sum((S @ U - S_star) ** 2) / np.sum(S_star ** 2))
-
-
-def relative_loss(pred: np.ndarray, y: np.ndarray, top_energy: float) -> float:
-    """E[(F - G*)^2] relative to the top term's energy alpha_L^2 Var(Sum G*_L)."""
-    return float(np.mean((np.asarray(pred) - np.asarray(y)) ** 2) / top_energy)
 
 
 def correction_ratio(err_after_stage: float, err_final: float) -> float:

@@ -1,4 +1,4 @@
-"""Figure of THEORY.md 1.7's scaling study: relative test error vs N for each kernel and the
+"""Figure of docs/theory.md §1.7's scaling study: relative test error vs N for each kernel and the
 network, one panel per (L, d), with the dimensions D_q = C(d+q-1, q) of the degree spaces
 q = 2, 4, ..., 2^L marked (the span lemma: a kernel cannot fit a generic degree-q component
 before N approaches D_q)."""
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from theorycheck.atomic import save_figure
 from theorycheck.papers.bfc.span_lemma import dim_q
 
 
@@ -55,8 +56,6 @@ def scaling_figure(data: dict, out: str | Path) -> Path:
                 ax.set_ylabel("test error / top-term energy")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    out = save_figure(fig, out, dpi=120)
     plt.close(fig)
     return out

@@ -1,16 +1,16 @@
 """Sample-complexity scaling of kernel methods against the network on the BFC target
-(THEORY.md 1.7 "scaling to check", 1.6b "same fixed N").
+(docs/theory.md §1.7 "scaling to check", 1.6b "same fixed N").
 
-Every learner sees the same data: the target G* (THEORY.md 1.3, drawn from ``seed``), the
+Every learner sees the same data: the target G* (docs/theory.md §1.3, drawn from ``seed``), the
 same fixed pool of N training inputs (the pool :func:`theorycheck.papers.bfc.training.train` draws for
 ``N=N``) and the same test set and top-term energy as the trainer. The network is the
 progressive end-to-end learner ``train(mode='e2e', N=N, steps=...)``; the kernels are those
-of :mod:`theorycheck.papers.bfc.kernel_methods` with the ridge chosen by validation.
+of :mod:`theorycheck.papers.bfc.ntk` with the ridge chosen by validation.
 
 Relative test error [R]: E[(f - G*)^2] / (alpha_L^2 Var(Sum G*_L)) on the trainer's test set
-(the trainer's ``rel_loss``, THEORY.md 1.6). N_required(d) is the first N of the grid at which
+(the trainer's ``rel_loss``, docs/theory.md §1.6). N_required(d) is the first N of the grid at which
 it drops to ``eps`` (log-linear interpolation), and N_required ~ d^e is fitted per seed with a
-t-interval over seeds: :mod:`theorycheck.papers.three_layer.exponent_study`'s fitting code, reused.
+t-interval over seeds (:mod:`theorycheck.maths.exponents`, shared with the three-layer study).
 
 Each (learner, d, L, N, seed) cell is an independent task run through ``map`` (builtin map,
 an executor's map); the run kind ``kernel-fit`` runs one cell so that
@@ -25,10 +25,12 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from theorycheck.maths.exponents import fit_row
 from theorycheck.maths.gaussian import sample_inputs
-from theorycheck.papers.bfc.kernel_methods import KERNELS, fit_kernel_ridge, make_kernel, relative_test_error
+from theorycheck.maths.kernel_methods import fit_kernel_ridge
+from theorycheck.maths.metrics import relative_mse
+from theorycheck.papers.bfc.ntk import KERNELS, make_kernel
 from theorycheck.runs.kinds import register_run_kind, setting
-from theorycheck.papers.three_layer.exponent_study import fit_row
 from theorycheck.validation import check_choice, check_int, check_real
 
 LEARNERS = KERNELS + ("network",)
@@ -89,7 +91,7 @@ def run_kernel_task(task: KernelTask) -> KernelCell:
     spec = make_kernel(task.learner, task.d, q=task.q or 2 ** task.L, bandwidth=task.bandwidth,
                        m=task.m, rng=rng, learner=learner)
     fit = fit_kernel_ridge(spec, X, y, rng)
-    return KernelCell(task, relative_test_error(fit(Xte), yte, top), time.perf_counter() - t0, fit.lam)
+    return KernelCell(task, relative_mse(fit(Xte), yte, top), time.perf_counter() - t0, fit.lam)
 
 
 def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, Ls: Sequence[int] = (2,),
@@ -106,10 +108,9 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
 
 
 def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
-    """{L: [ExponentRow per learner]} fitted at threshold ``eps`` with the conventions of
-    :mod:`theorycheck.papers.three_layer.exponent_study` (its ``required_n``, ``fit_exponent`` and
-    ``seed_interval``); each (learner, d) uses the N values measured for it, so grids merged
-    from several studies need not be complete."""
+    """{L: [ExponentRow per learner]} fitted at threshold ``eps`` by
+    :func:`theorycheck.maths.exponents.fit_row`; each (learner, d) uses the N values measured
+    for it, so grids merged from several studies need not be complete."""
     eps = check_real("eps", eps, positive=True)
     loss = {(c.task.L, c.task.learner, c.task.d, c.task.seed, c.task.n): c.rel_mse for c in cells}
     out = {}
@@ -170,7 +171,7 @@ class KernelFitConfig:
                          delta=self.delta, N=self.N, n_test=self.n_test, steps=self.steps,
                          eval_points=2)
         else:
-            from theorycheck.papers.bfc.kernel_methods import check_memory
+            from theorycheck.maths.kernel_methods import check_memory
             check_memory(self.N)
         return self
 
@@ -193,7 +194,7 @@ KERNEL_FIT = register_run_kind("kernel-fit", run_kernel_fit, config=KernelFitCon
 def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
                  n: int = 20000) -> tuple[int, tuple]:
     """The degree a learner must capture to reach relative error ``eps``: the largest q with
-    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (THEORY.md 1.3 energy by
+    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (docs/theory.md §1.3 energy by
     degree, Monte Carlo; the span lemma then asks N of order D_q). Returns (q, energies)."""
     from theorycheck.papers.bfc.symbolic import mc_energy_table
     from theorycheck.papers.bfc.training import make_target, train_config

@@ -1,4 +1,4 @@
-"""The quadratic learner network F of THEORY.md 1.4, as plain arrays and pure functions.
+"""The quadratic learner network F of docs/theory.md §1.4, as plain arrays and pure functions.
 
     Phi_0(x) = x,  Phi_1(x) = sigma(x)  (centred: x_i^2 - 1, as the target),
     Phi_j(x) = sigma(R_j S_j(x))   for j >= 2   (R_j fixed Gaussian, p_j x k_j)
@@ -11,7 +11,7 @@ Conventions [R] (configurable, defaults stated):
 * ``sigma_t`` (truncated quadratic): z^2 for |z| <= B, 2B|z| - B^2 beyond
   (continuous and C^1). Default ``B = 16`` (features are O(1), so truncation is
   rare on Gaussian inputs); ``B = inf`` is the plain square.
-* Lifts: ``p_j = k_j(k_j+1)/2 + 2`` rows, entries N(0, 1/k_j) (THEORY.md 1.6b);
+* Lifts: ``p_j = k_j(k_j+1)/2 + 2`` rows, entries N(0, 1/k_j) (docs/theory.md §1.6b);
   ``p_j >= k_j(k_j+1)/2`` is required so sigma(R_j z) spans the quadratic forms
   of z (1.8 item 6).
 * Offsets b_{l,j} (1.6b's trainable b_3) exist only on lifted inputs (j >= 2)
@@ -110,7 +110,7 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
                  B: float = 16.0, lift_rows: int | Sequence[int] | None = None,
                  centred: bool = True, tied: bool = False, offsets: bool = True,
                  loss: str = "squared", seed: int = 0) -> LearnerSpec:
-    """Validate a learner architecture (THEORY.md 1.4; conventions in the module docstring).
+    """Validate a learner architecture (docs/theory.md §1.4; conventions in the module docstring).
 
     ``k``/``m``/``lift_rows`` are one value for every layer or one per layer
     (``m`` and ``k`` for l = 2..L, ``lift_rows`` for j = 2..L-1). ``m`` defaults to
@@ -146,7 +146,7 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
             if p < need:
                 raise SpecError(f"lift_rows={p} for R_{j} is invalid: R_{j} must have shape "
                                 f"(p, {kj}) with p >= k(k+1)/2 = {need} to span the quadratic "
-                                f"forms (THEORY.md 1.8 item 6); use lift_rows >= {need}")
+                                f"forms (docs/theory.md §1.8.6); use lift_rows >= {need}")
     else:
         lift = ()
     check_choice("loss", loss, LOSSES)
@@ -213,6 +213,46 @@ def _layout(spec: LearnerSpec) -> _Layout:
         io, qo, uo, ro = io + nin, qo + rows, uo + p, ro + p * k
     return _Layout(np.asarray(rows_l, dtype=np.int64), np.asarray(cols, dtype=np.int64),
                    np.asarray(lifted, dtype=np.uint8), ptot, mo, phi_off, col_slices)
+
+
+@dataclass(frozen=True)
+class LayerSlots:
+    """Where layer l lives in ``theta`` and in the feature buffer ``cache["Phi"]`` of
+    :func:`forward` (every Phi_j side by side).
+
+    ``M``: the slice of theta holding M_l = [K_l; W_l] row-major (rows x nin);
+    ``b``: the slice holding the offsets b_l (nin); ``inputs``: the columns of
+    ``cache["Phi"]`` feeding layer l, a slice when contiguous, else an index array;
+    ``trained_offsets``: bool (nin,), the offsets that train (lifted inputs, offsets on);
+    ``phi``: the columns of Phi_l = sigma(R_l S_l) (None for the top layer).
+    """
+
+    M: slice
+    b: slice
+    inputs: slice | np.ndarray
+    trained_offsets: np.ndarray
+    phi: slice | None
+
+
+def layer_slots(spec: LearnerSpec, l: int) -> LayerSlots:
+    """The :class:`LayerSlots` of layer ``l`` (2..L) of ``spec``.
+
+    Examples
+    --------
+    >>> spec = learner_spec(4, 3, k=2)
+    >>> s = layer_slots(spec, 2)
+    >>> s.M.stop - s.M.start == spec.rows(2) * spec.nin(2)
+    True
+    """
+    l = check_int("layer", l, min_value=2, max_value=spec.L)
+    lay = _layout(spec)
+    rows, _, nin, mo, bo, co = (int(v) for v in lay.lay[l - 2, :6])
+    sl = lay.col_slices[l]
+    po = lay.phi_off.get(l)
+    return LayerSlots(slice(mo, mo + rows * nin), slice(bo, bo + nin),
+                      sl if sl is not None else lay.cols[co:co + nin].copy(),
+                      lay.lifted[co:co + nin] == 1,
+                      slice(po, po + spec.phi_width(l)) if l < spec.L else None)
 
 
 # ------------------------------------------------------------------------- params
@@ -327,7 +367,7 @@ def draw_lift(rng: np.random.Generator, p: int, k: int, scale: float | None = No
 
 
 def quadratic_design(R: np.ndarray) -> np.ndarray:
-    """C (p x k(k+1)/2) with sigma(R z)_i = sum_{a<=b} C[i, ab] z_a z_b (THEORY.md 1.8 item 6)."""
+    """C (p x k(k+1)/2) with sigma(R z)_i = sum_{a<=b} C[i, ab] z_a z_b (docs/theory.md §1.8.6)."""
     p, k = R.shape
     a, b = np.triu_indices(k)
     return R[:, a] * R[:, b] * np.where(a == b, 1.0, 2.0)
@@ -538,12 +578,6 @@ def _blas_forward(params: LearnerParams, X: np.ndarray, ws=_Fresh):
             po = lay.phi_off[l]
             np.multiply(U, U, out=phi[:, po:po + U.shape[1]])
     return f, cache
-
-
-def loss_value(params: LearnerParams, f: np.ndarray, y: np.ndarray) -> float:
-    g = np.empty_like(f)
-    return float(_k.loss_and_dloss(np.asarray(f, dtype=np.float64), np.asarray(y, dtype=np.float64),
-                                   LOSSES.index(params.spec.loss), g))
 
 
 def tie_penalty(params: LearnerParams, with_grad: bool = False):

@@ -1,4 +1,4 @@
-"""numba kernels of the learner F (THEORY.md 1.4); the math is documented in
+"""numba kernels of the learner F (docs/theory.md §1.4); the math is documented in
 :mod:`theorycheck.papers.bfc.learner`.
 
 Memory layout (built by ``learner._layout``). ``theta`` is flat; layer i
@@ -187,6 +187,19 @@ def _emit_row(mode, M, G, r, gr, lr, shrink):
     return acc
 
 
+@njit(cache=True, inline="always")
+def _layer_views(lay, i, n, theta, INb, PREb):
+    """Layer i's row of ``lay`` (the buffer offsets io, qo, uo scaled by the batch size n)
+    and its views: M_l in theta, the per-sample inputs I and pre-activations PRE."""
+    rows, nin, mo = lay[i, ROWS], lay[i, NIN], lay[i, MO]
+    io, qo = n * lay[i, IO], n * lay[i, QO]
+    M = theta[mo:mo + rows * nin].reshape((rows, nin))
+    I = INb[io:io + n * nin].reshape((n, nin))
+    PRE = PREb[qo:qo + n * rows].reshape((n, rows))
+    return (rows, lay[i, K], nin, mo, lay[i, BO], lay[i, CO], lay[i, ZR], lay[i, P], lay[i, RO],
+            lay[i, PO], io, qo, n * lay[i, UO], M, I, PRE)
+
+
 @njit(cache=True, fastmath=FAST)
 def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
                mode, lr, wd, frozen, ptot, out_f):
@@ -210,13 +223,8 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
     f = np.zeros(n)
     # ---------------------------------------------------------------- forward
     for i in range(nl):
-        rows = lay[i, ROWS]; k = lay[i, K]; nin = lay[i, NIN]; mo = lay[i, MO]
-        bo = lay[i, BO]; co = lay[i, CO]; zr = lay[i, ZR]; p = lay[i, P]
-        ro = lay[i, RO]; po = lay[i, PO]; io = n * lay[i, IO]; qo = n * lay[i, QO]
-        uo = n * lay[i, UO]
-        M = theta[mo:mo + rows * nin].reshape((rows, nin))
-        I = INb[io:io + n * nin].reshape((n, nin))
-        PRE = PREb[qo:qo + n * rows].reshape((n, rows))
+        (rows, k, nin, mo, bo, co, zr, p, ro, po, io, qo, uo,
+         M, I, PRE) = _layer_views(lay, i, n, theta, INb, PREb)
         for s in range(n):
             for c in range(nin):
                 I[s, c] = phi[s, cols[co + c]] - theta[bo + c]
@@ -261,13 +269,8 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
     dphi = np.zeros((n, ptot))
     check = 0.0
     for i in range(nl - 1, -1, -1):
-        rows = lay[i, ROWS]; k = lay[i, K]; nin = lay[i, NIN]; mo = lay[i, MO]
-        bo = lay[i, BO]; co = lay[i, CO]; zr = lay[i, ZR]; p = lay[i, P]
-        ro = lay[i, RO]; po = lay[i, PO]; io = n * lay[i, IO]; qo = n * lay[i, QO]
-        uo = n * lay[i, UO]
-        M = theta[mo:mo + rows * nin].reshape((rows, nin))
-        I = INb[io:io + n * nin].reshape((n, nin))
-        PRE = PREb[qo:qo + n * rows].reshape((n, rows))
+        (rows, k, nin, mo, bo, co, zr, p, ro, po, io, qo, uo,
+         M, I, PRE) = _layer_views(lay, i, n, theta, INb, PREb)
         a_l = alphas[i]
         dpre = np.zeros((n, rows), dtype=theta.dtype)
         for s in range(n):

@@ -1,4 +1,4 @@
-"""Figures for training runs (THEORY.md 1.6): loss curves of several runs on one
+"""Figures for training runs (docs/theory.md §1.6): loss curves of several runs on one
 log axis, and per-layer feature error over time with stage boundaries marked.
 
 Inputs are plain curve rows (``{"step", "stage", metric: value}``), as kept by
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from theorycheck.atomic import atomic_write_bytes
+from theorycheck.atomic import save_figure
 
 
 def _plt():
@@ -30,13 +30,6 @@ def _stage_starts(rows: Sequence[Mapping]) -> list[tuple[int, int]]:
     return out
 
 
-def _save(fig, path: Path) -> Path:
-    import io
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    return atomic_write_bytes(path, buf.getvalue())
-
-
 def loss_figure(runs: Mapping[str, Sequence[Mapping]], path: str | Path,
                 metric: str = "rel_loss") -> Path:
     """Test loss relative to the top term's energy, one line per run, log scale."""
@@ -54,7 +47,7 @@ def loss_figure(runs: Mapping[str, Sequence[Mapping]], path: str | Path,
     ax.set_ylabel("test loss / top-term energy")
     ax.set_title("Backward feature correction: loss by training mode")
     ax.legend(fontsize=8)
-    out = _save(fig, Path(path))
+    out = save_figure(fig, path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return out
 
@@ -82,6 +75,6 @@ def feature_error_figure(runs: Mapping[str, Sequence[Mapping]], path: str | Path
         ax.set_title(label, fontsize=9)
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("feature error up to " + ("a linear map" if kind == "lin" else "rotation"))
-    out = _save(fig, Path(path))
+    out = save_figure(fig, path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return out

@@ -1,4 +1,4 @@
-"""The span lemma of THEORY.md 1.7 [M], measured.
+"""The span lemma of docs/theory.md §1.7 [M], measured.
 
 V_q: homogeneous degree-q Hermite polynomials in d variables under N(0, I_d), with the
 orthonormal basis h_alpha = He_alpha / sqrt(alpha!) (|alpha| = q), dimension
@@ -31,6 +31,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss, hermeval
 
 from theorycheck.errors import SpecError
+from theorycheck.maths.kernel_methods import relu_directions
 from theorycheck.validation import check_choice, check_int, check_real
 
 SPAN_KERNELS = ("poly", "gaussian", "rf")
@@ -39,7 +40,7 @@ _WEIGHTS = _WEIGHTS / math.sqrt(2.0 * math.pi)
 
 
 def dim_q(d: int, q: int) -> int:
-    """D_q = C(d + q - 1, q), the dimension of V_q (THEORY.md 1.7)."""
+    """D_q = C(d + q - 1, q), the dimension of V_q (docs/theory.md §1.7)."""
     d = check_int("d", d, min_value=1)
     q = check_int("q", q, min_value=0)
     return math.comb(d + q - 1, q)
@@ -92,9 +93,7 @@ def degree_q_sections(kernel: str, X: np.ndarray, q: int, *, degree: int = 4, ba
                        axis=2)
     rng = np.random.default_rng(0) if rng is None else rng
     m = check_int("m", m, min_value=1)
-    W = rng.standard_normal((m, d))
-    W /= np.linalg.norm(W, axis=1, keepdims=True)
-    c = rng.standard_normal(m)
+    W, c = relu_directions(d, m, rng)
     gq = _hermite_coef(lambda s, b: np.maximum(s[None, :] + b[:, None], 0.0), q, c)
     return _ridge_rows(W, gq, alphas, q)
 
@@ -130,7 +129,7 @@ def span_memory_bytes(kernel: str, d: int, q: int, N: int, *, m: int = 64,
 def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generator, *, r: float = 1.0,
                     directions: int = 2000, names: dict | None = None, **options) -> SpanResult:
     """Residual of random degree-q directions of norm r against the kernel's predictor space
-    built on N Gaussian inputs (THEORY.md 1.7 span lemma).
+    built on N Gaussian inputs (docs/theory.md §1.7 span lemma).
 
     The reported ``bound`` is r^2 max(0, 1 - dim H / D_q): when dim H >= D_q the lemma says
     nothing and the bound is 0 (never negative); residuals are clipped at 0 (a squared norm).

@@ -1,9 +1,9 @@
-"""Exact symbolic form of the target G* (THEORY.md 1.3) and its verifiers.
+"""Exact symbolic form of the target G* (docs/theory.md §1.3) and its verifiers.
 
 :func:`symbolic_target` turns a drawn :class:`~theorycheck.papers.bfc.target.BFCTarget` into
 exact polynomials S*_l, G*_l and G* in x0..x_{d-1}, and an *abstract* form of each
 layer in the layer symbols ``G{j}_{i}`` (the i-th component of G*_j). Three
-verifiers check the THEORY.md 1.3 bookkeeping:
+verifiers check the docs/theory.md §1.3 bookkeeping:
 
 * :func:`verify_degrees` (a): deg S*_l = max_{j in J_l} deg G*_j = 2^{l-1},
   deg G*_l = 2^l, deg G* = 2^L, component by component, so a planted cancellation
@@ -73,7 +73,7 @@ def _layer_names(spec) -> list[str]:
 
 @dataclass(eq=False)
 class SymbolicTarget:
-    """Exact polynomials of a target (THEORY.md 1.3).
+    """Exact polynomials of a target (docs/theory.md §1.3).
 
     ``S[l]`` (l >= 2) and ``G[l]`` (l >= 0) are tuples of ``PolyElement`` over QQ in
     ``ring``; ``terms[l]`` = alpha_l Sum(G*_l); ``G_star`` = sum of the terms;
@@ -199,7 +199,7 @@ def check_symbolic_budget(spec, line, *, name: str = "d", expand_fix: str | None
 
 
 def symbolic_target(target: BFCTarget, line=None, seed: int = 0) -> SymbolicTarget:
-    """Build the exact polynomials of ``target`` (THEORY.md 1.3).
+    """Build the exact polynomials of ``target`` (docs/theory.md §1.3).
 
     ``line``: None (polynomials in x0..x_{d-1}), ``"random"`` or a pair ``(u, v)`` of
     integer vectors (polynomials in t on the line x = u + t v; see the module docstring).
@@ -273,7 +273,7 @@ def symbolic_target(target: BFCTarget, line=None, seed: int = 0) -> SymbolicTarg
 
 
 def layer_second_moments(sym: SymbolicTarget) -> dict[int, sp.Rational]:
-    """Exact E||S*_l(x)||^2 under N(0, I_d) for each l >= 2 (Isserlis; THEORY.md 1.3 "each
+    """Exact E||S*_l(x)||^2 under N(0, I_d) for each l >= 2 (Isserlis; docs/theory.md §1.3 "each
     layer's features O(1)": build_target rescales so that this is k_l)."""
     from theorycheck.maths.gaussian import expectation
 
@@ -313,7 +313,7 @@ def plant_cancellation(target: BFCTarget, layer: int | None = None) -> BFCTarget
 def with_forbidden_block(target: BFCTarget, layer: int, source: int, seed: int = 0) -> BFCTarget:
     """A copy of ``target`` with an extra weight block W*_{layer,source}, source not in J_layer.
 
-    A broken target for the structure verifier (THEORY.md 1.3: S*_l reads only J_l).
+    A broken target for the structure verifier (docs/theory.md §1.3: S*_l reads only J_l).
     """
     spec = target.spec
     layer = check_int("layer", layer, min_value=2, max_value=spec.L)
@@ -378,12 +378,12 @@ class LayerDegree:
 
 @dataclass(frozen=True, repr=False)
 class DegreeReport(_Table):
-    """Per-layer degrees of a target against the bookkeeping of THEORY.md 1.3."""
+    """Per-layer degrees of a target against the bookkeeping of docs/theory.md §1.3."""
 
     layers: tuple[LayerDegree, ...]
     deg_G_star: float
     expected: int
-    title = "Degrees (THEORY.md 1.3 degree bookkeeping)"
+    title = "Degrees (docs/theory.md §1.3 degree bookkeeping)"
     header = ("layer", "J_l", "deg S*_l", "max_J deg G*_j", "expected", "deg G*_l", "expected", "ok")
 
     @property
@@ -413,7 +413,7 @@ class DegreeReport(_Table):
 
 
 def verify_degrees(sym: SymbolicTarget) -> DegreeReport:
-    """Degree verifier (THEORY.md 1.3 degree bookkeeping, issue item 4a)."""
+    """Degree verifier (docs/theory.md §1.3 degree bookkeeping, issue item 4a)."""
     spec = sym.spec
     deg_G = {0: 1, 1: 2}
     rows = []
@@ -450,7 +450,7 @@ class StructureReport(_Table):
     """Which lower layers each layer reads, against the connection sets J_l."""
 
     layers: tuple[LayerStructure, ...]
-    title = "Structure (THEORY.md 1.3: G*_l = sigma(sum_{j in J_l} W*_l,j G*_j))"
+    title = "Structure (docs/theory.md §1.3: G*_l = sigma(sum_{j in J_l} W*_l,j G*_j))"
     header = ("layer", "J_l", "weight blocks", "reads", "quadratic", "exact", "in span", "ok")
 
     @property
@@ -615,7 +615,7 @@ def check_mc_energy_budget(spec, n: int, *, name_n: str = "n", name_d: str = "d"
 
 
 def mc_energy_table(target: BFCTarget, n: int, rng: np.random.Generator) -> EnergyTable:
-    """Monte Carlo energy by degree for inputs too wide to expand (THEORY.md 1.3; [R] Mehler
+    """Monte Carlo energy by degree for inputs too wide to expand (docs/theory.md §1.3; [R] Mehler
     estimator of :func:`theorycheck.maths.hermite.mc_energy_by_degree`).
 
     Raises
@@ -654,14 +654,14 @@ def mc_energy_table(target: BFCTarget, n: int, rng: np.random.Generator) -> Ener
 
 @dataclass(frozen=True, repr=False)
 class GapReport(_Table):
-    """The information gap (THEORY.md 1.3): alpha ratios against d^-delta, and at each
+    """The information gap (docs/theory.md §1.3): alpha ratios against d^-delta, and at each
     degree 2^l the share of the energy carried by the layer-l term."""
 
     d: int
     delta: float | None
     alphas: tuple
     energy: EnergyTable
-    title = "Information gap (THEORY.md 1.3)"
+    title = "Information gap (docs/theory.md §1.3)"
     header = ("l", "alpha_l", "ratio", "d^-delta", "q=2^l", "energy_q G*", "layer l", "max other", "ok")
 
     def layer_rows(self):
@@ -719,7 +719,7 @@ def verify_gap(sym: SymbolicTarget, delta: float | None = None,
 
 @dataclass(frozen=True, repr=False)
 class AlphaSweep(_Table):
-    """Energy at degrees 2^L and 2^(L-1) as alpha_L varies, other alphas fixed (THEORY.md 1.3
+    """Energy at degrees 2^L and 2^(L-1) as alpha_L varies, other alphas fixed (docs/theory.md §1.3
     information gap). ``exact_scaling[i]`` is the exact rational test
     energy_{2^L}(G*) == alpha_L^2 energy_{2^L}(G* with alpha_L = 1)."""
 

@@ -1,4 +1,4 @@
-"""The backward-feature-correction target G* (THEORY.md 1.3), numeric core.
+"""The backward-feature-correction target G* (docs/theory.md §1.3), numeric core.
 
 Layers 0 and 1 are fixed: G*_0(x) = x, G*_1(x) = sigma(x) (centred: x_i^2 - 1).
 For l = 2..L, with connection set J_l that contains l-1:
@@ -7,7 +7,7 @@ For l = 2..L, with connection set J_l that contains l-1:
     G*_l(x) = sigma(S*_l(x))
     G*(x)   = sum_l alpha_l * Sum(G*_l(x)) = sum_l alpha_l ||S*_l(x)||^2
 
-Conventions [R] (configurable; defaults follow THEORY.md 1.3 and the measured
+Conventions [R] (configurable; defaults follow docs/theory.md §1.3 and the measured
 reference setting of 1.6b):
 
 * ``connections="chain"``: J_2 = {0, 1}, J_l = {l-1} for l >= 3 (1.6b);
@@ -78,7 +78,7 @@ def target_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
                 alphas: Sequence[float] | None = None, delta: float | None = 0.25,
                 kappa: float = 2.0, seed: int = 0, centred: bool = True,
                 dist: str = "gaussian", normalise: bool = True) -> TargetSpec:
-    """Validate and normalise a target specification (THEORY.md 1.3).
+    """Validate and normalise a target specification (docs/theory.md §1.3).
 
     ``k`` is one width for every layer 2..L or a list of L-1 widths.
     ``alphas`` (L-1 positive numbers for layers 2..L) overrides ``delta``.

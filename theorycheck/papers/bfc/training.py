@@ -1,5 +1,5 @@
 """Training the learner F on the target G*: progressive end-to-end (backward
-feature correction), layerwise, and the two-layer baseline (THEORY.md 1.5-1.6).
+feature correction), layerwise, and the two-layer baseline (docs/theory.md §1.5-§1.6).
 
 Stages l = 2..L. At stage l the output uses layers <= l only (alpha_j = 0 for
 j > l, and those layers are frozen), and
@@ -20,7 +20,7 @@ from a fixed pool of ``N`` samples, the simplified tied learner K = W of width
 Diagnostics are recorded on a log-spaced schedule of global steps: train loss
 (mean over the steps since the last record), test loss, test loss relative to
 the top term's energy alpha_L^2 Var(Sum G*_L), and per-layer feature error up to
-a linear map and up to rotation (THEORY.md 1.6). Every run is reproducible from
+a linear map and up to rotation (docs/theory.md §1.6). Every run is reproducible from
 its config: same config, same numbers.
 """
 
@@ -38,7 +38,7 @@ from theorycheck.papers.bfc.diagnostics import correction_ratio, feature_error_l
 from theorycheck.errors import NumericalError, SpecError
 from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.papers.bfc.learner import LearnerParams, forward, init_learner, learner_spec, learner_spec_for, loss_and_grad
-from theorycheck.maths.optim import SCHEDULES, step_size
+from theorycheck.maths.optim import SCHEDULES, OptState, apply_updates, optimiser, step_size
 from theorycheck.papers.bfc.target import BFCTarget, build_target, target_spec
 from theorycheck.runs.config import check_config, setting
 from theorycheck.validation import check_int, check_real
@@ -253,7 +253,7 @@ def _stage_params(P: LearnerParams, cfg: TrainConfig, l: int) -> LearnerParams:
 
 def evaluate(P: LearnerParams, target: BFCTarget, X: np.ndarray, y: np.ndarray, S_star: dict,
              top_energy: float, upto: int | None = None) -> dict:
-    """Test diagnostics of THEORY.md 1.6 on a fixed test set."""
+    """Test diagnostics of docs/theory.md §1.6 on a fixed test set."""
     f, cache = forward(P, X, path="blas")
     out = {"test_loss": float(np.mean((f - y) ** 2))}
     out["rel_loss"] = out["test_loss"] / top_energy
@@ -299,13 +299,13 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
     curves: list[dict] = []
     end_of_stage: dict[int, dict] = {}
     start_stage, start_it, gstep = 0, 0, 0
-    adam = None
+    opt, opt_state = optimiser(cfg.optimizer), None
     resume = getattr(recorder, "resume", None)
     if resume is not None:
         P.theta[:] = np.asarray(resume["theta"], dtype=np.float64)
         rng.bit_generator.state = resume["rng"]
         start_stage, start_it, gstep = resume["stage_index"], resume["it"], resume["gstep"]
-        adam = (np.array(resume["adam_m"]), np.array(resume["adam_v"]))
+        opt_state = _restore_opt_state(opt.name, resume)
         curves = list(resume.get("curves", []))
         end_of_stage = {int(k): v for k, v in resume.get("end_of_stage", {}).items()}
 
@@ -315,9 +315,8 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
         Q = _stage_params(P, cfg, l)
         mask = Q.trainable_mask().astype(np.float64)
         it0 = start_it if si == start_stage else 0
-        if adam is None or it0 == 0:
-            adam = (np.zeros_like(P.theta), np.zeros_like(P.theta))
-        m1, v1 = adam
+        if opt_state is None or it0 == 0:
+            opt_state = opt.init(P.theta)
         for it in range(it0, n_steps):
             X, y = _batch(rng, cfg, target, pool)
             try:
@@ -326,15 +325,8 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
                 raise NumericalError(f"training diverged at stage {l}, step {it + 1} ({exc}); the "
                                      f"last good checkpoint is kept: lower lr[{si}]={lr0}") from None
             lr = step_size(lr0, it, n_steps, cfg.schedule)
-            if cfg.optimizer == "adam":
-                t = it + 1
-                m1 *= 0.9
-                m1 += 0.1 * g
-                v1 *= 0.999
-                v1 += 0.001 * g * g
-                P.theta -= lr * mask * (m1 / (1 - 0.9 ** t)) / (np.sqrt(v1 / (1 - 0.999 ** t)) + 1e-12)
-            else:
-                P.theta -= lr * mask * g
+            updates, opt_state = opt.update(g, opt_state, lr * mask)
+            apply_updates(P.theta, updates)
             running += loss
             n_running += 1
             gstep += 1
@@ -354,15 +346,27 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
                     recorder.checkpoint(gstep, {
                         "theta": P.theta.tolist(), "rng": rng.bit_generator.state,
                         "stage_index": si + 1 if done else si, "it": 0 if done else it + 1,
-                        "gstep": gstep, "adam_m": m1.tolist(), "adam_v": v1.tolist(),
+                        "gstep": gstep, **_opt_checkpoint(opt_state, P.theta),
                         "curves": curves, "end_of_stage": {str(k): v for k, v in end_of_stage.items()}})
                 if progress is not None:
                     progress(row)
-        adam = None
+        opt_state = None
     summary = _summarise(cfg, curves, end_of_stage, target.L)
     summary["seconds"] = time.perf_counter() - t0
     summary["steps_per_s"] = total / summary["seconds"] if resume is None else float("nan")
     return TrainResult(cfg, curves, summary, P, summary["seconds"])
+
+
+def _opt_checkpoint(state: OptState, theta: np.ndarray) -> dict:
+    """The optimiser state as checkpoint entries ``adam_m``, ``adam_v`` (zeros for SGD)."""
+    m, v = state.moments or (np.zeros_like(theta), np.zeros_like(theta))
+    return {"adam_m": m.tolist(), "adam_v": v.tolist()}
+
+
+def _restore_opt_state(name: str, resume: Mapping[str, Any]) -> OptState:
+    """The optimiser state of a checkpoint; its step count is the step within the stage."""
+    moments = (np.array(resume["adam_m"]), np.array(resume["adam_v"])) if name == "adam" else ()
+    return OptState(int(resume["it"]), moments)
 
 
 def _batch(rng, cfg: TrainConfig, target: BFCTarget, pool):

@@ -1,4 +1,4 @@
-"""The per-depth study of THEORY.md 3.3: layerwise residual learner vs baselines.
+"""The per-depth study of docs/theory.md §3.3: layerwise residual learner vs baselines.
 
 :func:`run_task` measures one (r, seed) cell and returns plain data, so the study
 can run through any ``map``-like executor (the builtin ``map`` by default, a
@@ -7,7 +7,7 @@ process pool); :mod:`theorycheck.papers.labels.depth_sweep` runs it through the 
 
 Protocol [R]: for each r, a parity hierarchy (fan-in 2, random wiring, labels
 redrawn until their true x-degree is at least ``min_x_degree_per_level * level``
-to avoid the collapse of THEORY.md 3.2b) is drawn from the seed; n training and
+to avoid the collapse of docs/theory.md §3.2b) is drawn from the seed; n training and
 ``n_test`` test inputs are uniform on {±1}^d. The residual learner trains
 layerwise on all levels; the baselines (kernel ridge on x, end-to-end MLP) train
 on the top level's labels only, on the same n samples. Each method's top-level
@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from theorycheck.atomic import save_figure
 from theorycheck.papers.labels.hierarchies import generate, x_degree
 from theorycheck.papers.labels.residual import (blas_threads, error_after_each_block, fit_kernel_ridge, fit_mlp,
                        fit_residual, level_errors, sign_error)
@@ -135,7 +136,7 @@ def format_table(rows: Sequence[dict]) -> str:
 
 def level_table(results: Sequence[dict], r: int) -> str:
     """Per level at depth r: mean over seeds of the error at its block, split into added and
-    inherited error (THEORY.md 3.2b lesson 2), as Markdown."""
+    inherited error (docs/theory.md §3.2b.2), as Markdown."""
     cell = [res for res in results if res["r"] == r]
     lines = ["| level | error at its block | added | inherited |", "|---|---|---|---|"]
     for t in range(r):
@@ -155,7 +156,6 @@ def plot_figures(results: Sequence[dict], outdir) -> list:
     from pathlib import Path
 
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     r = max(res["r"] for res in results)
     E = np.mean([res["after_block"] for res in results if res["r"] == r], axis=0)
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -169,8 +169,7 @@ def plot_figures(results: Sequence[dict], outdir) -> list:
     ax.set_title(f"per-level error vs block (r = {r}, mean over seeds)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    p1 = out / "labels_error_per_block.png"
-    fig.savefig(p1, dpi=120)
+    p1 = save_figure(fig, out / "labels_error_per_block.png", dpi=120)
     plt.close(fig)
     rows = gap_table(results)
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -186,7 +185,6 @@ def plot_figures(results: Sequence[dict], outdir) -> list:
     ax.set_title("top-level error vs depth (mean ± sd over seeds)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    p2 = out / "labels_top_error_vs_r.png"
-    fig.savefig(p2, dpi=120)
+    p2 = save_figure(fig, out / "labels_top_error_vs_r.png", dpi=120)
     plt.close(fig)
     return [p1, p2]

@@ -1,6 +1,6 @@
-"""The layerwise residual learner of THEORY.md 3.2 and its baselines (3.3).
+"""The layerwise residual learner of docs/theory.md §3.2 and its baselines (3.3).
 
-Residual learner [R] (defaults follow the measured setting of THEORY.md 3.2b):
+Residual learner [R] (defaults follow the measured setting of docs/theory.md §3.2b):
 
 * the stream z has one slot per input coordinate and one per label, label
   slots start at 0: z_0 = [x, 0, ..., 0];
@@ -14,18 +14,20 @@ Residual learner [R] (defaults follow the measured setting of THEORY.md 3.2b):
   pre-activation variance stays 1, so the few label slots are not drowned by
   the d input coordinates (the naive learner of 3.2b is ``label_gain=1``);
 * only U_t trains, by ridge regression on level t's labels (a convex per-label
-  square loss), solved by Cholesky (``scipy.linalg.cho_factor``), then frozen;
+  square loss) with an absolute penalty ``lam``
+  (:func:`theorycheck.maths.ridge.ridge_solve` with ``lam_scale="none"``, a Cholesky
+  solve), then frozen;
 * ``train_on="estimated"`` (default) fits block t on the stream built from the
   earlier blocks' *estimates* on the training inputs, so it learns to read the
   stream it will see at test time; ``"true"`` fits it on the true earlier labels;
 * ``hints=False`` is the learner without label hints: nothing is written back,
-  so every block sees only x (the ablation of THEORY.md 3.1's "hints").
+  so every block sees only x (the ablation of docs/theory.md §3.1's "hints").
 
 Per level the learner reports the test error at its block, split into the
 *added* error (block t on the true earlier labels) and the *inherited* error
-(the rest, caused by errors in the stream), per lesson 2 of THEORY.md 3.2b.
+(the rest, caused by errors in the stream), per lesson 2 of docs/theory.md §3.2b.
 
-Baselines see only the top-level labels (THEORY.md 3.3): Gaussian-kernel ridge
+Baselines see only the top-level labels (docs/theory.md §3.3): Gaussian-kernel ridge
 regression on x (ridge and bandwidth chosen on a validation split, Cholesky
 solves) and an end-to-end tanh MLP trained by mini-batch gradient descent on the
 square loss.
@@ -39,9 +41,10 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 from theorycheck.errors import NumericalError
+from theorycheck.maths.kernel_methods import KernelFit, fit_kernel_ridge as _fit_kernel_ridge, make_kernel
+from theorycheck.maths.ridge import ridge_solve
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 
@@ -63,19 +66,6 @@ def blas_threads(n: int | None = 1):
         return
     with threadpool_limits(limits=n, user_api="blas"):
         yield
-
-
-def ridge_solve(Phi: np.ndarray, Y: np.ndarray, lam: float) -> np.ndarray:
-    """argmin_U ||Phi U - Y||^2 / n + lam ||U||^2, by a Cholesky solve of the normal equations."""
-    n, p = Phi.shape
-    A = Phi.T @ Phi / n
-    A[np.diag_indices(p)] += lam
-    try:
-        cf = cho_factor(A, lower=True, check_finite=True)
-    except np.linalg.LinAlgError:
-        raise NumericalError(f"ridge normal equations are not positive definite at lam={lam}; "
-                             f"raise lam") from None
-    return cho_solve(cf, Phi.T @ Y / n)
 
 
 def relu_features(Z: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -132,7 +122,7 @@ def fit_residual(X: np.ndarray, Y: np.ndarray, level_cols: Sequence[Sequence[int
                  width: int = 1024, lam: float = 1e-3, writeback: str = "sign",
                  train_on: str = "estimated", hints: bool = True, zero_readout: bool = False,
                  label_gain: float = 1.0, seed: int = 0) -> ResidualLearner:
-    """Layerwise training (THEORY.md 3.2): block t on level t's labels, then frozen.
+    """Layerwise training (docs/theory.md §3.2): block t on level t's labels, then frozen.
 
     ``Y`` holds all labels (n, #labels) of ±1; ``level_cols[t]`` are the columns of
     level t+1. See the module docstring for ``writeback``, ``train_on``, ``hints`` and
@@ -159,7 +149,8 @@ def fit_residual(X: np.ndarray, Y: np.ndarray, level_cols: Sequence[Sequence[int
         W[d:] *= label_gain / np.sqrt(d + label_gain ** 2 * n_est)
         b = rng.standard_normal(width)
         Phi = relu_features(Z, W, b)
-        U = np.zeros((width + 1, len(cols))) if zero_readout else ridge_solve(Phi, Y[:, cols], lam)
+        U = np.zeros((width + 1, len(cols))) if zero_readout \
+            else ridge_solve(Phi, Y[:, cols], lam, lam_scale="none")
         learner.Ws.append(W)
         learner.bs.append(b)
         learner.Us.append(U)
@@ -178,7 +169,7 @@ def sign_error(est: np.ndarray, Y: np.ndarray) -> float:
 
 def level_errors(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray) -> list[dict]:
     """Per level t: test error at block t, the added error (block t fed true earlier labels)
-    and the inherited error (the difference), THEORY.md 3.2b lesson 2."""
+    and the inherited error (the difference), docs/theory.md §3.2b.2."""
     est = learner.predict(X)
     oracle = learner.predict(X, Y_true=Y)
     out = []
@@ -190,7 +181,7 @@ def level_errors(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray) -> list
 
 def error_after_each_block(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray,
                            Xt: np.ndarray, Yt: np.ndarray, lam: float = 1e-3) -> np.ndarray:
-    """E[b, t]: test error on level t+1's labels after block b+1 (THEORY.md 3.3).
+    """E[b, t]: test error on level t+1's labels after block b+1 (docs/theory.md §3.3).
 
     For b >= t it is block t+1's own estimate (blocks freeze after training).
     For b < t it is a probe: the best ridge read-out of level t+1's labels from
@@ -209,67 +200,57 @@ def error_after_each_block(learner: ResidualLearner, X: np.ndarray, Y: np.ndarra
             if t <= b:
                 E[b, t] = sign_error(est[t], Yt[:, cols])
             else:
-                E[b, t] = sign_error(Fte @ ridge_solve(Ftr, Y[:, cols], lam), Yt[:, cols])
+                E[b, t] = sign_error(Fte @ ridge_solve(Ftr, Y[:, cols], lam, lam_scale="none"),
+                                       Yt[:, cols])
     return E
 
 
 # ----------------------------------------------------------------------------- baselines
 
-def gaussian_kernel(A: np.ndarray, B: np.ndarray, bandwidth: float) -> np.ndarray:
-    """exp(-||a - b||^2 / (2 bandwidth^2 d))."""
-    sq = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
-    return np.exp(-np.maximum(sq, 0.0) / (2.0 * bandwidth ** 2 * A.shape[1]))
-
-
-@dataclass
-class KernelRidge:
-    """Gaussian-kernel ridge regression on x (a baseline of THEORY.md 3.3)."""
-
-    Xtr: np.ndarray
-    alpha: np.ndarray
-    bandwidth: float
-    lam: float
-    seconds: float = 0.0
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return gaussian_kernel(X, self.Xtr, self.bandwidth) @ self.alpha
-
-
-def _krr_alpha(K: np.ndarray, Y: np.ndarray, lam: float) -> np.ndarray:
-    n = K.shape[0]
-    A = K.copy()
-    A[np.diag_indices(n)] += lam * n
-    return cho_solve(cho_factor(A, lower=True), Y)
-
-
 def fit_kernel_ridge(X: np.ndarray, Y: np.ndarray, *, lams: Sequence[float] = (1e-4, 1e-2),
-                     bandwidths: Sequence[float] = (0.5, 1.0), val_frac: float = 0.2,
-                     seed: int = 0) -> KernelRidge:
-    """Kernel ridge with (bandwidth, ridge) chosen by sign error on a validation split, then
-    refitted on all of ``X``. Solves by Cholesky, never an explicit inverse."""
+                     bandwidths: Sequence[float] = (0.25, 1.0), val_frac: float = 0.2,
+                     seed: int = 0) -> KernelFit:
+    """Gaussian-kernel ridge regression on x, the kernel baseline of docs/theory.md §3.3.
+
+    (bandwidth, ridge) is chosen by sign error on a validation split, then refitted on all
+    of ``X``; Cholesky solves, never an explicit inverse.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    Y : ndarray, shape (n, k)
+        Labels in {-1, +1}.
+    lams : sequence of float
+        Absolute penalties (``lam_scale="none"``: (K + n lam I) alpha = Y).
+    bandwidths : sequence of float
+        s^2 / d of :func:`theorycheck.maths.kernel_methods.gaussian_kernel`; the default
+        (0.25, 1) is the length scale sigma in {0.5, 1} per coordinate.
+    val_frac : float
+    seed : int
+        Seeds the split.
+
+    Returns
+    -------
+    KernelFit
+        ``.predict(X)``, the chosen ``.spec.bandwidth`` and ``.lam``, and ``.seconds``.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).choice([-1.0, 1.0], (200, 4))
+    >>> fit = fit_kernel_ridge(X, X[:, :1] * X[:, 1:2])
+    >>> sign_error(fit.predict(X), X[:, :1] * X[:, 1:2])
+    0.0
+    """
     X = check_array("X", X, ndim=2)
     Y = check_array("Y", Y, shape=(X.shape[0], None))
-    t0 = time.perf_counter()
-    n = X.shape[0]
-    perm = np.random.default_rng(seed).permutation(n)
-    nv = max(1, int(val_frac * n))
-    va, tr = perm[:nv], perm[nv:]
-    best = (np.inf, None, None)
-    for bw in bandwidths:
-        Ktr = gaussian_kernel(X[tr], X[tr], bw)
-        Kva = gaussian_kernel(X[va], X[tr], bw)
-        for lam in lams:
-            err = sign_error(Kva @ _krr_alpha(Ktr, Y[tr], lam), Y[va])
-            if err < best[0]:
-                best = (err, bw, lam)
-    _, bw, lam = best
-    alpha = _krr_alpha(gaussian_kernel(X, X, bw), Y, lam)
-    return KernelRidge(X.copy(), alpha, bw, lam, time.perf_counter() - t0)
+    specs = [make_kernel("gaussian", X.shape[1], bandwidth=bw) for bw in bandwidths]
+    return _fit_kernel_ridge(specs, X, Y, np.random.default_rng(seed), lambdas=lams,
+                             val_frac=val_frac, loss=sign_error, lam_scale="none")
 
 
 @dataclass
 class MLP:
-    """A tanh MLP x -> R^m (a baseline of THEORY.md 3.3). params: [W1, b1, ..., WL, bL]."""
+    """A tanh MLP x -> R^m (a baseline of docs/theory.md §3.3). params: [W1, b1, ..., WL, bL]."""
 
     params: list[np.ndarray]
     seconds: float = 0.0

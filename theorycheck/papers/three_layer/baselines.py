@@ -1,7 +1,7 @@
-"""Two-layer baselines at the same sample budget (THEORY.md 2.2, baselines):
+"""Two-layer baselines at the same sample budget (docs/theory.md §2.2, baselines):
 
 * kernel ridge regression with the polynomial kernel (1 + <x, x'>/d)^degree
-  (default degree 4, as in THEORY.md 2.2b);
+  (default degree 4, as in docs/theory.md §2.2b);
 * ReLU random features + ridge (a two-layer net whose first layer is random);
 * a two-layer ReLU network f(x) = a^T relu(W x + b) / sqrt(m) with all layers
   trained by full-batch gradient descent on the squared loss, the step count
@@ -17,35 +17,26 @@ from typing import Callable
 
 import numpy as np
 
-from theorycheck.papers.three_layer.quadratic_features import relative_mse
-from theorycheck.maths.ridge import DEFAULT_LAMBDAS, select_kernel_ridge, select_ridge, split_indices
+from theorycheck.maths.kernel_methods import fit_kernel_ridge, make_kernel, relu_random_features
+from theorycheck.maths.metrics import relative_mse
+from theorycheck.maths.ridge import DEFAULT_LAMBDAS, select_ridge, split_indices
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 BASELINES = ("poly_krr", "relu_rf", "two_layer_gd")
 
 
-def poly_kernel(X: np.ndarray, Z: np.ndarray, degree: int = 4) -> np.ndarray:
-    """(1 + <x, z>/d)^degree."""
-    return (1.0 + X @ Z.T / X.shape[1]) ** degree
-
-
 def fit_poly_krr(X, y, rng, *, degree: int = 4, lambdas=DEFAULT_LAMBDAS) -> Callable:
     """Polynomial-kernel ridge regression; returns a predictor."""
-    degree = check_int("degree", degree, min_value=1)
-    kern = lambda A, B: poly_kernel(A, B, degree)  # noqa: E731
-    alpha, _ = select_kernel_ridge(kern, X, y, rng, lambdas=lambdas)
-    return lambda Xt: kern(Xt, X) @ alpha
+    X = check_array("X", X, ndim=2)
+    return fit_kernel_ridge(make_kernel("poly", X.shape[1], q=degree), X, y, rng, lambdas=lambdas)
 
 
 def fit_relu_rf(X, y, rng, *, m: int = 1024, lambdas=DEFAULT_LAMBDAS) -> Callable:
-    """ReLU random features relu(<w, x> + c) (w uniform on the unit sphere, c ~ N(0, 1))
-    with a ridge read-out; returns a predictor."""
+    """ReLU random features relu(<w, x> + c) / sqrt(m) (w uniform on the unit sphere,
+    c ~ N(0, 1)) with a ridge read-out; returns a predictor."""
     m = check_int("m", m, min_value=1)
-    d = X.shape[1]
-    Wr = rng.standard_normal((m, d))
-    Wr /= np.linalg.norm(Wr, axis=1, keepdims=True)
-    c = rng.standard_normal(m)
-    feats = lambda A: np.maximum(A @ Wr.T + c, 0.0)  # noqa: E731
+    X = check_array("X", X, ndim=2)
+    feats = relu_random_features(X.shape[1], m, rng)
     a, _ = select_ridge(feats(X), y, rng, lambdas=lambdas)
     return lambda Xt: feats(Xt) @ a
 

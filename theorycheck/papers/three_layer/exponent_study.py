@@ -1,4 +1,4 @@
-"""Empirical sample-size exponents (THEORY.md 2.3): for each learner, the sample
+"""Empirical sample-size exponents (docs/theory.md §2.3): for each learner, the sample
 size N_required(d) at which the relative test MSE first drops to ``eps``, and the
 fit N_required ~ d^e over a range of d, with an interval over seeds.
 
@@ -7,25 +7,20 @@ seed) cell is an independent task run through ``map`` (default: builtin map), so
 any map-like executor (``concurrent.futures.Executor.map``, the sweep engine) can
 run it. Tasks and the task function are module-level and picklable.
 
-Conventions [R]: N_required is read off the measured loss curve by linear
-interpolation in (log n, loss) at the first grid crossing of ``eps``; a seed whose
-curve never reaches ``eps`` on the grid is *censored* at that d and left out of the
-fit (reported); so is a seed already below ``eps`` at the smallest n (left-censored).
-Per seed, e is the least-squares slope of log N_required on log d;
-the interval is mean +- t_{0.975, s-1} * sd / sqrt(s) over the s seeds with a fit.
+The fit (N_required per (d, seed), the exponent per seed, the t-interval over seeds, and
+how censored curves are treated) is :mod:`theorycheck.maths.exponents`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
-from scipy import stats
 
-from theorycheck.papers.three_layer.baselines import BASELINES, run_baseline
 from theorycheck.errors import SpecError
+from theorycheck.maths.exponents import ExponentRow, fit_row
+from theorycheck.papers.three_layer.baselines import BASELINES, run_baseline
 from theorycheck.papers.three_layer.quadratic_features import quadratic_target
 from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer, split_budget
 from theorycheck.runs.config import setting
@@ -84,49 +79,6 @@ def run_exponent_task(task: ExponentTask) -> ExponentCell:
                                            **opts))
 
 
-def required_n(ns: Sequence[int], losses: Sequence[float], eps: float) -> float:
-    """First n at which the loss curve reaches eps (log-linear interpolation).
-
-    nan when the curve never reaches eps on the grid (right-censored) or is already
-    below it at the smallest n (left-censored: the grid cannot locate the crossing).
-    """
-    ns = np.asarray(ns, dtype=np.float64)
-    losses = np.asarray(losses, dtype=np.float64)
-    order = np.argsort(ns)
-    ns, losses = ns[order], losses[order]
-    hit = np.nonzero(losses <= eps)[0]
-    if hit.size == 0:
-        return math.nan
-    i = int(hit[0])
-    if i == 0:
-        return math.nan
-    l0, l1 = losses[i - 1], losses[i]
-    t = (l0 - eps) / (l0 - l1)
-    return float(np.exp(np.log(ns[i - 1]) + t * (np.log(ns[i]) - np.log(ns[i - 1]))))
-
-
-def fit_exponent(ds: Sequence[float], n_req: Sequence[float]) -> float:
-    """Least-squares slope of log n_req on log d (nan with fewer than 2 finite points)."""
-    ds = np.asarray(ds, dtype=np.float64)
-    n_req = np.asarray(n_req, dtype=np.float64)
-    ok = np.isfinite(n_req)
-    if ok.sum() < 2:
-        return math.nan
-    return float(np.polyfit(np.log(ds[ok]), np.log(n_req[ok]), 1)[0])
-
-
-@dataclass
-class ExponentRow:
-    learner: str
-    exponent: float
-    lo: float
-    hi: float
-    seeds_fitted: int
-    censored: int
-    per_seed: list = field(default_factory=list)
-    n_required: dict = field(default_factory=dict)
-
-
 def check_study_grid(ds, ns, seeds, learners) -> tuple[list[int], list[int], list[int]]:
     """Validated (ds, ns, seeds) of an exponent study: at least 2 values of d and n to fit a
     slope, at least 2 seeds for an interval, known learners. Seeds keep their given order."""
@@ -170,37 +122,6 @@ def exponent_rows(cells: Sequence[ExponentCell], eps: float) -> list[ExponentRow
     return [fit_row(l, ds, seeds, {(d, s): (ns, [loss[(l, d, n, s)] for n in ns])
                                    for d in ds for s in seeds}, eps)
             for l in learners]
-
-
-def fit_row(learner: str, ds: Sequence[int], seeds: Sequence[int],
-            curves: Mapping[tuple[int, int], tuple[Sequence[int], Sequence[float]]],
-            eps: float) -> ExponentRow:
-    """One :class:`ExponentRow` from loss curves ``curves[(d, seed)] = (ns, losses)``: the
-    required n per (d, seed) at ``eps``, one fitted exponent per seed, and their interval.
-    A (d, seed) without a curve counts as censored."""
-    per_seed, censored, n_req = [], 0, {}
-    for s in seeds:
-        req = [required_n(*curves[(d, s)], eps) if curves.get((d, s), ((),))[0] else math.nan
-               for d in ds]
-        n_req[s] = dict(zip(ds, req))
-        censored += int(np.sum(~np.isfinite(req)))
-        e = fit_exponent(ds, req)
-        if np.isfinite(e):
-            per_seed.append(e)
-    m, lo, hi = seed_interval(per_seed)
-    return ExponentRow(learner, m, lo, hi, len(per_seed), censored, per_seed, n_req)
-
-
-def seed_interval(per_seed: Sequence[float]) -> tuple[float, float, float]:
-    """(mean, lo, hi): mean +- t_{0.975, s-1} sd / sqrt(s) over the s per-seed exponents
-    (nan bounds with fewer than 2)."""
-    k = len(per_seed)
-    if k >= 2:
-        m, sd = float(np.mean(per_seed)), float(np.std(per_seed, ddof=1))
-        half = float(stats.t.ppf(0.975, k - 1)) * sd / math.sqrt(k)
-    else:
-        m, half = (per_seed[0] if k else math.nan), math.nan
-    return m, m - half, m + half
 
 
 def format_exponent_table(rows: Sequence[ExponentRow], eps: float) -> str:

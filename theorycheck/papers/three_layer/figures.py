@@ -1,4 +1,4 @@
-"""Figures for the three-layer study (THEORY.md 2.3), drawn with matplotlib's Agg
+"""Figures for the three-layer study (docs/theory.md §2.3), drawn with matplotlib's Agg
 backend: corr(phi, h*) and test loss against n1; test loss against matched n for
 the three-layer learner and the two-layer baselines; the exponent fit."""
 
@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from theorycheck.atomic import save_figure
 from theorycheck.papers.three_layer.baselines import run_baseline
 from theorycheck.papers.three_layer.quadratic_features import quadratic_target
 from theorycheck.papers.three_layer.learner import ThreeLayerConfig, n1_ladder, run_three_layer, split_budget
@@ -20,6 +21,13 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+def _save(plt, fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    out = save_figure(fig, path, dpi=110)
+    plt.close(fig)
+    return out
 
 
 def _log_x(ax, ticks) -> None:
@@ -78,12 +86,7 @@ def plot_ladder(data, n1s, d: int, path: str | Path) -> Path:
         _log_x(ax, n1s)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_matched_n(data, ns, d: int, path: str | Path) -> Path:
@@ -96,12 +99,7 @@ def plot_matched_n(data, ns, d: int, path: str | Path) -> Path:
            title=f"g*(x^T A x), d = {d}: matched n")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
@@ -123,9 +121,4 @@ def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
            title="empirical sample-size exponents")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)

@@ -1,8 +1,8 @@
-"""Targets of the three-layer paper (THEORY.md 2.2): functions of a quadratic
+"""Targets of the three-layer paper (docs/theory.md §2.2): functions of a quadratic
 feature, f*(x) = g*(x^T A x), and single-index models, f*(x) = g*(<beta, x>),
 with inputs uniform on the sphere of radius sqrt(d) or Gaussian N(0, I_d).
 
-Exact oracles [M] (THEORY.md 2.2): for A symmetric and trace-free,
+Exact oracles [M] (docs/theory.md §2.2): for A symmetric and trace-free,
 
 * under x ~ N(0, I_d), the cumulants of h = x^T A x are
   kappa_k = 2^(k-1) (k-1)! tr(A^k), so Var h = 2 ||A||_F^2;
@@ -31,7 +31,7 @@ from theorycheck.validation import check_array, check_bool, check_choice, check_
 
 DISTS = ("sphere", "gaussian")
 
-#: default link of THEORY.md 2.2: g(t) = t + t^2/2, centred under the input law.
+#: default link of docs/theory.md §2.2: g(t) = t + t^2/2, centred under the input law.
 DEFAULT_LINK = (0.0, 1.0, 0.5)
 
 
@@ -89,7 +89,7 @@ def quadratic_moments(A: np.ndarray, kmax: int, dist: str = "sphere") -> np.ndar
 
 
 def variance_oracle(d: int, dist: str = "sphere", frob2: float = 1.0) -> float:
-    """Var(x^T A x) for symmetric trace-free A with ||A||_F^2 = frob2 (THEORY.md 2.2 [M])."""
+    """Var(x^T A x) for symmetric trace-free A with ||A||_F^2 = frob2 (docs/theory.md §2.2 [M])."""
     d = check_int("d", d, min_value=1)
     check_choice("dist", dist, DISTS)
     return 2.0 * frob2 * (1.0 if dist == "gaussian" else d / (d + 2.0))
@@ -99,7 +99,7 @@ def variance_oracle(d: int, dist: str = "sphere", frob2: float = 1.0) -> float:
 
 
 def validate_quadratic_matrix(A, *, normalise: bool = False, atol: float = 1e-10) -> np.ndarray:
-    """Check that A is square, symmetric, trace-free with ||A||_F = 1 (THEORY.md 2.2).
+    """Check that A is square, symmetric, trace-free with ||A||_F = 1 (docs/theory.md §2.2).
 
     With ``normalise=True`` a non-conforming A is symmetrised, its trace removed
     and rescaled to unit Frobenius norm, with a warning naming what changed.
@@ -140,7 +140,7 @@ def normalise_quadratic_matrix(A) -> np.ndarray:
 
 
 def random_quadratic_matrix(d: int, rng: np.random.Generator, rank: int | None = None) -> np.ndarray:
-    """A symmetric, trace-free, ||A||_F = 1 matrix (THEORY.md 2.2 [R]).
+    """A symmetric, trace-free, ||A||_F = 1 matrix (docs/theory.md §2.2 [R]).
 
     ``rank=None`` (default): the normalised trace-free part of a symmetric
     Gaussian matrix (full rank almost surely). ``rank=r`` (2 <= r <= d):
@@ -170,14 +170,31 @@ def _link(coeffs) -> np.ndarray:
     return c
 
 
+class _LinkOfFeature:
+    """f*(x) = g*(feature(x)) - offset, g* the polynomial ``link`` (lowest degree first), for a
+    target with a ``feature`` map of inputs in dimension ``d`` under ``dist`` and the centring
+    ``offset``."""
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return np.polynomial.polynomial.polyval(self.feature(X), self.link) - self.offset
+
+    def sample(self, n: int, rng: np.random.Generator):
+        X = sample_inputs(n, self.d, rng, self.dist)
+        return X, self(X)
+
+
 @dataclass(frozen=True)
-class QuadraticFeatureTarget:
+class QuadraticFeatureTarget(_LinkOfFeature):
     """f*(x) = g*(x^T A x) - E g*(x^T A x); g* a polynomial with coefficients ``link``
     (lowest degree first). ``link`` is centred exactly under ``dist``."""
 
     A: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
     dist: str = "sphere"
+
+    def feature(self, X: np.ndarray) -> np.ndarray:
+        """h*(x) = x^T A x for each row of X."""
+        return np.einsum("ni,ij,nj->n", X, self.A, X)
 
     @property
     def d(self) -> int:
@@ -188,17 +205,6 @@ class QuadraticFeatureTarget:
         """E g*(h) under ``dist``, subtracted so that f* is centred."""
         m = quadratic_moments(self.A, len(self.link) - 1, self.dist)
         return float(np.dot(self.link, m))
-
-    def feature(self, X: np.ndarray) -> np.ndarray:
-        """h*(x) = x^T A x for each row of X."""
-        return np.einsum("ni,ij,nj->n", X, self.A, X)
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        return np.polynomial.polynomial.polyval(self.feature(X), self.link) - self.offset
-
-    def sample(self, n: int, rng: np.random.Generator):
-        X = sample_inputs(n, self.d, rng, self.dist)
-        return X, self(X)
 
     def symbolic(self, digits: int = 3):
         """A sympy expression of f* (entries rounded to ``digits``) for inspection."""
@@ -223,12 +229,15 @@ class QuadraticFeatureTarget:
 
 
 @dataclass(frozen=True)
-class SingleIndexTarget:
-    """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (THEORY.md 2.2)."""
+class SingleIndexTarget(_LinkOfFeature):
+    """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (docs/theory.md §2.2)."""
 
     beta: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
     dist: str = "sphere"
+
+    def feature(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.beta
 
     @property
     def d(self) -> int:
@@ -247,16 +256,6 @@ class SingleIndexTarget:
                 m.append(g if self.dist == "gaussian" else g * d ** (k // 2) / sphere_norm_moment(d, k // 2))
         return float(np.dot(self.link, m))
 
-    def feature(self, X: np.ndarray) -> np.ndarray:
-        return X @ self.beta
-
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        return np.polynomial.polynomial.polyval(self.feature(X), self.link) - self.offset
-
-    def sample(self, n: int, rng: np.random.Generator):
-        X = sample_inputs(n, self.d, rng, self.dist)
-        return X, self(X)
-
     def symbolic(self, digits: int = 3):
         xs = sp.symbols(f"x0:{self.d}")
         z = sum(sp.Float(b, digits) * x for b, x in zip(self.beta, xs))
@@ -270,7 +269,7 @@ class SingleIndexTarget:
 def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | None = 0, A=None,
                      rank: int | None = None, link=DEFAULT_LINK, dist: str = "sphere",
                      normalise: bool = False) -> QuadraticFeatureTarget:
-    """Build f*(x) = g*(x^T A x) (THEORY.md 2.2). A user-given ``A`` is validated
+    """Build f*(x) = g*(x^T A x) (docs/theory.md §2.2). A user-given ``A`` is validated
     (:func:`validate_quadratic_matrix`); otherwise A is drawn with ``rank``.
 
     Parameters
@@ -314,7 +313,7 @@ def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | N
 def single_index_target(d: int = 16, *, rng: np.random.Generator | int | None = 0, beta=None,
                         link=DEFAULT_LINK, dist: str = "sphere",
                         normalise: bool = False) -> SingleIndexTarget:
-    """Build f*(x) = g*(<beta, x>) with ||beta|| = 1 (THEORY.md 2.2)."""
+    """Build f*(x) = g*(<beta, x>) with ||beta|| = 1 (docs/theory.md §2.2)."""
     check_choice("dist", dist, DISTS)
     if beta is None:
         d = check_int("d", d, min_value=1)
@@ -330,11 +329,6 @@ def single_index_target(d: int = 16, *, rng: np.random.Generator | int | None = 
             warnings.warn(f"beta was normalised (norm {nb:.6g})", stacklevel=2)
             beta = beta / nb
     return SingleIndexTarget(beta, _link(link), dist)
-
-
-def relative_mse(pred: np.ndarray, y: np.ndarray) -> float:
-    """mean (pred - y)^2 / mean (y - mean y)^2."""
-    return float(np.mean((pred - y) ** 2) / np.var(y))
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:

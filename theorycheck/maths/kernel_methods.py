@@ -1,0 +1,425 @@
+"""Kernels and kernel ridge regression with the penalty chosen on a validation split
+(docs/theory.md §1.7; the baselines of §2.2 and §3.3).
+
+Kernels (one convention each; callers with another parameterisation convert):
+
+* ``poly``: (1 + <x, z>/d)^q, integer degree q (default 4);
+* ``gaussian``: exp(-|x - z|^2 / (2 s^2)) with s^2 = ``bandwidth`` * d (default 1): the
+  bandwidth is the squared length scale per input dimension;
+* ``rf``: random ReLU features relu(<w, x> + c) / sqrt(m), w uniform on the unit sphere,
+  c ~ N(0, 1), and K = Phi Phi^T. With the penalty scaled by the mean diagonal (the default
+  of :mod:`theorycheck.maths.ridge`) the 1/sqrt(m) factor does not change the predictor;
+* a kernel given by any feature map (:func:`feature_kernel`), K = Phi Phi^T: the papers
+  build their own (the BFC learner's empirical NTK).
+
+The Gram matrix is built in row blocks (temporaries of ``block`` rows) and the memory of a
+fit is estimated first: a request beyond the budget raises one clear line
+(:class:`theorycheck.errors.SpecError`) naming N and the largest N that fits, instead of
+dying in the allocator. Every solve is a Cholesky factorisation
+(:func:`theorycheck.maths.ridge.kernel_ridge_solve`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from theorycheck.errors import SpecError
+from theorycheck.maths.ridge import kernel_ridge_solve, split_indices
+from theorycheck.validation import check_array, check_choice, check_int, check_real
+
+KERNELS = ("poly", "gaussian", "rf")
+#: default penalty grid of :func:`fit_kernel_ridge` (relative to the mean Gram diagonal).
+LAMBDAS = (1e-8, 1e-6, 1e-4, 1e-2)
+
+
+def poly_kernel(A: np.ndarray, B: np.ndarray, q: int) -> np.ndarray:
+    """The polynomial kernel (1 + <a, b>/d)^q.
+
+    Parameters
+    ----------
+    A : ndarray, shape (n, d)
+    B : ndarray, shape (m, d)
+    q : int
+        Degree, at least 1 (powers by repeated squaring, in place).
+
+    Returns
+    -------
+    ndarray, shape (n, m)
+
+    Examples
+    --------
+    >>> poly_kernel(np.array([[1.0, 1.0]]), np.array([[1.0, -1.0], [2.0, 0.0]]), 2)
+    array([[1., 4.]])
+    """
+    T = A @ B.T
+    T *= 1.0 / A.shape[1]
+    T += 1.0
+    return _int_power(T, q)
+
+
+def _int_power(T: np.ndarray, q: int) -> np.ndarray:
+    """T**q for integer q >= 1 by repeated squaring, in place on T's buffer plus one copy."""
+    if q == 1:
+        return T
+    base, out = T, None
+    while q:
+        if q & 1:
+            out = base.copy() if out is None else np.multiply(out, base, out=out)
+        q >>= 1
+        if q:
+            base = np.multiply(base, base, out=base)
+    return out
+
+
+def gaussian_kernel(A: np.ndarray, B: np.ndarray, bandwidth: float) -> np.ndarray:
+    """The Gaussian kernel exp(-|a - b|^2 / (2 s^2)) with s^2 = ``bandwidth`` * d.
+
+    Parameters
+    ----------
+    A, B : ndarray, shapes (n, d) and (m, d)
+    bandwidth : float
+        s^2 / d. A length scale sigma per coordinate, exp(-|a - b|^2 / (2 sigma^2 d)),
+        is ``bandwidth = sigma**2``.
+
+    Returns
+    -------
+    ndarray, shape (n, m)
+
+    Examples
+    --------
+    >>> gaussian_kernel(np.zeros((1, 2)), np.array([[2.0, 0.0]]), 1.0)
+    array([[0.36787944]])
+    """
+    s2 = bandwidth * A.shape[1]
+    D = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :] - 2.0 * A @ B.T
+    return np.exp(-np.maximum(D, 0.0) / (2.0 * s2))
+
+
+def relu_directions(d: int, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The random first layer of the ReLU features: W (m, d) with rows uniform on the unit
+    sphere, then c ~ N(0, I_m), drawn in that order from ``rng``.
+
+    Examples
+    --------
+    >>> W, c = relu_directions(3, 5, np.random.default_rng(0))
+    >>> np.allclose(np.linalg.norm(W, axis=1), 1.0), c.shape
+    (True, (5,))
+    """
+    W = rng.standard_normal((m, d))
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    return W, rng.standard_normal(m)
+
+
+def relu_random_features(d: int, m: int, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    """The feature map x -> relu(W x + c) / sqrt(m) of :func:`relu_directions`.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    m : int
+        Number of features.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    callable
+        Maps X (n, d) to features (n, m); <phi(x), phi(z)> is an average over the m units.
+
+    Examples
+    --------
+    >>> phi = relu_random_features(3, 4, np.random.default_rng(0))
+    >>> phi(np.ones((2, 3))).shape
+    (2, 4)
+    """
+    W, c = relu_directions(d, m, rng)
+    root_m = math.sqrt(m)
+    return lambda X: np.maximum(X @ W.T + c, 0.0) / root_m
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """A kernel by name with its options (``q`` for poly, ``bandwidth`` for gaussian, ``m``
+    for rf); kernels given by a feature map carry it in ``features``."""
+
+    name: str
+    q: int = 4
+    bandwidth: float = 1.0
+    m: int = 1024
+    features: Callable | None = field(default=None, compare=False, repr=False)
+    d: int | None = None      # the input dimension it was made for (None: any)
+
+    def check_data(self, name: str, X: np.ndarray) -> None:
+        """Refuse data whose dimension differs from the kernel's ``d``."""
+        if self.d is not None and X.shape[1] != self.d:
+            raise SpecError(f"{name} has d={X.shape[1]} columns but the {self.name} kernel was "
+                            f"made for d={self.d}; make the kernel with make_kernel({self.name!r}, "
+                            f"{X.shape[1]}) or pass data of dimension {self.d}")
+
+    def block(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        """K(A, B) on inputs (feature rows for a feature kernel)."""
+        if self.features is not None:
+            return A @ B.T
+        if self.name == "poly":
+            return poly_kernel(A, B, self.q)
+        return gaussian_kernel(A, B, self.bandwidth)
+
+
+def make_kernel(name: str, d: int, *, q: int = 4, bandwidth: float = 1.0, m: int = 1024,
+                rng: np.random.Generator | None = None) -> KernelSpec:
+    """A :class:`KernelSpec` of :data:`KERNELS`.
+
+    Parameters
+    ----------
+    name : {"poly", "gaussian", "rf"}
+    d : int
+        Input dimension.
+    q, bandwidth, m :
+        Degree (poly), s^2 / d (gaussian), number of features (rf).
+    rng : numpy.random.Generator, optional
+        Draws the rf features (default: a generator seeded 0).
+
+    Returns
+    -------
+    KernelSpec
+
+    Examples
+    --------
+    >>> make_kernel("poly", 3, q=2).block(np.ones((1, 3)), np.ones((1, 3)))
+    array([[4.]])
+    """
+    check_choice("kernel", name, KERNELS)
+    d = check_int("d", d, min_value=1)
+    if name == "poly":
+        return KernelSpec(name, q=check_int("q", q, min_value=1), d=d)
+    if name == "gaussian":
+        return KernelSpec(name, bandwidth=check_real("bandwidth", bandwidth, positive=True), d=d)
+    m = check_int("m", m, min_value=1)
+    rng = np.random.default_rng(0) if rng is None else rng
+    return KernelSpec(name, m=m, features=relu_random_features(d, m, rng), d=d)
+
+
+def feature_kernel(name: str, features: Callable[[np.ndarray], np.ndarray]) -> KernelSpec:
+    """The kernel K(x, z) = <features(x), features(z)> of a feature map.
+
+    Examples
+    --------
+    >>> spec = feature_kernel("square", lambda X: X ** 2)
+    >>> gram(spec, np.array([[1.0, 2.0]]))
+    array([[17.]])
+    """
+    return KernelSpec(name, features=features)
+
+
+def _rows(spec: KernelSpec, X: np.ndarray) -> np.ndarray:
+    return spec.features(X) if spec.features is not None else X
+
+
+def gram(spec: KernelSpec, A: np.ndarray, B: np.ndarray | None = None, *, block: int = 2048,
+         out: np.ndarray | None = None) -> np.ndarray:
+    """K(A, B) (or K(A, A)), built in row blocks of ``block`` rows.
+
+    Parameters
+    ----------
+    spec : KernelSpec
+    A : ndarray, shape (n, d)
+    B : ndarray, shape (m, d), optional
+    block : int
+        Rows per block (bounds the temporaries).
+    out : ndarray, shape (n, m), optional
+        Written in place.
+
+    Returns
+    -------
+    ndarray, shape (n, m)
+
+    Examples
+    --------
+    >>> gram(make_kernel("poly", 1, q=1), np.array([[1.0], [2.0]]))
+    array([[2., 3.],
+           [3., 5.]])
+    """
+    FA = _rows(spec, A)
+    FB = FA if B is None else _rows(spec, B)
+    K = np.empty((FA.shape[0], FB.shape[0])) if out is None else out
+    for i in range(0, FA.shape[0], block):
+        K[i:i + block] = spec.block(FA[i:i + block], FB)
+    return K
+
+
+# ------------------------------------------------------------------ memory
+def available_memory_bytes() -> int:
+    """MemAvailable from /proc/meminfo (falls back to total physical memory)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
+    """Peak bytes of :func:`fit_kernel_ridge` at n samples: the training Gram and its
+    factor during validation (2 n_tr^2 doubles) or the full Gram factored in place (n^2).
+
+    Examples
+    --------
+    >>> gram_memory_bytes(100) == 8 * (2 * 80 * 80 + 80 * 20)
+    True
+    """
+    n_tr = n - max(1, int(round(val_frac * n)))
+    return 8 * max(2 * n_tr * n_tr + n_tr * (n - n_tr), n * n)
+
+
+def check_memory(n: int, budget_bytes: int | None = None, val_frac: float = 0.2,
+                 name: str = "N") -> None:
+    """Raise one clear line when the Gram matrices of n samples do not fit the budget
+    (default: the memory budget of :mod:`theorycheck.budget`, half of the available memory
+    unless ``--memory-budget`` / ``THEORYCHECK_MEMORY_BUDGET`` says otherwise).
+
+    Raises
+    ------
+    BudgetError
+        A :class:`SpecError` naming ``name`` = n, the need, the budget and the largest n
+        that fits.
+    """
+    from theorycheck.budget import BUDGET_FIX, largest, memory_budget
+    from theorycheck.errors import BudgetError
+
+    if budget_bytes is None:
+        budget, source = memory_budget()
+        hint = f", {BUDGET_FIX}"
+    else:
+        budget, source, hint = int(budget_bytes), "given", " or a machine with more memory"
+    need = gram_memory_bytes(n, val_frac)
+    if need > budget:
+        n_max = largest(lambda m: gram_memory_bytes(m, val_frac) <= budget, 2, n) or 1
+        raise BudgetError(f"{name}={n} needs {need / 2**30:.1f} GiB for the Gram matrices but the "
+                          f"budget is {budget / 2**30:.1f} GiB ({source}); use {name} <= "
+                          f"{n_max}{hint}")
+
+
+# ------------------------------------------------------------------ kernel ridge
+def mean_squared_error(pred: np.ndarray, y: np.ndarray) -> float:
+    """mean (pred - y)^2, the default validation loss of :func:`fit_kernel_ridge`."""
+    return float(np.mean((pred - y) ** 2))
+
+
+@dataclass
+class KernelFit:
+    """A fitted kernel ridge predictor x -> K(x, X) @ alpha (call it, or :meth:`predict`)."""
+
+    spec: KernelSpec
+    X: np.ndarray
+    alpha: np.ndarray
+    lam: float
+    val_losses: tuple
+    seconds: float = 0.0
+
+    def predict(self, Xt: np.ndarray, block: int = 2048) -> np.ndarray:
+        Xt = check_array("X", Xt, shape=(None, self.X.shape[1]), ndim=2)
+        out = np.empty((Xt.shape[0],) + self.alpha.shape[1:])
+        for i in range(0, Xt.shape[0], block):
+            out[i:i + block] = gram(self.spec, Xt[i:i + block], self.X) @ self.alpha
+        return out
+
+    def __call__(self, Xt: np.ndarray, block: int = 2048) -> np.ndarray:
+        return self.predict(Xt, block)
+
+
+def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.random.Generator, *,
+                     lambdas: Sequence[float] = LAMBDAS, val_frac: float = 0.2,
+                     loss: Callable[[np.ndarray, np.ndarray], float] = mean_squared_error,
+                     lam_scale: str = "mean_diag", memory_budget: int | None = None,
+                     block: int = 2048) -> KernelFit:
+    """Kernel ridge regression with the penalty (and kernel) chosen on a validation split.
+
+    Every (kernel, penalty) candidate is fitted on the training rows of one split (one
+    Cholesky factorisation each) and scored by ``loss`` on the held-out rows; the first
+    candidate with the least loss is refitted on all rows (its Gram factored in place).
+    With a single candidate nothing is held out and ``rng`` is not used.
+
+    Parameters
+    ----------
+    spec : KernelSpec or sequence of KernelSpec
+        The kernel, or candidate kernels (e.g. a bandwidth grid).
+    X : ndarray, shape (n, d)
+    Y : ndarray, shape (n,) or (n, k)
+    rng : numpy.random.Generator
+        Draws the split (:func:`theorycheck.maths.ridge.split_indices`).
+    lambdas : sequence of float
+        Candidate penalties, positive (scaled as ``lam_scale`` says).
+    val_frac : float
+        Fraction held out.
+    loss : callable
+        loss(prediction, Y) on the held-out rows; mean squared error by default.
+    lam_scale : {"mean_diag", "none"}
+        Scale of the penalty (:mod:`theorycheck.maths.ridge`).
+    memory_budget : int, optional
+        Bytes the Gram matrices may take (:func:`check_memory`).
+    block : int
+        Rows per Gram block.
+
+    Returns
+    -------
+    KernelFit
+        With the chosen kernel, penalty, the validation losses (kernel-major, then penalty)
+        and the wall time.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((80, 2))
+    >>> fit = fit_kernel_ridge(make_kernel("poly", 2, q=2), X, X[:, 0] * X[:, 1], rng)
+    >>> bool(abs(fit(np.array([[1.0, 2.0]]))[0] - 2.0) < 1e-3)
+    True
+    """
+    t0 = time.perf_counter()
+    if isinstance(spec, KernelSpec):
+        specs = [spec]
+    elif isinstance(spec, (list, tuple)) and spec and all(isinstance(s, KernelSpec) for s in spec):
+        specs = list(spec)
+    else:
+        raise SpecError(f"spec={spec!r:.60} is invalid: a {type(spec).__name__}; pass a KernelSpec "
+                        f"(make_kernel(name, d)) or a non-empty list of them")
+    X = check_array("X", X, ndim=2)
+    for s in specs:
+        s.check_data("X", X)
+    Y = check_array("Y", Y, shape=(X.shape[0],) + ((None,) if np.ndim(Y) == 2 else ()))
+    if isinstance(lambdas, (str, bytes)) or not hasattr(lambdas, "__iter__"):
+        raise SpecError(f"lambdas={lambdas!r:.60} is invalid; pass a list of positive penalties")
+    lambdas = [check_real("ridge", lam, positive=True) for lam in lambdas]
+    if not lambdas:
+        raise SpecError("lambdas=[] is invalid: empty; pass at least one positive penalty")
+    val_frac = check_real("val_frac", val_frac, positive=True, max_value=0.9)
+    block = check_int("block", block, min_value=1)
+    if len(specs) * len(lambdas) > 1 and not isinstance(rng, np.random.Generator):
+        raise SpecError(f"rng={rng!r:.60} is invalid: a {type(rng).__name__}; pass a "
+                        f"numpy.random.Generator, e.g. numpy.random.default_rng(0)")
+    n = X.shape[0]
+    check_memory(n, memory_budget, val_frac)
+    candidates = [(s, lam) for s in specs for lam in lambdas]
+    if len(candidates) > 1:
+        tr, va = split_indices(n, val_frac, rng)
+        losses = []
+        for s in specs:
+            Ktr = gram(s, X[tr], block=block)
+            Kva = gram(s, X[va], X[tr], block=block)
+            losses += [loss(Kva @ kernel_ridge_solve(Ktr, Y[tr], lam, lam_scale=lam_scale), Y[va])
+                       for lam in lambdas]
+            del Ktr, Kva
+        losses = tuple(losses)
+        chosen, lam = candidates[int(np.argmin(losses))]
+    else:
+        (chosen, lam), losses = candidates[0], ()
+    K = gram(chosen, X, block=block)
+    alpha = kernel_ridge_solve(K, Y, lam, lam_scale=lam_scale, overwrite=True)
+    return KernelFit(chosen, X, alpha, float(lam), losses, time.perf_counter() - t0)
