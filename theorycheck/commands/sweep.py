@@ -53,6 +53,8 @@ def run(args) -> int:
     if args.resume and not (os.path.exists(store) and os.path.getsize(store) > 0):
         raise TheorycheckError(f"--resume: no store at {store!r} to resume; pass the store of "
                                f"the interrupted sweep with --store, or drop --resume")
+    from theorycheck.runs.sweep import check_budgets
+    check_budgets(grid.runs, store, args.retry_failed)  # sizes, before anything is recorded
     Store(store).close()  # reject a non-store file before any cluster starts
     console = _console()
     n = len(grid.runs)

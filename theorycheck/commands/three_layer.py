@@ -185,8 +185,10 @@ def _exponents(args, figure: bool):
     from theorycheck.atomic import atomic_write_json, atomic_write_text
     from theorycheck.papers.three_layer.exponent_study import cells_to_records, exponent_rows, format_exponent_table
     from theorycheck.papers.three_layer.exponent_sweep import run_exponent_sweep
+    from theorycheck.commands._common import output_folder
     ds, ns, seeds, eps, learners = _exponent_args(args)
     jobs = check_int("--jobs", args.jobs, min_value=1)
+    output_folder("--out", args.out)
     out = Path(args.out)
     specs, grid_store = None, None
     if args.grid is not None:
@@ -247,7 +249,10 @@ def _figures(args) -> int:
 
     from theorycheck.papers.three_layer.figures import (ladder_data, matched_n_data, plot_ladder,
                                        plot_matched_n)
-    out = Path(args.out)
+    from theorycheck.commands._common import output_folder
+    out = Path(output_folder("--out", args.out))
+    _exponent_args(args)  # the exponent study's options, checked before the figures' work
+    check_int("--jobs", args.jobs, min_value=1)
     seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
     t0 = time.perf_counter()
     n1s = [250, 500, 1000, 2000, 4000, 8000]

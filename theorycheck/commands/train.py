@@ -118,6 +118,15 @@ def run(args) -> int:
                     raise SpecError(f"--resume: run {h[:12]} ({mode}) has no checkpoint in "
                                     f"{store!r} (it was never interrupted); drop --resume to "
                                     f"start it")
+    existing = {}
+    if os.path.isfile(store) and os.path.getsize(store) > 0:
+        with Store(store, create=False) as st:
+            for mode, cfg in cfgs.items():
+                existing[mode] = st.run(config_hash(kind.name, kind.stored(cfg), seed))
+    for mode, cfg in cfgs.items():  # sizes of the runs still to do, before anything is stored
+        row = existing.get(mode)
+        if row is None or row["status"] != "done":
+            cfg.budget()
     rows = {}
     for mode in modes:
         cfg = cfgs[mode]

@@ -44,7 +44,7 @@ from typing import Sequence
 
 from theorycheck.errors import SpecError, TheorycheckError
 from theorycheck.runs.kinds import RunKind, execute_run, get_kind, import_modules, run_task
-from theorycheck.runs.store import DEFAULT_LEASE_S, Store, config_hash, owner_id
+from theorycheck.runs.store import DEFAULT_LEASE_S, Store, canonical_json, config_hash, owner_id
 from theorycheck.tomlfile import read_toml
 
 TOP_KEYS = ("sweep", "base", "grid", "runs")
@@ -311,6 +311,7 @@ def run_sweep(specs: Sequence[RunSpec], store_path: str | os.PathLike, *,
     if not specs:
         raise GridError("the sweep has no runs (the grid is empty); add grid axes or [[runs]]")
     store_path = str(Path(store_path).resolve())
+    check_budgets(specs, store_path, retry_failed)  # before anything is recorded
     store = Store(store_path)
     try:
         hashes = store.ensure((s.kind, s.config, s.seed) for s in specs)
@@ -338,6 +339,40 @@ def run_sweep(specs: Sequence[RunSpec], store_path: str | os.PathLike, *,
         return result
     finally:
         store.close()
+
+
+def check_budgets(specs: Sequence[RunSpec], store_path=None, retry_failed: bool = False) -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`, naming the run) the first run that
+    is still to be done and whose kind finds it beyond the budgets of
+    :mod:`theorycheck.budget` (:meth:`~theorycheck.runs.kinds.RunKind.check_budget`); runs
+    already done in the store at ``store_path`` (or failed, unless retried) are not checked.
+    Nothing is written: a refused sweep leaves the store as it was (or absent)."""
+    from theorycheck.errors import BudgetError
+
+    done = {}
+    hashes = [s.hash for s in specs]
+    if store_path is not None and os.path.isfile(store_path) and os.path.getsize(store_path) > 0:
+        with Store(store_path, create=False) as store:
+            for i in range(0, len(hashes), 500):
+                for r in store.runs(hashes=hashes[i:i + 500]):
+                    done[r["hash"]] = r["status"]
+    seen = set()
+    for s, h in zip(specs, hashes):
+        status = done.get(h)
+        if status == "done" or (status == "failed" and not retry_failed):
+            continue
+        key = (s.kind, canonical_json(s.config))
+        if key in seen:
+            continue
+        seen.add(key)
+        kind = get_kind(s.kind)
+        try:
+            kind.check_budget(s.config, s.seed)
+        except BudgetError as exc:
+            changed = {k: v for k, v in s.config.items()
+                       if k not in kind.schema or kind.schema[k].default != v}
+            shown = ", ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
+            raise BudgetError(f"run {s.kind} ({shown[:120]}, seed {s.seed}): {exc}") from None
 
 
 def _run_dask(todo, store_path, store, kw, client, scheduler, workers, threads, listen,

@@ -100,8 +100,12 @@ class TrainConfig:
         out = dataclasses.replace(self, steps=steps, lr=lr, freeze=freeze)
         target_spec(out.d, out.L, k=out.k_target, connections=out.connections, delta=out.delta,
                     centred=out.centred, seed=out.target_seed)
-        check_train_budget(out)
         return out
+
+    def budget(self) -> None:
+        """Refuse a run beyond the memory or time budget (:func:`check_train_budget`); called
+        before the run is recorded or started, never on a stored (finished) run."""
+        check_train_budget(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -278,6 +282,11 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
         cfg = train_config(**kwargs)
     elif kwargs:
         raise SpecError(f"pass either a TrainConfig or keyword settings, not both (got {sorted(kwargs)})")
+    if not isinstance(cfg, TrainConfig):
+        raise SpecError(f"cfg={cfg!r:.60} is invalid: a {type(cfg).__name__}, not a TrainConfig; "
+                        f"build one with train_config(...) or pass keyword settings")
+    if getattr(recorder, "resume", None) is None:
+        check_train_budget(cfg)
     t0 = time.perf_counter()
     target = make_target(cfg)
     P = make_learner(cfg, target)

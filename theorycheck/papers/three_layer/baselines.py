@@ -102,6 +102,12 @@ def fit_baseline(name: str, X, y, rng, **options) -> Callable:
 def run_baseline(name: str, target, n: int, rng, *, n_test: int = 4000, **options) -> float:
     """Relative test MSE of baseline ``name`` trained on n samples of ``target``."""
     n = check_int("n", n, min_value=8)
+    check_choice("baseline", name, BASELINES)
+    from theorycheck.budget import check_memory
+    from theorycheck.papers.three_layer.learner import three_layer_memory_bytes
+    check_memory(lambda k: three_layer_memory_bytes(target.d, k, 0, 1, 1, n_test=n_test,
+                                                    baselines=(name,)),
+                 "n", n, what=f"the {name} fit", lo=8)
     X, y = target.sample(n, rng)
     Xt, yt = target.sample(n_test, rng)
     return relative_mse(fit_baseline(name, X, y, rng, **options)(Xt), yt)

@@ -48,14 +48,15 @@ class ExponentTask:
     gd_m: int = setting(128, min_value=1, help="two_layer_gd width")
     gd_steps: int = setting(400, min_value=1, help="two_layer_gd full-batch GD steps")
 
-    def normalised(self) -> "ExponentTask":
-        """The memory budget (:mod:`theorycheck.budget`), checked before the cell is recorded."""
+    def budget(self) -> None:
+        """The memory budget (:mod:`theorycheck.budget`), checked before the cell is recorded
+        or run (never for a cell already in the store)."""
         from theorycheck.papers.three_layer.learner import check_three_layer_budget
         n1 = max(1, int(round(self.frac1 * self.n)))
         check_three_layer_budget(self.d, n1, max(4, self.n - n1),
                                  ThreeLayerConfig(m1=self.m1, m2=self.m2, sigma1=self.sigma1),
-                                 n_test=self.n_test, baselines=self.learner != "three_layer")
-        return self
+                                 n_test=self.n_test,
+                                 baselines=() if self.learner == "three_layer" else (self.learner,))
 
 
 @dataclass(frozen=True)

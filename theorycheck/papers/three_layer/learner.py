@@ -223,25 +223,31 @@ def fit_three_layer(X1, y1, X2, y2, rng: np.random.Generator, config: ThreeLayer
 _REFERENCE = {"d": 16, "n1": 4000, "n2": 1000, "m1": 2048, "m2": 128}
 
 
+BASELINE_NAMES = ("poly_krr", "relu_rf", "two_layer_gd")
+
+
 def three_layer_memory_bytes(d: int, n1: int, n2: int, m1: int, m2: int, *, n_test: int = 4000,
-                             batch: int = 4096, baselines: bool = False) -> float:
-    """Peak bytes of :func:`run_three_layer` (and, with ``baselines``, of the two-layer
-    baselines at n = n1 + n2): the target's matrix A, the samples, V, W and its gradient, the
-    stage-1 features (n1 x m1, not batched), the stage-2 and test activations; the
-    baselines' Gram matrix ((n1 + n2)^2) and features."""
+                             batch: int = 4096, baselines=()) -> float:
+    """Peak bytes of :func:`run_three_layer` and of the two-layer ``baselines`` (names, or
+    True for all three) at n = n1 + n2: the target's matrix A, the samples, V, W and its
+    gradient, the stage-1 features (n1 x m1, not batched), the stage-2 and test activations;
+    poly_krr's Gram matrices (about 1.5 n^2 doubles and n_test x n), relu_rf's and
+    two_layer_gd's features."""
     from theorycheck.budget import array_bytes as b
 
+    baselines = BASELINE_NAMES if baselines is True else tuple(baselines or ())
     n = n1 + n2
     mem = (b(5, d, d) + b(2, n1 + n2 + n_test, d) + b(m1, d) + b(3, m2, m1)
            + b(2, n1, m1) + b(3, n1 + n2, m2) + b(2, min(batch, n_test), m1) + b(2, n_test, m2)
            + b(m2, m2))
-    if baselines:
-        mem = max(mem, b(3, n, n) + b(n_test, n) + b(3, n + n_test, 1024) + b(2, n, d))
-    return mem
+    extra = {"poly_krr": b(1.5, n, n) + b(min(n_test, 2048), n),
+             "relu_rf": b(3, n + n_test, 1024) + b(1024, 1024),
+             "two_layer_gd": b(6, n, 256) + b(2, n + n_test, d)}
+    return max([mem] + [extra[name] + b(2, n + n_test, d) for name in baselines])
 
 
 def check_three_layer_budget(d: int, n1: int, n2: int, config: "ThreeLayerConfig | None" = None,
-                             *, n_test: int = 4000, baselines: bool = False,
+                             *, n_test: int = 4000, baselines=(),
                              prefix: str = "") -> None:
     """Refuse (:class:`~theorycheck.errors.BudgetError`) a three-layer run beyond the memory
     budget (:mod:`theorycheck.budget`), naming the size furthest above its default (spelt
@@ -258,7 +264,9 @@ def check_three_layer_budget(d: int, n1: int, n2: int, config: "ThreeLayerConfig
 
     check_memory_of(need, {prefix + k: v for k, v in sizes.items()},
                     {prefix + k: v for k, v in _REFERENCE.items()},
-                    what="the three-layer run" + (" and its baselines" if baselines else ""),
+                    what=("the three-layer run" if not baselines else
+                          "the three-layer run and its baselines" if baselines is True else
+                          f"the {' and '.join(baselines)} fit"),
                     lo={prefix + "d": 2, prefix + "n2": 4})
 
 
