@@ -80,6 +80,14 @@ class Grid:
 def load_grid(path: str | os.PathLike) -> Grid:
     """Read and expand a grid file (see the module docstring): every run's config is checked
     here, on the driver, so a bad value stops the sweep before anything is stored."""
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise GridError(f"path={path!r:.60} is invalid: a {type(path).__name__}; pass the grid "
+                        f"file's path as a string or pathlib.Path")
+    if not str(path).strip():
+        raise GridError("path='' is invalid: an empty path; pass a .toml grid file")
+    if os.path.isdir(path):
+        raise GridError(f"grid file {str(path)!r} is a folder; pass a .toml file with a [sweep] "
+                        f"table")
     data = read_toml(path, what="grid file", hint="pass a .toml file with a [sweep] table",
                      error=GridError)
     return expand_grid(data, source=str(path))
@@ -105,6 +113,9 @@ def _unknown(key, where: str, valid) -> GridError:
 
 def expand_grid(data: dict, source: str = "<grid>") -> Grid:
     """Expand a parsed grid into validated, de-duplicated :class:`RunSpec` s."""
+    if not isinstance(data, dict):
+        raise GridError(f"grid={data!r:.60} is invalid: a {type(data).__name__}; pass the table "
+                        f"of a grid file ({{'sweep': {{...}}, 'grid': {{...}}}})")
     for key in data:
         if key not in TOP_KEYS:
             raise _unknown(key, f"{source}: top-level", [f"[{k}]" for k in TOP_KEYS])
