@@ -61,7 +61,13 @@ def add_store_argument(parser, *, grid: bool = False, help: str | None = None) -
 def store_path(given: str | None = None, grid_store: str | None = None) -> str:
     """The results store to use: ``--store``, else ``$THEORYCHECK_STORE``, else the grid
     file's ``[sweep] store``, else ``theorycheck-results.sqlite`` in the current folder."""
-    return given or os.environ.get(STORE_ENV) or grid_store or DEFAULT_STORE
+    if given is not None and not str(given).strip():
+        raise SpecError("--store='' is invalid: an empty path; pass a file path such as "
+                        "results.sqlite, or leave --store out for the default")
+    env = os.environ.get(STORE_ENV)
+    if env is not None and not env.strip():
+        raise SpecError(f"{STORE_ENV}='' is invalid: an empty path; unset it or name a file")
+    return given or env or grid_store or DEFAULT_STORE
 
 
 # -- values on the command line -------------------------------------------------------------
