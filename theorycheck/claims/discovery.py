@@ -48,6 +48,9 @@ def _folder_modules(folder: Path):
     if not folder.exists():
         raise ClaimError(f"proofs folder {str(folder)!r} does not exist; pass a folder of .py "
                          f"files that define claims")
+    if folder.is_file() and folder.suffix != ".py":
+        raise ClaimError(f"proofs path {str(folder)!r} is not a .py file or a folder; pass a "
+                         f"folder of .py files (or one .py file) that define claims")
     files = [folder] if folder.is_file() else sorted(folder.rglob("*.py"))
     if not files:
         raise ClaimError(f"proofs folder {str(folder)!r} holds no .py files; add modules that "
@@ -59,8 +62,9 @@ def _folder_modules(folder: Path):
         if f.name == "conftest.py":
             continue
         name = "theorycheck_user." + ".".join(f.relative_to(root).with_suffix("").parts)
-        if name in sys.modules:
-            yield sys.modules[name]
+        cached = sys.modules.get(name)
+        if cached is not None and getattr(cached, "__file__", None) == str(f):
+            yield cached
             continue
         spec = importlib.util.spec_from_file_location(name, f)
         mod = importlib.util.module_from_spec(spec)

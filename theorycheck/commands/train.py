@@ -53,7 +53,7 @@ def settings_from_args(args) -> tuple[dict, list[str], int]:
     values are parsed here and checked once, by the run kind."""
     from theorycheck.papers.bfc.training import MODES, _FIELDS
     settings: dict = {}
-    if args.config:
+    if args.config is not None:
         settings.update(_train_table(load_toml(args.config, what="--config", hint="pass a TOML "
                                                "file of training settings")))
     for key in _FLAGS:
