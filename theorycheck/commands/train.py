@@ -66,7 +66,7 @@ def settings_from_args(args) -> tuple[dict, list[str], int]:
     unknown = sorted(set(settings) - set(_FIELDS))
     if unknown:
         raise SpecError(f"unknown training setting {unknown[0]!r}; valid keys: {', '.join(_FIELDS)}")
-    mode = args.mode or settings.pop("mode", "e2e")
+    mode = args.mode if args.mode is not None else settings.pop("mode", "e2e")
     settings.pop("mode", None)
     if mode == "all":
         modes = list(MODES)

@@ -50,8 +50,8 @@ import numpy as np
 from theorycheck.errors import NumericalError, SpecError
 from theorycheck.papers.bfc import learner_numba as _k
 from theorycheck.papers.bfc.target import BFCTarget, _connections
-from theorycheck.validation import (check_array, check_choice, check_int, check_real,
-                                    short_repr as _short)
+from theorycheck.validation import (check_array, check_bool, check_choice, check_int,
+                                    check_real, short_repr as _short)
 
 LOOPS_MAX_BATCH = 32
 LOSSES = ("squared", "logistic")
@@ -151,8 +151,9 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
         lift = ()
     check_choice("loss", loss, LOSSES)
     seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
-    return LearnerSpec(d, L, widths, tuple(ms), conns, alphas, B, lift, bool(centred), bool(tied),
-                       bool(offsets), loss, seed)
+    return LearnerSpec(d, L, widths, tuple(ms), conns, alphas, B, lift,
+                       check_bool("centred", centred), check_bool("tied", tied),
+                       check_bool("offsets", offsets), loss, seed)
 
 
 def learner_spec_for(target: BFCTarget, *, k: int | Sequence[int] | None = None,

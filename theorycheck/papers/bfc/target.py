@@ -36,7 +36,7 @@ import numpy as np
 
 from theorycheck.errors import SpecError
 from theorycheck.maths.gaussian import sample_inputs
-from theorycheck.validation import check_array, check_choice, check_int, check_real
+from theorycheck.validation import check_array, check_bool, check_choice, check_int, check_real
 
 NORMALISATION_SAMPLES = 1 << 16
 
@@ -108,7 +108,8 @@ def target_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
     kappa = check_real("kappa", kappa, min_value=1.0)
     seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
     check_choice("dist", dist, ("gaussian", "sphere"))
-    return TargetSpec(d, L, widths, conns, alphas, kappa, seed, bool(centred), dist, bool(normalise))
+    centred, normalise = check_bool("centred", centred), check_bool("normalise", normalise)
+    return TargetSpec(d, L, widths, conns, alphas, kappa, seed, centred, dist, normalise)
 
 
 def _connections(connections, L: int) -> tuple[tuple[int, ...], ...]:
