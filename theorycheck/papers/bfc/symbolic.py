@@ -412,8 +412,15 @@ class DegreeReport(_Table):
         return "all degrees as expected" if self.ok else "cancellation: " + "; ".join(self.shortfalls)
 
 
+def _check_sym(sym) -> None:
+    if not isinstance(sym, SymbolicTarget):
+        raise SpecError(f"sym={sym!r:.60} is invalid: a {type(sym).__name__}, not a "
+                        f"SymbolicTarget; build one with symbolic_target(build_target(...))")
+
+
 def verify_degrees(sym: SymbolicTarget) -> DegreeReport:
     """Degree verifier (docs/theory.md §1.3 degree bookkeeping, issue item 4a)."""
+    _check_sym(sym)
     spec = sym.spec
     deg_G = {0: 1, 1: 2}
     rows = []
@@ -503,6 +510,7 @@ def verify_structure(sym: SymbolicTarget) -> StructureReport:
     every component of S*_l lies in the QQ-span of the components of G*_j, j in J_l (exact
     rank test; skipped on a line restriction, where the span test is too weak).
     """
+    _check_sym(sym)
     spec = sym.spec
     names = [str(s) for s in sym.layer_ring.symbols]
     layer_of = [int(n[1:].split("_")[0]) for n in names]
@@ -575,6 +583,7 @@ class EnergyTable(_Table):
 
 def energy_by_degree_table(sym: SymbolicTarget) -> EnergyTable:
     """Exact energy by degree of G* and of each layer term (issue item 4c)."""
+    _check_sym(sym)
     if sym.line is not None:
         raise SpecError("this SymbolicTarget is restricted to a line; Hermite energies need the "
                         "full polynomial: build it with line=None, or use mc_energy_table")
@@ -712,6 +721,7 @@ def verify_gap(sym: SymbolicTarget, delta: float | None = None,
     """Information-gap verifier (issue item 4c): alpha_{l+1}/alpha_l <= d^-delta (skipped when
     ``delta`` is None) and, at each degree q = 2^l, energy_q(alpha_l Sum G*_l) exceeds
     energy_q of every other layer term. The top degree 2^L is reached by layer L alone."""
+    _check_sym(sym)
     return GapReport(sym.spec.d, None if delta is None else float(delta),
                      tuple(QQ.to_sympy(a) for a in sym.alphas),
                      energy if energy is not None else energy_by_degree_table(sym))
@@ -759,6 +769,9 @@ class AlphaSweep(_Table):
 
 def alpha_sweep(target: BFCTarget, values: Sequence[float]) -> AlphaSweep:
     """Exact energies of G* at degrees 2^L and 2^(L-1) for each alpha_L in ``values``."""
+    if not isinstance(target, BFCTarget):
+        raise SpecError(f"target={target!r:.60} is invalid: a {type(target).__name__}, not a "
+                        f"BFCTarget; pass build_target(...)")
     L = target.L
     values = tuple(float(v) for v in values)
     fixed = [float(a) for a in target.alphas[:-1]]

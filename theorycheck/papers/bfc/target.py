@@ -232,6 +232,12 @@ def build_target(spec: TargetSpec | None = None, **kwargs) -> BFCTarget:
         The drawing would not fit the memory budget (:func:`check_build_budget`).
     """
     if spec is None:
+        import inspect
+        known = inspect.signature(target_spec).parameters
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            raise SpecError(f"build_target: unknown setting {unknown[0]!r}; valid settings: "
+                            f"{', '.join(known)}")
         spec = target_spec(**kwargs)
     elif kwargs:
         raise SpecError(f"pass either a spec or keyword arguments, not both (got {sorted(kwargs)})")
