@@ -200,10 +200,10 @@ def test_degree4_study_reproduces_the_claimed_constants():
 
 
 def test_degree4_plot_is_written(tmp_path):
-    from theorycheck.proofs.critical_degree4 import plot, run_study
+    from theorycheck.atomic import save_figure
+    from theorycheck.proofs.critical_degree4 import figure, run_study
     pts, fits, *_ = run_study(kappas=(1.0, 8.0), dims=((2, 1),), seeds=1)
-    out = tmp_path / "c.png"
-    plot(pts, fits, out)
+    out = save_figure(figure(pts, fits), tmp_path / "c.png", dpi=120)
     assert out.stat().st_size > 10_000
 
 

@@ -152,7 +152,8 @@ def _figure(args) -> int:
         raise SpecError(f"--json {args.json!r} holds cells of another layout ({type(exc).__name__}: "
                         f"{exc}); write them again with 'theorycheck kernel scaling'") from None
     _tables(cells, _eps(args.eps))
-    path = scaling_figure(data, args.out)
+    from theorycheck.atomic import save_figure
+    path = save_figure(scaling_figure(data), args.out, dpi=120)
     print(f"wrote {path}")
     return 0
 

@@ -118,7 +118,7 @@ def _study_config(args):
 
 
 def run_study(args) -> int:
-    from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, level_table, plot_figures
+    from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, level_table
     from theorycheck.papers.labels.depth_sweep import study_specs
     from theorycheck.commands._common import output_file, output_folder
 
@@ -167,9 +167,20 @@ def run_study(args) -> int:
         atomic_write_text(args.out, json.dumps(results, indent=1))
         print(f"\nresults: {args.out}")
     if args.figures:
-        for path in plot_figures(results, args.figures):
+        for path in write_figures(results, args.figures):
             print(f"figure: {path}")
     return 0
+
+
+def write_figures(results, outdir) -> list[Path]:
+    """The two labels figures as PNGs in ``outdir``: error per level vs block at the largest
+    r, and top error vs r per method."""
+    from theorycheck.atomic import save_figure
+    from theorycheck.papers.labels.depth_gap import error_per_block_figure, top_error_figure
+
+    out = Path(outdir)
+    return [save_figure(error_per_block_figure(results), out / "labels_error_per_block.png", dpi=120),
+            save_figure(top_error_figure(results), out / "labels_top_error_vs_r.png", dpi=120)]
 
 
 def _sweep(args, specs, store_path):

@@ -223,7 +223,9 @@ def _exponents(args, figure: bool):
         from theorycheck.papers.three_layer.figures import plot_exponents
         e = eps[len(eps) // 2]
         if any(np.isfinite(x) for r in by_eps[e] for m in r.n_required.values() for x in m.values()):
-            print(plot_exponents(by_eps[e], ds, out / "three_layer_exponents.png", e))
+            from theorycheck.atomic import save_figure
+            print(save_figure(plot_exponents(by_eps[e], ds, e), out / "three_layer_exponents.png",
+                              dpi=110))
         else:
             print(f"no exponent figure: every (learner, seed, d) is censored at eps={e:g}; "
                   f"widen --ns")
@@ -247,6 +249,7 @@ def _progress():
 def _figures(args) -> int:
     import numpy as np
 
+    from theorycheck.atomic import save_figure
     from theorycheck.papers.three_layer.figures import (ladder_data, matched_n_data, plot_ladder,
                                        plot_matched_n)
     from theorycheck.commands._common import output_folder
@@ -257,14 +260,14 @@ def _figures(args) -> int:
     t0 = time.perf_counter()
     n1s = [250, 500, 1000, 2000, 4000, 8000]
     lad = ladder_data(16, n1s, 3000, seeds)
-    print(plot_ladder(lad, n1s, 16, out / "three_layer_ladder.png"))
+    print(save_figure(plot_ladder(lad, n1s, 16), out / "three_layer_ladder.png", dpi=110))
     for s1, (corr, loss) in lad.items():
         print(f"d=16 sigma1={s1}: n1={n1s}")
         print(f"  corr mean {np.round(corr.mean(0), 3).tolist()} sd {np.round(corr.std(0, ddof=1), 3).tolist()}")
         print(f"  loss mean {np.round(loss.mean(0), 3).tolist()} sd {np.round(loss.std(0, ddof=1), 3).tolist()}")
     ns = [1000, 2000, 3000, 4000]
     mat = matched_n_data(20, ns, seeds)
-    print(plot_matched_n(mat, ns, 20, out / "three_layer_matched_n.png"))
+    print(save_figure(plot_matched_n(mat, ns, 20), out / "three_layer_matched_n.png", dpi=110))
     for k, arr in mat.items():
         print(f"d=20 {k}: n={ns} loss mean {np.round(arr.mean(0), 3).tolist()} "
               f"sd {np.round(arr.std(0, ddof=1), 3).tolist()}")

@@ -31,10 +31,37 @@ DEFAULT_LAMBDAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 LAM_SCALES = ("mean_diag", "none")
 
 
-def _solve_spd(M: np.ndarray, rhs: np.ndarray, lam: float) -> np.ndarray:
-    """Solve M x = rhs for symmetric positive definite M, factoring M in place."""
+#: From this order on, a multi-threaded OpenBLAS factors with one thread: scipy's bundled
+#: OpenBLAS (0.3.30, 2 threads) was measured to segfault in cho_factor at n = 16,000 on a
+#: row-major matrix (docs/kernels.md "A kernel solve that cannot crash").
+ONE_THREAD_N = 16_000
+
+
+def _safe_blas(n: int):
+    """A context that limits BLAS to one thread for n >= ONE_THREAD_N when an OpenBLAS with
+    several threads is loaded (threadpoolctl); a no-op otherwise."""
+    import contextlib
+    if n < ONE_THREAD_N:
+        return contextlib.nullcontext()
     try:
-        factor = cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+        return contextlib.nullcontext()
+    if any(i.get("internal_api") == "openblas" and i.get("num_threads", 1) > 1 for i in threadpool_info()):
+        return threadpool_limits(1, user_api="blas")
+    return contextlib.nullcontext()
+
+
+def _solve_spd(M: np.ndarray, rhs: np.ndarray, lam: float) -> np.ndarray:
+    """Solve M x = rhs for symmetric positive definite M, factoring M in place.
+
+    LAPACK wants column-major storage: a row-major M would be copied (n^2 more doubles), so a
+    C-ordered M is passed as M.T, the same buffer read column-major (equal to M, symmetric)."""
+    if M.ndim == 2 and M.flags.c_contiguous and not M.flags.f_contiguous:
+        M = M.T
+    try:
+        with _safe_blas(M.shape[0]):
+            factor = cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
     except LinAlgError:
         raise NumericalError(f"the ridge system is not positive definite at lam={lam:g}; use a "
                              f"larger penalty (lambdas) or check the features for NaN/inf") from None

@@ -426,6 +426,34 @@ class Store:
                 except FileNotFoundError:
                     pass
 
+    def __repr__(self) -> str:
+        """One line: the file and the number of runs by status.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> Store(pathlib.Path(tempfile.mkdtemp()) / "r.sqlite")  # doctest: +ELLIPSIS
+        Store('.../r.sqlite', 0 runs)
+        """
+        if self._closed:
+            return f"Store({str(self.path)!r}, closed)"
+        counts = {k: v for k, v in self.status_counts().items() if v}
+        n = sum(counts.values())
+        by = ": " + ", ".join(f"{v} {k}" for k, v in counts.items()) if counts else ""
+        return f"Store({str(self.path)!r}, {n} runs{by})"
+
+    def _repr_html_(self) -> str:
+        """The runs by kind and status (docs/sweeps.md)."""
+        from theorycheck._display import html_grid
+
+        if self._closed:
+            return html_grid(f"Store {self.path} (closed)", [], [])
+        with self._lock:
+            rows = self._conn.execute("SELECT kind, status, count(*), sum(seconds) FROM runs "
+                                      "GROUP BY kind, status ORDER BY kind, status").fetchall()
+        return html_grid(f"Store {self.path}", ["kind", "status", "runs", "seconds"],
+                         [[k, st, n, "" if sec is None else f"{sec:.1f}"] for k, st, n, sec in rows])
+
     def close(self) -> None:
         if not getattr(self, "_closed", True):
             self._closed = True
@@ -579,7 +607,7 @@ class Store:
                 raise _damaged(self.path, exc) from None
 
     def _decode(self, r) -> dict:
-        d = dict(zip(RUN_COLUMNS, r[: len(RUN_COLUMNS)]))
+        d = StoredRun(zip(RUN_COLUMNS, r[: len(RUN_COLUMNS)]))
         for key, raw in (("config", r[-3]), ("summary", r[-2]), ("checkpoint", r[-1])):
             try:
                 d[key] = None if raw is None and key != "config" else json.loads(raw)
@@ -612,6 +640,55 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return self._query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+class StoredRun(dict):
+    """One run of a :class:`Store`: a plain ``dict`` (``hash``, ``kind``, ``seed``,
+    ``status``, ``config``, ``summary``, ``checkpoint``, times...) with a short repr.
+
+    Examples
+    --------
+    >>> StoredRun(hash="ab" * 32, kind="walk", seed=0, status="done", seconds=1.5,
+    ...           config={"n": 3}, summary={"loss": 0.25})
+    StoredRun(walk abababab, seed 0, done, 1.5s, config n=3, summary loss=0.25)
+    """
+
+    def __repr__(self) -> str:
+        from theorycheck._display import REPR_LIMIT, clip
+
+        sec = self.get("seconds")
+        parts = [f"{self.get('kind')} {str(self.get('hash'))[:8]}", f"seed {self.get('seed')}",
+                 str(self.get("status"))]
+        if sec is not None:
+            parts.append(f"{sec:.3g}s")
+        if self.get("error"):
+            parts.append(f"error: {clip(self['error'], 60)}")
+        parts.append("config " + _brief(self.get("config")))
+        if self.get("summary"):
+            parts.append("summary " + _brief(self["summary"]))
+        return clip("StoredRun(" + ", ".join(parts), REPR_LIMIT - 1) + ")"
+
+    def _repr_html_(self) -> str:
+        from theorycheck._display import html_table
+
+        rows = [(k, self.get(k)) for k in ("hash", "kind", "seed", "status", "seconds", "error",
+                                           "attempts", "code_version") if self.get(k) is not None]
+        rows += [(f"config.{k}", v) for k, v in (self.get("config") or {}).items()]
+        rows += [(f"summary.{k}", v) for k, v in (self.get("summary") or {}).items()]
+        if self.get("checkpoint") is not None:
+            rows.append(("checkpoint", f"at step {self.get('checkpoint_step')}"))
+        return html_table(f"StoredRun {str(self.get('hash'))[:12]}", rows)
+
+
+def _brief(d, limit: int = 4) -> str:
+    """``k=v`` for the first ``limit`` scalar entries of ``d`` (numbers to 4 digits)."""
+    from theorycheck._display import clip, fmt_num
+
+    if not isinstance(d, Mapping) or not d:
+        return "{}"
+    items = [f"{k}={fmt_num(v)}" for k, v in d.items() if not isinstance(v, (list, dict))]
+    more = len(d) - min(len(items), limit)
+    return clip(" ".join(items[:limit]), 100) + (f" (+{more} keys)" if more > 0 else "")
 
 
 def _real(v) -> float | None:

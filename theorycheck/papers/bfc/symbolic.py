@@ -109,7 +109,7 @@ class SymbolicTarget:
         p = self.G_star if p is None else p
         if digits is None:
             return p.as_expr()
-        terms = [sp.Float(float(c), digits) * sp.Mul(*(s ** e for s, e in zip(self.symbols, m)))
+        terms = [sp.Float(float(c), digits) * sp.Mul(*(s ** e for s, e in zip(p.ring.symbols, m)))
                  for m, c in p.terms()]
         return sp.Add(*terms)
 
@@ -139,7 +139,59 @@ class SymbolicTarget:
         lines.append(f"  G* = sum_l alpha_l ||S*_l||^2, degree {_fmt_deg(total_degree(self.G_star))}")
         return "\n".join(lines)
 
-    def _repr_latex_(self) -> str:
+    def latex_names(self) -> dict:
+        """LaTeX names of this target's symbols, for ``sympy.latex(..., symbol_names=...)``.
+
+        sympy would typeset the layer symbol ``G2_0`` (component 0 of G*_2) as
+        :math:`G_{20}`; here it is ``G_{2,0}``. The input symbols ``x0, x1, ...`` keep
+        sympy's ``x_{0}, x_{1}, ...``.
+
+        Returns
+        -------
+        dict
+            ``{sympy.Symbol: str}`` for the layer symbols of ``layer_ring``.
+
+        Examples
+        --------
+        >>> from theorycheck.papers.bfc.target import build_target
+        >>> sym = symbolic_target(build_target(d=2, L=2, k=1))
+        >>> sorted(sym.latex_names().values())[:2]
+        ['G_{0,0}', 'G_{0,1}']
+        """
+        out = {}
+        for sym in self.layer_ring.symbols:
+            layer, _, comp = str(sym)[1:].partition("_")
+            out[sym] = f"G_{{{layer},{comp}}}"
+        return out
+
+    def latex(self, p: PolyElement | None = None, digits: int | None = None) -> str:
+        """``p`` (default G*) in LaTeX, with readable symbol names (:meth:`latex_names`).
+
+        Parameters
+        ----------
+        p : PolyElement, optional
+            A polynomial of ``ring`` (``S[l][i]``, ``G[l][i]``, ``terms[l]``, ``G_star``) or
+            of ``layer_ring`` (``abstract[l][i]``); default ``G_star``.
+        digits : int, optional
+            Round coefficients to this many significant digits (exact rationals otherwise).
+
+        Returns
+        -------
+        str
+            Every term of ``p``: nothing is omitted.
+
+        Examples
+        --------
+        >>> from theorycheck.papers.bfc.target import build_target
+        >>> sym = symbolic_target(build_target(d=2, L=2, k=1))
+        >>> "G_{1,0}" in sym.latex(sym.abstract[2][0], digits=3)
+        True
+        """
+        return sp.latex(self.expr(p, digits), symbol_names=self.latex_names())
+
+    def _latex(self, printer=None) -> str:
+        """sympy's printing protocol: ``sympy.latex(sym)`` gives the layer equations
+        (docs/theory.md §1.3) as an ``aligned`` block."""
         s = self.spec
         rows = [r"G^*_0 &= x, \quad G^*_1 = " + (r"x^{\odot 2} - 1" if s.centred else r"x^{\odot 2}")]
         for l in range(2, s.L + 1):
@@ -149,7 +201,10 @@ class SymbolicTarget:
                         rf"\ \alpha_{{{l}}} = {float(self.alphas[l - 2]):.4g})")
         rows.append(r"G^* &= \textstyle\sum_\ell \alpha_\ell \|S^*_\ell\|^2 \quad (\deg = "
                     + _fmt_deg(total_degree(self.G_star)) + ")")
-        return r"$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
+        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$" + self._latex() + "$"
 
 
 # Cost model of symbolic_target, calibrated on one core (d = 300, L = 3: 44 s, 0.9 GB): the

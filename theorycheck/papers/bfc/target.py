@@ -177,6 +177,33 @@ class BFCTarget:
         X = sample_inputs(n, self.d, rng, self.spec.dist)
         return X, self(X)
 
+    def __repr__(self) -> str:
+        """One line: the sizes and coefficients, never the weights.
+
+        Examples
+        --------
+        >>> build_target(d=4, L=3, k=2, alphas=[1.0, 0.5])
+        BFCTarget(d=4, L=3, widths=(2, 2), alphas=(1.0, 0.5), dist='gaussian', seed=0)
+        """
+        s = self.spec
+        alphas = tuple(float(f"{float(a):.4g}") for a in self.alphas)
+        return (f"BFCTarget(d={s.d}, L={s.L}, widths={s.widths}, alphas={alphas}, "
+                f"dist={s.dist!r}, seed={s.seed})")
+
+    def _repr_html_(self) -> str:
+        """The spec as a small table, with the shape of each weight block W*_{l,j}."""
+        from theorycheck._display import fmt_num, html_table
+
+        s = self.spec
+        rows = [("d", s.d), ("L", s.L), ("widths k_2..k_L", s.widths),
+                ("connections", ", ".join(f"J_{l} = {set(s.J(l))}" for l in range(2, s.L + 1))),
+                ("alphas", ", ".join(fmt_num(float(a)) for a in self.alphas)),
+                ("kappa", s.kappa), ("G*_1", "x^2 - 1" if s.centred else "x^2"),
+                ("dist", s.dist), ("seed", s.seed),
+                ("weights", ", ".join(f"W*_{l},{j}: {W.shape[0]}x{W.shape[1]}"
+                                      for (l, j), W in sorted(self.weights.items())))]
+        return html_table("BFCTarget G* (docs/theory.md §1.3)", rows)
+
     def with_alphas(self, alphas: Sequence[float]) -> "BFCTarget":
         """The same weights with other coefficients (for information-gap studies)."""
         spec = target_spec(self.d, self.L, k=list(self.spec.widths),

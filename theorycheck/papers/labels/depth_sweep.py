@@ -14,7 +14,7 @@ hierarchy of depth ``r`` drawn from the run's seed. What it records in the store
 :func:`study_specs` builds the grid r x seeds as :class:`~theorycheck.runs.sweep.RunSpec` s,
 :func:`sweep_study` runs it with :func:`~theorycheck.runs.sweep.run_sweep` (finished runs in the
 store are skipped) and :func:`load_results` reads the store back into the dicts that
-``run_task`` returns, so ``gap_table``, ``level_table`` and ``plot_figures`` of
+``run_task`` returns, so ``gap_table``, ``level_table`` and the figures of
 :mod:`theorycheck.papers.labels.depth_gap` apply unchanged. A run is short (seconds), so it keeps no
 checkpoint: an interrupted run starts over.
 
