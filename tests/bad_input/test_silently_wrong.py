@@ -103,6 +103,7 @@ CLI_VALUES = [
     (["kernel", "span", "--N", "0"], "--N=0 is invalid"),
     (["kernel", "span", "--seed", "-1"], "--seed=-1 is invalid"),
     (["kernel", "span", "--d", "40", "--q", "6"], "too large for the exact basis"),
+    (["kernel", "span", "--d", "1e9", "--q", "1e9"], "~ 10^602059986"),
     (["kernel", "scaling", "--ds", "x"], "ds='x' is invalid"),
     (["kernel", "scaling", "--seeds", "1"], "seeds=1 is invalid"),
     (["kernel", "scaling", "--learners", "svm"], "--learners='svm' is invalid"),

@@ -61,6 +61,13 @@ CLI_SIZES = [
     (["labels", "study", "--r", "1", "--seeds", "1", "--set", "d=1e9"], ("d=1000000000 needs",)),
     (["three-layer", "exponents", "--ds", "8,12", "--ns", "100,1e9", "--seeds", "2", "--learners",
       "three_layer", "--serial", "--out", "out"], ("n=1000000000 needs", "use n <=")),
+    (["sweep", "g.toml", "--workers", "1e6"], ("--workers=1000000 needs", "worker processes",
+                                               "use --workers <=")),
+    (["labels", "study", "--r", "1", "--seeds", "1", "--workers", "1e5"], ("--workers=100000",)),
+    (["three-layer", "exponents", "--jobs", "1e5", "--out", "o"], ("--jobs=100000 needs",)),
+    (["three-layer", "figures", "--jobs", "1e5", "--out", "o"], ("--jobs=100000 needs",)),
+    (["kernel", "scaling", "--jobs", "1e5"], ("--jobs=100000 needs",)),
+    (["sweep", "g.toml", "--threads-per-worker", "1e9"], ("--threads-per-worker=1000000000",)),
     (["--memory-budget", "1MiB", "target", "--d", "4"],
      ("needs", "memory budget is 1.0 MiB (--memory-budget 1MiB)")),
     (["target", "--memory-budget", "1MiB", "--d", "4"], ("--memory-budget 1MiB",)),
@@ -72,6 +79,7 @@ CLI_SIZES = [
 @pytest.mark.parametrize("argv, needle", CLI_SIZES, ids=[" ".join(a) for a, _ in CLI_SIZES])
 def test_cli_size_refused_with_the_estimate(argv, needle, capsys, tmp_path):
     store = make_store(tmp_path / "theorycheck-results.sqlite")
+    (tmp_path / "g.toml").write_text('[sweep]\nkind = "target-energy"\n[grid]\nd = [2]\nn = [4]\n')
     with Unchanged(tmp_path):
         refused(argv, capsys, needle)
 

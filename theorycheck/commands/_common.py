@@ -118,6 +118,19 @@ def real_list(name: str, text, *, positive: bool = True) -> list[float]:
             for p in _items(name, text, "comma-separated numbers", "0.4,0.5")]
 
 
+WORKER_BYTES = 256 * 2**20  # a worker process: interpreter, numpy, numba, dask
+
+
+def worker_count(name: str, value) -> int:
+    """A number of worker processes (``--workers``, ``--jobs``), checked against the memory
+    budget at :data:`WORKER_BYTES` each before any process starts."""
+    from theorycheck.budget import check_memory
+    from theorycheck.validation import check_int
+    n = check_int(name, value, min_value=1)
+    check_memory(lambda k: k * float(WORKER_BYTES), name, n, what=f"{n} worker processes")
+    return n
+
+
 def name_list(text) -> list[str]:
     """Comma-separated names (``"poly,network"``), blanks dropped."""
     return [p.strip() for p in str(text).split(",") if p.strip()]

@@ -87,7 +87,8 @@ def _scaling(args) -> int:
     from theorycheck.papers.bfc.kernel_scaling import LEARNERS
     learners = [check_choice("--learners", name, LEARNERS)
                 for name in name_list(args.learners or "poly,gaussian,network")]
-    jobs = check_int("jobs", args.jobs, min_value=1)
+    from theorycheck.commands._common import worker_count
+    jobs = worker_count("--jobs", args.jobs)
     output_file("--json", args.json, (".json",))
     if args.from_store is None and any(name != "network" for name in learners):
         from theorycheck.maths.kernel_methods import check_memory

@@ -190,7 +190,8 @@ def _sweep(args, specs, store_path):
     from theorycheck.papers.labels.depth_sweep import sweep_study
     from theorycheck.runs.store import Store
 
-    workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
+    from theorycheck.commands._common import worker_count
+    workers = None if args.workers is None else worker_count("--workers", args.workers)
     from theorycheck.runs.sweep import check_budgets
     check_budgets(specs, store_path, args.retry_failed)  # sizes, before anything is recorded
     Store(store_path).close()  # reject a non-store file before any cluster starts

@@ -44,8 +44,9 @@ def run(args) -> int:
     from theorycheck.runs.store import Store
     from theorycheck.runs.sweep import load_grid, run_sweep
 
-    threads = check_int("--threads-per-worker", args.threads, min_value=1)
-    workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
+    from theorycheck.commands._common import worker_count
+    threads = check_int("--threads-per-worker", args.threads, min_value=1, max_value=1024)
+    workers = None if args.workers is None else worker_count("--workers", args.workers)
     lease = check_real("--lease", args.lease, positive=True)
     timeout = check_real("--connect-timeout", args.connect_timeout, positive=True, max_value=10)
     grid = load_grid(args.grid)  # checks every run's config: nothing is stored before this

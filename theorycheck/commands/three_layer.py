@@ -187,7 +187,8 @@ def _exponents(args, figure: bool):
     from theorycheck.papers.three_layer.exponent_sweep import run_exponent_sweep
     from theorycheck.commands._common import output_folder
     ds, ns, seeds, eps, learners = _exponent_args(args)
-    jobs = check_int("--jobs", args.jobs, min_value=1)
+    from theorycheck.commands._common import worker_count
+    jobs = worker_count("--jobs", args.jobs)
     output_folder("--out", args.out)
     out = Path(args.out)
     specs, grid_store = None, None
@@ -255,7 +256,8 @@ def _figures(args) -> int:
     from theorycheck.commands._common import output_folder
     out = Path(output_folder("--out", args.out))
     _exponent_args(args)  # the exponent study's options, checked before the figures' work
-    check_int("--jobs", args.jobs, min_value=1)
+    from theorycheck.commands._common import worker_count
+    worker_count("--jobs", args.jobs)
     seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
     t0 = time.perf_counter()
     n1s = [250, 500, 1000, 2000, 4000, 8000]

@@ -153,6 +153,10 @@ def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generato
                         f"numpy.random.Generator, e.g. numpy.random.default_rng(0)")
     r = check_real("r", r, positive=True)
     directions = check_int("directions", directions, min_value=2)
+    log_d = math.lgamma(d + q) - math.lgamma(q + 1) - math.lgamma(d)  # log C(d+q-1, q)
+    if log_d > math.log(5000) + 1:  # refused without computing a huge binomial exactly
+        raise SpecError(f"D_q = C(d+q-1, q) ~ 10^{log_d / math.log(10):.0f} at d={d}, q={q} is "
+                        f"too large for the exact basis; use d, q with C(d+q-1, q) <= 5000")
     D = dim_q(d, q)
     if D > 5000:
         raise SpecError(f"D_q={D} at d={d}, q={q} is too large for the exact basis; use d, q with "
