@@ -276,9 +276,19 @@ def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | N
     ----------
     d : int, optional
         The input dimension (default 16); with ``A`` it must equal A's size.
-    rng, A, rank, link, dist, normalise
-        As described above; ``normalise`` symmetrises / removes the trace / rescales a given
-        ``A`` (with a warning) instead of rejecting it.
+    rng : numpy.random.Generator, int or None
+        Draws A when it is not given.
+    A : array_like, optional
+        A d x d symmetric, trace-free matrix of unit Frobenius norm.
+    rank : int, optional
+        The rank of the drawn A (default: full).
+    link : array_like
+        The coefficients of g* (:func:`_link`).
+    dist : {"sphere", "gaussian"}
+        The input distribution.
+    normalise : bool
+        Symmetrise / remove the trace / rescale a given ``A`` (with a warning) instead of
+        rejecting it.
 
     Raises
     ------
