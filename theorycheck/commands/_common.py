@@ -118,6 +118,17 @@ def real_list(name: str, text, *, positive: bool = True) -> list[float]:
             for p in _items(name, text, "comma-separated numbers", "0.4,0.5")]
 
 
+def seed_count(name: str, value, axes: dict, *, min_value: int = 1, what: str = "") -> int:
+    """A number of seeds for a study whose cells are the product of ``axes`` (name: values)
+    and the seeds, checked (with the product) against the memory budget before any list of
+    cells is built (:func:`theorycheck.runs.sweep.check_grid_size`)."""
+    from theorycheck.runs.sweep import check_grid_size
+    from theorycheck.validation import check_int
+    n = check_int(name, value, min_value=min_value)
+    check_grid_size({k: list(v) for k, v in axes.items()}, n, what or f"{name}={n}")
+    return n
+
+
 WORKER_BYTES = 256 * 2**20  # a worker process: interpreter, numpy, numba, dask
 
 

@@ -81,7 +81,9 @@ def _scaling(args) -> int:
     import time
     from theorycheck.papers.bfc.kernel_scaling import cells_to_records, kernel_study
     ds, ns, Ls = int_list("ds", args.ds), int_list("ns", args.ns), int_list("Ls", args.Ls or "2,3")
-    seeds = range(check_int("seeds", args.seeds, min_value=2))
+    from theorycheck.commands._common import seed_count
+    seeds = range(seed_count("--seeds", args.seeds, {"d": ds, "n": ns, "L": Ls}, min_value=2,
+                             what="kernel scaling"))
     epss = _eps(args.eps)
     from theorycheck.commands._common import output_file
     from theorycheck.papers.bfc.kernel_scaling import LEARNERS

@@ -99,7 +99,9 @@ def _study_config(args):
     from theorycheck.papers.labels.depth_gap import SCALES
     scale = check_choice("--scale", args.scale or "quick", tuple(SCALES))
     rs = [check_int("--r", v, min_value=1, max_value=12) for v in (args.r or ["1", "2", "3"])]
-    n_seeds = check_int("--seeds", 5 if args.seeds is None else args.seeds, min_value=1)
+    from theorycheck.commands._common import seed_count
+    n_seeds = seed_count("--seeds", 5 if args.seeds is None else args.seeds, {"r": rs},
+                         what="labels study")
     if scale == "quick" and max(rs) > 3:
         raise SpecError(f"--r {max(rs)} is invalid at --scale quick: d=16 has no depth-{max(rs)} "
                         f"parity hierarchy without collapse; use r <= 3 or --scale full")

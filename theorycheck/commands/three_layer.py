@@ -170,12 +170,14 @@ def _run_one(args) -> int:
 
 
 def _exponent_args(args):
+    from theorycheck.commands._common import seed_count
     ds = int_list("--ds", args.ds)
     ns = int_list("--ns", args.ns)
-    seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
     eps = real_list("--eps", args.eps)
     learners = [check_choice("--learners", l, ("three_layer", "poly_krr", "relu_rf", "two_layer_gd"))
                 for l in name_list(args.learners)]
+    seeds = list(range(seed_count("--seeds", args.seeds, {"d": ds, "n": ns, "learner": learners},
+                                  min_value=2, what="three-layer exponents")))
     return ds, ns, seeds, eps, learners
 
 
@@ -258,7 +260,7 @@ def _figures(args) -> int:
     _exponent_args(args)  # the exponent study's options, checked before the figures' work
     from theorycheck.commands._common import worker_count
     worker_count("--jobs", args.jobs)
-    seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
+    seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))  # checked just above
     t0 = time.perf_counter()
     n1s = [250, 500, 1000, 2000, 4000, 8000]
     lad = ladder_data(16, n1s, 3000, seeds)
