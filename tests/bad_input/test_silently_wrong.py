@@ -156,6 +156,10 @@ CLI_VALUES = [
     (["sweep", "g.toml", "--lease", "0"], "--lease='0' is invalid"),
     (["sweep", "g.toml", "--lease", "nan"], "not finite"),
     (["sweep", "g.toml", "--connect-timeout", "100"], "--connect-timeout='100' is invalid"),
+    (["sweep", "g.toml", "--listen", "no-such-host.invalid"], "--listen='no-such-host.invalid'"),
+    (["sweep", "g.toml", "--listen", "203.0.113.7"], "not an address of this machine"),
+    (["sweep", "g.toml", "--listen", ""], "--listen='' is invalid"),
+    (["sweep", "g.toml", "--scheduler", "localhost:8786"], "--scheduler 'localhost:8786'"),
     # check
     (["check", "claims", "--seed", "-1"], "--seed=-1 is invalid"),
     (["check", "claims", "--seed", "x"], "--seed='x' is invalid"),
