@@ -228,8 +228,8 @@ def test_reading_a_store_in_a_read_only_folder_opens_it_read_only(argv, read_onl
 
 
 def _live_owner():
+    psutil = pytest.importorskip("psutil")
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    import psutil
     deadline = time.time() + 10
     while time.time() < deadline:
         try:
