@@ -45,6 +45,7 @@ import numpy as np
 
 from theorycheck.claims import SCALES, TAGS, VERDICTS
 from theorycheck.errors import ClaimError
+from theorycheck.validation import check_int, short_repr
 from theorycheck.jsonable import jsonable
 
 
@@ -300,6 +301,14 @@ class Claim:
     optimise: Mapping[str, int] | int | bool | None = None
 
     def __post_init__(self):
+        check_claim_fields(id=self.id, statement=self.statement, paper=self.paper, tag=self.tag,
+                           ref=self.ref, instances=self.instances, z=self.z)
+        if not callable(self.measure):
+            raise ClaimError(f"claim {self.id}: measure={short_repr(self.measure)} is not callable; "
+                             f"decorate a function measure(instance, ...)")
+        if not isinstance(self.knobs, Mapping):
+            raise ClaimError(f"claim {self.id}: knobs={short_repr(self.knobs)} is invalid; pass "
+                             f"keyword knobs")
         if not self.id or any(c.isspace() for c in self.id):
             raise ClaimError(f"claim id={self.id!r} is invalid; use a dotted name without spaces")
         if self.tag not in TAGS:
@@ -435,6 +444,29 @@ def default_effort(scale: str) -> int:
     return n if scale == "quick" else max(n, DEFAULT_EFFORT[scale])
 
 
+def check_claim_fields(*, id, statement, paper, tag, ref, instances, z=4.0) -> None:
+    """The argument checks of :func:`claim` (and :func:`~theorycheck.claims.lemmas.lemma`):
+    one :class:`ClaimError` line naming the argument, before anything else reads it."""
+    if not isinstance(id, str) or not id or any(c.isspace() for c in id):
+        raise ClaimError(f"claim id={short_repr(id)} is invalid; use a dotted name without "
+                         f"spaces, e.g. id='mine.am_gm'")
+    for name, value in (("statement", statement), ("paper", paper), ("ref", ref)):
+        if not isinstance(value, str):
+            raise ClaimError(f"claim {id}: {name}={short_repr(value)} is invalid: a "
+                             f"{type(value).__name__}, not a string; pass text")
+    if not isinstance(tag, str) or tag not in TAGS:
+        raise ClaimError(f"claim {id}: tag={short_repr(tag)} is invalid; use one of A, R, M "
+                         f"(docs/theory.md §0.1's tags)")
+    if not (_is_strategy(instances) or callable(instances)
+            or isinstance(instances, (Mapping, list, tuple, range))):
+        raise ClaimError(f"claim {id}: instances={short_repr(instances)} is invalid: a "
+                         f"{type(instances).__name__}; give a hypothesis strategy, a list of "
+                         f"instances, a mapping {{scale: either}} or a callable scale -> either")
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or not math.isfinite(z) or z <= 0:
+        raise ClaimError(f"claim {id}: z={short_repr(z)} is invalid; pass a positive number of "
+                         f"standard errors, e.g. z=4")
+
+
 def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances: Any,
           max_examples: Mapping[str, int] | int | None = None, z: float = 4.0,
           optimise: Mapping[str, int] | int | bool | None = None,
@@ -448,12 +480,17 @@ def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances:
     ``statement`` is prose: it may be wrapped over lines (a triple-quoted string); every run
     of white space becomes one space.
     """
+    check_claim_fields(id=id, statement=statement, paper=paper, tag=tag, ref=ref,
+                       instances=instances, z=z)
     _effort(max_examples, id)  # refuse a bad effort at decoration, not at the first check
     if optimise is not False:
         _effort(None if optimise is True else optimise, id, "optimise")
     statement = " ".join(statement.split())
 
     def wrap(fn: Callable) -> Claim:
+        if not callable(fn):
+            raise ClaimError(f"claim {id}: @claim decorates {short_repr(fn)}, which is not "
+                             f"callable; decorate a function measure(instance, ...)")
         return Claim(id=id, statement=statement, paper=paper, tag=tag, ref=ref, measure=fn,
                      instances=instances, z=z, knobs=knobs, max_examples=max_examples,
                      optimise=optimise)
@@ -754,8 +791,12 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
     ClaimError
         For a bad ``scale``, ``max_examples`` or ``database`` (the call, not the claim).
     """
+    if not isinstance(claim_, Claim):
+        raise ClaimError(f"claim_={short_repr(claim_)} is invalid: a {type(claim_).__name__}, not "
+                         f"a Claim; pass an object made by @theorycheck.claim or @theorycheck.lemma")
     if scale not in SCALES:
         raise ClaimError(f"scale={scale!r} is invalid; use one of {', '.join(SCALES)}")
+    seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1, error=ClaimError)
     if max_examples is not None:
         max_examples = _positive_int("max_examples", max_examples,
                                      "pass a positive number of instances, or None for the claim's own")

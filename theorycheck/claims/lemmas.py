@@ -211,21 +211,35 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float | Callab
     the instance, e.g. ``rtol=lambda inst: backward_stable(n, np.linalg.cond(inst))`` with the
     helpers of :mod:`theorycheck.tolerance` (docs/lemmas.md). ``optimise`` is the optimiser
     phase's budget (see :class:`~theorycheck.claims.engine.Claim`)."""
-    if relation not in RELATIONS:
+    from theorycheck.claims.engine import check_claim_fields
+    check_claim_fields(id=id, statement="" if statement is None else statement, paper=paper,
+                       tag=tag, ref=ref, instances=instances, z=z)
+    if not isinstance(relation, str) or relation not in RELATIONS:
         raise ClaimError(f"lemma {id}: relation={relation!r} is invalid; use one of "
                          f"{', '.join(map(repr, RELATIONS))}")
+    if isinstance(rtol, bool) or isinstance(atol, bool):
+        raise ClaimError(f"lemma {id}: rtol/atol must be numbers, not booleans; pass e.g. "
+                         f"rtol=1e-9")
     rtol = _check_tolerance("rtol", rtol, id)
     atol = _check_tolerance("atol", atol, id)
     if (lhs is None) != (rhs is None):
         raise ClaimError(f"lemma {id}: pass both lhs= and rhs=, or neither (and decorate a "
                          f"function returning (lhs, rhs))")
+    for name, f in (("lhs", lhs), ("rhs", rhs)):
+        if f is not None and not callable(f):
+            raise ClaimError(f"lemma {id}: {name}={f!r:.60} is not callable; pass a function of "
+                             f"the instance")
 
     def build(fn: Callable) -> Claim:
         if isinstance(fn, type) or not callable(fn):
             what = f"class {fn.__name__}" if isinstance(fn, type) else type(fn).__name__
             raise ClaimError(f"lemma {id}: @lemma decorates a function, got {what}; decorate a "
                              f"function of the instance returning (lhs, rhs)")
-        wants_rng = "rng" in inspect.signature(fn).parameters
+        try:
+            wants_rng = "rng" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            raise ClaimError(f"lemma {id}: the signature of {fn!r:.60} cannot be read; decorate "
+                             f"a plain Python function") from None
 
         def measure(instance, *, rng=None, **kw):
             check_finite_instance(instance, id)

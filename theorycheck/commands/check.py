@@ -54,6 +54,9 @@ def run(args) -> int:
                     check_int("--max-examples", args.max_examples, min_value=1))
     optimise = (False if args.no_optimise else None if args.optimise_evals is None else
                 check_int("--optimise-evals", args.optimise_evals, min_value=1))
+    if not args.list:
+        from theorycheck.commands._common import output_folder
+        output_folder("--out", args.out)
     database = None if args.no_example_db else Path(args.out) / ".hypothesis"
     claims = select(discover(args.path), args.claim)
     console = _console()
@@ -66,11 +69,14 @@ def run(args) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("claims", total=len(claims))
-        for c in claims:
-            bar.update(task, description=f"checking {c.id}")
-            results.append(c.check(scale=args.scale, seed=seed, max_examples=max_examples,
-                                   database=database, optimise=optimise))
-            bar.advance(task)
+        try:
+            for c in claims:
+                bar.update(task, description=f"checking {c.id}")
+                results.append(c.check(scale=args.scale, seed=seed, max_examples=max_examples,
+                                       database=database, optimise=optimise))
+                bar.advance(task)
+        except KeyboardInterrupt:
+            raise _interrupted(results, claims, args, seed) from None
     for r in results:
         r.reproducer = reproducer(r, args.path)  # a user folder's claims need its path
     render_table(results, console)
@@ -86,3 +92,15 @@ def run(args) -> int:
                   + f" in {time.perf_counter() - t0:.1f}s; reports: {j}, {m}", highlight=False)
     sys.stdout.flush()
     return 1 if counts["fails"] or counts["error"] else 0
+
+
+def _interrupted(results, claims, args, seed):
+    """Ctrl-C during the claims: write the verdicts so far (atomically) and say where."""
+    from theorycheck.claims.report import write_reports
+    from theorycheck.errors import Interrupted
+    if not results:
+        return Interrupted(f"no claim finished (0 of {len(claims)}); no report written")
+    j, m = write_reports(results, args.out, scale=args.scale, seed=seed,
+                         source=args.path or "builtin proofs")
+    return Interrupted(f"{len(results)} of {len(claims)} claims checked; their verdicts are in "
+                       f"{j} and {m}")
