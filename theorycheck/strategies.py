@@ -221,8 +221,9 @@ REAL = (None, None)
 def with_domains(strategy, **leaves):
     """Declare, for the optimiser, the domains of named leaves of a strategy that draws dicts.
 
-    The engine's optimiser phase (``theorycheck.claims.optimise``) searches only the parts of
-    an instance whose domain it knows; a value built inside ``st.composite`` is opaque to it.
+    The engine's optimiser phase (``theorycheck.claims.optimise``, docs/theory.md §0.2)
+    searches only the parts of an instance whose domain it knows; a value built inside
+    ``st.composite`` is opaque to it.
     Naming a key here says that *every* value of that shape in the given set is an instance
     of the claim (with the other keys as drawn), so the optimiser may move it there.
 

@@ -1,5 +1,6 @@
 """``theorycheck tighten``: how tight is a claim? The worst ratio a full search finds, its witness
-and how it was found, against the claim's stated constant (docs/lemmas.md, "Tightness")."""
+and how it was found, against the claim's stated constant (docs/theory.md §0.2; docs/lemmas.md,
+"Tightness")."""
 
 from __future__ import annotations
 
