@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from theorycheck import Claim
+from theorycheck.claims.engine import default_effort
 
 HERE = Path(__file__).resolve().parent.parent / "benchmarks" / "falsification"
 sys.path.insert(0, str(HERE / "lemmas"))
@@ -62,7 +63,8 @@ def test_runner_writes_markdown_and_json(tmp_path):
     assert run.main(["--only", "rank_of_product", "--seeds", "0", "--uniform", "50",
                      "--out", str(out)]) == 0
     text = out.read_text()
-    assert "| quick | 25 | engine |" in text and "| quick | 25 | hypothesis |" in text
+    n = default_effort("quick")
+    assert f"| quick | {n} | engine |" in text and f"| quick | {n} | hypothesis |" in text
     assert "`falsify.false.rank_of_product` | false |" in text
     data = json.loads(out.with_suffix(".json").read_text())
     assert {r["searcher"] for r in data["records"]} == {"engine-no-opt", "engine", "hypothesis"}
