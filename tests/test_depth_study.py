@@ -85,3 +85,20 @@ def test_depth_figure_returns_a_figure_with_one_panel_per_depth(tmp_path):
     labels = [ln.get_label() for ln in fig.axes[1].get_lines()]
     assert "poly kernel (measured)" in labels and "every-kernel lower bound" in labels
     assert save_figure(fig, tmp_path / "h.png", dpi=40).read_bytes().startswith(b"\x89PNG")
+
+
+def test_truncation_per_stage_is_applied_stage_by_stage():
+    from theorycheck.papers.bfc.training import stage_B, train, train_config
+    tiny = dict(d=4, L=3, steps=(30, 30), batch=16, n_test=200, eval_points=3)
+    cfg = train_config(B=[16.0, math.inf], **tiny)
+    assert cfg.B == (16.0, math.inf) and stage_B(cfg, 0) == 16.0 and stage_B(cfg, 1) == math.inf
+    assert train_config(**tiny).B == 16.0            # a scalar stays a scalar (same stored form)
+    res = train(cfg)
+    assert res.params.spec.B == math.inf and math.isfinite(res.summary["final_rel_loss"])
+    # the first stage with B = 16 is bit for bit the scalar-B run's first stage
+    same = train(train_config(B=16.0, **tiny))
+    assert res.curves[0] == same.curves[0]
+    with pytest.raises(SpecError, match="B=.*2 stages"):
+        train_config(B=[16.0, 16.0, 16.0], **tiny)
+    with pytest.raises(SpecError, match="B"):
+        train_config(B=[16.0, -1.0], **tiny)

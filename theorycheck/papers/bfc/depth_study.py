@@ -108,6 +108,45 @@ BFC_DEPTH = register_run_kind("bfc-depth", run_depth_cell, config=DepthConfig,
                                   "trained under the budget rule at fixed N")
 
 
+def kernel_class_error(d: int, L: int, N: int, seed: int, *, kernel: str = "poly",
+                       n_test: int = 20000) -> float:
+    """Test classification error of kernel ridge regression on the labels sign(G* - median)
+    (docs/theory.md §1.4.4), classifier sign(f): the same target, fixed pool of N inputs and
+    test set as the ``bfc-depth`` cell with ``loss="logistic"`` and the same seed; the ridge is
+    chosen on a validation split by classification error.
+
+    Parameters
+    ----------
+    d, L, N, seed : int
+        The cell.
+    kernel : str
+        A kernel of :data:`theorycheck.papers.bfc.ntk.KERNELS` (``poly`` has degree 2^L).
+    n_test : int
+        Test samples.
+
+    Returns
+    -------
+    float
+    """
+    from theorycheck.maths.gaussian import sample_inputs
+    from theorycheck.maths.kernel_methods import fit_kernel_ridge
+    from theorycheck.papers.bfc.ntk import make_kernel
+    from theorycheck.papers.bfc.training import labeller, make_learner, make_target
+
+    cfg = DepthConfig(d=d, L=L, N=N, loss="logistic", n_test=n_test).train_config(seed)
+    target = make_target(cfg)
+    label = labeller(cfg, target)
+    Xte = sample_inputs(cfg.n_test, cfg.d, np.random.default_rng([cfg.target_seed, cfg.seed, 0x7E57]),
+                        target.spec.dist)
+    X = sample_inputs(cfg.N, cfg.d, np.random.default_rng([cfg.seed, 0xDA7A]), target.spec.dist)
+    rng = np.random.default_rng([seed, d, N, 0xC1A55])
+    learner = make_learner(cfg, target) if kernel == "ntk" else None
+    spec = make_kernel(kernel, d, q=2 ** L, rng=rng, learner=learner)
+    fit = fit_kernel_ridge(spec, X, label(X), rng,
+                           loss=lambda p, y: float(np.mean(np.sign(p) != np.sign(y))))
+    return float(np.mean(np.where(fit(Xte) >= 0, 1.0, -1.0) != label(Xte)))
+
+
 def records_from_store(path, *, mode: str = "e2e", loss: str = "squared") -> list[dict]:
     """The finished ``bfc-depth`` runs of a results store as records ``{L, d, N, seed, rel,
     seconds}`` (``rel``: the final relative test error; for the logistic loss the test
@@ -243,5 +282,5 @@ def format_depth_table(rows: Sequence[dict], eps: float) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["BFC_DEPTH", "DepthConfig", "budget_rule", "records_from_store", "curve_table",
+__all__ = ["BFC_DEPTH", "DepthConfig", "budget_rule", "kernel_class_error", "records_from_store", "curve_table",
            "monotone_within_spread", "depth_rows", "format_depth_table", "bound_required"]
