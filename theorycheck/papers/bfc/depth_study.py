@@ -172,12 +172,14 @@ def records_from_store(path, *, mode: str = "e2e", loss: str = "squared") -> lis
 
 
 def curve_table(records: Sequence[dict]) -> list[dict]:
-    """Per (L, d, N): the seeds, the median, min and max of the relative error, sorted."""
+    """Per (L, d, N): the seeds, the median, mean, geometric mean, min and max of the relative
+    error, sorted by (L, d, N)."""
     keys = sorted({(r["L"], r["d"], r["N"]) for r in records})
     rows = []
     for L, d, N in keys:
         v = np.array([r["rel"] for r in records if (r["L"], r["d"], r["N"]) == (L, d, N)])
         rows.append({"L": L, "d": d, "N": N, "seeds": int(v.size), "median": float(np.median(v)),
+                     "mean": float(np.mean(v)),
                      "geo_mean": float(np.exp(np.mean(np.log(np.maximum(v, 1e-300))))),
                      "min": float(v.min()), "max": float(v.max())})
     return rows
@@ -207,7 +209,7 @@ def bound_required(d: int, L: int, eps: float, seeds: Iterable[int], *, exact_ma
 
 
 def depth_rows(records: Sequence[dict], eps: float, *, bound: bool = True,
-               exact_max_d: dict | None = None) -> list[dict]:
+               exact_max_d: dict | None = None, n_mc: int = 200_000) -> list[dict]:
     """One row per L: the network's N_required(eps) per d (median and [min, max] over seeds),
     its fitted exponent in d with the t-interval over seeds
     (:func:`theorycheck.maths.exponents.fit_row`), and the bound's N_required per d with its
@@ -222,7 +224,9 @@ def depth_rows(records: Sequence[dict], eps: float, *, bound: bool = True,
     bound : bool
         Compute the every-kernel bound's requirement too (exact energies: seconds to minutes).
     exact_max_d : dict, optional
-        ``{L: largest d with exact energies}`` (default 8 at L <= 3, 4 at L = 4).
+        ``{L: largest d with exact energies}`` (default 12 at L = 2, 10 at L = 3, 4 at L = 4).
+    n_mc : int
+        Monte Carlo inputs of the energies beyond ``exact_max_d``.
 
     Returns
     -------
@@ -230,7 +234,7 @@ def depth_rows(records: Sequence[dict], eps: float, *, bound: bool = True,
     """
     from theorycheck.maths.exponents import fit_exponent, fit_row
     eps = check_real("eps", eps, positive=True)
-    exact = {2: 12, 3: 8, 4: 4, **(exact_max_d or {})}
+    exact = {2: 12, 3: 10, 4: 4, **(exact_max_d or {})}
     out = []
     for L in sorted({r["L"] for r in records}):
         mine = [r for r in records if r["L"] == L]
@@ -254,7 +258,7 @@ def depth_rows(records: Sequence[dict], eps: float, *, bound: bool = True,
         entry = {"L": L, "ds": ds, "seeds": seeds, "network": net, "exponent": row.exponent,
                  "interval": (row.lo, row.hi), "seeds_fitted": row.seeds_fitted, "censored": row.censored}
         if bound:
-            b = {d: float(np.mean(bound_required(d, L, eps, seeds, exact_max_d=exact.get(L, 8))))
+            b = {d: float(np.mean(bound_required(d, L, eps, seeds, exact_max_d=exact.get(L, 8), n_mc=n_mc)))
                  for d in ds}
             entry["bound"] = b
             entry["bound_exponent"] = fit_exponent(ds, [b[d] if b[d] > 0 else math.nan for d in ds])
