@@ -29,8 +29,6 @@ def main(argv=None) -> int:
     p.add_argument("--eps", default="1e-2,1e-3", help="thresholds of the depth table")
     p.add_argument("--figure-d", type=int, default=8)
     p.add_argument("--no-bound", action="store_true", help="skip the bound's requirement")
-    p.add_argument("--n-mc", type=int, default=50_000, help="Monte Carlo inputs of the bound's energies "
-                   "where exact ones are out of reach (L = 4)")
     p.add_argument("--kernels", action="store_true", help="measure the poly kernel's classification error")
     args = p.parse_args(argv)
     out = Path(args.out)
@@ -42,7 +40,7 @@ def main(argv=None) -> int:
               f"[{r['min']:.2e}, {r['max']:.2e}] |")
     print(f"\nmonotone within seed spread: {monotone_within_spread(rows)}\n")
     for eps in (float(e) for e in args.eps.split(",")):
-        print(format_depth_table(depth_rows(recs, eps, bound=not args.no_bound, n_mc=args.n_mc), eps), "\n")
+        print(format_depth_table(depth_rows(recs, eps, bound=not args.no_bound), eps), "\n")
 
     cls = {m: records_from_store(args.store, mode=m, loss="logistic") for m in ("e2e", "layerwise")}
     if cls["e2e"]:
@@ -65,8 +63,7 @@ def main(argv=None) -> int:
     atomic_write_json(out / "depth_study.json", {"records": recs})
     kpath = out / "kernel_scaling.json"
     kernels = json.loads(kpath.read_text())["cells"] if kpath.is_file() else []
-    fig = depth_figure(recs, kernels, d=args.figure_d,
-                       bound_options={4: {"exact_max_d": 4, "n_mc": args.n_mc}})
+    fig = depth_figure(recs, kernels, d=args.figure_d, bound_options={4: None})
     print("figure:", save_figure(fig, out / "depth_separation.png", dpi=130))
     return 0
 

@@ -81,10 +81,13 @@ def test_depth_figure_returns_a_figure_with_one_panel_per_depth(tmp_path):
     kern = [{"learner": "poly", "L": 3, "d": 4, "n": n, "rel_mse": 1.0 / n} for n in (16, 64)]
     fig = depth_figure(recs, kern, d=4, fig=Figure())
     assert isinstance(fig, Figure) and len(fig.axes) == 2
-    assert any("poly" in t.get_text() for t in fig.axes[0].get_legend().get_texts()) is False
+    assert any("poly" in t.get_text() for t in fig.axes[-1].get_legend().get_texts())
     labels = [ln.get_label() for ln in fig.axes[1].get_lines()]
     assert "poly kernel (measured)" in labels and "every-kernel lower bound" in labels
     assert save_figure(fig, tmp_path / "h.png", dpi=40).read_bytes().startswith(b"\x89PNG")
+    fig = depth_figure(recs, kern, d=4, fig=Figure(), bound_options={3: None})
+    assert "every-kernel lower bound" not in [ln.get_label() for ln in fig.axes[1].get_lines()]
+    assert any("not computed" in t.get_text() for t in fig.axes[1].texts)
 
 
 def test_truncation_per_stage_is_applied_stage_by_stage():

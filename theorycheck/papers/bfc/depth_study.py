@@ -209,7 +209,8 @@ def bound_required(d: int, L: int, eps: float, seeds: Iterable[int], *, exact_ma
 
 
 def depth_rows(records: Sequence[dict], eps: float, *, bound: bool = True,
-               exact_max_d: dict | None = None, n_mc: int = 200_000) -> list[dict]:
+               exact_max_d: dict | None = None, monte_carlo: bool = False,
+               n_mc: int = 200_000) -> list[dict]:
     """One row per L: the network's N_required(eps) per d (median and [min, max] over seeds),
     its fitted exponent in d with the t-interval over seeds
     (:func:`theorycheck.maths.exponents.fit_row`), and the bound's N_required per d with its
@@ -225,8 +226,12 @@ def depth_rows(records: Sequence[dict], eps: float, *, bound: bool = True,
         Compute the every-kernel bound's requirement too (exact energies: seconds to minutes).
     exact_max_d : dict, optional
         ``{L: largest d with exact energies}`` (default 12 at L = 2, 10 at L = 3, 4 at L = 4).
+    monte_carlo : bool
+        Beyond ``exact_max_d``, use Monte Carlo energies (``n_mc`` inputs); by default the
+        bound is left out (nan) there: at L >= 3 the Monte Carlo estimates of the top degrees
+        go negative and their error bars exceed the bound itself.
     n_mc : int
-        Monte Carlo inputs of the energies beyond ``exact_max_d``.
+        Monte Carlo inputs.
 
     Returns
     -------
@@ -258,10 +263,11 @@ def depth_rows(records: Sequence[dict], eps: float, *, bound: bool = True,
         entry = {"L": L, "ds": ds, "seeds": seeds, "network": net, "exponent": row.exponent,
                  "interval": (row.lo, row.hi), "seeds_fitted": row.seeds_fitted, "censored": row.censored}
         if bound:
-            b = {d: float(np.mean(bound_required(d, L, eps, seeds, exact_max_d=exact.get(L, 8), n_mc=n_mc)))
-                 for d in ds}
+            b = {d: (float(np.mean(bound_required(d, L, eps, seeds, exact_max_d=exact.get(L, 8), n_mc=n_mc)))
+                     if monte_carlo or d <= exact.get(L, 8) else math.nan) for d in ds}
             entry["bound"] = b
             entry["bound_exponent"] = fit_exponent(ds, [b[d] if b[d] > 0 else math.nan for d in ds])
+            entry["bound_ds"] = [d for d in ds if np.isfinite(b[d]) and b[d] > 0]
         out.append(entry)
     return out
 
@@ -275,14 +281,18 @@ def format_depth_table(rows: Sequence[dict], eps: float) -> str:
         for d in e["ds"]:
             n = e["network"][d]
             b = e.get("bound", {}).get(d, math.nan)
-            lines.append(f"| {e['L']} | {d} | {n['median']:.0f} [{n['min']:.0f}, {n['max']:.0f}] | "
-                         f"{n['censored']} | {b:.0f} | {dim_q(d, 2 ** e['L'])} |")
+            bs = f"{b:.0f}" if math.isfinite(b) else "n/a (no exact energies)"
+            ns = (f"{n['median']:.0f} [{n['min']:.0f}, {n['max']:.0f}]" if math.isfinite(n["median"])
+                  else "not reached")
+            lines.append(f"| {e['L']} | {d} | {ns} | {n['censored']} | {bs} | {dim_q(d, 2 ** e['L'])} |")
     lines += ["", "| L | network exponent e (N_required ~ d^e) | 95% interval over seeds | seeds fitted | "
                   "bound exponent |", "|---|---:|---|---:|---:|"]
     for e in rows:
         lo, hi = e["interval"]
-        lines.append(f"| {e['L']} | {e['exponent']:.2f} | [{lo:.2f}, {hi:.2f}] | {e['seeds_fitted']} | "
-                     f"{e.get('bound_exponent', math.nan):.2f} |")
+        be = e.get("bound_exponent", math.nan)
+        bs = f"{be:.2f} (d = {', '.join(map(str, e['bound_ds']))})" if math.isfinite(be) else "n/a"
+        es = f"{e['exponent']:.2f} | [{lo:.2f}, {hi:.2f}]" if math.isfinite(e["exponent"]) else "n/a | n/a"
+        lines.append(f"| {e['L']} | {es} | {e['seeds_fitted']} | {bs} |")
     return "\n".join(lines)
 
 

@@ -137,8 +137,8 @@ def depth_figure(records, kernel_cells=(), *, d: int = 8, Ls=None, kernels=("pol
     fig : matplotlib.figure.Figure, optional
         Draw into this figure (default: a new one).
     bound_options : dict, optional
-        ``{L: keyword options of every_kernel_bound}`` (e.g. ``exact_max_d=0`` at L = 4,
-        where the exact energies are out of reach).
+        ``{L: keyword options of every_kernel_bound}``; ``{L: None}`` leaves the bound out of
+        that panel with a note (e.g. L = 4 at d = 8, beyond the exact energies' reach).
 
     Returns
     -------
@@ -169,8 +169,12 @@ def depth_figure(records, kernel_cells=(), *, d: int = 8, Ls=None, kernels=("pol
                 med = [float(np.median([c["rel_mse"] for c in kc if c["n"] == n])) for n in kns]
                 ax.plot(kns, med, "s--", ms=3, lw=1, color=colors[1 + i], label=f"{name} kernel (measured)")
         hi = max([dim_q(d, 2 ** L)] + ns)
-        draw_kernel_bound(ax, d, L, ns=np.geomspace(1, hi, 200), label="every-kernel lower bound",
-                          **(bound_options or {}).get(L, {}))
+        opts = (bound_options or {}).get(L, {})
+        if opts is None:
+            ax.text(0.97, 0.97, "every-kernel bound:\nexact energies not computed", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=7, color="k")
+        else:
+            draw_kernel_bound(ax, d, L, ns=np.geomspace(1, hi, 200), label="every-kernel lower bound", **opts)
         ax.axvline(dim_q(d, 2 ** L), color="grey", ls=":", lw=1)
         ax.text(dim_q(d, 2 ** L), 2e-6, f" $D_{{{2 ** L}}}$", fontsize=8, color="grey", ha="left")
         if eps is not None:
@@ -183,5 +187,9 @@ def depth_figure(records, kernel_cells=(), *, d: int = 8, Ls=None, kernels=("pol
         ax.set_xlabel("N (training samples)")
         if j == 0:
             ax.set_ylabel("test error / top-term energy")
-    axes[0][0].legend(fontsize=7, loc="lower left")
+    handles = {}
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    axes[0][-1].legend(handles.values(), handles.keys(), fontsize=7, loc="lower left")
     return finish(fig, owned)
