@@ -172,7 +172,37 @@ def select_ridge(Phi: np.ndarray, y: np.ndarray, rng: np.random.Generator, *,
     1e-06
     """
     tr, va = split_indices(len(y), val_frac, rng)
-    losses = [float(np.mean((Phi[va] @ ridge_solve(Phi[tr], y[tr], lam, lam_scale=lam_scale)
-                             - y[va]) ** 2)) for lam in lambdas]
+    path = RidgePath(Phi[tr], y[tr], lam_scale=lam_scale)
+    losses = [float(np.mean((Phi[va] @ path.solve(lam) - y[va]) ** 2)) for lam in lambdas]
     lam = float(lambdas[int(np.argmin(losses))])
     return ridge_solve(Phi, y, lam, lam_scale=lam_scale), RidgeChoice(lam, tuple(losses))
+
+
+class RidgePath:
+    """:func:`ridge_solve` for many penalties on the same data: the Gram matrix (Phi^T Phi,
+    or Phi Phi^T when p > n), the right-hand side and the penalty scale are computed once,
+    then each penalty costs one Cholesky factorisation of a copy. Each solution is the one
+    :func:`ridge_solve` returns, bit for bit (the same operations in the same order).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> Phi, y = rng.standard_normal((30, 5)), rng.standard_normal(30)
+    >>> path = RidgePath(Phi, y)
+    >>> all(np.array_equal(path.solve(lam), ridge_solve(Phi, y, lam)) for lam in (1e-3, 1.0))
+    True
+    """
+
+    def __init__(self, Phi: np.ndarray, Y: np.ndarray, *, lam_scale: str = "mean_diag"):
+        n, p = Phi.shape
+        self.Phi, self.Y, self.n, self.primal = Phi, Y, n, p <= n
+        self.s = _scale(float(np.einsum("ij,ij->", Phi, Phi)) / (n * p), lam_scale)
+        self.G = Phi.T @ Phi if self.primal else Phi @ Phi.T
+        self.rhs = Phi.T @ Y if self.primal else Y
+
+    def solve(self, lam: float) -> np.ndarray:
+        lam = check_real("lam", lam, positive=True)
+        M = self.G.copy()
+        M[np.diag_indices_from(M)] += self.n * lam * self.s
+        out = _solve_spd(M, self.rhs, lam)
+        return out if self.primal else self.Phi.T @ out
