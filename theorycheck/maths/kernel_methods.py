@@ -16,7 +16,9 @@ The Gram matrix is built in row blocks (temporaries of ``block`` rows) and the m
 fit is estimated first: a request beyond the budget raises one clear line
 (:class:`theorycheck.errors.SpecError`) naming N and the largest N that fits, instead of
 dying in the allocator. Every solve is a Cholesky factorisation
-(:func:`theorycheck.maths.ridge.kernel_ridge_solve`).
+(:func:`theorycheck.maths.ridge.kernel_ridge_solve`; in float32 with float64 refinement for
+large, well-conditioned systems), of the Gram or, for kernels with a small exact feature
+map, of the features' Gram (:func:`fit_kernel_ridge`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from theorycheck.errors import SpecError
-from theorycheck.maths.ridge import LAM_SCALES, kernel_ridge_solve, split_indices
+from theorycheck.maths.ridge import LAM_SCALES, MIXED_MIN_N, kernel_ridge_solve, split_indices
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 KERNELS = ("poly", "gaussian", "rf")
@@ -309,7 +311,8 @@ def available_memory_bytes() -> int:
 
 def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
     """Peak bytes of :func:`fit_kernel_ridge` at n samples: the training Gram and its
-    factor during validation (2 n_tr^2 doubles) or the full Gram factored in place (n^2).
+    factor during validation (2 n_tr^2 doubles) or the full Gram factored in place (n^2; with
+    its float32 factor, 1.5 n^2, from :data:`~theorycheck.maths.ridge.MIXED_MIN_N` rows on).
 
     Examples
     --------
@@ -317,7 +320,8 @@ def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
     True
     """
     n_tr = n - max(1, int(round(val_frac * n)))
-    return 8 * max(2 * n_tr * n_tr + n_tr * (n - n_tr), n * n)
+    refit = n * n * (1.5 if n >= MIXED_MIN_N else 1.0)  # + the float32 factor (mixed precision)
+    return int(8 * max(2 * n_tr * n_tr + n_tr * (n - n_tr), refit))
 
 
 def check_memory(n: int, budget_bytes: int | None = None, val_frac: float = 0.2) -> None:
@@ -422,10 +426,10 @@ def _kernel_diag(spec: KernelSpec, X: np.ndarray, F: np.ndarray | None = None) -
 
 
 def _primal_solve(G: np.ndarray, rhs: np.ndarray, mu: float, lam: float) -> np.ndarray:
-    from theorycheck.maths.ridge import _solve_spd
+    from theorycheck.maths.ridge import _cond_bound, _solve_spd
     M = G.copy()
     M[np.diag_indices_from(M)] += mu
-    return _solve_spd(M, rhs, lam)
+    return _solve_spd(M, rhs, lam, _cond_bound(float(np.trace(G)), mu))
 
 
 def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.random.Generator, *,
