@@ -121,13 +121,20 @@ def test_plan_splits_grids_and_starts_the_longest_first(tmp_path):
 
 
 def test_previous_seconds_reads_a_report_of_the_same_scale(tmp_path):
+    from theorycheck.claims.parallel import TIMES_FILE, record_seconds
     rep = tmp_path / "report.json"
-    assert previous_seconds(rep, "quick") == {}
+    assert previous_seconds(tmp_path, "quick") == {}
     rep.write_text(json.dumps({"meta": {"scale": "quick"}, "claims": [{"id": "a", "seconds": 2.5}]}))
-    assert previous_seconds(rep, "quick") == {"a": 2.5}
-    assert previous_seconds(rep, "full") == {}
+    assert previous_seconds(tmp_path, "quick") == previous_seconds(rep, "quick") == {"a": 2.5}
+    assert previous_seconds(tmp_path, "full") == {}
     rep.write_text("not json")
-    assert previous_seconds(rep, "quick") == {}
+    assert previous_seconds(tmp_path, "quick") == {}
+    # the times file keeps every claim's latest time per scale, across selections
+    _, claims = _user_claims(tmp_path)
+    r = run_claim(claims["p.holds"])
+    record_seconds(tmp_path, "full", [r])
+    assert previous_seconds(tmp_path, "full") == {"p.holds": round(r.seconds, 3)}
+    assert json.loads((tmp_path / TIMES_FILE).read_text()).keys() == {"full"}
 
 
 def test_workers_give_the_same_results_as_one_process(tmp_path):
@@ -164,6 +171,7 @@ def test_the_check_line_names_the_slowest_claim_and_its_share(tmp_path, capsys):
     meta = json.loads((tmp_path / "rep" / "report.json").read_text())["meta"]
     assert meta["jobs"] == 1 and meta["finished"] == meta["selected"] == 2
     assert meta["interrupted"] is False
+    assert set(previous_seconds(tmp_path / "rep", "quick")) == {"p.mixed", "p.holds"}
 
 
 INTERRUPT = '''

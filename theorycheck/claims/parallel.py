@@ -63,17 +63,46 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def previous_seconds(report: str | Path, scale: str) -> dict[str, float]:
-    """``{claim id: seconds}`` from a report.json written at ``scale``; empty when there is
-    none, it is unreadable, or it was written at another scale."""
+#: File in the report folder keeping every claim's latest seconds per scale, across runs of
+#: any selection (report.json only holds the last run's claims).
+TIMES_FILE = ".theorycheck-times.json"
+
+
+def previous_seconds(out: str | Path, scale: str) -> dict[str, float]:
+    """``{claim id: seconds}`` known for ``scale`` in the report folder ``out``: the times
+    file (:data:`TIMES_FILE`), updated by the latest run's report.json when that was written
+    at ``scale``. Empty when neither is there or readable. ``out`` may also name a
+    report.json."""
+    out = Path(out)
+    folder, report = (out.parent, out) if out.suffix == ".json" else (out, out / "report.json")
+    times: dict[str, float] = {}
     try:
-        data = json.loads(Path(report).read_text())
-        if data.get("meta", {}).get("scale") != scale:
-            return {}
-        return {str(c["id"]): float(c["seconds"]) for c in data.get("claims", [])
-                if isinstance(c.get("seconds"), (int, float))}
+        times.update({str(k): float(v) for k, v in
+                      json.loads((folder / TIMES_FILE).read_text()).get(scale, {}).items()})
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
+    try:
+        data = json.loads(report.read_text())
+        if data.get("meta", {}).get("scale") == scale:
+            times.update({str(c["id"]): float(c["seconds"]) for c in data.get("claims", [])
+                          if isinstance(c.get("seconds"), (int, float))})
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return {}
+        pass
+    return times
+
+
+def record_seconds(out: str | Path, scale: str, results: Sequence[ClaimResult]) -> Path:
+    """Merge the results' seconds into the report folder's :data:`TIMES_FILE` (for the
+    order of the next run at ``scale``)."""
+    from theorycheck.atomic import atomic_write_json
+    path = Path(out) / TIMES_FILE
+    try:
+        data = json.loads(path.read_text())
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    data.setdefault(scale, {}).update({r.claim_id: round(r.seconds, 3) for r in results})
+    return atomic_write_json(path, data)
 
 
 @dataclass(frozen=True)

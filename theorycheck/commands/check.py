@@ -54,7 +54,7 @@ def run(args) -> int:
         for c in claims:
             console.print(f"{c.id}  [{c.tag}] {c.ref}: {c.statement}", highlight=False, markup=False)
         return 0
-    previous = previous_seconds(Path(args.out) / "report.json", args.scale)
+    previous = previous_seconds(args.out, args.scale)
     t0 = time.perf_counter()
     interrupted = False
     with _LiveProgress(len(claims), jobs) as live:
@@ -72,6 +72,7 @@ def _finish(args, console, results, *, seed: int, jobs: int, total: int, wall: f
             interrupted: bool) -> int:
     """Table, reports and counterexamples of the claims that finished (all of them unless
     interrupted): the one place a check's report is written."""
+    from theorycheck.claims.parallel import record_seconds
     for r in results:
         r.reproducer = reproducer(r, args.path)  # a user folder's claims need its path
     render_table(results, console)
@@ -81,6 +82,7 @@ def _finish(args, console, results, *, seed: int, jobs: int, total: int, wall: f
                          extra={"jobs": jobs, "wall_seconds": round(wall, 3),
                                 "finished": len(results), "selected": total,
                                 "interrupted": interrupted})
+    record_seconds(args.out, args.scale, results)  # the order of the next run
     for r in results:
         saved = save_counterexample(r, Path(args.out) / "counterexamples", args.path)
         if saved is not None:
