@@ -1,4 +1,4 @@
-"""Benchmark kernel ridge regression (THEORY.md 1.7): blocked Gram construction and the
+"""Benchmark kernel ridge regression (docs/theory.md §1.7): blocked Gram construction and the
 Cholesky solve at N = 10,000, d = 32 (polynomial kernel, degree 4), on ``--threads`` cores.
 
     python benchmarks/bench_kernel.py [--N 10000] [--d 32] [--threads 2]

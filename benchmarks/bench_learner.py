@@ -1,4 +1,4 @@
-"""Benchmark one SGD step (forward + backward + update) of the learner F (THEORY.md 1.4).
+"""Benchmark one SGD step (forward + backward + update) of the learner F (docs/theory.md §1.4).
 
     python benchmarks/bench_learner.py [--threads 1] [--rounds 7] [--quick]
 

@@ -1,4 +1,4 @@
-"""Sweep engine timing (issue 9, Performance): 40 short runs serially vs on a 2-worker
+"""Sweep engine timing: 40 short runs serially vs on a 2-worker
 LocalCluster, and the engine's overhead per run measured with near-zero-work runs.
 
     python benchmarks/bench_sweep.py [--runs 40] [--workers 2] [--repeat 3] [--n 65536]

@@ -1,4 +1,4 @@
-"""Timing of exact Gaussian expectations (THEORY.md 1.8 item 7), issue 5's budget: degree <= 8
+"""Timing of exact Gaussian expectations (docs/theory.md §1.8.7) against a budget: degree <= 8
 in d <= 4 variables under 5 s each.
 
     python benchmarks/sympy_expectations.py

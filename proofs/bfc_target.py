@@ -1,4 +1,4 @@
-"""Claims on the symbolic target G* of THEORY.md 1.3: degree bookkeeping, structure
+"""Claims on the symbolic target G* of docs/theory.md §1.3: degree bookkeeping, structure
 (J_l respected), the information gap in the energy by degree, the exact Hermite energy
 (Parseval) and its Monte Carlo estimator, and the agreement of the float64 evaluator
 with the exact polynomials.
@@ -32,7 +32,7 @@ def small_specs(max_d: int = 4, max_L: int = 3, max_k: int = 3):
 SPECS = {"quick": small_specs(), "full": small_specs(5, 4, 3)}
 
 
-@claim(id="bfc.target.degree", tag="M", ref="THEORY.md 1.3 degree bookkeeping",
+@claim(id="bfc.target.degree", tag="M", ref="docs/theory.md §1.3 degree bookkeeping",
        paper="Allen-Zhu & Li 2001.04413",
        statement="""For random W*, every S*_l has degree 2^(l-1) = max_{j in J_l} deg G*_j, G*_l
                  degree 2^l and G* degree 2^L (no cancellation), in exact arithmetic""",
@@ -51,7 +51,7 @@ def degree_bookkeeping(spec: dict, *, plant: bool):
                        detail={"shortfalls": report.shortfalls[:4]})
 
 
-@claim(id="bfc.target.structure", tag="R", ref="THEORY.md 1.3 (S*_l reads J_l only)",
+@claim(id="bfc.target.structure", tag="R", ref="docs/theory.md §1.3 (S*_l reads J_l only)",
        paper="Allen-Zhu & Li 2001.04413",
        statement="""Each G*_l is exactly a homogeneous quadratic of the components of G*_j, j in
                  J_l only (and reads l-1); no weight block outside J_l exists""",
@@ -70,7 +70,7 @@ def structure(spec: dict, *, forbidden: bool):
                        detail={"rows": report.rows()})
 
 
-@claim(id="bfc.target.energy_gap", tag="R", ref="THEORY.md 1.3 information gap",
+@claim(id="bfc.target.energy_gap", tag="R", ref="docs/theory.md §1.3 information gap",
        paper="Allen-Zhu & Li 2001.04413",
        statement="""Energy by Hermite degree shows the gap: energy_{2^L}(G*) = alpha_L^2
                  energy_{2^L}(Sum G*_L) exactly, and with alpha_{l+1}/alpha_l = 0.02 the degree-2^l
@@ -105,7 +105,7 @@ def energy_gap(spec: dict, *, ratio: float, power: int):
     return ms
 
 
-@claim(id="hermite.energy.parseval", tag="M", ref="THEORY.md 1.8 items 5, 7",
+@claim(id="hermite.energy.parseval", tag="M", ref="docs/theory.md §1.8.5, §1.8.7",
        paper="standard Gaussian calculus",
        statement="""The exact Hermite energies of a polynomial p sum to its second moment E p(x)^2
                  computed independently from Isserlis moments (Parseval)""",
@@ -141,7 +141,7 @@ def _mc_grid(scale: str) -> list[dict]:
             for L in (2, 3) for d in dims for s in seeds for c, cen in kinds]
 
 
-@claim(id="hermite.energy.mc_agrees_with_exact", tag="M", ref="THEORY.md 1.8 item 7",
+@claim(id="hermite.energy.mc_agrees_with_exact", tag="M", ref="docs/theory.md §1.8.7",
        paper="standard Gaussian calculus",
        statement="""The Monte Carlo (Mehler, roots of unity) energy by degree of G* agrees with the
                  exact Hermite energies within 6 standard errors at every degree, on a fixed grid
@@ -167,7 +167,7 @@ def mc_energy_agrees(spec: dict, *, rng, n_samples: int, sampler_scale: float):
             for q in range(D + 1)]
 
 
-@claim(id="bfc.target.numeric_agrees_with_symbolic", tag="M", ref="THEORY.md 1.3",
+@claim(id="bfc.target.numeric_agrees_with_symbolic", tag="M", ref="docs/theory.md §1.3",
        paper="Allen-Zhu & Li 2001.04413",
        statement="""The float64 evaluator of G* and of every layer S*_l agrees with the exact
                  polynomials to 1e-10 relative at random inputs""",

@@ -1,4 +1,4 @@
-"""Claims on training the BFC learner (THEORY.md 1.5-1.6, claims 1-2 and 4 of 1.1).
+"""Claims on training the BFC learner (docs/theory.md §1.5-§1.6, claims 1-2 and 4 of 1.1).
 
 Each instance is one seed of a full training run; the three modes are compared
 on the same target, the same budget and the same test set. Runs are cached per
@@ -41,7 +41,7 @@ def run_summary(scale: str, seed: int, mode: str, freeze: tuple = (), L: int | N
     return train(cfg).summary
 
 
-@claim(id="bfc.training.e2e_fits", tag="A", ref="THEORY.md 1.1 claim 1, 1.5", paper=PAPER,
+@claim(id="bfc.training.e2e_fits", tag="A", ref="docs/theory.md §1.1.1, §1.5", paper=PAPER,
        statement="progressive end-to-end training reaches test loss < 0.1 x the top term's energy",
        instances=SEEDS, freeze=())
 def e2e_fits(inst, *, freeze):
@@ -50,7 +50,7 @@ def e2e_fits(inst, *, freeze):
                        detail={"seconds": s["seconds"], "steps_per_s": s["steps_per_s"]})
 
 
-@claim(id="bfc.training.layerwise_gap", tag="R", ref="THEORY.md 1.1 claim 4, 1.5", paper=PAPER,
+@claim(id="bfc.training.layerwise_gap", tag="R", ref="docs/theory.md §1.1.4, §1.5", paper=PAPER,
        statement="""layerwise training with the same budget stays above 0.1 x the top term's energy
                  (gap to end-to-end reported)""",
        instances=SEEDS, mode="layerwise")
@@ -61,7 +61,7 @@ def layerwise_gap(inst, *, mode):
                        detail={"gap_layerwise_over_e2e": lw["final_rel_loss"] / e2e["final_rel_loss"]})
 
 
-@claim(id="bfc.training.backward_correction", tag="A", ref="THEORY.md 1.1 claim 2, 1.6", paper=PAPER,
+@claim(id="bfc.training.backward_correction", tag="A", ref="docs/theory.md §1.1.2, §1.6", paper=PAPER,
        statement="""end-to-end training cuts layer 2's feature error >= 2x after stage 2; layerwise
                  training leaves it unchanged""",
        instances=SEEDS, e2e_mode="e2e")
@@ -77,7 +77,7 @@ def backward_correction(inst, *, e2e_mode):
     ]
 
 
-@claim(id="bfc.training.two_layer_fails", tag="R", ref="THEORY.md 1.1 claim 4, 1.5", paper=PAPER,
+@claim(id="bfc.training.two_layer_fails", tag="R", ref="docs/theory.md §1.1.4, §1.5", paper=PAPER,
        statement="""the two-layer quadratic baseline, same budget, fails to fit the top term (loss
                  >= 0.1 x its energy)""",
        instances=SEEDS, L=None)

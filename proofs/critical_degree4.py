@@ -1,6 +1,6 @@
 """The two-layer (degree-4) critical lemma: the measured law as a claim, and the study.
 
-THEORY.md 1.8 item 4, second half. Model (``theorycheck.papers.bfc.critical``): the BFC
+docs/theory.md §1.8.4, second half. Model (``theorycheck.papers.bfc.critical``): the BFC
 target with L = 2, G(x) = ||W sigma(x) + V x||^2, sigma(x) = x^2 - 1 [R]. Near
 the target (W, V) = (W*, V*) + perturbation, the feature error up to rotation
 err = min_U sqrt(E||U S_2 - S*_2||^2) and the loss E[(G - G*)^2] are both exact.
@@ -58,7 +58,7 @@ def degree4_instances(draw):
             "M_star": Ms, "M": perturb(Ms, eps, mix, rng)}
 
 
-@claim(id="bfc.lemma.critical_degree4", tag="M", ref="THEORY.md 1.8 item 4 (two layers)",
+@claim(id="bfc.lemma.critical_degree4", tag="M", ref="docs/theory.md §1.8.4 (two layers)",
        paper="Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)",
        statement=f"G = ||W sigma(x) + V x||^2 near its target (kappa <= 16, eps <= 1): feature error "
                  f"up to rotation err <= {MARGIN:g}*{C_HALF}*loss^(1/2)/sigma_k and err <= "
@@ -114,33 +114,47 @@ def _table(pts, fits, fits_adv, fits_near, overall) -> str:
     return "\n".join(lines)
 
 
-def plot(pts, fits, path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def figure(pts, fits, *, ax=None):
+    """Feature error against loss per kappa, with the loss^1/4 and loss^1/2 bounds
+    (docs/theory.md §1.8.4); returns the Figure (``main`` saves it).
+
+    Parameters
+    ----------
+    pts : sequence
+        The study's points (``kappa``, ``loss``, ``err``).
+    fits : sequence
+        One exponent fit per kappa, in the order of the sorted kappas.
+    ax : matplotlib.axes.Axes, optional
+        Draw here (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib import colormaps
+
+    from theorycheck.plotting import finish, subplots
 
     kappas = sorted({p.kappa for p in pts})
-    fig, ax = plt.subplots(figsize=(7.5, 5.2), dpi=120)
-    cmap = plt.get_cmap("viridis")
+    fig, ax_ = subplots(ax, figsize=(7.5, 5.2))
+    cmap = colormaps["viridis"]
     for i, (kap, f) in enumerate(zip(kappas, fits)):
         sel = [p for p in pts if p.kappa == kap and p.loss > 0]
         c = cmap(i / max(1, len(kappas) - 1))
-        ax.scatter([p.loss for p in sel], [p.err for p in sel], s=5, alpha=0.35, color=c,
-                   label=f"kappa={kap:g}: slope {f.exponent:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]")
+        ax_.scatter([p.loss for p in sel], [p.err for p in sel], s=5, alpha=0.35, color=c,
+                    label=f"kappa={kap:g}: slope {f.exponent:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]")
     lo = min(p.loss for p in pts if p.loss > 0)
     hi = max(p.loss for p in pts)
     grid = np.geomspace(lo, hi, 50)
-    ax.plot(grid, C_QUARTER * grid ** 0.25, "k--", lw=1.2, label=f"{C_QUARTER} loss^(1/4)")
-    ax.plot(grid, C_HALF * np.sqrt(grid), "k:", lw=1.2, label=f"{C_HALF} loss^(1/2) (sigma_k = 1)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("loss E[(G - G*)^2] (exact)")
-    ax.set_ylabel("feature error up to rotation (exact)")
-    ax.set_title("Degree-4 critical lemma: G = ||W sigma(x) + V x||^2 near its target")
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    ax_.plot(grid, C_QUARTER * grid ** 0.25, "k--", lw=1.2, label=f"{C_QUARTER} loss^(1/4)")
+    ax_.plot(grid, C_HALF * np.sqrt(grid), "k:", lw=1.2, label=f"{C_HALF} loss^(1/2) (sigma_k = 1)")
+    ax_.set_xscale("log")
+    ax_.set_yscale("log")
+    ax_.set_xlabel("loss E[(G - G*)^2] (exact)")
+    ax_.set_ylabel("feature error up to rotation (exact)")
+    ax_.set_title("Degree-4 critical lemma: G = ||W sigma(x) + V x||^2 near its target")
+    ax_.legend(fontsize=7, loc="upper left")
+    return finish(fig, ax is None)
 
 
 def main(argv=None) -> int:
@@ -152,7 +166,7 @@ def main(argv=None) -> int:
     res = run_study()
     print(_table(*res))
     if args.plot:
-        plot(res[0], res[1], args.plot)
+        save_figure(figure(res[0], res[1]), args.plot, dpi=120)
         print(f"plot: {args.plot}")
     return 0
 

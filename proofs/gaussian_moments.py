@@ -1,4 +1,4 @@
-"""Claims on Gaussian moments (THEORY.md 1.8 item 7): the exact Isserlis
+"""Claims on Gaussian moments (docs/theory.md §1.8.7): the exact Isserlis
 expectations, and the Monte Carlo estimator every other claim relies on.
 
 Imports of sympy and :mod:`theorycheck.maths.gaussian` are local to the functions that use
@@ -36,7 +36,7 @@ def _build(instance):
     return xs, sp.Integer(0) + p
 
 
-@claim(id="gaussian.moments.double_factorial", tag="M", ref="THEORY.md 1.8 item 7",
+@claim(id="gaussian.moments.double_factorial", tag="M", ref="docs/theory.md §1.8.7",
        paper="standard Gaussian calculus",
        statement="E[z^(2n)] = (2n-1)!! and odd moments vanish, by Gauss-Hermite quadrature",
        instances={"quick": list(range(0, 17)), "full": list(range(0, 41))})
@@ -48,7 +48,7 @@ def double_factorial_moments(n: int, *, moment=gaussian_moment):
     return Measurement.close(ref, quad, rtol=1e-10, atol=1e-12, label=f"E[z^{n}]")
 
 
-@claim(id="gaussian.mc.agrees_with_exact", tag="M", ref="THEORY.md 1.8 item 7",
+@claim(id="gaussian.mc.agrees_with_exact", tag="M", ref="docs/theory.md §1.8.7",
        paper="standard Gaussian calculus",
        statement="Monte Carlo E[p(x)] agrees with the exact Isserlis value within 4 standard errors",
        instances={"quick": random_polynomials(), "full": random_polynomials(4, 6, 6)},

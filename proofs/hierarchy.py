@@ -1,11 +1,11 @@
-"""Claims on deep label hierarchies (THEORY.md 3.1-3.3, Daniely arXiv 2601.00455).
+"""Claims on deep label hierarchies (docs/theory.md §3.1-§3.3, Daniely arXiv 2601.00455).
 
 (a) the layerwise residual learner's error on level t falls at block t;
 (b) as depth grows, baselines trained on the top labels only approach chance
     while the layerwise learner stays accurate (the gap widens with r);
 (c) the teacher model's labels satisfy the hierarchy's definition.
 
-Every figure is measured on each run (THEORY.md 3.2b's reference setting is
+Every figure is measured on each run (docs/theory.md §3.2b's reference setting is
 scaled down for ``--scale quick``: d = 16, n = 2000, width 512; ``full`` uses
 d = 32, n = 6000, width 2048). Knobs build the broken variants the tests use.
 
@@ -24,7 +24,7 @@ def _config(scale_cfg: dict, **over) -> dict:
     return {**scale_cfg, **over}
 
 
-@claim(id="labels.layerwise.error_falls_at_its_block", tag="A", ref="THEORY.md 3.3 item 1",
+@claim(id="labels.layerwise.error_falls_at_its_block", tag="A", ref="docs/theory.md §3.3.1",
        paper="Daniely, arXiv 2601.00455",
        statement="""layerwise residual learner: level t's test error falls at block t (drop >= 0.1
                  from the best read-out of block t-1's features) to <= 0.05""",
@@ -52,7 +52,7 @@ def error_falls_at_its_block(inst, *, threshold: float, min_drop: float, zero_re
     return ms
 
 
-@claim(id="labels.depth_gap.baselines_reach_chance", tag="A", ref="THEORY.md 3.3 item 2",
+@claim(id="labels.depth_gap.baselines_reach_chance", tag="A", ref="docs/theory.md §3.3.2",
        paper="Daniely, arXiv 2601.00455",
        statement="""at depth r_max the top-label error of kernel ridge on x and of an end-to-end
                  MLP is >= 0.4 (chance 0.5) while the layerwise learner's is <= 0.1, and the gap
@@ -83,7 +83,7 @@ def baselines_reach_chance(inst, *, learner_max: float, baseline_min: float,
                         label=f"gap widening r={inst['r_min']}->{rmax}", detail=detail)]
 
 
-@claim(id="labels.teacher.satisfies_hierarchy", tag="A", ref="THEORY.md 3.2 item 3",
+@claim(id="labels.teacher.satisfies_hierarchy", tag="A", ref="docs/theory.md §3.2.3",
        paper="Daniely, arXiv 2601.00455",
        statement="""labels of the teacher model (majority votes over a random circuit's gates) are,
                  on sampled inputs, functions of their parents with a (K, M)-PTF certificate, K =

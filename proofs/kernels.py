@@ -1,4 +1,4 @@
-"""Claims on kernel methods and their lower bound (THEORY.md 1.7).
+"""Claims on kernel methods and their lower bound (docs/theory.md §1.7).
 
 (a) the span lemma [M]: a kernel predictor lies in a label-free space H of dimension
     <= N, so a random degree-q direction of norm r keeps residual >= r^2 (1 - N/D_q);
@@ -55,7 +55,7 @@ def span_instances(draw, max_D: int = 330):
     return inst
 
 
-@claim(id="kernels.span_lemma", tag="M", ref="THEORY.md 1.7 (span lemma)",
+@claim(id="kernels.span_lemma", tag="M", ref="docs/theory.md §1.7 (span lemma)",
        paper="Allen-Zhu & Li 2023, arXiv 2001.04413 (kernel lower bound)",
        statement="""for a random degree-q direction f_q of norm r in V_q (dim D_q = C(d+q-1, q))
                  and the predictor space H of a kernel on N label-free Gaussian inputs (poly,
@@ -94,7 +94,7 @@ def _study(L, ds, ns, seeds, kernel, steps):
         return tuple(kernel_study(ds, ns, seeds, Ls=(L,), learners=(kernel, "network"), steps=steps))
 
 
-@claim(id="kernels.scaling.kernel_exponent", tag="A", ref="THEORY.md 1.1 item 3, 1.7 (scaling)",
+@claim(id="kernels.scaling.kernel_exponent", tag="A", ref="docs/theory.md §1.1.3, §1.7 (scaling)",
        paper="Allen-Zhu & Li 2023, arXiv 2001.04413 (kernel lower bound)",
        statement="""on the BFC target (every learner on the same fixed N), N_required ~ d^e at
                  relative test error eps: the kernel's exponent (lower end of its 95% interval over

@@ -1,4 +1,4 @@
-"""Invariants the learner F relies on (THEORY.md 1.4), checked on the learner's own
+"""Invariants the learner F relies on (docs/theory.md §1.4), checked on the learner's own
 code paths (:func:`theorycheck.papers.bfc.learner.forward`, its lifts and feature buffer).
 
 * 1.8 item 2, isometry invariance: K^T K = W^T W  =>  Sum(sigma(K z)) = Sum(sigma(W z)),
@@ -29,7 +29,7 @@ def _orthonormal_columns(rng, m: int, k: int) -> np.ndarray:
     return Q * np.sign(np.diag(R))
 
 
-@claim(id="learner.isometry_invariance", tag="M", ref="THEORY.md 1.8 item 2", paper=PAPER,
+@claim(id="learner.isometry_invariance", tag="M", ref="docs/theory.md §1.8.2", paper=PAPER,
        statement="""K^T K = W^T W implies Sum(sigma(K z)) = Sum(sigma(W z)) for every z: the
                  learner's wide output map W = U K (U^T U = I) gives the same F as the tied K = W
                  learner, on both code paths""",
@@ -64,7 +64,7 @@ def isometry_invariance(inst, *, rng, orthogonal: bool):
     return out
 
 
-@claim(id="learner.lift_spanning", tag="M", ref="THEORY.md 1.8 item 6", paper=PAPER,
+@claim(id="learner.lift_spanning", tag="M", ref="docs/theory.md §1.8.6", paper=PAPER,
        statement="""With the learner's lift R (p >= k(k+1)/2 rows), sigma(U^T z) lies in the linear
                  span of the lifted features sigma(R z) for a random orthogonal U (least-squares
                  relative residual <= 1e-8)""",

@@ -1,4 +1,4 @@
-"""The lemma library of THEORY.md 1.8 (items 1-6; item 7 lives in gaussian_moments.py).
+"""The lemma library of docs/theory.md §1.8 (items 1-6; item 7 lives in gaussian_moments.py).
 
 Every claim draws its instances from a hypothesis strategy that includes the
 awkward cases: rank-deficient and near-degenerate matrices (condition up to
@@ -77,7 +77,7 @@ MODES = ("random", "zero", "drop_row", "rotated", "complement", "negate")
 
 @st.composite
 def near_target(draw, max_k: int = 4, max_n: int = 6):
-    """(W, W*) with rank W* = k (THEORY.md 1.8 item 3's precondition), conditioning kappa up
+    """(W, W*) with rank W* = k (docs/theory.md §1.8.3's precondition), conditioning kappa up
     to 1e3 (singular-value ratio 1e6), overall scale 1e-3..1e3, and W drawn as: W* plus a
     random perturbation of relative size eps in [1e-6, 10]; a near-zero W; W* with its last
     row dropped (rank-deficient W); a rotated W*; W* pushed out of its row space along its
@@ -145,13 +145,13 @@ def _quadratic_form(M, xs):
 
 
 def quadratic_gap_formula(A, B, *, c_frob=2.0, trace_sign=1.0, trace_term=True) -> float:
-    """2 ||A_s - B_s||_F^2 + (tr(A - B))^2 (THEORY.md 1.8 item 1), with mutable parts."""
+    """2 ||A_s - B_s||_F^2 + (tr(A - B))^2 (docs/theory.md §1.8.1), with mutable parts."""
     D = (A - B + (A - B).T) / 2
     return c_frob * float(np.sum(D * D)) + (trace_sign * float(np.trace(A - B)) ** 2
                                             if trace_term else 0.0)
 
 
-@claim(id="bfc.lemma.quadratic_moments.exact", tag="M", ref="THEORY.md 1.8 item 1", paper=PAPER,
+@claim(id="bfc.lemma.quadratic_moments.exact", tag="M", ref="docs/theory.md §1.8.1", paper=PAPER,
        statement="""E[x'Ax] = tr A, E[(x'Ax)(x'Bx)] = 2 tr(A_s B_s) + tr A tr B and E[(x'Ax -
                  x'Bx)^2] = 2||A_s - B_s||_F^2 + tr(A-B)^2, exactly (sympy Isserlis)""",
        instances={"quick": matrix_pairs(3), "full": matrix_pairs(5)},
@@ -179,7 +179,7 @@ def quadratic_moments_exact(inst, *, c_frob, trace_sign, trace_term):
     ]
 
 
-@claim(id="bfc.lemma.quadratic_moments.single_layer", tag="M", ref="THEORY.md 1.8 item 1",
+@claim(id="bfc.lemma.quadratic_moments.single_layer", tag="M", ref="docs/theory.md §1.8.1",
        paper=PAPER,
        statement="""E[(||Wx||^2 - ||W*x||^2)^2] = 2||W'W - W*'W*||_F^2 + (||W||_F^2 -
                  ||W*||_F^2)^2, exactly (sympy Isserlis)""",
@@ -218,7 +218,7 @@ def float_matrix_pairs(draw, max_d: int = 5):
     return {"mode": mode, "seed": seed, "A": A, "B": B}
 
 
-@claim(id="bfc.lemma.quadratic_moments.monte_carlo", tag="M", ref="THEORY.md 1.8 item 1",
+@claim(id="bfc.lemma.quadratic_moments.monte_carlo", tag="M", ref="docs/theory.md §1.8.1",
        paper=PAPER,
        statement="""Monte Carlo E[(x'Ax - x'Bx)^2] is within 10% of 2||A_s - B_s||_F^2 + tr(A-B)^2,
                  with 4-sigma error bars clear of that band""",
@@ -267,7 +267,7 @@ def _sum_sigma(M, Z):
     return np.sum((Z @ M.T) ** 2, axis=1)
 
 
-@claim(id="bfc.lemma.isometry_invariance", tag="M", ref="THEORY.md 1.8 item 2", paper=PAPER,
+@claim(id="bfc.lemma.isometry_invariance", tag="M", ref="docs/theory.md §1.8.2", paper=PAPER,
        statement="""U'U = I => Sum(sigma(UWz)) = Sum(sigma(Wz)); K'K = W'W (K = Q[W; 0], Q
                  orthogonal) => Sum(sigma(Kz)) = Sum(sigma(Wz)) for all z""",
        instances={"quick": isometry_instances(), "full": isometry_instances()},
@@ -288,7 +288,7 @@ def isometry_invariance(inst, *, side, scale):
 # ---------------------------------------------------------------- item 3
 
 
-@claim(id="bfc.lemma.procrustes_gram", tag="M", ref="THEORY.md 1.8 item 3 (Tu et al. 2016, Lemma 5.4)",
+@claim(id="bfc.lemma.procrustes_gram", tag="M", ref="docs/theory.md §1.8.3 (Tu et al. 2016, Lemma 5.4)",
        paper=PAPER,
        statement="""rank W* = k => min_U ||W - UW*||_F^2 <= ||W'W - W*'W*||_F^2 / (2(sqrt2-1)
                  sigma_k(W*)^2)""",
@@ -310,7 +310,7 @@ def procrustes_gram(inst, *, constant, sigma_power):
 # ---------------------------------------------------------------- item 4
 
 
-@claim(id="bfc.lemma.critical_single_layer", tag="M", ref="THEORY.md 1.8 item 4", paper=PAPER,
+@claim(id="bfc.lemma.critical_single_layer", tag="M", ref="docs/theory.md §1.8.4", paper=PAPER,
        statement="""rank W* = k => min_U ||W - UW*||_F <= sqrt(loss) / (sigma_k(W*)
                  sqrt(4(sqrt2-1))), loss = E[(||Wx||^2 - ||W*x||^2)^2]""",
        instances={"quick": near_target(), "full": near_target(6, 10)},
@@ -362,7 +362,7 @@ def _build_top_poly(inst):
     return xs, sp.Poly(sp.expand(p), *xs)
 
 
-@claim(id="bfc.lemma.top_degree_hermite", tag="M", ref="THEORY.md 1.8 item 5", paper=PAPER,
+@claim(id="bfc.lemma.top_degree_hermite", tag="M", ref="docs/theory.md §1.8.5", paper=PAPER,
        statement="""deg p = q in {2, 4, 8} with top part <T, x^q> => E[p(x)^2] >= q! ||Sym T||_F^2
                  (exact, sympy; equality for pure Hermite polynomials)""",
        instances={"quick": top_degree_polys(3), "full": top_degree_polys(4)},
@@ -403,7 +403,7 @@ def _quad_coeffs(L):
     return C[:, iu[0], iu[1]]
 
 
-@claim(id="bfc.lemma.lift_spanning", tag="M", ref="THEORY.md 1.8 item 6", paper=PAPER,
+@claim(id="bfc.lemma.lift_spanning", tag="M", ref="docs/theory.md §1.8.6", paper=PAPER,
        statement="""random R in R^{p x k}, p >= k(k+1)/2: sigma(Rz) spans the quadratic forms of z,
                  so sigma(U'z) = C sigma(Rz) for any orthogonal U""",
        instances={"quick": lift_instances(), "full": lift_instances()},

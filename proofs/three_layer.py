@@ -1,4 +1,4 @@
-"""Claims on three-layer feature learning (THEORY.md 2.2, 2.3; Nichani, Damian & Lee).
+"""Claims on three-layer feature learning (docs/theory.md §2.2, §2.3; Nichani, Damian & Lee).
 
 (a) the variance oracles of x^T A x, exactly (sympy) and by Monte Carlo;
 (b) the learned feature's correlation with x^T A x rises with n1, and test loss falls;
@@ -50,7 +50,7 @@ def _integer_tracefree(d: int, seed: int) -> sp.Matrix:
 # ---------------------------------------------------------------- (a) oracles
 
 
-@claim(id="three_layer.oracle.variance_exact", tag="M", ref="THEORY.md 2.2 (oracle)",
+@claim(id="three_layer.oracle.variance_exact", tag="M", ref="docs/theory.md §2.2 (oracle)",
        paper="Nichani, Damian & Lee 2023 (setting)",
        statement="""Var(x^T A x) = 2||A||_F^2 under N(0, I) and 2d/(d+2) ||A||_F^2 on the sphere of
                  radius sqrt(d), for symmetric trace-free A, checked exactly with sympy; the
@@ -83,7 +83,7 @@ def variance_exact(inst, *, oracle, trace_free: bool):
                               label=f"E h^3 ({dist}, d={d})", exact=str(m3))]
 
 
-@claim(id="three_layer.oracle.variance_mc", tag="M", ref="THEORY.md 2.2 (oracle)",
+@claim(id="three_layer.oracle.variance_mc", tag="M", ref="docs/theory.md §2.2 (oracle)",
        paper="Nichani, Damian & Lee 2023 (setting)",
        statement="""for the default random A (normalised trace-free symmetric Gaussian, full or low
                  rank), Monte Carlo Var(x^T A x) agrees with the oracle within 4 standard errors""",
@@ -109,7 +109,7 @@ QUICK_B = {"d": 16, "n1s": (400, 1600, 9600), "n2": 3000, "m1": 2048, "m2": 128,
 FULL_B = {"d": 32, "n1s": (1000, 4000, 16000), "n2": 4000, "m1": 4096, "m2": 256, "seeds": 5}
 
 
-@claim(id="three_layer.feature.correlation_rises", tag="R", ref="THEORY.md 2.3",
+@claim(id="three_layer.feature.correlation_rises", tag="R", ref="docs/theory.md §2.3",
        paper="Nichani, Damian & Lee 2023, arXiv 2305.06986",
        statement="""after one gradient step on the middle layer, corr(phi, x^T A x) rises with n1
                  at every step of the n1 ladder and the three-layer test loss falls with it (means
@@ -156,7 +156,7 @@ FULL_C = {"d": 32, "n": 12000, "frac1": 0.8, "m1": 4096, "m2": 256, "seeds": 5,
           "gd": {"m": 256, "steps": 800}}
 
 
-@claim(id="three_layer.beats_two_layer", tag="A", ref="THEORY.md 2.1, 2.2b",
+@claim(id="three_layer.beats_two_layer", tag="A", ref="docs/theory.md §2.1, §2.2b",
        paper="Nichani, Damian & Lee 2023, arXiv 2305.06986",
        statement="""on f* = g*(x^T A x) at matched n, the best two-layer baseline (degree-4
                  polynomial KRR, ReLU random features, two-layer net trained by GD) has a larger

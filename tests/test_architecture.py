@@ -84,6 +84,7 @@ def layer(mod: str) -> str:
     if len(parts) >= 2 and parts[1] in ("claims", "runs", "maths", "commands", "proofs", "papers"):
         return parts[1]
     return {"theorycheck": "facade", "theorycheck.plugins": "plugins",
+            "theorycheck.pytest_plugin": "plugins",
             "theorycheck.__main__": "commands"}.get(mod, "base")
 
 

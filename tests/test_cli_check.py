@@ -129,3 +129,23 @@ def test_failing_examples_are_replayed_from_the_out_folder(tmp_path):
     assert main(["check", str(tmp_path), "--out", str(out), "--max-examples", "1"]) == 1
     row = json.loads((out / "report.json").read_text())["claims"][0]
     assert row["verdict"] == "fails" and row["counterexample"] == "6"
+
+
+def test_user_folder_modules_import_each_other_relatively(tmp_path):
+    from theorycheck.claims.discovery import discover
+
+    folder = tmp_path / "myproofs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "helpers.py").write_text("BOUND = 2.0\n")
+    (folder / "sub" / "__init__.py").write_text("")
+    (folder / "sub" / "deep.py").write_text("FACTOR = 0.5\n")
+    (folder / "mine.py").write_text(
+        "from theorycheck import Measurement, claim, grid\n"
+        "from .helpers import BOUND\n"
+        "from .sub.deep import FACTOR\n\n"
+        "@claim(id='mine.relative', statement='x/2 <= 2', paper='-', tag='M', ref='-',\n"
+        "       instances=grid(x=[1.0, 4.0]))\n"
+        "def relative(inst):\n"
+        "    return Measurement(inst['x'] * FACTOR, BOUND)\n")
+    (found,) = [c for c in discover(folder) if c.id == "mine.relative"]
+    assert found.check().verdict == "holds"

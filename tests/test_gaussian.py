@@ -1,4 +1,4 @@
-"""Exact Gaussian expectations (THEORY.md 1.8 items 1 and 7) as oracles, and the Monte Carlo
+"""Exact Gaussian expectations (docs/theory.md §1.8.1 and 7) as oracles, and the Monte Carlo
 estimators tested against them."""
 
 from __future__ import annotations

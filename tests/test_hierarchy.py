@@ -1,4 +1,4 @@
-"""Label hierarchies (THEORY.md 3.2): exact evaluation, PTF verification, degrees, bad input."""
+"""Label hierarchies (docs/theory.md §3.2): exact evaluation, PTF verification, degrees, bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Kernel methods, the span lemma and the scaling study (THEORY.md 1.7)."""
+"""Kernel methods, the span lemma and the scaling study (docs/theory.md §1.7)."""
 
 import json
 import math

@@ -1,4 +1,4 @@
-"""The depth study of THEORY.md 3.3 through the sweep engine (issue 8 item 4): the
+"""The depth study of docs/theory.md §3.3 through the sweep engine: the
 ``label-depth`` run kind, a tiny grid in serial mode, resumption from the store, and agreement
 of the store path with the in-process path."""
 

@@ -1,4 +1,4 @@
-"""The learner F (THEORY.md 1.4): gradients (finite differences and a sympy
+"""The learner F (docs/theory.md §1.4): gradients (finite differences and a sympy
 reference), agreement of the code paths, the planted oracle, truncation, bad input."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The learner's invariant claims hold, and their broken variants fail (THEORY.md 1.8 items 2, 6)."""
+"""The learner's invariant claims hold, and their broken variants fail (docs/theory.md §1.8.2, §1.8.6)."""
 
 from __future__ import annotations
 

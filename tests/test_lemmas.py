@@ -1,4 +1,4 @@
-"""The lemma library (THEORY.md 1.8): numerics against independent references, every
+"""The lemma library (docs/theory.md §1.8): numerics against independent references, every
 ``bfc.lemma.*`` claim holds, the degree-4 study reproduces its constants, and the public
 ``lemma`` API (bad input, error rows, saved counterexamples)."""
 
@@ -113,7 +113,7 @@ def test_feature_error_is_the_rotation_distance_of_features():
         return np.sum((phi @ M.T @ U.T - phi @ Ms.T) ** 2, axis=1)
     est = mc_expectation(sq, 3, 200_000, rng)
     assert abs(est.mean - err ** 2) < 5 * est.stderr
-    # E||S*||^2 = k after normalisation (THEORY.md 1.3)
+    # E||S*||^2 = k after normalisation (docs/theory.md §1.3)
     assert np.sum(whiten(Ms) ** 2) == pytest.approx(2.0)
 
 
@@ -127,7 +127,7 @@ def test_loss_curvature_is_a_lower_bound_and_attained():
         D = (D + D.T) / 2
         Dw = w @ D @ w  # D in whitened coordinates -> phi coordinates
         assert np.einsum("ab,ce,abce->", Dw, Dw, m4) >= lam * np.sum(D * D) * (1 - 1e-10)
-    assert 0 < lam < 2  # the Gaussian-feature value would be 2 (THEORY.md 1.8 item 1)
+    assert 0 < lam < 2  # the Gaussian-feature value would be 2 (docs/theory.md §1.8.1)
 
 
 def test_top_energy_tensor_matches_closed_form_and_hermite_series():
@@ -200,15 +200,15 @@ def test_degree4_study_reproduces_the_claimed_constants():
 
 
 def test_degree4_plot_is_written(tmp_path):
-    from theorycheck.proofs.critical_degree4 import plot, run_study
+    from theorycheck.atomic import save_figure
+    from theorycheck.proofs.critical_degree4 import figure, run_study
     pts, fits, *_ = run_study(kappas=(1.0, 8.0), dims=((2, 1),), seeds=1)
-    out = tmp_path / "c.png"
-    plot(pts, fits, out)
+    out = save_figure(figure(pts, fits), tmp_path / "c.png", dpi=120)
     assert out.stat().st_size > 10_000
 
 
 def test_exact_expectations_within_budget():
-    """Issue 5: exact sympy expectations of degree <= 8 in d <= 4 variables under 5 s each."""
+    """Exact sympy expectations of degree <= 8 in d <= 4 variables under 5 s each."""
     xs = sp.symbols("x0:4")
     x = sp.Matrix(xs)
     A = sp.Matrix(4, 4, sp.symbols("a0:16"))

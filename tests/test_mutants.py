@@ -1,4 +1,4 @@
-"""Falsification: every lemma of THEORY.md 1.8 has mutated versions that must be caught.
+"""Falsification: every lemma of docs/theory.md §1.8 has mutated versions that must be caught.
 
 A mutant changes one knob of a claim: a constant moved by a factor 2 in the direction that
 *strengthens* the statement ("constant halved" for an upper bound, doubled for a lower
@@ -72,6 +72,18 @@ MUTANTS: dict[str, list[tuple[str, dict]]] = {
     "gaussian.mc.agrees_with_exact": [
         ("biased sampler (x -> 1.1 x)", {"sampler_scale": 1.1}),
         ("Monte Carlo with too few samples (4)", {"n_samples": 4})],
+    "bfc.separation.bound_below_network": [
+        ("frozen top layer (layer 3 kept at its initialisation)", {"learner": "frozen-top"}),
+        ("a kernel's measured error in place of the network (poly, q = 2^L)", {"learner": "poly"})],
+    "bfc.separation.exponent_grows_with_depth": [
+        ("top degree capped at 4 (what a depth-2 analysis sees)", {"max_degree": 4}),
+        ("margin quadrupled (e grows by >= 2 per layer)", {"margin": 2.0})],
+    "bfc.classification.e2e_fits": [
+        ("layerwise training in place of end-to-end", {"mode": "layerwise"}),
+        ("threshold divided by 8 (error <= 0.001)", {"threshold": 0.001})],
+    "bfc.classification.layerwise_gap": [
+        ("end-to-end training in place of layerwise", {"mode": "e2e"}),
+        ("threshold multiplied by 2.5 (error >= 0.02)", {"threshold": 0.02})],
 }
 
 #: Still-true mutants (weaker statements); they must hold.

@@ -1,4 +1,4 @@
-"""The results store and run registry (issue 4 item 3): hashing, format checks, ownership,
+"""The results store and run registry: hashing, format checks, ownership,
 curves without duplicates, interruption and resume, export, bad input."""
 
 from __future__ import annotations

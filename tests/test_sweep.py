@@ -1,4 +1,4 @@
-"""Sweeps on a real dask LocalCluster of 2 worker processes on loopback (issue 9): a worker
+"""Sweeps on a real dask LocalCluster of 2 worker processes on loopback: a worker
 killed with SIGKILL mid-sweep, the driver killed mid-sweep, failures and retries, results
 identical to a serial run, and the bad inputs of the issue."""
 

@@ -1,4 +1,4 @@
-"""Symbolic targets (THEORY.md 1.3): exact build, verifiers, Hermite energy, claims and
+"""Symbolic targets (docs/theory.md §1.3): exact build, verifiers, Hermite energy, claims and
 their broken variants."""
 
 from __future__ import annotations

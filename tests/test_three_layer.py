@@ -1,4 +1,4 @@
-"""Three-layer feature learning (THEORY.md 2.2, 2.3): targets and oracles, the
+"""Three-layer feature learning (docs/theory.md §2.2, §2.3): targets and oracles, the
 layer-wise learner, its middle-layer gradient, ridge solves, baselines, the
 exponent study, the CLI's bad-input messages, and failing variants of the claims."""
 
@@ -178,7 +178,7 @@ def test_middle_layer_gradient_matches_sympy():
 
 
 def test_stage1_from_zero_is_the_kernel_feature():
-    """From W = 0, b = 0: phi(x) = (1/n1) sum_i y_i <s(x_i), s(x)> / m1 (THEORY.md 2.2)."""
+    """From W = 0, b = 0: phi(x) = (1/n1) sum_i y_i <s(x_i), s(x)> / m1 (docs/theory.md §2.2)."""
     t = quadratic_target(6, rng=0)
     rng = np.random.default_rng(0)
     X1, y1 = t.sample(50, rng)

@@ -1,4 +1,4 @@
-"""The three-layer exponent study through the sweep engine (issue 7 item 4): the
+"""The three-layer exponent study through the sweep engine: the
 ``three-layer-fit`` run kind, a tiny grid run serially into a store, reruns that skip,
 and the fit reading back exactly what the store holds."""
 

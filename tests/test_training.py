@@ -1,4 +1,4 @@
-"""BFC training (THEORY.md 1.5-1.6): modes, determinism, resume, divergence, claims and mutants."""
+"""BFC training (docs/theory.md §1.5-§1.6): modes, determinism, resume, divergence, claims and mutants."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from theorycheck._version import __version__
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "theorycheck.claims.discovery": ("discover", "find_claim",),
     "theorycheck.claims.engine": ("Claim", "ClaimResult", "Measurement", "claim", "evaluate", "grid", "reproduce", "run_claim", "select",),
+    "theorycheck.claims.report": ("Report",),
     "theorycheck.claims.lemmas": ("lemma", "save_counterexample",),
     "theorycheck.errors": ("ClaimError", "NumericalError", "SpecError", "TheorycheckError",),
     "theorycheck.maths.gaussian": ("MCEstimate", "expectation", "gaussian_moment", "mc_expectation", "sample_inputs",),
@@ -65,6 +66,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from theorycheck.claims.discovery import discover, find_claim
     from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, evaluate, grid, reproduce, run_claim, select
+    from theorycheck.claims.report import Report
     from theorycheck.claims.lemmas import lemma, save_counterexample
     from theorycheck.errors import ClaimError, NumericalError, SpecError, TheorycheckError
     from theorycheck.maths.gaussian import MCEstimate, expectation, gaussian_moment, mc_expectation, sample_inputs

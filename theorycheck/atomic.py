@@ -52,11 +52,9 @@ def save_figure(fig, path: str | Path, **savefig_kwargs) -> Path:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import matplotlib.pyplot as plt
     >>> import tempfile
-    >>> fig = plt.figure()
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure()
     >>> save_figure(fig, Path(tempfile.mkdtemp()) / "f.png").stat().st_size > 0
     True
     """

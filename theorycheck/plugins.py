@@ -31,5 +31,6 @@ BUILTIN_CLAIM_MODULES = (
     "theorycheck.proofs.kernels",
     "theorycheck.proofs.learner_invariants",
     "theorycheck.proofs.lemmas_bfc",
+    "theorycheck.proofs.separation",
     "theorycheck.proofs.three_layer",
 )

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable
 
 from theorycheck.errors import NumericalError, SpecError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _fail(name: str, value: Any, why: str, fix: str, error=SpecError):
@@ -74,12 +75,15 @@ def check_choice(name: str, value: Any, choices: Iterable[str], error=SpecError)
 
 
 def check_array(name: str, value: Any, *, shape: tuple | None = None, ndim: int | None = None,
-                dtype=np.float64, finite: bool = True) -> np.ndarray:
-    """Return ``value`` as an ndarray of ``dtype``.
+                dtype=None, finite: bool = True) -> np.ndarray:
+    """Return ``value`` as an ndarray of ``dtype`` (default float64).
 
     ``shape`` may contain ``None`` for a free axis. Non-finite entries raise
     :class:`NumericalError` naming the array and the first bad index.
     """
+    import numpy as np
+
+    dtype = np.float64 if dtype is None else dtype
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):

@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -54,6 +53,7 @@ from hypothesis import HealthCheck, Verbosity, given, settings  # noqa: E402
 from hypothesis.reporting import with_reporter  # noqa: E402
 
 from theorycheck import Claim  # noqa: E402
+from theorycheck.atomic import atomic_write_text  # noqa: E402
 
 CORPUS_MODULES = ("false_lemmas", "true_lemmas")
 EFFORTS = ("quick", "full")
@@ -234,21 +234,6 @@ def _load() -> str:
         return "n/a"
 
 
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 # -------------------------------------------------------------------------------- main
 
 
@@ -295,8 +280,8 @@ def main(argv=None) -> int:
     text = markdown(rows, records, entries, efforts, args.seeds, args.uniform, meta)
     text += f"\nTotal wall time {total:.1f} s.\n"
     out = Path(args.out)
-    atomic_write(out, text)
-    atomic_write(out.with_suffix(".json"), json.dumps(
+    atomic_write_text(out, text)
+    atomic_write_text(out.with_suffix(".json"), json.dumps(
         {"meta": meta, "summary": rows, "records": records,
          "uniform": {e["id"]: e.get("uniform_rate") for e in entries}}, indent=1) + "\n")
     print(text)

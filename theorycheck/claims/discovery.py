@@ -5,6 +5,7 @@ user's folder."""
 from __future__ import annotations
 
 import importlib.util
+import types
 import sys
 from pathlib import Path
 
@@ -51,10 +52,16 @@ def _folder_modules(folder: Path):
     root = folder if folder.is_dir() else folder.parent
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    _user_package("theorycheck_user", root)
     for f in files:
         if f.name == "conftest.py":
             continue
-        name = "theorycheck_user." + ".".join(f.relative_to(root).with_suffix("").parts)
+        parts = f.relative_to(root).with_suffix("").parts
+        for i in range(1, len(parts)):
+            _user_package(".".join(("theorycheck_user",) + parts[:i]), root.joinpath(*parts[:i]))
+        if parts[-1] == "__init__":
+            continue
+        name = "theorycheck_user." + ".".join(parts)
         if name in sys.modules:
             yield sys.modules[name]
             continue
@@ -68,3 +75,14 @@ def _folder_modules(folder: Path):
             raise ClaimError(f"could not import {f}: {type(exc).__name__}: {exc}; "
                              f"fix that module") from exc
         yield mod
+
+
+def _user_package(name: str, path: Path) -> None:
+    """Register ``name`` as a package over the folder ``path`` (once), so that the modules of
+    a user's folder can import each other relatively (``from .helpers import x``)."""
+    if name in sys.modules and getattr(sys.modules[name], "__path__", None) == [str(path)]:
+        return
+    pkg = types.ModuleType(name)
+    pkg.__path__ = [str(path)]
+    pkg.__package__ = name
+    sys.modules[name] = pkg

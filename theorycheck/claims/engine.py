@@ -44,12 +44,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from theorycheck.claims import SCALES, TAGS, VERDICTS
 from theorycheck.errors import ClaimError
 from theorycheck.jsonable import jsonable
-
-SCALES = ("quick", "full")
-VERDICTS = ("holds", "fails", "inconclusive", "error")
-TAGS = ("A", "R", "M")
 
 
 @dataclass(frozen=True)
@@ -200,6 +197,55 @@ class ClaimResult:
             "warnings": list(self.warnings), "max_examples": self.max_examples,
         }
 
+    def __repr__(self) -> str:
+        """One line: id, verdict, instances, worst ratio, time, and the counterexample or
+        the reason when there is one; never the traceback.
+
+        Examples
+        --------
+        >>> from theorycheck import Measurement, claim
+        >>> c = claim(id="doc.x", statement="x <= 1", paper="-", tag="M", ref="-",
+        ...           instances=[0, 2])(lambda x: Measurement(x, 1))
+        >>> c.check()  # doctest: +ELLIPSIS
+        ClaimResult('doc.x', fails, 2 instances, worst ratio 2, ...s, counterexample=2)
+        """
+        from theorycheck._display import REPR_LIMIT, brief, clip
+
+        ratio = "n/a" if self.worst is None else f"{self.worst_ratio:.4g}"
+        out = (f"ClaimResult({self.claim_id!r}, {self.verdict}, {self.instances} instances, "
+               f"worst ratio {ratio}, {self.seconds:.2g}s")
+        if self.verdict == "error":
+            out += f", {clip(self.note or 'the measurement raised', 80)}"
+            if self.counterexample is not None:
+                out += f" on instance {brief(self.counterexample)}"
+        elif self.counterexample is not None:
+            out += f", counterexample={brief(self.counterexample)}"
+        elif self.note:
+            out += f", {clip(self.note, 80)}"
+        return clip(out, REPR_LIMIT - 1) + ")"
+
+    def _repr_html_(self) -> str:
+        """The verdict, statement, reference, counterexample and reproducer as a table."""
+        import html
+
+        from theorycheck._display import Raw, html_table
+
+        colour = {"holds": "green", "fails": "red", "inconclusive": "darkorange",
+                  "error": "purple"}[self.verdict]
+        ratio = "n/a" if self.worst is None else f"{self.worst_ratio:.4g}"
+        rows = [("verdict", Raw(f"<b style='color:{colour}'>{self.verdict}</b>")),
+                ("statement", self.statement), ("tag / ref", f"[{self.tag}] {self.ref}"),
+                ("instances", self.instances), ("worst ratio", ratio),
+                ("scale / seed", f"{self.scale} / {self.seed}"),
+                ("seconds", f"{self.seconds:.3g}")]
+        if self.note:
+            rows.append(("note", self.note))
+        if self.counterexample is not None:
+            rows.append(("counterexample", self.counterexample_repr))
+        if self.reproducer:
+            rows.append(("reproducer", Raw(f"<pre>{html.escape(self.reproducer)}</pre>")))
+        return html_table(f"ClaimResult {self.claim_id}", rows)
+
 
 #: Effort of a claim that states none, when no hypothesis settings profile is in force.
 DEFAULT_EFFORT = {"quick": 25, "full": 200}
@@ -242,6 +288,18 @@ class Claim:
         if unknown:
             raise ClaimError(f"claim {self.id}: knob(s) {unknown} are not parameters of "
                              f"{self.measure.__name__}; add them to its signature")
+
+    def __repr__(self) -> str:
+        """One line: id, tag, reference and statement (clipped); never the instances.
+
+        Examples
+        --------
+        >>> claim(id="doc.c", statement="x <= 1", paper="-", tag="M", ref="§1",
+        ...       instances=[0])(lambda x: None)
+        Claim('doc.c' [M] §1: x <= 1)
+        """
+        from theorycheck._display import clip
+        return f"Claim({self.id!r} [{self.tag}] {clip(self.ref, 40)}: {clip(self.statement, 100)})"
 
     @property
     def module(self) -> str:

@@ -6,7 +6,7 @@ import math
 import platform
 import time
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from theorycheck.claims.engine import ClaimResult
 from theorycheck.atomic import atomic_write_json, atomic_write_text
@@ -102,3 +102,117 @@ def write_reports(results: Sequence[ClaimResult], out: str | Path, *, scale: str
                                                  "claims": [r.to_dict() for r in results]})
     m = atomic_write_text(out / "report.md", to_markdown(results, meta))
     return j, m
+
+
+def _why(r: ClaimResult) -> str:
+    """One line: the counterexample of ``fails``, the reason (and instance) of ``error``, the
+    note or worst ratio otherwise."""
+    from theorycheck._display import brief
+
+    if r.verdict == "error":
+        return (r.note or "the measurement raised") + (
+            "" if r.counterexample is None else f" on instance {brief(r.counterexample)}")
+    if r.counterexample is not None:
+        return f"counterexample {brief(r.counterexample)}"
+    return r.note or f"worst ratio {_ratio(r)}"
+
+
+class Report(Sequence):
+    """The results of several claims, for a REPL or a notebook.
+
+    A sequence of :class:`~theorycheck.claims.engine.ClaimResult` whose repr is the verdict
+    counts and one line per claim that does not hold (docs/theory.md §0.2), and whose
+    ``_repr_html_`` is the whole table. Build one from results, or run claims with
+    :meth:`Report.run`.
+
+    Parameters
+    ----------
+    results : sequence of ClaimResult
+        The results, in order.
+
+    Examples
+    --------
+    >>> from theorycheck import Measurement, claim
+    >>> ok = claim(id="doc.ok", statement="x <= 1", paper="-", tag="M", ref="-",
+    ...            instances=[0, 1])(lambda x: Measurement(x, 1))
+    >>> Report.run([ok])  # doctest: +ELLIPSIS
+    Report(1 claims, scale quick, seed 0: 1 holds, 0 fails, 0 inconclusive, 0 error)
+    """
+
+    #: The most claims that do not hold listed by the repr.
+    REPR_ROWS = 5
+
+    def __init__(self, results: Sequence[ClaimResult]):
+        self.results = list(results)
+
+    @classmethod
+    def run(cls, claims, scale: str = "quick", seed: int = 0, **check_kwargs) -> "Report":
+        """Check each claim and collect the results.
+
+        Parameters
+        ----------
+        claims : iterable of Claim
+            The claims (e.g. ``theorycheck.select(theorycheck.discover(), ["bfc.lemma.*"])``).
+        scale : {"quick", "full"}
+            Instance sizes and counts.
+        seed : int
+            The seed of every search.
+        **check_kwargs
+            Passed to :meth:`Claim.check` (``max_examples``, ``database``).
+
+        Returns
+        -------
+        Report
+        """
+        return cls([c.check(scale=scale, seed=seed, **check_kwargs) for c in claims])
+
+    def __getitem__(self, i):
+        out = self.results[i]
+        return Report(out) if isinstance(i, slice) else out
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    @property
+    def counts(self) -> dict:
+        """``{verdict: count}`` over the four verdicts."""
+        return summary(self.results)
+
+    def _scale_seed(self) -> str:
+        scales = sorted({r.scale for r in self.results})
+        seeds = sorted({r.seed for r in self.results})
+        scale = scales[0] if len(scales) == 1 else "/".join(scales)
+        seed = seeds[0] if len(seeds) == 1 else "/".join(map(str, seeds))
+        return f"scale {scale}, seed {seed}" if self.results else "empty"
+
+    def __repr__(self) -> str:
+        from theorycheck._display import clip
+
+        head = (f"Report({len(self)} claims, {self._scale_seed()}: "
+                + ", ".join(f"{n} {v}" for v, n in self.counts.items()) + ")")
+        bad = [r for r in self.results if r.verdict != "holds"]
+        lines = [head] + [f"  {r.verdict:<12} {r.claim_id}: "
+                          + clip(_why(r), 100)
+                          for r in bad[: self.REPR_ROWS]]
+        if len(bad) > self.REPR_ROWS:
+            lines.append(f"  ... and {len(bad) - self.REPR_ROWS} more that do not hold")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from theorycheck._display import Raw, html_grid
+
+        colour = {"holds": "green", "fails": "red", "inconclusive": "darkorange", "error": "purple"}
+        rows = [[r.claim_id, f"[{r.tag}]", r.statement, r.instances, _ratio(r),
+                 Raw(f"<b style='color:{colour[r.verdict]}'>{r.verdict}</b>"), f"{r.seconds:.1f}"]
+                for r in self.results]
+        return html_grid(f"theorycheck claims ({self._scale_seed()})",
+                         ["claim", "tag", "statement", "instances", "worst ratio", "verdict", "s"],
+                         rows, note=", ".join(f"{n} {v}" for v, n in self.counts.items()))
+
+    def to_markdown(self) -> str:
+        """The report as Markdown (the ``report.md`` of ``theorycheck check``)."""
+        scales = sorted({r.scale for r in self.results}) or ["-"]
+        seeds = sorted({r.seed for r in self.results}) or ["-"]
+        return to_markdown(self.results, {"scale": "/".join(scales),
+                                          "seed": "/".join(map(str, seeds)),
+                                          "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})

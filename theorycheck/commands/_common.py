@@ -161,3 +161,18 @@ class SweepProgress:
     def __exit__(self, *exc):
         if self.enabled:
             self.progress.__exit__(*exc)
+
+
+def add_valued_options(parser, rows) -> None:
+    """Add ``--flag VALUE`` options from ``(flag, default, help)`` rows; the values are
+    parsed and checked by the command, where their meaning is known."""
+    for flag, default, help_ in rows:
+        parser.add_argument(flag, default=default, help=help_)
+
+
+def action_parser(sub, name: str, help_: str, doc: str, actions, default: str):
+    """A subcommand whose first positional argument is one of ``actions``; its description
+    is the second paragraph of the command module's docstring ``doc``."""
+    p = sub.add_parser(name, help=help_, description=doc.split("\n\n")[1])
+    p.add_argument("action", nargs="?", default=default, choices=actions)
+    return p

@@ -8,11 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from theorycheck.claims.engine import SCALES, select
-from theorycheck.claims.discovery import discover
-from theorycheck.claims.lemmas import reproducer, save_counterexample
-from theorycheck.claims.report import render_table, summary, write_reports
-from theorycheck.validation import check_int
+from theorycheck.claims import SCALES
 
 
 def add_parser(sub) -> None:
@@ -41,7 +37,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from theorycheck.claims.discovery import discover
+    from theorycheck.claims.engine import select
     from theorycheck.claims.parallel import CheckInterrupted, default_jobs, previous_seconds, run_claims
+    from theorycheck.validation import check_int
 
     seed = check_int("--seed", args.seed, min_value=0, max_value=2**32 - 1)
     max_examples = (None if args.max_examples is None else
@@ -72,7 +71,9 @@ def _finish(args, console, results, *, seed: int, jobs: int, total: int, wall: f
             interrupted: bool) -> int:
     """Table, reports and counterexamples of the claims that finished (all of them unless
     interrupted): the one place a check's report is written."""
+    from theorycheck.claims.lemmas import reproducer, save_counterexample
     from theorycheck.claims.parallel import record_seconds
+    from theorycheck.claims.report import render_table, summary, write_reports
     for r in results:
         r.reproducer = reproducer(r, args.path)  # a user folder's claims need its path
     render_table(results, console)

@@ -1,4 +1,4 @@
-"""``theorycheck kernel``: kernel methods against the network on the BFC target (THEORY.md 1.7).
+"""``theorycheck kernel``: kernel methods against the network on the BFC target (docs/theory.md §1.7).
 
 Actions: ``span`` (default) runs the span-lemma experiment at one (kernel, d, q, N);
 ``scaling`` runs the sample-complexity study (every learner on the same fixed N) and prints
@@ -11,27 +11,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 
-from theorycheck.commands._common import int_list, name_list, real_list, store_help, store_path
+from theorycheck.commands._common import (action_parser, add_valued_options, int_list, name_list,
+                                         real_list, store_help, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
 ACTIONS = ("span", "scaling", "figure")
+SPAN_OPTIONS = (
+    ("--kernel", "poly", "span: poly, gaussian or rf (default poly)"),
+    ("--d", 6, "span: input dimension (default 6)"),
+    ("--q", 4, "span: Hermite degree (default 4)"),
+    ("--N", 60, "span: sample count (default 60)"),
+)
+SCALING_OPTIONS = (
+    ("--ds", "6,8,10,12", "scaling: d values"),
+    ("--ns", "16,32,64,128,256,512,1024,2048,4096", "scaling: N values"),
+    ("--Ls", None, "scaling: target depths (default 2,3); figure: keep only these"),
+    ("--seeds", 3, "scaling: number of seeds (default 3)"),
+)
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("kernel", help="kernel methods, the span lemma and sample-complexity scaling",
-                       description=__doc__.split("\n\n")[1])
-    p.add_argument("action", nargs="?", default="span", choices=ACTIONS)
-    p.add_argument("--kernel", default="poly", help="span: poly, gaussian or rf (default poly)")
-    p.add_argument("--d", default=6, help="span: input dimension (default 6)")
-    p.add_argument("--q", default=4, help="span: Hermite degree (default 4)")
-    p.add_argument("--N", default=60, help="span: sample count (default 60)")
-    p.add_argument("--ds", default="6,8,10,12", help="scaling: d values")
-    p.add_argument("--ns", default="16,32,64,128,256,512,1024,2048,4096", help="scaling: N values")
-    p.add_argument("--Ls", default=None, help="scaling: target depths (default 2,3); figure: keep only these")
-    p.add_argument("--seeds", default=3, help="scaling: number of seeds (default 3)")
+    p = action_parser(sub, "kernel", "kernel methods, the span lemma and sample-complexity scaling",
+                      __doc__, ACTIONS, "span")
+    add_valued_options(p, SPAN_OPTIONS + SCALING_OPTIONS)
     p.add_argument("--learners", default=None, help="scaling: learners (default poly,gaussian,network); "
                                                      "figure: keep only these")
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")
@@ -55,6 +59,8 @@ def run(args) -> int:
 
 
 def _span(args) -> int:
+    import numpy as np
+
     from theorycheck.papers.bfc.span_lemma import SPAN_KERNELS, span_experiment
     kernel = check_choice("kernel", args.kernel, SPAN_KERNELS)
     r = span_experiment(kernel, check_int("d", args.d, min_value=1), check_int("q", args.q, min_value=1),
@@ -126,6 +132,7 @@ def _figure(args) -> int:
         raise SpecError("no cells left after --Ls/--learners; check the filters against the JSON files")
     data = {"eps": _eps(args.eps)[0], "cells": records}
     _tables(cells_from_records(records), _eps(args.eps))
-    path = scaling_figure(data, args.out)
+    from theorycheck.atomic import save_figure
+    path = save_figure(scaling_figure(data), args.out, dpi=120)
     print(f"wrote {path}")
     return 0

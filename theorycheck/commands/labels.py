@@ -1,4 +1,4 @@
-"""``theorycheck labels``: label hierarchies (THEORY.md 3) — show one, or run the depth study."""
+"""``theorycheck labels``: label hierarchies (docs/theory.md §3) — show one, or run the depth study."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from theorycheck.validation import check_choice, check_int
 
 def add_parser(sub) -> None:
     p = sub.add_parser("labels", help="deep label hierarchies: show one, or run the depth study",
-                       description="Deep hierarchical label models (THEORY.md 3).")
+                       description="Deep hierarchical label models (docs/theory.md §3).")
     act = p.add_subparsers(dest="action", metavar="ACTION")
     s = act.add_parser("show", help="print a hierarchy: each label as sign(polynomial), its "
                                     "true degree in x, and the PTF verification")
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     s.set_defaults(func=run_show)
     st = act.add_parser("study", help="top-level error vs depth r for the layerwise learner "
                                       "and the baselines, per-level errors, figures",
-                        description="The depth study of THEORY.md 3.3. Each (r, seed) cell is a "
+                        description="The depth study of docs/theory.md §3.3. Each (r, seed) cell is a "
                                     "'label-depth' run of the sweep engine, recorded in --store; "
                                     "rerunning skips the runs already recorded. --in-process runs "
                                     "the cells in this process without a store.")
@@ -115,7 +115,7 @@ def _study_config(args):
 
 
 def run_study(args) -> int:
-    from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, level_table, plot_figures
+    from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, level_table
     from theorycheck.papers.labels.depth_sweep import study_specs
 
     grid_store = None
@@ -157,9 +157,20 @@ def run_study(args) -> int:
         Path(args.out).write_text(json.dumps(results, indent=1))
         print(f"\nresults: {args.out}")
     if args.figures:
-        for path in plot_figures(results, args.figures):
+        for path in write_figures(results, args.figures):
             print(f"figure: {path}")
     return 0
+
+
+def write_figures(results, outdir) -> list[Path]:
+    """The two labels figures as PNGs in ``outdir``: error per level vs block at the largest
+    r, and top error vs r per method."""
+    from theorycheck.atomic import save_figure
+    from theorycheck.papers.labels.depth_gap import error_per_block_figure, top_error_figure
+
+    out = Path(outdir)
+    return [save_figure(error_per_block_figure(results), out / "labels_error_per_block.png", dpi=120),
+            save_figure(top_error_figure(results), out / "labels_top_error_vs_r.png", dpi=120)]
 
 
 def _sweep(args, specs, store_path):

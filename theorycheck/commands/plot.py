@@ -42,15 +42,17 @@ def resolve(store, prefixes) -> list[dict]:
 
 
 def write_figures(store_path, hashes, labels, out) -> list[Path]:
+    from theorycheck.atomic import save_figure
     from theorycheck.papers.bfc.plots import feature_error_figure, loss_figure
     from theorycheck.runs.store import Store
     with Store(store_path, create=False) as st:
         runs = {lab: curve_rows(st, h) for lab, h in zip(labels, hashes)}
     out = Path(out)
-    paths = [loss_figure(runs, out / "bfc_loss.png")]
+    paths = [save_figure(loss_figure(runs), out / "bfc_loss.png", dpi=120, bbox_inches="tight")]
     hier = {k: v for k, v in runs.items() if any("err_lin_2" in r for r in v)}
     if hier:
-        paths.append(feature_error_figure(hier, out / "bfc_feature_error.png"))
+        paths.append(save_figure(feature_error_figure(hier), out / "bfc_feature_error.png",
+                                 dpi=120, bbox_inches="tight"))
     return paths
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from theorycheck.commands._common import add_store_argument, parse_assignment, store_path
 from theorycheck.commands._common import console as _console
 
 from theorycheck.errors import TheorycheckError
-from theorycheck.runs.store import STATUSES, Store, runs_table
+from theorycheck.runs import STATUSES
+
+if TYPE_CHECKING:
+    from theorycheck.runs.store import Store
 from theorycheck.validation import check_choice, check_int
 
 
@@ -94,6 +98,8 @@ def export_table(columns, rows, path: str | Path) -> Path:
 
 def run(args) -> int:
     from rich.table import Table
+
+    from theorycheck.runs.store import Store, runs_table
 
     limit = check_int("--limit", args.limit, min_value=0)
     console = _console()

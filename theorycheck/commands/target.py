@@ -1,4 +1,4 @@
-"""``theorycheck target``: build a target G* (THEORY.md 1.3) and print its spec, its
+"""``theorycheck target``: build a target G* (docs/theory.md §1.3) and print its spec, its
 per-layer degrees, its structure, its Hermite energy by degree, the information gap and
 (for small d) the expanded polynomial; ``--latex`` prints LaTeX instead of tables."""
 
@@ -16,7 +16,7 @@ EXPAND_MAX_TERMS = 40
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("target", help="build and inspect a target G* (THEORY.md 1.3)",
+    p = sub.add_parser("target", help="build and inspect a target G* (docs/theory.md §1.3)",
                        description="Build the backward-feature-correction target G* from a spec and "
                                    "print its degrees, structure, energy by Hermite degree and "
                                    "information gap, verified in exact arithmetic.")
@@ -113,10 +113,13 @@ def run(args) -> int:
             print(rep._repr_latex_())
         if expand and exact:
             import sympy as sp
-            print("$G^*(x) = " + sp.latex(_truncated(sym)) + "$")
+            n = len(sym.G_star.terms())
+            print(f"% G*(x): all {n} terms; coefficients rounded to 4 significant digits "
+                  f"(the exact rationals are SymbolicTarget.G_star)")
+            print("$G^*(x) = " + sp.latex(_leading(sym, None), symbol_names=sym.latex_names()) + "$")
         return 0
 
-    t = Table(title="Target G* (THEORY.md 1.3)")
+    t = Table(title="Target G* (docs/theory.md §1.3)")
     t.add_column("field")
     t.add_column("value")
     for key, val in spec.to_dict().items():
@@ -139,17 +142,27 @@ def run(args) -> int:
         console.print(sweep.footer(), markup=False)
     if expand and exact:
         n = len(sym.G_star.terms())
-        shown = _truncated(sym)
-        more = f"  ... (+{n - EXPAND_MAX_TERMS} more terms)" if n > EXPAND_MAX_TERMS else ""
+        shown = _leading(sym, EXPAND_MAX_TERMS)
+        more = ""
+        if n > EXPAND_MAX_TERMS:
+            rest = _ordered_terms(sym)[EXPAND_MAX_TERMS:]
+            more = (f"  ... (+{n - EXPAND_MAX_TERMS} more terms, of degree "
+                    f"{sum(rest[-1][0])} to {sum(rest[0][0])}, not shown; --latex prints every term)")
         console.print(f"G*(x) = {shown}{more}   [{n} terms, coefficients to 4 digits]", markup=False)
     return 0
 
 
-def _truncated(sym):
-    """The top-degree-first leading terms of G*, coefficients rounded for display."""
+def _ordered_terms(sym):
+    """The terms of G*, highest degree first (then reverse-lexicographic)."""
+    return sorted(sym.G_star.terms(), key=lambda mc: (-sum(mc[0]), [-e for e in mc[0]]))
+
+
+def _leading(sym, limit: int | None):
+    """The first ``limit`` terms of G* (all when None) in :func:`_ordered_terms` order,
+    coefficients rounded to 4 significant digits for display."""
     import sympy as sp
 
-    terms = sorted(sym.G_star.terms(), key=lambda mc: (-sum(mc[0]), [-e for e in mc[0]]))[:EXPAND_MAX_TERMS]
+    terms = _ordered_terms(sym)[:limit]
     return sp.Add(*[sp.Float(float(c), 4) * sp.Mul(*(s ** e for s, e in zip(sym.symbols, m)))
                     for m, c in terms], evaluate=False)
 

@@ -1,4 +1,4 @@
-"""``theorycheck three-layer``: the three-layer learner on g*(x^T A x) (THEORY.md 2.2, 2.3).
+"""``theorycheck three-layer``: the three-layer learner on g*(x^T A x) (docs/theory.md §2.2, §2.3).
 
 Actions: ``run`` (default) fits one learner and prints corr(phi, h*) and the test
 loss (with ``--baselines``, the two-layer baselines at the same n); ``exponents``
@@ -13,9 +13,9 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 
-from theorycheck.commands._common import add_store_argument, int_list, name_list, real_list, store_path
+from theorycheck.commands._common import (action_parser, add_store_argument, add_valued_options,
+                                         int_list, name_list, real_list, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
@@ -23,18 +23,21 @@ ACTIONS = ("run", "exponents", "figures")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("three-layer", help="three-layer feature learning on g*(x^T A x)",
-                       description=__doc__.split("\n\n")[1])
-    p.add_argument("action", nargs="?", default="run", choices=ACTIONS)
-    p.add_argument("--d", default=16, help="input dimension (default 16)")
-    p.add_argument("--n1", default=4000, help="stage-1 samples (default 4000)")
-    p.add_argument("--n2", default=1000, help="stage-2 samples (default 1000)")
-    p.add_argument("--m1", default=2048, help="first-layer width (default 2048)")
-    p.add_argument("--m2", default=128, help="second-layer width (default 128)")
-    p.add_argument("--sigma1", default="abs", help="first activation: abs (default), relu, tanh, square")
-    p.add_argument("--dist", default="sphere", help="inputs: sphere (default) or gaussian")
-    p.add_argument("--rank", default=None, help="rank of the random A (default: full)")
-    p.add_argument("--matrix", default=None, help="a .npy or text file holding your own A")
+    p = action_parser(sub, "three-layer", "three-layer feature learning on g*(x^T A x)", __doc__,
+                      ACTIONS, "run")
+    add_valued_options(p, (
+        ("--d", 16, "input dimension (default 16)"),
+        ("--n1", 4000, "stage-1 samples (default 4000)"),
+        ("--n2", 1000, "stage-2 samples (default 1000)"),
+        ("--m1", 2048, "first-layer width (default 2048)"),
+        ("--m2", 128, "second-layer width (default 128)"),
+    ))
+    add_valued_options(p, (
+        ("--sigma1", "abs", "first activation: abs (default), relu, tanh, square"),
+        ("--dist", "sphere", "inputs: sphere (default) or gaussian"),
+        ("--rank", None, "rank of the random A (default: full)"),
+        ("--matrix", None, "a .npy or text file holding your own A"),
+    ))
     p.add_argument("--normalise", action="store_true",
                    help="symmetrise / remove trace / rescale a given A (with a warning) "
                         "instead of rejecting it")
@@ -62,6 +65,8 @@ def add_parser(sub) -> None:
 
 
 def _target(args):
+    import numpy as np
+
     from theorycheck.papers.three_layer.quadratic_features import quadratic_target
     d = check_int("--d", args.d, min_value=2)
     rank = None if args.rank is None else check_int("--rank", args.rank, min_value=2, max_value=d)
@@ -92,6 +97,8 @@ def run(args) -> int:
 
 
 def _run_one(args) -> int:
+    import numpy as np
+
     from theorycheck.papers.three_layer.baselines import run_baseline
     from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer
     target = _target(args)
@@ -126,6 +133,8 @@ def _exponent_args(args):
 
 
 def _exponents(args, figure: bool):
+    import numpy as np
+
     from theorycheck.atomic import atomic_write_json, atomic_write_text
     from theorycheck.papers.three_layer.exponent_study import cells_to_records, exponent_rows, format_exponent_table
     from theorycheck.papers.three_layer.exponent_sweep import run_exponent_sweep
@@ -165,7 +174,9 @@ def _exponents(args, figure: bool):
         from theorycheck.papers.three_layer.figures import plot_exponents
         e = eps[len(eps) // 2]
         if any(np.isfinite(x) for r in by_eps[e] for m in r.n_required.values() for x in m.values()):
-            print(plot_exponents(by_eps[e], ds, out / "three_layer_exponents.png", e))
+            from theorycheck.atomic import save_figure
+            print(save_figure(plot_exponents(by_eps[e], ds, e), out / "three_layer_exponents.png",
+                              dpi=110))
         else:
             print(f"no exponent figure: every (learner, seed, d) is censored at eps={e:g}; "
                   f"widen --ns")
@@ -187,6 +198,9 @@ def _progress():
 
 
 def _figures(args) -> int:
+    import numpy as np
+
+    from theorycheck.atomic import save_figure
     from theorycheck.papers.three_layer.figures import (ladder_data, matched_n_data, plot_ladder,
                                        plot_matched_n)
     out = Path(args.out)
@@ -194,14 +208,14 @@ def _figures(args) -> int:
     t0 = time.perf_counter()
     n1s = [250, 500, 1000, 2000, 4000, 8000]
     lad = ladder_data(16, n1s, 3000, seeds)
-    print(plot_ladder(lad, n1s, 16, out / "three_layer_ladder.png"))
+    print(save_figure(plot_ladder(lad, n1s, 16), out / "three_layer_ladder.png", dpi=110))
     for s1, (corr, loss) in lad.items():
         print(f"d=16 sigma1={s1}: n1={n1s}")
         print(f"  corr mean {np.round(corr.mean(0), 3).tolist()} sd {np.round(corr.std(0, ddof=1), 3).tolist()}")
         print(f"  loss mean {np.round(loss.mean(0), 3).tolist()} sd {np.round(loss.std(0, ddof=1), 3).tolist()}")
     ns = [1000, 2000, 3000, 4000]
     mat = matched_n_data(20, ns, seeds)
-    print(plot_matched_n(mat, ns, 20, out / "three_layer_matched_n.png"))
+    print(save_figure(plot_matched_n(mat, ns, 20), out / "three_layer_matched_n.png", dpi=110))
     for k, arr in mat.items():
         print(f"d=20 {k}: n={ns} loss mean {np.round(arr.mean(0), 3).tolist()} "
               f"sd {np.round(arr.std(0, ddof=1), 3).tolist()}")

@@ -88,7 +88,7 @@ def fit_exponent(ds: Sequence[float], n_req: Sequence[float]) -> float:
 @dataclass
 class ExponentRow:
     """One learner's fitted exponent: mean over seeds, interval [lo, hi], the seeds with a
-    fit, the censored (seed, d) count, each seed's exponent and N_required[seed][d]."""
+    fit, the censored (seed, d) count, each seed's exponent and ``N_required[seed][d]``."""
 
     learner: str
     exponent: float

@@ -1,4 +1,4 @@
-"""Exact Gaussian expectations (THEORY.md 1.8 item 7) and the Monte Carlo
+"""Exact Gaussian expectations (docs/theory.md §1.8.7) and the Monte Carlo
 estimators that are tested against them.
 
 Under x ~ N(0, I_d) the coordinates are independent with

@@ -1,5 +1,5 @@
 """Hermite decomposition of polynomials under x ~ N(0, I_d): exact energy by degree,
-and a Monte Carlo estimator of it for inputs too wide to expand (THEORY.md 1.3,
+and a Monte Carlo estimator of it for inputs too wide to expand (docs/theory.md §1.3,
 "energy by degree"; 1.8 items 5 and 7).
 
 With the probabilists' Hermite polynomials He_n (orthogonal under N(0, 1),

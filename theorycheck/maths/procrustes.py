@@ -1,4 +1,4 @@
-"""Closeness up to rotation, and the Gram bound that controls it (THEORY.md 1.8 items 1-4).
+"""Closeness up to rotation, and the Gram bound that controls it (docs/theory.md §1.8.1-4).
 
 For W, W* in R^{k x n} the *rotation distance* is
 
@@ -6,9 +6,9 @@ For W, W* in R^{k x n} the *rotation distance* is
 
 attained by orthogonal Procrustes (``scipy.linalg.orthogonal_procrustes``).
 Because ``Sum(sigma(Wz)) = z^T W^T W z`` only sees the Gram matrix W^T W, this is
-the natural feature error of a quadratic layer (THEORY.md 1.6, 1.8 item 2).
+the natural feature error of a quadratic layer (docs/theory.md §1.6, §1.8 item 2).
 
-Tu et al. (2016, Lemma 5.4), THEORY.md 1.8 item 3: when rank W* = k,
+Tu et al. (2016, Lemma 5.4), docs/theory.md §1.8.3: when rank W* = k,
 
     dist(W, W*)^2 <= ||W^T W - W*^T W*||_F^2 / (2 (sqrt2 - 1) sigma_k(W*)^2).
 

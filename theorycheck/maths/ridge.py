@@ -40,6 +40,27 @@ DEFAULT_LAMBDAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 LAM_SCALES = ("mean_diag", "none")
 
 
+#: From this order on, a multi-threaded OpenBLAS factors with one thread: scipy's bundled
+#: OpenBLAS (0.3.30, 2 threads) was measured to segfault in cho_factor at n = 16,000 on a
+#: row-major matrix (docs/kernels.md "A kernel solve that cannot crash").
+ONE_THREAD_N = 16_000
+
+
+def _safe_blas(n: int):
+    """A context that limits BLAS to one thread for n >= ONE_THREAD_N when an OpenBLAS with
+    several threads is loaded (threadpoolctl); a no-op otherwise."""
+    import contextlib
+    if n < ONE_THREAD_N:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+        return contextlib.nullcontext()
+    if any(i.get("internal_api") == "openblas" and i.get("num_threads", 1) > 1 for i in threadpool_info()):
+        return threadpool_limits(1, user_api="blas")
+    return contextlib.nullcontext()
+
+
 #: Systems at least this large may be solved in mixed precision (:func:`solve_spd_mixed`);
 #: smaller ones, cheap anyway, keep the plain float64 Cholesky.
 MIXED_MIN_N = 2048
@@ -88,7 +109,10 @@ def solve_spd_mixed(A: np.ndarray, rhs: np.ndarray, shift: float = 0.0) -> np.nd
     n = A.shape[0]
     L = A.astype(np.float32)
     L[np.diag_indices(n)] += np.float32(shift)
-    L, info = lapack.spotrf(L, lower=1, overwrite_a=1, clean=0)
+    if L.flags.c_contiguous and not L.flags.f_contiguous:
+        L = L.T  # the same symmetric buffer, column-major: factored in place, not copied
+    with _safe_blas(n):
+        L, info = lapack.spotrf(L, lower=1, overwrite_a=1, clean=0)
     if info != 0:
         return None
 
@@ -136,9 +160,15 @@ def _solve_spd(M: np.ndarray, rhs: np.ndarray, lam: float, cond_bound: float | N
 
 
 def _cholesky_solve(M: np.ndarray, rhs: np.ndarray, lam: float) -> np.ndarray:
-    """The float64 Cholesky solve of M x = rhs, M factored in place."""
+    """The float64 Cholesky solve of M x = rhs, M factored in place.
+
+    LAPACK wants column-major storage: a row-major M would be copied (n^2 more doubles), so a
+    C-ordered M is passed as M.T, the same buffer read column-major (equal to M, symmetric)."""
+    if M.ndim == 2 and M.flags.c_contiguous and not M.flags.f_contiguous:
+        M = M.T
     try:
-        factor = cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
+        with _safe_blas(M.shape[0]):
+            factor = cho_factor(M, lower=True, overwrite_a=True, check_finite=False)
     except LinAlgError:
         raise NumericalError(f"the ridge system is not positive definite at lam={lam:g}; use a "
                              f"larger penalty (lambdas) or check the features for NaN/inf") from None

@@ -1,4 +1,4 @@
-"""The top-degree (Hermite) bound, THEORY.md 1.8 item 5.
+"""The top-degree (Hermite) bound, docs/theory.md §1.8.5.
 
 If p has degree q and top homogeneous part <T, x^{(x)q}>, then under x ~ N(0, I_d)
 
@@ -61,7 +61,7 @@ def sym_tensor(p, variables: Sequence[sp.Symbol] | None = None, symmetrise: bool
 
 
 def top_energy(p, variables: Sequence[sp.Symbol] | None = None, symmetrise: bool = True) -> float:
-    """q! ||Sym T||_F^2 (THEORY.md 1.8 item 5's lower bound on E[p^2])."""
+    """q! ||Sym T||_F^2 (docs/theory.md §1.8.5's lower bound on E[p^2])."""
     poly = as_poly(p, variables)
     T = sym_tensor(poly, symmetrise=symmetrise)
     return math.factorial(poly.total_degree() if not poly.is_zero else 0) * float(np.sum(T * T))

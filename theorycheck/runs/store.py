@@ -1,5 +1,5 @@
 """The results store: one SQLite file holding every run, its config, seed, code version,
-diagnostic curves and checkpoints (issue 4 item 3; the sweep engine of issue 9 writes here).
+diagnostic curves and checkpoints (sweeps write here too).
 
 Design:
 
@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from theorycheck.errors import TheorycheckError
+from theorycheck.runs import STATUSES
 from theorycheck.jsonable import jsonable
 
 FORMAT = "theorycheck-store"
 SCHEMA_VERSION = 1
-STATUSES = ("queued", "running", "done", "failed")
 DEFAULT_LEASE_S = 60.0
 
 _SCHEMA = """
@@ -306,6 +306,34 @@ class Store:
                 except FileNotFoundError:
                     pass
 
+    def __repr__(self) -> str:
+        """One line: the file and the number of runs by status.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> Store(pathlib.Path(tempfile.mkdtemp()) / "r.sqlite")  # doctest: +ELLIPSIS
+        Store('.../r.sqlite', 0 runs)
+        """
+        if self._closed:
+            return f"Store({str(self.path)!r}, closed)"
+        counts = {k: v for k, v in self.status_counts().items() if v}
+        n = sum(counts.values())
+        by = ": " + ", ".join(f"{v} {k}" for k, v in counts.items()) if counts else ""
+        return f"Store({str(self.path)!r}, {n} runs{by})"
+
+    def _repr_html_(self) -> str:
+        """The runs by kind and status (docs/sweeps.md)."""
+        from theorycheck._display import html_grid
+
+        if self._closed:
+            return html_grid(f"Store {self.path} (closed)", [], [])
+        with self._lock:
+            rows = self._conn.execute("SELECT kind, status, count(*), sum(seconds) FROM runs "
+                                      "GROUP BY kind, status ORDER BY kind, status").fetchall()
+        return html_grid(f"Store {self.path}", ["kind", "status", "runs", "seconds"],
+                         [[k, st, n, "" if sec is None else f"{sec:.1f}"] for k, st, n, sec in rows])
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
@@ -435,28 +463,18 @@ class Store:
     def runs(self, *, hashes: Iterable[str] | None = None, kind: str | None = None,
              status: str | None = None) -> list[dict]:
         """Runs as dicts with ``config`` and ``summary`` decoded."""
-        q = f"SELECT {', '.join(RUN_COLUMNS)}, config, summary, checkpoint FROM runs"
-        where, args = [], []
-        if kind is not None:
-            where.append("kind = ?")
-            args.append(kind)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status)
         if hashes is not None:
             hashes = list(hashes)
             if not hashes:
                 return []
-            where.append(f"hash IN ({', '.join('?' * len(hashes))})")
-            args.extend(hashes)
-        if where:
-            q += " WHERE " + " AND ".join(where)
+        q, args = _select(f"SELECT {', '.join(RUN_COLUMNS)}, config, summary, checkpoint FROM runs",
+                          kind=kind, status=status, hash=hashes)
         q += " ORDER BY created, hash"
         with self._lock:
             rows = self._conn.execute(q, args).fetchall()
         out = []
         for r in rows:
-            d = dict(zip(RUN_COLUMNS, r[: len(RUN_COLUMNS)]))
+            d = StoredRun(zip(RUN_COLUMNS, r[: len(RUN_COLUMNS)]))
             d["config"] = json.loads(r[-3])
             d["summary"] = None if r[-2] is None else json.loads(r[-2])
             d["checkpoint"] = None if r[-1] is None else json.loads(r[-1])
@@ -482,21 +500,62 @@ class Store:
 
     def curves(self, h: str | None = None, metric: str | None = None) -> list[tuple[str, str, int, float]]:
         """``(hash, metric, step, value)`` rows ordered by hash, metric, step."""
-        q, where, args = "SELECT hash, metric, step, value FROM curves", [], []
-        if h is not None:
-            where.append("hash = ?")
-            args.append(h)
-        if metric is not None:
-            where.append("metric = ?")
-            args.append(metric)
-        if where:
-            q += " WHERE " + " AND ".join(where)
+        q, args = _select("SELECT hash, metric, step, value FROM curves", hash=h, metric=metric)
         with self._lock:
             return self._conn.execute(q + " ORDER BY hash, metric, step", args).fetchall()
 
     def integrity_ok(self) -> bool:
         with self._lock:
             return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class StoredRun(dict):
+    """One run of a :class:`Store`: a plain ``dict`` (``hash``, ``kind``, ``seed``,
+    ``status``, ``config``, ``summary``, ``checkpoint``, times...) with a short repr.
+
+    Examples
+    --------
+    >>> StoredRun(hash="ab" * 32, kind="walk", seed=0, status="done", seconds=1.5,
+    ...           config={"n": 3}, summary={"loss": 0.25})
+    StoredRun(walk abababab, seed 0, done, 1.5s, config n=3, summary loss=0.25)
+    """
+
+    def __repr__(self) -> str:
+        from theorycheck._display import REPR_LIMIT, clip
+
+        sec = self.get("seconds")
+        parts = [f"{self.get('kind')} {str(self.get('hash'))[:8]}", f"seed {self.get('seed')}",
+                 str(self.get("status"))]
+        if sec is not None:
+            parts.append(f"{sec:.3g}s")
+        if self.get("error"):
+            parts.append(f"error: {clip(self['error'], 60)}")
+        parts.append("config " + _brief(self.get("config")))
+        if self.get("summary"):
+            parts.append("summary " + _brief(self["summary"]))
+        return clip("StoredRun(" + ", ".join(parts), REPR_LIMIT - 1) + ")"
+
+    def _repr_html_(self) -> str:
+        from theorycheck._display import html_table
+
+        rows = [(k, self.get(k)) for k in ("hash", "kind", "seed", "status", "seconds", "error",
+                                           "attempts", "code_version") if self.get(k) is not None]
+        rows += [(f"config.{k}", v) for k, v in (self.get("config") or {}).items()]
+        rows += [(f"summary.{k}", v) for k, v in (self.get("summary") or {}).items()]
+        if self.get("checkpoint") is not None:
+            rows.append(("checkpoint", f"at step {self.get('checkpoint_step')}"))
+        return html_table(f"StoredRun {str(self.get('hash'))[:12]}", rows)
+
+
+def _brief(d, limit: int = 4) -> str:
+    """``k=v`` for the first ``limit`` scalar entries of ``d`` (numbers to 4 digits)."""
+    from theorycheck._display import clip, fmt_num
+
+    if not isinstance(d, Mapping) or not d:
+        return "{}"
+    items = [f"{k}={fmt_num(v)}" for k, v in d.items() if not isinstance(v, (list, dict))]
+    more = len(d) - min(len(items), limit)
+    return clip(" ".join(items[:limit]), 100) + (f" (+{more} keys)" if more > 0 else "")
 
 
 def _real(v) -> float | None:
@@ -527,3 +586,19 @@ def _scalar(v):
     if isinstance(v, (dict, list)):
         return canonical_json(v)
     return v
+
+
+def _select(query: str, **conditions) -> tuple[str, list]:
+    """``query`` with a WHERE clause for each condition that is not None: a list or tuple
+    matches any of its values, anything else must be equal."""
+    where, args = [], []
+    for column, value in conditions.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            where.append(f"{column} IN ({', '.join('?' * len(value))})")
+            args.extend(value)
+        else:
+            where.append(f"{column} = ?")
+            args.append(value)
+    return (query + " WHERE " + " AND ".join(where) if where else query), args

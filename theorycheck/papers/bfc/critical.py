@@ -1,7 +1,7 @@
 """The two-layer (degree-4) critical lemma: exact loss, feature error, and the study.
 
-THEORY.md 1.8 item 4 (second half). The degree-4 model is the BFC target with
-L = 2 (THEORY.md 1.3, skips J_2 = {0, 1}):
+docs/theory.md §1.8.4 (second half). The degree-4 model is the BFC target with
+L = 2 (docs/theory.md §1.3, skips J_2 = {0, 1}):
 
     S_2(x) = W sigma(x) + V x   in R^k,     G(x) = ||S_2(x)||^2   (degree 4),
 
@@ -14,7 +14,7 @@ is the fourth moment
 
 computed *exactly* from the fourth-moment tensor of phi (coordinates are
 independent, and E[sigma(z)^s z^t] is a finite Gaussian moment sum). The
-feature error up to rotation (THEORY.md 1.6) is exact too:
+feature error up to rotation (docs/theory.md §1.6) is exact too:
 
     err^2 = min_U E||U S_2 - S*_2||^2 = min_U ||(U M - M*) Sigma^{1/2}||_F^2,
 
@@ -113,7 +113,7 @@ def whiten(M, centred: bool = True) -> np.ndarray:
 
 
 def feature_error(M, M_star, centred: bool = True) -> float:
-    """min_U sqrt(E||U S_2(x) - S*_2(x)||^2), exact (THEORY.md 1.6 with Procrustes)."""
+    """min_U sqrt(E||U S_2(x) - S*_2(x)||^2), exact (docs/theory.md §1.6 with Procrustes)."""
     return rotation_distance(whiten(M, centred), whiten(M_star, centred))
 
 
@@ -143,7 +143,7 @@ def degree4_constant(d: int, centred: bool = True) -> float:
 def draw_target(d: int, k: int, kappa: float, rng: np.random.Generator,
                 centred: bool = True) -> np.ndarray:
     """M* = [W*, V*] whose whitened singular values are geometric on [1/kappa, kappa],
-    rescaled so that E||S*_2||^2 = k (THEORY.md 1.3 normalisation)."""
+    rescaled so that E||S*_2||^2 = k (docs/theory.md §1.3 normalisation)."""
     d = check_int("d", d, min_value=1, max_value=10)
     k = check_int("k", k, min_value=1, max_value=2 * d)
     kappa = check_real("kappa", kappa, min_value=1.0)

@@ -1,4 +1,4 @@
-"""What to measure while learning G* (THEORY.md 1.6).
+"""What to measure while learning G* (docs/theory.md §1.6).
 
 * ``feature_error_rotation``: err_l = min_{U orthogonal} E||U S_l - S*_l||^2 / E||S*_l||^2,
   by orthogonal Procrustes on a sample. When the learner's width m exceeds the

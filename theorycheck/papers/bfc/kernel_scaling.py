@@ -1,14 +1,14 @@
 """Sample-complexity scaling of kernel methods against the network on the BFC target
-(THEORY.md 1.7 "scaling to check", 1.6b "same fixed N").
+(docs/theory.md §1.7 "scaling to check", 1.6b "same fixed N").
 
-Every learner sees the same data: the target G* (THEORY.md 1.3, drawn from ``seed``), the
+Every learner sees the same data: the target G* (docs/theory.md §1.3, drawn from ``seed``), the
 same fixed pool of N training inputs (the pool :func:`theorycheck.papers.bfc.training.train` draws for
 ``N=N``) and the same test set and top-term energy as the trainer. The network is the
 progressive end-to-end learner ``train(mode='e2e', N=N, steps=...)``; the kernels are those
 of :mod:`theorycheck.papers.bfc.ntk` with the ridge chosen by validation.
 
 Relative test error [R]: E[(f - G*)^2] / (alpha_L^2 Var(Sum G*_L)) on the trainer's test set
-(the trainer's ``rel_loss``, THEORY.md 1.6). N_required(d) is the first N of the grid at which
+(the trainer's ``rel_loss``, docs/theory.md §1.6). N_required(d) is the first N of the grid at which
 it drops to ``eps`` (log-linear interpolation), and N_required ~ d^e is fitted per seed with a
 t-interval over seeds (:mod:`theorycheck.maths.exponents`, shared with the three-layer study).
 
@@ -181,7 +181,7 @@ KERNEL_FIT = register_run_kind("kernel-fit", run_kernel_fit, config=KernelFitCon
 def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
                  n: int = 20000) -> tuple[int, tuple]:
     """The degree a learner must capture to reach relative error ``eps``: the largest q with
-    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (THEORY.md 1.3 energy by
+    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (docs/theory.md §1.3 energy by
     degree, Monte Carlo; the span lemma then asks N of order D_q). Returns (q, energies)."""
     from theorycheck.papers.bfc.symbolic import mc_energy_table
     from theorycheck.papers.bfc.training import make_target, train_config

@@ -1,4 +1,4 @@
-"""The quadratic learner network F of THEORY.md 1.4, as plain arrays and pure functions.
+"""The quadratic learner network F of docs/theory.md §1.4, as plain arrays and pure functions.
 
     Phi_0(x) = x,  Phi_1(x) = sigma(x)  (centred: x_i^2 - 1, as the target),
     Phi_j(x) = sigma(R_j S_j(x))   for j >= 2   (R_j fixed Gaussian, p_j x k_j)
@@ -11,7 +11,7 @@ Conventions [R] (configurable, defaults stated):
 * ``sigma_t`` (truncated quadratic): z^2 for |z| <= B, 2B|z| - B^2 beyond
   (continuous and C^1). Default ``B = 16`` (features are O(1), so truncation is
   rare on Gaussian inputs); ``B = inf`` is the plain square.
-* Lifts: ``p_j = k_j(k_j+1)/2 + 2`` rows, entries N(0, 1/k_j) (THEORY.md 1.6b);
+* Lifts: ``p_j = k_j(k_j+1)/2 + 2`` rows, entries N(0, 1/k_j) (docs/theory.md §1.6b);
   ``p_j >= k_j(k_j+1)/2`` is required so sigma(R_j z) spans the quadratic forms
   of z (1.8 item 6).
 * Offsets b_{l,j} (1.6b's trainable b_3) exist only on lifted inputs (j >= 2)
@@ -100,7 +100,7 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
                  B: float = 16.0, lift_rows: int | Sequence[int] | None = None,
                  centred: bool = True, tied: bool = False, offsets: bool = True,
                  loss: str = "squared", seed: int = 0) -> LearnerSpec:
-    """Validate a learner architecture (THEORY.md 1.4; conventions in the module docstring).
+    """Validate a learner architecture (docs/theory.md §1.4; conventions in the module docstring).
 
     ``k``/``m``/``lift_rows`` are one value for every layer or one per layer
     (``m`` and ``k`` for l = 2..L, ``lift_rows`` for j = 2..L-1). ``m`` defaults to
@@ -136,7 +136,7 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
             if p < need:
                 raise SpecError(f"lift_rows={p} for R_{j} is invalid: R_{j} must have shape "
                                 f"(p, {kj}) with p >= k(k+1)/2 = {need} to span the quadratic "
-                                f"forms (THEORY.md 1.8 item 6); use lift_rows >= {need}")
+                                f"forms (docs/theory.md §1.8.6); use lift_rows >= {need}")
     else:
         lift = ()
     check_choice("loss", loss, LOSSES)
@@ -304,6 +304,39 @@ class LearnerParams:
     def R_flat(self) -> np.ndarray:
         return _flat_R(self)
 
+    def __repr__(self) -> str:
+        """One line: the architecture and the parameter counts, never ``theta``.
+
+        Examples
+        --------
+        >>> init_learner(learner_spec(4, 3, k=2))  # doctest: +ELLIPSIS
+        LearnerParams(d=4, L=3, k=(2, 2), m=(2, 2), lifts={2: (5, 2)}, theta: ... float64 (... trained), frozen=())
+        """
+        s = self.spec
+        lifts = {j: tuple(R.shape) for j, R in sorted(self.R.items())}
+        trained = int(self.trainable_mask().sum())
+        return (f"LearnerParams(d={s.d}, L={s.L}, k={s.widths}, m={s.m}, lifts={lifts}, "
+                f"theta: {self.theta.size} {self.theta.dtype} ({trained} trained), "
+                f"frozen={tuple(sorted(self.frozen))})")
+
+    def _repr_html_(self) -> str:
+        """Per layer: the shapes of K_l, W_l and of the offsets, and whether it trains."""
+        from theorycheck._display import html_grid
+
+        s = self.spec
+        rows = []
+        for l in range(2, s.L + 1):
+            rows.append([l, sorted(s.J(l)), f"{s.k(l)}x{s.nin(l)}",
+                         "= K" if s.tied else f"{s.m[l - 2]}x{s.nin(l)}", s.nin(l),
+                         "x".join(map(str, self.R[l].shape)) if l in self.R else "-",
+                         "frozen" if l in self.frozen else "trained"])
+        note = (f"theta: {self.theta.size} entries ({self.theta.dtype}), "
+                f"{int(self.trainable_mask().sum())} trained; alphas {s.alphas}; "
+                f"B = {s.B:g}, loss {s.loss} (docs/theory.md §1.4)")
+        return html_grid(f"LearnerParams F (d={s.d}, L={s.L})",
+                         ["layer l", "J_l", "K_l", "W_l", "offsets b_l", "lift R_l", ""], rows,
+                         note=note)
+
 
 @functools.lru_cache(maxsize=64)
 def _mask(spec: LearnerSpec, frozen: frozenset) -> np.ndarray:
@@ -357,7 +390,7 @@ def draw_lift(rng: np.random.Generator, p: int, k: int, scale: float | None = No
 
 
 def quadratic_design(R: np.ndarray) -> np.ndarray:
-    """C (p x k(k+1)/2) with sigma(R z)_i = sum_{a<=b} C[i, ab] z_a z_b (THEORY.md 1.8 item 6)."""
+    """C (p x k(k+1)/2) with sigma(R z)_i = sum_{a<=b} C[i, ab] z_a z_b (docs/theory.md §1.8.6)."""
     p, k = R.shape
     a, b = np.triu_indices(k)
     return R[:, a] * R[:, b] * np.where(a == b, 1.0, 2.0)
@@ -629,15 +662,39 @@ def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True, ws=None)
     return data_loss, float(loss), grad
 
 
-def _blas_loss_grad(params: LearnerParams, X: np.ndarray, y: np.ndarray, ws=None):
+def loss_grad_shift(params: LearnerParams, X, y, shift: float, *, lambda_tie: float = 0.0,
+                    lambda_wd: float = 0.0):
+    """(loss, grad, dshift) of the loss of the shifted output F(x) - ``shift``: the loss of
+    :func:`loss_and_grad` with a scalar output offset c = ``shift`` (the threshold a
+    classifier sign(F - c) needs, since F >= 0; docs/theory.md §1.4.4), its gradient with
+    respect to ``theta`` and its derivative with respect to c. BLAS path."""
+    X, y = _check_batch(params, X, y)
+    lambda_tie, lambda_wd = _check_reg(lambda_tie, lambda_wd)
+    shift = check_real("shift", shift)
+    box = {}
+    loss, grad = _blas_loss_grad(params, X, y, None, shift=shift, out=box)
+    if not math.isfinite(loss):
+        _raise_nonfinite(params, X, y, loss)
+    if lambda_wd or lambda_tie:     # the regularisers do not depend on the shift
+        data, total, g_total = _loss_grad(params, X, y, lambda_tie, lambda_wd, "blas")
+        loss, grad = loss + (total - data), grad + (g_total - _loss_grad(params, X, y, 0.0, 0.0, "blas")[2])
+    return float(loss), grad, -float(box["g"].sum())
+
+
+def _blas_loss_grad(params: LearnerParams, X: np.ndarray, y: np.ndarray, ws=None, *,
+                    shift: float = 0.0, out: dict | None = None):
     """BLAS path of the data loss and its gradient. With a workspace ``ws`` every
-    temporary and the returned gradient are reused buffers (sgd_step only)."""
+    temporary and the returned gradient are reused buffers (sgd_step only). The loss is that
+    of F - ``shift``; ``out`` receives ``g`` (d loss / d F per sample)."""
     spec, lay = params.spec, _layout(params.spec)
     n, dt = X.shape[0], params.theta.dtype
     scratch = ws if ws is not None else _Fresh
     f, cache = _blas_forward(params, X, scratch)
     g = scratch.get("g", (n,), np.float64)
-    loss = float(_k.loss_and_dloss(f, np.asarray(y, dtype=np.float64), LOSSES.index(spec.loss), g))
+    fs = f - shift if shift else f
+    loss = float(_k.loss_and_dloss(fs, np.asarray(y, dtype=np.float64), LOSSES.index(spec.loss), g))
+    if out is not None:
+        out["g"] = g
     grad = scratch.get("grad", params.theta.shape, dt, zero=True)
     if not math.isfinite(loss):
         return loss, grad

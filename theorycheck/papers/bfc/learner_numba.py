@@ -1,4 +1,4 @@
-"""numba kernels of the learner F (THEORY.md 1.4); the math is documented in
+"""numba kernels of the learner F (docs/theory.md §1.4); the math is documented in
 :mod:`theorycheck.papers.bfc.learner`.
 
 Memory layout (built by ``learner._layout``). ``theta`` is flat; layer i

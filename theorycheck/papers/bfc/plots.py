@@ -1,23 +1,18 @@
-"""Figures for training runs (THEORY.md 1.6): loss curves of several runs on one
+"""Figures for training runs (docs/theory.md §1.6): loss curves of several runs on one
 log axis, and per-layer feature error over time with stage boundaries marked.
 
 Inputs are plain curve rows (``{"step", "stage", metric: value}``), as kept by
-the trainer and the results store; the Agg backend is used so no display is needed.
+the trainer and the results store. Each function draws into the ``ax`` (or ``fig``) it is
+given, or a new figure that no backend owns, and returns the Figure; it never picks a
+backend and never saves (``theorycheck plot`` saves with
+:func:`theorycheck.atomic.save_figure`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Mapping, Sequence
 
-from theorycheck.atomic import save_figure
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+from theorycheck.plotting import finish, subplots
 
 
 def _stage_starts(rows: Sequence[Mapping]) -> list[tuple[int, int]]:
@@ -30,34 +25,65 @@ def _stage_starts(rows: Sequence[Mapping]) -> list[tuple[int, int]]:
     return out
 
 
-def loss_figure(runs: Mapping[str, Sequence[Mapping]], path: str | Path,
-                metric: str = "rel_loss") -> Path:
-    """Test loss relative to the top term's energy, one line per run, log scale."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+def loss_figure(runs: Mapping[str, Sequence[Mapping]], *, metric: str = "rel_loss", ax=None):
+    """Test loss relative to the top term's energy, one line per run, log scale
+    (docs/theory.md §1.6.1).
+
+    Parameters
+    ----------
+    runs : mapping of str to sequence of dict
+        Curve rows per run label.
+    metric : str
+        The curve column to plot.
+    ax : matplotlib.axes.Axes, optional
+        Draw here (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> rows = [{"step": s, "stage": 2, "rel_loss": 1 / s} for s in (1, 10, 100)]
+    >>> loss_figure({"e2e": rows}).axes[0].get_yscale()
+    'log'
+    """
+    fig, ax_ = subplots(ax, figsize=(6.4, 4.2))
     for label, rows in runs.items():
         rows = [r for r in rows if metric in r]
-        ax.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", ms=3, label=label)
+        ax_.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", ms=3, label=label)
         for step, stage in _stage_starts(rows):
-            ax.axvline(step, color="0.8", lw=0.8, zorder=0)
-    ax.axhline(0.1, color="k", ls=":", lw=0.8, label="0.1 x top-term energy")
-    ax.set_yscale("log")
-    ax.set_xscale("log")
-    ax.set_xlabel("SGD step")
-    ax.set_ylabel("test loss / top-term energy")
-    ax.set_title("Backward feature correction: loss by training mode")
-    ax.legend(fontsize=8)
-    out = save_figure(fig, path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return out
+            ax_.axvline(step, color="0.8", lw=0.8, zorder=0)
+    ax_.axhline(0.1, color="k", ls=":", lw=0.8, label="0.1 x top-term energy")
+    ax_.set_yscale("log")
+    ax_.set_xscale("log")
+    ax_.set_xlabel("SGD step")
+    ax_.set_ylabel("test loss / top-term energy")
+    ax_.set_title("Backward feature correction: loss by training mode")
+    ax_.legend(fontsize=8)
+    return finish(fig, ax is None)
 
 
-def feature_error_figure(runs: Mapping[str, Sequence[Mapping]], path: str | Path,
-                         kind: str = "lin") -> Path:
-    """Per-layer feature error (up to a linear map or rotation) over time; one panel per run."""
-    plt = _plt()
+def feature_error_figure(runs: Mapping[str, Sequence[Mapping]], *, kind: str = "lin", fig=None):
+    """Per-layer feature error (up to a linear map or rotation) over time; one panel per run
+    (docs/theory.md §1.6.2).
+
+    Parameters
+    ----------
+    runs : mapping of str to sequence of dict
+        Curve rows per run label (rows with ``err_<kind>_<l>`` columns).
+    kind : {"lin", "rot"}
+        Error up to a linear map or up to a rotation.
+    fig : matplotlib.figure.Figure, optional
+        Draw the panels into this figure (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     n = max(len(runs), 1)
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), squeeze=False, sharey=True)
+    owned = fig is None
+    fig, axes = subplots(fig=fig, ncols=n, figsize=(4.6 * n, 3.8), squeeze=False, sharey=True)
     for ax, (label, rows) in zip(axes[0], runs.items()):
         layers = sorted({int(k.rsplit("_", 1)[1]) for r in rows for k in r
                          if k.startswith(f"err_{kind}_")})
@@ -75,6 +101,4 @@ def feature_error_figure(runs: Mapping[str, Sequence[Mapping]], path: str | Path
         ax.set_title(label, fontsize=9)
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("feature error up to " + ("a linear map" if kind == "lin" else "rotation"))
-    out = save_figure(fig, path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return finish(fig, owned)

@@ -1,4 +1,4 @@
-"""The span lemma of THEORY.md 1.7 [M], measured.
+"""The span lemma of docs/theory.md §1.7 [M], measured.
 
 V_q: homogeneous degree-q Hermite polynomials in d variables under N(0, I_d), with the
 orthonormal basis h_alpha = He_alpha / sqrt(alpha!) (|alpha| = q), dimension
@@ -23,6 +23,7 @@ Gauss-Hermite quadrature in one variable):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ _WEIGHTS = _WEIGHTS / math.sqrt(2.0 * math.pi)
 
 
 def dim_q(d: int, q: int) -> int:
-    """D_q = C(d + q - 1, q), the dimension of V_q (THEORY.md 1.7)."""
+    """D_q = C(d + q - 1, q), the dimension of V_q (docs/theory.md §1.7)."""
     d = check_int("d", d, min_value=1)
     q = check_int("q", q, min_value=0)
     return math.comb(d + q - 1, q)
@@ -116,7 +117,7 @@ class SpanResult:
 def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generator, *, r: float = 1.0,
                     directions: int = 2000, **options) -> SpanResult:
     """Residual of random degree-q directions of norm r against the kernel's predictor space
-    built on N Gaussian inputs (THEORY.md 1.7 span lemma)."""
+    built on N Gaussian inputs (docs/theory.md §1.7 span lemma)."""
     d, q, N = check_int("d", d, min_value=1), check_int("q", q, min_value=1), check_int("N", N, min_value=1)
     D = dim_q(d, q)
     if D > 5000:
@@ -150,3 +151,162 @@ def target_energy_by_degree(target, *, exact_max_d: int = 4, n: int = 40000,
         return np.array([float(e) for e in table.total]), "exact"
     table = mc_energy_table(target, n, np.random.default_rng(0) if rng is None else rng)
     return np.array([float(e) for e in table.total]), "mc"
+
+
+# ------------------------------------------------------------------ the bound for every kernel
+@dataclass(frozen=True)
+class KernelBound:
+    """The span-lemma lower bound of every kernel predictor on the BFC target's energy profile
+    (docs/theory.md §1.7.4), as a function of the sample size N.
+
+    Attributes
+    ----------
+    d, L : int
+        Input dimension and depth of G*.
+    energies : ndarray, shape (2^L + 1,)
+        energy_q(G*) / top, q = 0..2^L (``top`` the top-term energy alpha_L^2 Var Sum G*_L,
+        the normaliser of the trainer's relative loss, docs/theory.md §1.6.1). Degrees above
+        ``max_degree`` are zero.
+    stderr : ndarray
+        Standard errors of ``energies`` (zeros when exact).
+    dims : ndarray of int
+        D_q = C(d + q - 1, q).
+    method : str
+        ``"exact"`` (sympy) or ``"mc"`` (Mehler Monte Carlo estimator, docs/theory.md §4.4).
+    top : float
+        alpha_L^2 Var(Sum G*_L), unnormalised.
+    shared : bool
+        False: the per-degree bound sum_q e_q max(0, 1 - N/D_q); True: the sharper bound in
+        which the N dimensions of H are shared between the degrees (a fractional knapsack).
+    """
+
+    d: int
+    L: int
+    energies: np.ndarray
+    stderr: np.ndarray
+    dims: np.ndarray
+    method: str
+    top: float
+    shared: bool = False
+
+    def _weights(self, N: float) -> np.ndarray:
+        """Per degree, the fraction 1 - t_q/D_q of its energy that no N-dimensional H removes."""
+        D = self.dims.astype(np.float64)
+        if not self.shared:
+            return np.maximum(0.0, 1.0 - N / D)
+        t = np.zeros_like(D)
+        left = float(N)
+        for q in np.argsort(-(self.energies / D), kind="stable"):
+            if left <= 0 or self.energies[q] <= 0:
+                break
+            t[q] = min(D[q], left)
+            left -= t[q]
+        return 1.0 - t / D
+
+    def __call__(self, N: float) -> float:
+        """The least expected relative error of any kernel predictor built on N inputs."""
+        N = check_real("N", N, nonnegative=True)
+        return float(np.dot(self.energies, self._weights(N)))
+
+    def error_bar(self, N: float) -> float:
+        """One standard error of :meth:`__call__` (sum of the per-degree standard errors: valid
+        whatever the correlation of the Monte Carlo estimates; 0 when exact)."""
+        return float(np.dot(self.stderr, self._weights(check_real("N", N, nonnegative=True))))
+
+    @property
+    def total(self) -> float:
+        """The bound at N = 0: the whole energy of G* relative to the top term."""
+        return float(self.energies.sum())
+
+    def n_required(self, eps: float) -> float:
+        """Least N (real) at which the bound drops to ``eps``: every kernel needs at least this
+        many samples to reach expected relative error ``eps``; 0 if it starts below."""
+        eps = check_real("eps", eps, positive=True)
+        if self(0.0) <= eps:
+            return 0.0
+        lo, hi = 0.0, float(self.dims.max())
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (lo, mid) if self(mid) <= eps else (mid, hi)
+        return hi
+
+
+@functools.lru_cache(maxsize=64)
+def _energy_profile(d: int, L: int, k_target: int, delta: float, seed: int, connections: str,
+                    exact_max_d: int, n_mc: int):
+    from theorycheck.papers.bfc.symbolic import energy_by_degree_table, mc_energy_table, symbolic_target
+    from theorycheck.papers.bfc.target import build_target, target_spec
+    target = build_target(target_spec(d, L, k=k_target, connections=connections, delta=delta, seed=seed))
+    if d <= exact_max_d:
+        table = energy_by_degree_table(symbolic_target(target))
+        se = np.zeros(2 ** L + 1)
+    else:
+        table = mc_energy_table(target, n_mc, np.random.default_rng([seed, d, L, 0xB0]))
+        se = np.array([float(s) for s in table.stderr])
+    E = np.array([float(e) for e in table.total])
+    top = float(sum(float(e) for e in table.by_layer[L][1:]))
+    return E, se, top, table.method
+
+
+def every_kernel_bound(d: int, L: int, *, k_target: int = 2, delta: float = 0.25, seed: int = 0,
+                       connections: str = "chain", shared: bool = False, max_degree: int | None = None,
+                       exact_max_d: int = 8, n_mc: int = 200_000) -> KernelBound:
+    """The lower bound N -> sum_q e_q max(0, 1 - N/D_q) on the expected relative error of ANY
+    kernel predictor built on N inputs, for targets with the energy profile of G*
+    (docs/theory.md §1.7.4).
+
+    Parameters
+    ----------
+    d, L, k_target, delta, seed, connections
+        The target G* (docs/theory.md §1.3), drawn as the trainer draws it
+        (``train_config(d=d, L=L, k_target=k_target, delta=delta, target_seed=seed)``).
+    shared : bool
+        Use the sharper shared-dimension bound (needs the degree components uncorrelated,
+        docs/theory.md §1.7.4); default the per-degree bound.
+    max_degree : int, optional
+        Drop the energies of degrees above it (a deliberately broken bound used by a mutant).
+    exact_max_d : int
+        Exact energies (sympy, docs/theory.md §1.3.5) for d up to this; the Mehler Monte Carlo
+        estimator with ``n_mc`` samples (and error bars) beyond.
+
+    Returns
+    -------
+    KernelBound
+        Callable on N; ``error_bar(N)``, ``n_required(eps)``, ``total``.
+
+    Notes
+    -----
+    The randomness over which the bound holds is stated in docs/theory.md §1.7.4: each degree-q
+    component of the target is a uniformly random direction (of fixed energy e_q) in V_q,
+    independent of the inputs; the bound is on the expectation over it. It does not say that the
+    fixed polynomial G* is hard for every kernel.
+    """
+    d = check_int("d", d, min_value=1)
+    L = check_int("L", L, min_value=2, max_value=8)
+    E, se, top, method = _energy_profile(d, L, check_int("k_target", k_target, min_value=1),
+                                         float(check_real("delta", delta, positive=True)),
+                                         check_int("seed", seed, min_value=0), connections,
+                                         check_int("exact_max_d", exact_max_d, min_value=0),
+                                         check_int("n_mc", n_mc, min_value=100))
+    E, se = E / top, se / top
+    if max_degree is not None:
+        keep = np.arange(E.size) <= check_int("max_degree", max_degree, min_value=0)
+        E, se = np.where(keep, E, 0.0), np.where(keep, se, 0.0)
+    dims = np.array([dim_q(d, q) for q in range(E.size)], dtype=np.int64)
+    return KernelBound(d, L, E, se, dims, method, top, bool(shared))
+
+
+def bound_exponent(ds, L: int, eps: float, **options) -> tuple[float, tuple[float, ...]]:
+    """Slope e of log N_required(d) on log d, N_required the bound's :meth:`KernelBound.n_required`
+    at ``eps`` (docs/theory.md §1.7.4); returns (e, N_required per d). e = 0 when the bound starts
+    below ``eps`` at every d (no sample is needed anywhere)."""
+    ds = [check_int("d", d, min_value=2) for d in ds]
+    if len(set(ds)) < 2:
+        raise SpecError(f"ds={ds!r} is invalid: fit the exponent on at least two dimensions")
+    n = [every_kernel_bound(d, L, **options).n_required(eps) for d in ds]
+    if max(n) <= 0:
+        return 0.0, tuple(n)           # below eps without a sample at every d: nothing grows
+    if min(n) <= 0:
+        raise SpecError(f"the bound is already below eps={eps} at some d (N_required={n}); lower eps")
+    slope = float(np.polyfit(np.log(ds), np.log(n), 1)[0])
+    return slope, tuple(n)

@@ -1,9 +1,9 @@
-"""Exact symbolic form of the target G* (THEORY.md 1.3) and its verifiers.
+"""Exact symbolic form of the target G* (docs/theory.md §1.3) and its verifiers.
 
 :func:`symbolic_target` turns a drawn :class:`~theorycheck.papers.bfc.target.BFCTarget` into
 exact polynomials S*_l, G*_l and G* in x0..x_{d-1}, and an *abstract* form of each
 layer in the layer symbols ``G{j}_{i}`` (the i-th component of G*_j). Three
-verifiers check the THEORY.md 1.3 bookkeeping:
+verifiers check the docs/theory.md §1.3 bookkeeping:
 
 * :func:`verify_degrees` (a): deg S*_l = max_{j in J_l} deg G*_j = 2^{l-1},
   deg G*_l = 2^l, deg G* = 2^L, component by component, so a planted cancellation
@@ -73,7 +73,7 @@ def _layer_names(spec) -> list[str]:
 
 @dataclass(eq=False)
 class SymbolicTarget:
-    """Exact polynomials of a target (THEORY.md 1.3).
+    """Exact polynomials of a target (docs/theory.md §1.3).
 
     ``S[l]`` (l >= 2) and ``G[l]`` (l >= 0) are tuples of ``PolyElement`` over QQ in
     ``ring``; ``terms[l]`` = alpha_l Sum(G*_l); ``G_star`` = sum of the terms;
@@ -109,7 +109,7 @@ class SymbolicTarget:
         p = self.G_star if p is None else p
         if digits is None:
             return p.as_expr()
-        terms = [sp.Float(float(c), digits) * sp.Mul(*(s ** e for s, e in zip(self.symbols, m)))
+        terms = [sp.Float(float(c), digits) * sp.Mul(*(s ** e for s, e in zip(p.ring.symbols, m)))
                  for m, c in p.terms()]
         return sp.Add(*terms)
 
@@ -139,7 +139,59 @@ class SymbolicTarget:
         lines.append(f"  G* = sum_l alpha_l ||S*_l||^2, degree {_fmt_deg(total_degree(self.G_star))}")
         return "\n".join(lines)
 
-    def _repr_latex_(self) -> str:
+    def latex_names(self) -> dict:
+        """LaTeX names of this target's symbols, for ``sympy.latex(..., symbol_names=...)``.
+
+        sympy would typeset the layer symbol ``G2_0`` (component 0 of G*_2) as
+        :math:`G_{20}`; here it is ``G_{2,0}``. The input symbols ``x0, x1, ...`` keep
+        sympy's ``x_{0}, x_{1}, ...``.
+
+        Returns
+        -------
+        dict
+            ``{sympy.Symbol: str}`` for the layer symbols of ``layer_ring``.
+
+        Examples
+        --------
+        >>> from theorycheck.papers.bfc.target import build_target
+        >>> sym = symbolic_target(build_target(d=2, L=2, k=1))
+        >>> sorted(sym.latex_names().values())[:2]
+        ['G_{0,0}', 'G_{0,1}']
+        """
+        out = {}
+        for sym in self.layer_ring.symbols:
+            layer, _, comp = str(sym)[1:].partition("_")
+            out[sym] = f"G_{{{layer},{comp}}}"
+        return out
+
+    def latex(self, p: PolyElement | None = None, digits: int | None = None) -> str:
+        """``p`` (default G*) in LaTeX, with readable symbol names (:meth:`latex_names`).
+
+        Parameters
+        ----------
+        p : PolyElement, optional
+            A polynomial of ``ring`` (``S[l][i]``, ``G[l][i]``, ``terms[l]``, ``G_star``) or
+            of ``layer_ring`` (``abstract[l][i]``); default ``G_star``.
+        digits : int, optional
+            Round coefficients to this many significant digits (exact rationals otherwise).
+
+        Returns
+        -------
+        str
+            Every term of ``p``: nothing is omitted.
+
+        Examples
+        --------
+        >>> from theorycheck.papers.bfc.target import build_target
+        >>> sym = symbolic_target(build_target(d=2, L=2, k=1))
+        >>> "G_{1,0}" in sym.latex(sym.abstract[2][0], digits=3)
+        True
+        """
+        return sp.latex(self.expr(p, digits), symbol_names=self.latex_names())
+
+    def _latex(self, printer=None) -> str:
+        """sympy's printing protocol: ``sympy.latex(sym)`` gives the layer equations
+        (docs/theory.md §1.3) as an ``aligned`` block."""
         s = self.spec
         rows = [r"G^*_0 &= x, \quad G^*_1 = " + (r"x^{\odot 2} - 1" if s.centred else r"x^{\odot 2}")]
         for l in range(2, s.L + 1):
@@ -149,11 +201,14 @@ class SymbolicTarget:
                         rf"\ \alpha_{{{l}}} = {float(self.alphas[l - 2]):.4g})")
         rows.append(r"G^* &= \textstyle\sum_\ell \alpha_\ell \|S^*_\ell\|^2 \quad (\deg = "
                     + _fmt_deg(total_degree(self.G_star)) + ")")
-        return r"$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
+        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$" + self._latex() + "$"
 
 
 def symbolic_target(target: BFCTarget, line=None, seed: int = 0) -> SymbolicTarget:
-    """Build the exact polynomials of ``target`` (THEORY.md 1.3).
+    """Build the exact polynomials of ``target`` (docs/theory.md §1.3).
 
     ``line``: None (polynomials in x0..x_{d-1}), ``"random"`` or a pair ``(u, v)`` of
     integer vectors (polynomials in t on the line x = u + t v; see the module docstring).
@@ -220,7 +275,7 @@ def symbolic_target(target: BFCTarget, line=None, seed: int = 0) -> SymbolicTarg
 
 
 def layer_second_moments(sym: SymbolicTarget) -> dict[int, sp.Rational]:
-    """Exact E||S*_l(x)||^2 under N(0, I_d) for each l >= 2 (Isserlis; THEORY.md 1.3 "each
+    """Exact E||S*_l(x)||^2 under N(0, I_d) for each l >= 2 (Isserlis; docs/theory.md §1.3 "each
     layer's features O(1)": build_target rescales so that this is k_l)."""
     from theorycheck.maths.gaussian import expectation
 
@@ -260,7 +315,7 @@ def plant_cancellation(target: BFCTarget, layer: int | None = None) -> BFCTarget
 def with_forbidden_block(target: BFCTarget, layer: int, source: int, seed: int = 0) -> BFCTarget:
     """A copy of ``target`` with an extra weight block W*_{layer,source}, source not in J_layer.
 
-    A broken target for the structure verifier (THEORY.md 1.3: S*_l reads only J_l).
+    A broken target for the structure verifier (docs/theory.md §1.3: S*_l reads only J_l).
     """
     spec = target.spec
     layer = check_int("layer", layer, min_value=2, max_value=spec.L)
@@ -325,12 +380,12 @@ class LayerDegree:
 
 @dataclass(frozen=True, repr=False)
 class DegreeReport(_Table):
-    """Per-layer degrees of a target against the bookkeeping of THEORY.md 1.3."""
+    """Per-layer degrees of a target against the bookkeeping of docs/theory.md §1.3."""
 
     layers: tuple[LayerDegree, ...]
     deg_G_star: float
     expected: int
-    title = "Degrees (THEORY.md 1.3 degree bookkeeping)"
+    title = "Degrees (docs/theory.md §1.3 degree bookkeeping)"
     header = ("layer", "J_l", "deg S*_l", "max_J deg G*_j", "expected", "deg G*_l", "expected", "ok")
 
     @property
@@ -360,7 +415,7 @@ class DegreeReport(_Table):
 
 
 def verify_degrees(sym: SymbolicTarget) -> DegreeReport:
-    """Degree verifier (THEORY.md 1.3 degree bookkeeping, issue item 4a)."""
+    """Degree verifier (docs/theory.md §1.3 degree bookkeeping, issue item 4a)."""
     spec = sym.spec
     deg_G = {0: 1, 1: 2}
     rows = []
@@ -397,7 +452,7 @@ class StructureReport(_Table):
     """Which lower layers each layer reads, against the connection sets J_l."""
 
     layers: tuple[LayerStructure, ...]
-    title = "Structure (THEORY.md 1.3: G*_l = sigma(sum_{j in J_l} W*_l,j G*_j))"
+    title = "Structure (docs/theory.md §1.3: G*_l = sigma(sum_{j in J_l} W*_l,j G*_j))"
     header = ("layer", "J_l", "weight blocks", "reads", "quadratic", "exact", "in span", "ok")
 
     @property
@@ -532,7 +587,7 @@ def energy_by_degree_table(sym: SymbolicTarget) -> EnergyTable:
 
 
 def mc_energy_table(target: BFCTarget, n: int, rng: np.random.Generator) -> EnergyTable:
-    """Monte Carlo energy by degree for inputs too wide to expand (THEORY.md 1.3; [R] Mehler
+    """Monte Carlo energy by degree for inputs too wide to expand (docs/theory.md §1.3; [R] Mehler
     estimator of :func:`theorycheck.maths.hermite.mc_energy_by_degree`)."""
     from theorycheck.maths.hermite import mc_energy_by_degree
     from theorycheck.papers.bfc.target import forward_layers
@@ -560,14 +615,14 @@ def mc_energy_table(target: BFCTarget, n: int, rng: np.random.Generator) -> Ener
 
 @dataclass(frozen=True, repr=False)
 class GapReport(_Table):
-    """The information gap (THEORY.md 1.3): alpha ratios against d^-delta, and at each
+    """The information gap (docs/theory.md §1.3): alpha ratios against d^-delta, and at each
     degree 2^l the share of the energy carried by the layer-l term."""
 
     d: int
     delta: float | None
     alphas: tuple
     energy: EnergyTable
-    title = "Information gap (THEORY.md 1.3)"
+    title = "Information gap (docs/theory.md §1.3)"
     header = ("l", "alpha_l", "ratio", "d^-delta", "q=2^l", "energy_q G*", "layer l", "max other", "ok")
 
     def layer_rows(self):
@@ -625,7 +680,7 @@ def verify_gap(sym: SymbolicTarget, delta: float | None = None,
 
 @dataclass(frozen=True, repr=False)
 class AlphaSweep(_Table):
-    """Energy at degrees 2^L and 2^(L-1) as alpha_L varies, other alphas fixed (THEORY.md 1.3
+    """Energy at degrees 2^L and 2^(L-1) as alpha_L varies, other alphas fixed (docs/theory.md §1.3
     information gap). ``exact_scaling[i]`` is the exact rational test
     energy_{2^L}(G*) == alpha_L^2 energy_{2^L}(G* with alpha_L = 1)."""
 

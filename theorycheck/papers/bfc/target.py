@@ -1,4 +1,4 @@
-"""The backward-feature-correction target G* (THEORY.md 1.3), numeric core.
+"""The backward-feature-correction target G* (docs/theory.md §1.3), numeric core.
 
 Layers 0 and 1 are fixed: G*_0(x) = x, G*_1(x) = sigma(x) (centred: x_i^2 - 1).
 For l = 2..L, with connection set J_l that contains l-1:
@@ -7,7 +7,7 @@ For l = 2..L, with connection set J_l that contains l-1:
     G*_l(x) = sigma(S*_l(x))
     G*(x)   = sum_l alpha_l * Sum(G*_l(x)) = sum_l alpha_l ||S*_l(x)||^2
 
-Conventions [R] (configurable; defaults follow THEORY.md 1.3 and the measured
+Conventions [R] (configurable; defaults follow docs/theory.md §1.3 and the measured
 reference setting of 1.6b):
 
 * ``connections="chain"``: J_2 = {0, 1}, J_l = {l-1} for l >= 3 (1.6b);
@@ -78,7 +78,7 @@ def target_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
                 alphas: Sequence[float] | None = None, delta: float | None = 0.25,
                 kappa: float = 2.0, seed: int = 0, centred: bool = True,
                 dist: str = "gaussian", normalise: bool = True) -> TargetSpec:
-    """Validate and normalise a target specification (THEORY.md 1.3).
+    """Validate and normalise a target specification (docs/theory.md §1.3).
 
     ``k`` is one width for every layer 2..L or a list of L-1 widths.
     ``alphas`` (L-1 positive numbers for layers 2..L) overrides ``delta``.
@@ -175,6 +175,33 @@ class BFCTarget:
         """``n`` inputs from the spec's distribution and their labels G*(x)."""
         X = sample_inputs(n, self.d, rng, self.spec.dist)
         return X, self(X)
+
+    def __repr__(self) -> str:
+        """One line: the sizes and coefficients, never the weights.
+
+        Examples
+        --------
+        >>> build_target(d=4, L=3, k=2, alphas=[1.0, 0.5])
+        BFCTarget(d=4, L=3, widths=(2, 2), alphas=(1.0, 0.5), dist='gaussian', seed=0)
+        """
+        s = self.spec
+        alphas = tuple(float(f"{float(a):.4g}") for a in self.alphas)
+        return (f"BFCTarget(d={s.d}, L={s.L}, widths={s.widths}, alphas={alphas}, "
+                f"dist={s.dist!r}, seed={s.seed})")
+
+    def _repr_html_(self) -> str:
+        """The spec as a small table, with the shape of each weight block W*_{l,j}."""
+        from theorycheck._display import fmt_num, html_table
+
+        s = self.spec
+        rows = [("d", s.d), ("L", s.L), ("widths k_2..k_L", s.widths),
+                ("connections", ", ".join(f"J_{l} = {set(s.J(l))}" for l in range(2, s.L + 1))),
+                ("alphas", ", ".join(fmt_num(float(a)) for a in self.alphas)),
+                ("kappa", s.kappa), ("G*_1", "x^2 - 1" if s.centred else "x^2"),
+                ("dist", s.dist), ("seed", s.seed),
+                ("weights", ", ".join(f"W*_{l},{j}: {W.shape[0]}x{W.shape[1]}"
+                                      for (l, j), W in sorted(self.weights.items())))]
+        return html_table("BFCTarget G* (docs/theory.md §1.3)", rows)
 
     def with_alphas(self, alphas: Sequence[float]) -> "BFCTarget":
         """The same weights with other coefficients (for information-gap studies)."""

@@ -1,5 +1,5 @@
 """Training the learner F on the target G*: progressive end-to-end (backward
-feature correction), layerwise, and the two-layer baseline (THEORY.md 1.5-1.6).
+feature correction), layerwise, and the two-layer baseline (docs/theory.md §1.5-§1.6).
 
 Stages l = 2..L. At stage l the output uses layers <= l only (alpha_j = 0 for
 j > l, and those layers are frozen), and
@@ -20,7 +20,7 @@ from a fixed pool of ``N`` samples, the simplified tied learner K = W of width
 Diagnostics are recorded on a log-spaced schedule of global steps: train loss
 (mean over the steps since the last record), test loss, test loss relative to
 the top term's energy alpha_L^2 Var(Sum G*_L), and per-layer feature error up to
-a linear map and up to rotation (THEORY.md 1.6). Every run is reproducible from
+a linear map and up to rotation (docs/theory.md §1.6). Every run is reproducible from
 its config: same config, same numbers.
 """
 
@@ -37,13 +37,16 @@ import numpy as np
 from theorycheck.papers.bfc.diagnostics import correction_ratio, feature_error_linear, feature_error_rotation, log_schedule
 from theorycheck.errors import NumericalError, SpecError
 from theorycheck.maths.gaussian import sample_inputs
-from theorycheck.papers.bfc.learner import LearnerParams, forward, init_learner, learner_spec, learner_spec_for, loss_and_grad
+from theorycheck.papers.bfc.learner import (LearnerParams, forward, init_learner, learner_spec, learner_spec_for,
+                                            loss_and_grad, loss_grad_shift)
 from theorycheck.maths.optim import SCHEDULES, OptState, apply_updates, optimiser, step_size
 from theorycheck.papers.bfc.target import BFCTarget, build_target, target_spec
 from theorycheck.runs.config import check_config, setting
 from theorycheck.validation import check_int, check_real
 
 MODES = ("e2e", "layerwise", "two-layer")
+LOSSES = ("squared", "logistic")
+MEDIAN_SAMPLES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class TrainConfig:
     batch: int = setting(256, min_value=1, help="minibatch size")
     N: int | None = setting(None, min_value=1, help="fixed training-set size (default: fresh samples)")
     optimizer: str = setting("adam", choices=("adam", "sgd"))
+    loss: str = setting("squared", choices=LOSSES,
+                        help="squared (regression on G*) or logistic (labels sign(G* - median))")
     schedule: str = setting("cosine", choices=SCHEDULES, help="step-size schedule within a stage")
     lambda_tie: float = setting(0.0, nonnegative=True, help="penalty tying K to W")
     lambda_wd: float = setting(0.0, nonnegative=True, help="weight decay")
@@ -128,11 +133,47 @@ def _per_stage(name, value, n, check) -> tuple:
 
 @dataclass
 class TrainResult:
+    """One training run: its config, the diagnostic curve rows, the summary and the
+    trained parameters (docs/theory.md §1.5, §1.6)."""
+
     config: TrainConfig
     curves: list[dict]
     summary: dict
     params: LearnerParams = field(repr=False)
     seconds: float = 0.0
+
+    def __repr__(self) -> str:
+        """One line: mode, sizes, steps, the final losses and the time; never the curves.
+
+        Examples
+        --------
+        >>> train(d=4, L=2, steps=20, batch=16, n_test=100, eval_points=3)  # doctest: +ELLIPSIS
+        TrainResult(mode='e2e', d=4, L=2, steps=(20,), 3 curve rows, final rel_loss=..., ...s)
+        """
+        c, s = self.config, self.summary
+        rel = s.get("final_rel_loss")
+        return (f"TrainResult(mode={c.mode!r}, d={c.d}, L={c.L}, steps={c.steps}, "
+                f"{len(self.curves)} curve rows, final rel_loss={_fmt(rel)}, "
+                f"{self.seconds:.3g}s)")
+
+    def _repr_html_(self) -> str:
+        """The summary as a table (scalars only), with the config's key settings."""
+        from theorycheck._display import fmt_num, html_table
+
+        c = self.config
+        rows = [("mode", c.mode), ("target", f"d={c.d}, L={c.L}, k*={c.k_target}, "
+                                             f"{c.connections}, delta={c.delta:g}"),
+                ("learner", f"k={c.k}, m={c.m or c.k}, tied={c.tied}, B={c.B:g}"),
+                ("optimiser", f"{c.optimizer}, lr={c.lr}, steps={c.steps}, batch={c.batch}"),
+                ("seed", c.seed), ("curve rows", len(self.curves)),
+                ("seconds", f"{self.seconds:.3g}")]
+        rows += [(k, fmt_num(v) if not isinstance(v, list) else v)
+                 for k, v in self.summary.items() if k not in ("mode", "seconds")]
+        return html_table("TrainResult", rows)
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{float(v):.4g}"
 
 
 class MemoryRecorder:
@@ -160,10 +201,12 @@ def make_target(cfg: TrainConfig) -> BFCTarget:
 def make_learner(cfg: TrainConfig, target: BFCTarget) -> LearnerParams:
     if cfg.mode == "two-layer":
         spec = learner_spec(cfg.d, 2, k=cfg.two_layer_width, m=None, connections="chain",
-                            alphas=[1.0], B=cfg.B, centred=cfg.centred, tied=True, seed=cfg.seed)
+                            alphas=[1.0], B=cfg.B, centred=cfg.centred, tied=True, loss=cfg.loss,
+                            seed=cfg.seed)
     else:
         m = None if cfg.tied else (cfg.m or cfg.k)
-        spec = learner_spec_for(target, k=cfg.k, m=m, tied=cfg.tied, B=cfg.B, seed=cfg.seed)
+        spec = learner_spec_for(target, k=cfg.k, m=m, tied=cfg.tied, B=cfg.B, loss=cfg.loss,
+                                seed=cfg.seed)
     return init_learner(spec, rng=np.random.default_rng([cfg.seed, 0xA11]), scale=cfg.init_scale)
 
 
@@ -184,12 +227,40 @@ def _stage_params(P: LearnerParams, cfg: TrainConfig, l: int) -> LearnerParams:
     return LearnerParams(dataclasses.replace(spec, alphas=alphas), P.theta, P.R, frozenset(frozen))
 
 
+def label_median(target: BFCTarget) -> float:
+    """The median of G* under the input law, estimated once from ``MEDIAN_SAMPLES`` inputs drawn
+    from the target's seed: the threshold of the classification labels sign(G* - median)
+    (docs/theory.md §1.4.4)."""
+    X = sample_inputs(MEDIAN_SAMPLES, target.d, np.random.default_rng([target.spec.seed, 0x3ED]),
+                      target.spec.dist)
+    return float(np.median(target(X)))
+
+
+def labeller(cfg: TrainConfig, target: BFCTarget) -> Callable[[np.ndarray], np.ndarray]:
+    """x -> the training label: G*(x) (squared loss) or sign(G*(x) - median) in {-1, +1}
+    (logistic loss; ties, of probability zero, go to +1)."""
+    if cfg.loss == "squared":
+        return target
+    med = label_median(target)
+    return lambda X: np.where(target(X) >= med, 1.0, -1.0)
+
+
 def evaluate(P: LearnerParams, target: BFCTarget, X: np.ndarray, y: np.ndarray, S_star: dict,
-             top_energy: float, upto: int | None = None) -> dict:
-    """Test diagnostics of THEORY.md 1.6 on a fixed test set."""
+             top_energy: float, upto: int | None = None, shift: float = 0.0) -> dict:
+    """Test diagnostics of docs/theory.md §1.6 on a fixed test set. With the logistic loss
+    (labels y in {-1, +1}): ``test_loss`` the mean logistic loss of F - ``shift``, ``rel_loss``
+    that over log 2 (the loss of the constant F - shift = 0), ``class_err`` the fraction of
+    sign(F - shift) != y and ``margin`` the median of y (F - shift)."""
     f, cache = forward(P, X, path="blas")
-    out = {"test_loss": float(np.mean((f - y) ** 2))}
-    out["rel_loss"] = out["test_loss"] / top_energy
+    if P.spec.loss == "logistic":
+        z = y * (f - shift)
+        out = {"test_loss": float(np.mean(np.logaddexp(0.0, -z)))}
+        out["rel_loss"] = out["test_loss"] / math.log(2.0)
+        out["class_err"] = float(np.mean(z <= 0))
+        out["margin"] = float(np.median(z))
+    else:
+        out = {"test_loss": float(np.mean((f - y) ** 2))}
+        out["rel_loss"] = out["test_loss"] / top_energy
     if P.spec.L == target.L:
         for l in range(2, (upto or target.L) + 1):
             S = cache["S"][l]
@@ -214,16 +285,18 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
     t0 = time.perf_counter()
     target = make_target(cfg)
     P = make_learner(cfg, target)
+    label = labeller(cfg, target)
+    logistic = cfg.loss == "logistic"
     test_rng = np.random.default_rng([cfg.target_seed, cfg.seed, 0x7E57])
     Xte = sample_inputs(cfg.n_test, cfg.d, test_rng, target.spec.dist)
-    yte = target(Xte)
+    yte = label(Xte)
     S_star, _ = target.layers(Xte)
     top_energy = float(np.var(target.layer_terms(Xte)[target.L]))
     rng = np.random.default_rng([cfg.seed, 0xDA7A])
     pool = None
     if cfg.N is not None:
         Xp = sample_inputs(cfg.N, cfg.d, rng, target.spec.dist)
-        pool = (Xp, target(Xp))
+        pool = (Xp, label(Xp))
 
     plan = stages(cfg)
     total = sum(s for _, s, _ in plan)
@@ -233,9 +306,14 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
     end_of_stage: dict[int, dict] = {}
     start_stage, start_it, gstep = 0, 0, 0
     opt, opt_state = optimiser(cfg.optimizer), None
+    # logistic loss: a trainable output offset c (classifier sign(F - c); F >= 0), optimised
+    # with theta as one more coordinate (docs/theory.md §1.4.4)
+    vec = np.zeros(P.theta.size + 1) if logistic else P.theta
     resume = getattr(recorder, "resume", None)
     if resume is not None:
         P.theta[:] = np.asarray(resume["theta"], dtype=np.float64)
+        if logistic:
+            vec[-1] = float(resume.get("shift", 0.0))
         rng.bit_generator.state = resume["rng"]
         start_stage, start_it, gstep = resume["stage_index"], resume["it"], resume["gstep"]
         opt_state = _restore_opt_state(opt.name, resume)
@@ -247,25 +325,36 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
         l, n_steps, lr0 = plan[si]
         Q = _stage_params(P, cfg, l)
         mask = Q.trainable_mask().astype(np.float64)
+        if logistic:
+            mask = np.append(mask, 1.0)
+            vec[:-1] = P.theta
         it0 = start_it if si == start_stage else 0
         if opt_state is None or it0 == 0:
-            opt_state = opt.init(P.theta)
+            opt_state = opt.init(vec)
         for it in range(it0, n_steps):
-            X, y = _batch(rng, cfg, target, pool)
+            X, y = _batch(rng, cfg, target, pool, label)
             try:
-                loss, g = loss_and_grad(Q, X, y, lambda_tie=cfg.lambda_tie, lambda_wd=cfg.lambda_wd)
+                if logistic:
+                    loss, g, dc = loss_grad_shift(Q, X, y, vec[-1], lambda_tie=cfg.lambda_tie,
+                                                  lambda_wd=cfg.lambda_wd)
+                    g = np.append(g, dc)
+                else:
+                    loss, g = loss_and_grad(Q, X, y, lambda_tie=cfg.lambda_tie, lambda_wd=cfg.lambda_wd)
             except NumericalError as exc:
                 raise NumericalError(f"training diverged at stage {l}, step {it + 1} ({exc}); the "
                                      f"last good checkpoint is kept: lower lr[{si}]={lr0}") from None
             lr = step_size(lr0, it, n_steps, cfg.schedule)
             updates, opt_state = opt.update(g, opt_state, lr * mask)
-            apply_updates(P.theta, updates)
+            apply_updates(vec, updates)
+            if logistic:
+                P.theta[:] = vec[:-1]
             running += loss
             n_running += 1
             gstep += 1
             if gstep in marks:
                 row = {"step": gstep, "stage": l, "train_loss": running / n_running,
-                       **evaluate(P, target, Xte, yte, S_star, top_energy, upto=l)}
+                       **evaluate(P, target, Xte, yte, S_star, top_energy, upto=l,
+                                  shift=float(vec[-1]) if logistic else 0.0)}
                 running, n_running = 0.0, 0
                 if not math.isfinite(row["test_loss"]):
                     raise NumericalError(f"test loss is not finite at stage {l}, step {it + 1}; "
@@ -279,12 +368,16 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
                     recorder.checkpoint(gstep, {
                         "theta": P.theta.tolist(), "rng": rng.bit_generator.state,
                         "stage_index": si + 1 if done else si, "it": 0 if done else it + 1,
-                        "gstep": gstep, **_opt_checkpoint(opt_state, P.theta),
+                        "gstep": gstep, **_opt_checkpoint(opt_state, vec),
+                        **({"shift": float(vec[-1])} if logistic else {}),
                         "curves": curves, "end_of_stage": {str(k): v for k, v in end_of_stage.items()}})
                 if progress is not None:
                     progress(row)
         opt_state = None
     summary = _summarise(cfg, curves, end_of_stage, target.L)
+    if logistic:
+        summary.update(final_class_err=curves[-1]["class_err"], final_margin=curves[-1]["margin"],
+                       shift=float(vec[-1]))
     summary["seconds"] = time.perf_counter() - t0
     summary["steps_per_s"] = total / summary["seconds"] if resume is None else float("nan")
     return TrainResult(cfg, curves, summary, P, summary["seconds"])
@@ -302,10 +395,10 @@ def _restore_opt_state(name: str, resume: Mapping[str, Any]) -> OptState:
     return OptState(int(resume["it"]), moments)
 
 
-def _batch(rng, cfg: TrainConfig, target: BFCTarget, pool):
+def _batch(rng, cfg: TrainConfig, target: BFCTarget, pool, label=None):
     if pool is None:
         X = sample_inputs(cfg.batch, cfg.d, rng, target.spec.dist)
-        return X, target(X)
+        return X, (label or target)(X)
     idx = rng.integers(0, pool[0].shape[0], size=cfg.batch)
     return pool[0][idx], pool[1][idx]
 

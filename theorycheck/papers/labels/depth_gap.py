@@ -1,4 +1,4 @@
-"""The per-depth study of THEORY.md 3.3: layerwise residual learner vs baselines.
+"""The per-depth study of docs/theory.md §3.3: layerwise residual learner vs baselines.
 
 :func:`run_task` measures one (r, seed) cell and returns plain data, so the study
 can run through any ``map``-like executor (the builtin ``map`` by default, a
@@ -7,7 +7,7 @@ process pool); :mod:`theorycheck.papers.labels.depth_sweep` runs it through the 
 
 Protocol [R]: for each r, a parity hierarchy (fan-in 2, random wiring, labels
 redrawn until their true x-degree is at least ``min_x_degree_per_level * level``
-to avoid the collapse of THEORY.md 3.2b) is drawn from the seed; n training and
+to avoid the collapse of docs/theory.md §3.2b) is drawn from the seed; n training and
 ``n_test`` test inputs are uniform on {±1}^d. The residual learner trains
 layerwise on all levels; the baselines (kernel ridge on x, end-to-end MLP) train
 on the top level's labels only, on the same n samples. Each method's top-level
@@ -20,7 +20,6 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from theorycheck.atomic import save_figure
 from theorycheck.papers.labels.hierarchies import generate, x_degree
 from theorycheck.papers.labels.residual import (blas_threads, error_after_each_block, fit_kernel_ridge, fit_mlp,
                        fit_residual, level_errors, sign_error)
@@ -136,7 +135,7 @@ def format_table(rows: Sequence[dict]) -> str:
 
 def level_table(results: Sequence[dict], r: int) -> str:
     """Per level at depth r: mean over seeds of the error at its block, split into added and
-    inherited error (THEORY.md 3.2b lesson 2), as Markdown."""
+    inherited error (docs/theory.md §3.2b.2), as Markdown."""
     cell = [res for res in results if res["r"] == r]
     lines = ["| level | error at its block | added | inherited |", "|---|---|---|---|"]
     for t in range(r):
@@ -148,43 +147,66 @@ def level_table(results: Sequence[dict], r: int) -> str:
     return "\n".join(lines)
 
 
-def plot_figures(results: Sequence[dict], outdir) -> list:
-    """Two PNGs: error per level vs block at the largest r, and top error vs r per method."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from pathlib import Path
+def error_per_block_figure(results: Sequence[dict], *, ax=None):
+    """Test error of each level after each block, at the largest depth r (mean over seeds;
+    docs/theory.md §3.3).
 
-    out = Path(outdir)
+    Parameters
+    ----------
+    results : sequence of dict
+        :func:`depth_study` results (``r``, ``after_block``).
+    ax : matplotlib.axes.Axes, optional
+        Draw here (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from theorycheck.plotting import finish, subplots
+
     r = max(res["r"] for res in results)
     E = np.mean([res["after_block"] for res in results if res["r"] == r], axis=0)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax_ = subplots(ax, figsize=(5, 3.5))
     blocks = np.arange(1, r + 1)
     for t in range(r):
-        ax.plot(blocks, E[:, t], marker="o", label=f"level {t + 1}")
-    ax.set_xlabel("after block")
-    ax.set_ylabel("test error")
-    ax.set_xticks(blocks)
-    ax.set_ylim(-0.02, 0.55)
-    ax.set_title(f"per-level error vs block (r = {r}, mean over seeds)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    p1 = save_figure(fig, out / "labels_error_per_block.png", dpi=120)
-    plt.close(fig)
+        ax_.plot(blocks, E[:, t], marker="o", label=f"level {t + 1}")
+    ax_.set_xlabel("after block")
+    ax_.set_ylabel("test error")
+    ax_.set_xticks(blocks)
+    ax_.set_ylim(-0.02, 0.55)
+    ax_.set_title(f"per-level error vs block (r = {r}, mean over seeds)")
+    ax_.legend(fontsize=8)
+    return finish(fig, ax is None)
+
+
+def top_error_figure(results: Sequence[dict], *, ax=None):
+    """Top-level test error against depth r per method, mean ± sd over seeds
+    (docs/theory.md §3.3).
+
+    Parameters
+    ----------
+    results : sequence of dict
+        :func:`depth_study` results.
+    ax : matplotlib.axes.Axes, optional
+        Draw here (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from theorycheck.plotting import finish, subplots
+
     rows = gap_table(results)
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax_ = subplots(ax, figsize=(5, 3.5))
     rs = [row["r"] for row in rows]
     for m in ("layerwise", "kernel", "mlp"):
         if m in rows[0]:
-            ax.errorbar(rs, [row[m] for row in rows], yerr=[row[m + "_sd"] for row in rows],
-                        marker="o", capsize=3, label=m)
-    ax.axhline(0.5, color="grey", ls=":", lw=1)
-    ax.set_xlabel("depth r")
-    ax.set_ylabel("top-level test error")
-    ax.set_xticks(rs)
-    ax.set_title("top-level error vs depth (mean ± sd over seeds)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    p2 = save_figure(fig, out / "labels_top_error_vs_r.png", dpi=120)
-    plt.close(fig)
-    return [p1, p2]
+            ax_.errorbar(rs, [row[m] for row in rows], yerr=[row[m + "_sd"] for row in rows],
+                         marker="o", capsize=3, label=m)
+    ax_.axhline(0.5, color="grey", ls=":", lw=1)
+    ax_.set_xlabel("depth r")
+    ax_.set_ylabel("top-level test error")
+    ax_.set_xticks(rs)
+    ax_.set_title("top-level error vs depth (mean ± sd over seeds)")
+    ax_.legend(fontsize=8)
+    return finish(fig, ax is None)

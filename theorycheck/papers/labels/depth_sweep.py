@@ -1,4 +1,4 @@
-"""The depth study of THEORY.md 3.3 through the sweep engine (issue 8 item 4).
+"""The depth study of docs/theory.md §3.3 through the sweep engine.
 
 One run of kind ``label-depth`` is one (r, seed) cell of :func:`theorycheck.papers.labels.depth_gap.run_task`:
 the layerwise residual learner and the baselines (kernel ridge, end-to-end MLP) on a label
@@ -8,13 +8,13 @@ hierarchy of depth ``r`` drawn from the run's seed. What it records in the store
   after block b (block t's own estimate for b >= t, a ridge probe of block b's frozen features
   for b < t; ``error_after_each_block``);
 * summary: ``top_<method>`` (top-level sign error of each method), ``seconds_<method>`` (its
-  fit time), ``level_<t>_error`` / ``_added`` / ``_inherited`` (THEORY.md 3.2b lesson 2) and
+  fit time), ``level_<t>_error`` / ``_added`` / ``_inherited`` (docs/theory.md §3.2b.2) and
   ``top_x_degree_min``.
 
 :func:`study_specs` builds the grid r x seeds as :class:`~theorycheck.runs.sweep.RunSpec` s,
 :func:`sweep_study` runs it with :func:`~theorycheck.runs.sweep.run_sweep` (finished runs in the
 store are skipped) and :func:`load_results` reads the store back into the dicts that
-``run_task`` returns, so ``gap_table``, ``level_table`` and ``plot_figures`` of
+``run_task`` returns, so ``gap_table``, ``level_table`` and the figures of
 :mod:`theorycheck.papers.labels.depth_gap` apply unchanged. A run is short (seconds), so it keeps no
 checkpoint: an interrupted run starts over.
 

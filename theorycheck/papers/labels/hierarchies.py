@@ -1,4 +1,4 @@
-"""Deep label hierarchies of polynomial threshold functions (THEORY.md 3.2).
+"""Deep label hierarchies of polynomial threshold functions (docs/theory.md §3.2).
 
 Inputs are x uniform on {±1}^d, named ``x0 .. x{d-1}``. A hierarchy has r
 levels of ±1 labels; each label is a polynomial threshold function (PTF)
@@ -25,9 +25,9 @@ Conventions [R]:
 Families (:func:`generate`): ``parity`` (product of the parents), ``majority``
 (sign of their sum, odd fan-in), ``junta`` (a random Boolean function of the
 parents, written through its Walsh expansion), wired ``random`` or ``tree``.
-The teacher model (:func:`teacher`) follows THEORY.md 3.2's last item.
+The teacher model (:func:`teacher`) follows docs/theory.md §3.2's last item.
 
-THEORY.md 3.2b's lesson: composed labels may collapse to low-degree parities of
+docs/theory.md §3.2b's lesson: composed labels may collapse to low-degree parities of
 x. :func:`x_degree` computes each label's true degree in x exactly from its
 Walsh spectrum on its input support, and ``generate(min_x_degree=...)`` redraws
 wiring that collapses.
@@ -130,7 +130,7 @@ class Hierarchy:
 
     def evaluate(self, X) -> np.ndarray:
         """All labels on inputs ``X`` (n, d) of ±1: an (n, #labels) float64 array of ±1,
-        columns in level order (THEORY.md 3.2, exact)."""
+        columns in level order (docs/theory.md §3.2, exact)."""
         X = check_array("X", X, ndim=2, shape=(None, self.d))
         if X.size and not np.all(np.abs(X) == 1):
             raise SpecError("X has entries other than ±1; the hierarchy is defined on {±1}^d")
@@ -186,7 +186,7 @@ def _require_parents(prev: Sequence[str], needs: str, k: int, knob: str, d: int,
 
 
 def hierarchy(d: int, labels: Sequence[Label], *, K: int, M: int, meta=None) -> Hierarchy:
-    """Validate and build a hierarchy (THEORY.md 3.2). Errors name the offending label.
+    """Validate and build a hierarchy (docs/theory.md §3.2). Errors name the offending label.
 
     Checks, in order: ranges of d, K, M; unique names; unknown parents; cycles;
     dependencies on the same or a later level; level-1 labels reading labels;
@@ -313,7 +313,7 @@ def generate(d: int, r: int, labels_per_level: int | Sequence[int] = 8, *,
              K: int | None = None, M: int | None = None,
              min_x_degree: int | Callable[[int], int] | None = None,
              max_tries: int = 200) -> Hierarchy:
-    """A random hierarchy of one family (THEORY.md 3.2, ready-made families).
+    """A random hierarchy of one family (docs/theory.md §3.2, ready-made families).
 
     ``wiring="random"``: each label reads ``fan_in`` distinct random parents from
     the previous level (the input for level 1). ``"tree"``: label j of a level
@@ -321,7 +321,7 @@ def generate(d: int, r: int, labels_per_level: int | Sequence[int] = 8, *,
     previous level (wrapping around when the level is narrower).
     ``min_x_degree`` (an int or a function of the level) redraws a label's
     random wiring until its true degree in x (:func:`x_degree`) reaches it,
-    guarding against the collapse of THEORY.md 3.2b.
+    guarding against the collapse of docs/theory.md §3.2b.
     """
     d = check_int("d", d, min_value=1)
     r = check_int("r", r, min_value=1, max_value=64)
@@ -434,7 +434,7 @@ def spectrum(h: Hierarchy, name: str, max_support: int = MAX_SUPPORT) -> dict | 
 
 
 def x_degree(h: Hierarchy, name: str, max_support: int = MAX_SUPPORT) -> int | None:
-    """The label's true degree as a polynomial in x (THEORY.md 3.2b); None if its support is
+    """The label's true degree as a polynomial in x (docs/theory.md §3.2b); None if its support is
     larger than ``max_support`` (not computed)."""
     sp_ = spectrum(h, name, max_support)
     if sp_ is None:
@@ -599,7 +599,7 @@ def verify_ptf(h: Hierarchy, X=None, Y=None, *, n_samples: int = 4096, seed: int
 
 @dataclass(frozen=True)
 class Teacher:
-    """A random circuit and the labels a teacher reveals about it (THEORY.md 3.2, [R]).
+    """A random circuit and the labels a teacher reveals about it (docs/theory.md §3.2, [R]).
 
     Layer i of the circuit has ``gates_per_layer`` gates; each gate is a
     majority of ``gate_fan_in`` random, randomly negated nodes of level i-1
@@ -660,7 +660,7 @@ class Teacher:
 
 def teacher(d: int, r: int, labels_per_level: int = 8, *, gates_per_layer: int = 8,
             gate_fan_in: int = 3, vote_size: int = 3, seed: int = 0) -> Teacher:
-    """Draw a teacher model (THEORY.md 3.2 last item); see :class:`Teacher`."""
+    """Draw a teacher model (docs/theory.md §3.2 last item); see :class:`Teacher`."""
     d = check_int("d", d, min_value=1)
     r = check_int("r", r, min_value=1, max_value=64)
     m = check_int("labels_per_level", labels_per_level, min_value=1)

@@ -1,6 +1,6 @@
-"""The layerwise residual learner of THEORY.md 3.2 and its baselines (3.3).
+"""The layerwise residual learner of docs/theory.md §3.2 and its baselines (3.3).
 
-Residual learner [R] (defaults follow the measured setting of THEORY.md 3.2b):
+Residual learner [R] (defaults follow the measured setting of docs/theory.md §3.2b):
 
 * the stream z has one slot per input coordinate and one per label, label
   slots start at 0: z_0 = [x, 0, ..., 0];
@@ -21,13 +21,13 @@ Residual learner [R] (defaults follow the measured setting of THEORY.md 3.2b):
   earlier blocks' *estimates* on the training inputs, so it learns to read the
   stream it will see at test time; ``"true"`` fits it on the true earlier labels;
 * ``hints=False`` is the learner without label hints: nothing is written back,
-  so every block sees only x (the ablation of THEORY.md 3.1's "hints").
+  so every block sees only x (the ablation of docs/theory.md §3.1's "hints").
 
 Per level the learner reports the test error at its block, split into the
 *added* error (block t on the true earlier labels) and the *inherited* error
-(the rest, caused by errors in the stream), per lesson 2 of THEORY.md 3.2b.
+(the rest, caused by errors in the stream), per lesson 2 of docs/theory.md §3.2b.
 
-Baselines see only the top-level labels (THEORY.md 3.3): Gaussian-kernel ridge
+Baselines see only the top-level labels (docs/theory.md §3.3): Gaussian-kernel ridge
 regression on x (ridge and bandwidth chosen on a validation split, Cholesky
 solves) and an end-to-end tanh MLP trained by mini-batch gradient descent on the
 square loss.
@@ -122,7 +122,7 @@ def fit_residual(X: np.ndarray, Y: np.ndarray, level_cols: Sequence[Sequence[int
                  width: int = 1024, lam: float = 1e-3, writeback: str = "sign",
                  train_on: str = "estimated", hints: bool = True, zero_readout: bool = False,
                  label_gain: float = 1.0, seed: int = 0) -> ResidualLearner:
-    """Layerwise training (THEORY.md 3.2): block t on level t's labels, then frozen.
+    """Layerwise training (docs/theory.md §3.2): block t on level t's labels, then frozen.
 
     ``Y`` holds all labels (n, #labels) of ±1; ``level_cols[t]`` are the columns of
     level t+1. See the module docstring for ``writeback``, ``train_on``, ``hints`` and
@@ -169,7 +169,7 @@ def sign_error(est: np.ndarray, Y: np.ndarray) -> float:
 
 def level_errors(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray) -> list[dict]:
     """Per level t: test error at block t, the added error (block t fed true earlier labels)
-    and the inherited error (the difference), THEORY.md 3.2b lesson 2."""
+    and the inherited error (the difference), docs/theory.md §3.2b.2."""
     est = learner.predict(X)
     oracle = learner.predict(X, Y_true=Y)
     out = []
@@ -181,7 +181,7 @@ def level_errors(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray) -> list
 
 def error_after_each_block(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray,
                            Xt: np.ndarray, Yt: np.ndarray, lam: float = 1e-3) -> np.ndarray:
-    """E[b, t]: test error on level t+1's labels after block b+1 (THEORY.md 3.3).
+    """E[b, t]: test error on level t+1's labels after block b+1 (docs/theory.md §3.3).
 
     For b >= t it is block t+1's own estimate (blocks freeze after training).
     For b < t it is a probe: the best ridge read-out of level t+1's labels from
@@ -250,7 +250,7 @@ def fit_kernel_ridge(X: np.ndarray, Y: np.ndarray, *, lams: Sequence[float] = (1
 
 @dataclass
 class MLP:
-    """A tanh MLP x -> R^m (a baseline of THEORY.md 3.3). params: [W1, b1, ..., WL, bL]."""
+    """A tanh MLP x -> R^m (a baseline of docs/theory.md §3.3). params: [W1, b1, ..., WL, bL]."""
 
     params: list[np.ndarray]
     seconds: float = 0.0

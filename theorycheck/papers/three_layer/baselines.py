@@ -1,7 +1,7 @@
-"""Two-layer baselines at the same sample budget (THEORY.md 2.2, baselines):
+"""Two-layer baselines at the same sample budget (docs/theory.md §2.2, baselines):
 
 * kernel ridge regression with the polynomial kernel (1 + <x, x'>/d)^degree
-  (default degree 4, as in THEORY.md 2.2b);
+  (default degree 4, as in docs/theory.md §2.2b);
 * ReLU random features + ridge (a two-layer net whose first layer is random);
 * a two-layer ReLU network f(x) = a^T relu(W x + b) / sqrt(m) with all layers
   trained by full-batch gradient descent on the squared loss, the step count

@@ -1,4 +1,4 @@
-"""Empirical sample-size exponents (THEORY.md 2.3): for each learner, the sample
+"""Empirical sample-size exponents (docs/theory.md §2.3): for each learner, the sample
 size N_required(d) at which the relative test MSE first drops to ``eps``, and the
 fit N_required ~ d^e over a range of d, with an interval over seeds.
 

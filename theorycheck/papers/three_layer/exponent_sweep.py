@@ -1,5 +1,5 @@
-"""The sample-size exponent study (THEORY.md 2.3) through the sweep engine and the results
-store (issue 7 item 4, issue 9).
+"""The sample-size exponent study (docs/theory.md §2.3) through the sweep engine and the results
+store.
 
 One run of kind ``three-layer-fit`` is one cell of :mod:`theorycheck.papers.three_layer.exponent_study`:
 one (learner, d, n, seed) fit of the three-layer learner or a two-layer baseline; its

@@ -1,33 +1,19 @@
-"""Figures for the three-layer study (THEORY.md 2.3), drawn with matplotlib's Agg
-backend: corr(phi, h*) and test loss against n1; test loss against matched n for
-the three-layer learner and the two-layer baselines; the exponent fit."""
+"""Figures for the three-layer study (docs/theory.md §2.3): corr(phi, h*) and test loss against
+n1; test loss against matched n for the three-layer learner and the two-layer baselines; the
+exponent fit. Each draws into the ``ax`` (or ``fig``) it is given, or a new figure that no
+backend owns, and returns the Figure; ``theorycheck three-layer`` saves them."""
 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from theorycheck.atomic import save_figure
 from theorycheck.papers.three_layer.baselines import run_baseline
 from theorycheck.papers.three_layer.quadratic_features import quadratic_target
 from theorycheck.papers.three_layer.learner import ThreeLayerConfig, n1_ladder, run_three_layer, split_budget
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _save(plt, fig, path: str | Path) -> Path:
-    fig.tight_layout()
-    out = save_figure(fig, path, dpi=110)
-    plt.close(fig)
-    return out
+from theorycheck.plotting import finish, subplots
 
 
 def _log_x(ax, ticks) -> None:
@@ -71,9 +57,26 @@ def matched_n_data(d: int, ns: Sequence[int], seeds: Sequence[int], *,
     return out
 
 
-def plot_ladder(data, n1s, d: int, path: str | Path) -> Path:
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+def plot_ladder(data, n1s, d: int, *, fig=None):
+    """corr(phi, x^T A x) and the test loss against n1, one line per sigma1 (two panels).
+
+    Parameters
+    ----------
+    data : dict
+        ``{sigma1: (corr, loss)}`` arrays of shape (seeds, len(n1s)), from :func:`ladder_data`.
+    n1s : sequence of int
+        The stage-1 sample sizes.
+    d : int
+        The input dimension (for the title).
+    fig : matplotlib.figure.Figure, optional
+        Draw the two panels into this figure (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    owned = fig is None
+    fig, axes = subplots(fig=fig, ncols=2, figsize=(9, 3.6))
     for s1, (corr, loss) in data.items():
         for ax, arr in zip(axes, (corr, loss)):
             ax.errorbar(n1s, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3,
@@ -86,39 +89,77 @@ def plot_ladder(data, n1s, d: int, path: str | Path) -> Path:
         _log_x(ax, n1s)
         ax.grid(alpha=0.3)
         ax.legend()
-    return _save(plt, fig, path)
+    return finish(fig, owned)
 
 
-def plot_matched_n(data, ns, d: int, path: str | Path) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+def plot_matched_n(data, ns, d: int, *, ax=None):
+    """Relative test MSE against the total sample size n, one line per learner.
+
+    Parameters
+    ----------
+    data : dict
+        ``{learner: array (seeds, len(ns))}``, from :func:`matched_n_data`.
+    ns : sequence of int
+        The sample sizes.
+    d : int
+        The input dimension (for the title).
+    ax : matplotlib.axes.Axes, optional
+        Draw here (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_matched_n({"a": np.array([[0.5, 0.4], [0.6, 0.3]])}, [100, 200], 4)
+    >>> len(fig.axes)
+    1
+    """
+    fig, ax_ = subplots(ax, figsize=(5.5, 3.8))
     for name, arr in data.items():
-        ax.errorbar(ns, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3, label=name)
-    _log_x(ax, ns)
-    ax.set(xlabel="total samples n", ylabel="relative test MSE",
-           title=f"g*(x^T A x), d = {d}: matched n")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return _save(plt, fig, path)
+        ax_.errorbar(ns, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3, label=name)
+    _log_x(ax_, ns)
+    ax_.set(xlabel="total samples n", ylabel="relative test MSE",
+            title=f"g*(x^T A x), d = {d}: matched n")
+    ax_.grid(alpha=0.3)
+    ax_.legend()
+    return finish(fig, ax is None)
 
 
-def plot_exponents(rows, ds, path: str | Path, eps: float) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+def plot_exponents(rows, ds, eps: float, *, ax=None):
+    """The required sample size against d per learner, with the fitted exponent.
+
+    Parameters
+    ----------
+    rows : sequence of ExponentRow
+        One per learner (``n_required`` per seed and d, ``exponent`` with its interval).
+    ds : sequence of int
+        The input dimensions.
+    eps : float
+        The relative-MSE threshold that defines the required sample size.
+    ax : matplotlib.axes.Axes, optional
+        Draw here (default: a new figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax_ = subplots(ax, figsize=(5.5, 3.8))
     ds = np.asarray(sorted(ds), dtype=float)
     for r in rows:
         req = np.array([[r.n_required[s][d] for d in ds.astype(int)] for s in r.n_required])
         with warnings.catch_warnings():  # a d column censored for every seed stays nan
             warnings.simplefilter("ignore", RuntimeWarning)
             gm = np.exp(np.nanmean(np.log(req), axis=0))
-        line = ax.plot(ds, gm, "o", label=f"{r.learner}: e = {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]")
+        line = ax_.plot(ds, gm, "o", label=f"{r.learner}: e = {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]")
         ok = np.isfinite(gm)
         if ok.sum() >= 2:
             c = np.polyfit(np.log(ds[ok]), np.log(gm[ok]), 1)
-            ax.plot(ds, np.exp(np.polyval(c, np.log(ds))), "--", color=line[0].get_color())
-    _log_x(ax, ds.astype(int))
-    ax.set(yscale="log", xlabel="d", ylabel=f"N_required (rel. MSE <= {eps:g})",
-           title="empirical sample-size exponents")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+            ax_.plot(ds, np.exp(np.polyval(c, np.log(ds))), "--", color=line[0].get_color())
+    _log_x(ax_, ds.astype(int))
+    ax_.set(yscale="log", xlabel="d", ylabel=f"N_required (rel. MSE <= {eps:g})",
+            title="empirical sample-size exponents")
+    ax_.grid(alpha=0.3, which="both")
+    ax_.legend(fontsize=8)
+    return finish(fig, ax is None)

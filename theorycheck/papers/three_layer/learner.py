@@ -1,4 +1,4 @@
-"""The three-layer learner and its layer-wise algorithm (THEORY.md 2.2, 2.2b).
+"""The three-layer learner and its layer-wise algorithm (docs/theory.md §2.2, §2.2b).
 
 Network [R]: f(x) = a^T sigma2(W sigma1(V x) + b), V in R^{m1 x d} with unit rows,
 drawn once and never trained; W in R^{m2 x m1}; a, b in R^{m2}.
@@ -11,7 +11,7 @@ Algorithm [R] (sample splitting):
   multiple of g = (1/n1) sum_i y_i sigma1(V x_i), so every hidden unit of layer 2
   sees the same scalar learned feature
   phi(x) = <g, sigma1(V x)> / m1 = (1/n1) sum_i y_i K(x_i, x),
-  the random-feature kernel K of layer 1 applied to f* (THEORY.md 2.2);
+  the random-feature kernel K of layer 1 applied to f* (docs/theory.md §2.2);
 * stage 2 on n2 fresh samples: redraw b_j ~ Unif[-tau s_j, tau s_j], where s_j is
   the spread (standard deviation) of unit j's learned pre-activation on the stage-2
   inputs ([R]: sets the bias range at the feature's scale, so any eta > 0 gives the
@@ -19,7 +19,7 @@ Algorithm [R] (sample splitting):
   chosen on a validation split of the stage-2 sample.
 
 sigma1 is a choice (default ``"abs"``, |z|). Why an even activation helps
-(THEORY.md 2.2b): f*(x) = g*(x^T A x) is an even function, and its signal lives in
+(docs/theory.md §2.2b): f*(x) = g*(x^T A x) is an even function, and its signal lives in
 degree 2 (x^T A x is a degree-2 spherical harmonic when tr A = 0). The kernel of a
 ReLU layer has a large degree-1 (odd) component; f* has none in expectation, but with
 n1 samples the empirical (1/n1) sum_i y_i x_i is noise of size sqrt(d/n1), and the
@@ -83,7 +83,7 @@ def first_layer_mean(sigma1: str, d: int, dist: str) -> float:
 
 @dataclass(frozen=True)
 class ThreeLayerConfig:
-    """Widths, activations and step of the layer-wise algorithm (THEORY.md 2.2 [R])."""
+    """Widths, activations and step of the layer-wise algorithm (docs/theory.md §2.2 [R])."""
 
     m1: int = 1024
     m2: int = 256
@@ -170,7 +170,7 @@ def middle_layer_gradient(W, b, a, H1, y, sigma2: str = "relu", weight_decay: fl
 
 
 def stage1(net: ThreeLayerNet, X1: np.ndarray, y1: np.ndarray) -> ThreeLayerNet:
-    """One gradient step on W (THEORY.md 2.2, stage 1); the step is taken from ``net.W``."""
+    """One gradient step on W (docs/theory.md §2.2, stage 1); the step is taken from ``net.W``."""
     cfg = net.config
     if cfg.centre == "empirical":
         net = replace(net, shift=float(np.mean(activation(cfg.sigma1)(X1 @ net.V.T))))
@@ -193,7 +193,7 @@ def learned_feature(net: ThreeLayerNet, X: np.ndarray) -> np.ndarray:
 
 
 def stage2(net: ThreeLayerNet, X2: np.ndarray, y2: np.ndarray, rng: np.random.Generator) -> ThreeLayerNet:
-    """Redraw b at the learned pre-activation's scale and fit a by ridge (THEORY.md 2.2, stage 2)."""
+    """Redraw b at the learned pre-activation's scale and fit a by ridge (docs/theory.md §2.2, stage 2)."""
     cfg = net.config
     Z = _batched(lambda Xb: net.first_layer(Xb) @ net.W.T, X2, cfg.batch)
     spread = Z.std(axis=0)
@@ -206,7 +206,7 @@ def stage2(net: ThreeLayerNet, X2: np.ndarray, y2: np.ndarray, rng: np.random.Ge
 
 def fit_three_layer(X1, y1, X2, y2, rng: np.random.Generator, config: ThreeLayerConfig | None = None,
                     dist: str = "sphere") -> ThreeLayerNet:
-    """The layer-wise algorithm of THEORY.md 2.2 on (X1, y1) then fresh (X2, y2)."""
+    """The layer-wise algorithm of docs/theory.md §2.2 on (X1, y1) then fresh (X2, y2)."""
     config = config or ThreeLayerConfig()
     X1 = check_array("X1", X1, ndim=2)
     X2 = check_array("X2", X2, shape=(None, X1.shape[1]))
@@ -232,7 +232,7 @@ class ThreeLayerRun:
 def run_three_layer(target, n1: int, n2: int, rng: np.random.Generator, *,
                     config: ThreeLayerConfig | None = None, n_test: int = 4000) -> ThreeLayerRun:
     """Draw n1 + n2 training and n_test test samples from ``target``, fit, and measure
-    corr(phi, h*) and the relative test MSE (THEORY.md 2.3)."""
+    corr(phi, h*) and the relative test MSE (docs/theory.md §2.3)."""
     n1 = check_int("n1", n1, min_value=1)
     n2 = check_int("n2", n2, min_value=4)
     n_test = check_int("n_test", n_test, min_value=2)
@@ -255,7 +255,7 @@ def split_budget(n: int, frac1: float = 0.5) -> tuple[int, int]:
 def n1_ladder(target, n1s: Sequence[int], n2: int, rng: np.random.Generator, *,
               config: ThreeLayerConfig | None = None, n_test: int = 4000) -> list[ThreeLayerRun]:
     """corr(phi, h*) and test loss along a ladder of n1 with common random numbers
-    (THEORY.md 2.3): nested stage-1 samples (the first n1 of one draw), and the same
+    (docs/theory.md §2.3): nested stage-1 samples (the first n1 of one draw), and the same
     V, a, stage-2 sample, stage-2 biases and test set for every n1, so differences
     along the ladder come from n1 alone."""
     n1s = [check_int("n1", n1, min_value=1) for n1 in n1s]

@@ -1,8 +1,8 @@
-"""Targets of the three-layer paper (THEORY.md 2.2): functions of a quadratic
+"""Targets of the three-layer paper (docs/theory.md §2.2): functions of a quadratic
 feature, f*(x) = g*(x^T A x), and single-index models, f*(x) = g*(<beta, x>),
 with inputs uniform on the sphere of radius sqrt(d) or Gaussian N(0, I_d).
 
-Exact oracles [M] (THEORY.md 2.2): for A symmetric and trace-free,
+Exact oracles [M] (docs/theory.md §2.2): for A symmetric and trace-free,
 
 * under x ~ N(0, I_d), the cumulants of h = x^T A x are
   kappa_k = 2^(k-1) (k-1)! tr(A^k), so Var h = 2 ||A||_F^2;
@@ -31,7 +31,7 @@ from theorycheck.validation import check_array, check_choice, check_int
 
 DISTS = ("sphere", "gaussian")
 
-#: default link of THEORY.md 2.2: g(t) = t + t^2/2, centred under the input law.
+#: default link of docs/theory.md §2.2: g(t) = t + t^2/2, centred under the input law.
 DEFAULT_LINK = (0.0, 1.0, 0.5)
 
 
@@ -89,7 +89,7 @@ def quadratic_moments(A: np.ndarray, kmax: int, dist: str = "sphere") -> np.ndar
 
 
 def variance_oracle(d: int, dist: str = "sphere", frob2: float = 1.0) -> float:
-    """Var(x^T A x) for symmetric trace-free A with ||A||_F^2 = frob2 (THEORY.md 2.2 [M])."""
+    """Var(x^T A x) for symmetric trace-free A with ||A||_F^2 = frob2 (docs/theory.md §2.2 [M])."""
     d = check_int("d", d, min_value=1)
     check_choice("dist", dist, DISTS)
     return 2.0 * frob2 * (1.0 if dist == "gaussian" else d / (d + 2.0))
@@ -99,7 +99,7 @@ def variance_oracle(d: int, dist: str = "sphere", frob2: float = 1.0) -> float:
 
 
 def validate_quadratic_matrix(A, *, normalise: bool = False, atol: float = 1e-10) -> np.ndarray:
-    """Check that A is square, symmetric, trace-free with ||A||_F = 1 (THEORY.md 2.2).
+    """Check that A is square, symmetric, trace-free with ||A||_F = 1 (docs/theory.md §2.2).
 
     With ``normalise=True`` a non-conforming A is symmetrised, its trace removed
     and rescaled to unit Frobenius norm, with a warning naming what changed.
@@ -140,7 +140,7 @@ def normalise_quadratic_matrix(A) -> np.ndarray:
 
 
 def random_quadratic_matrix(d: int, rng: np.random.Generator, rank: int | None = None) -> np.ndarray:
-    """A symmetric, trace-free, ||A||_F = 1 matrix (THEORY.md 2.2 [R]).
+    """A symmetric, trace-free, ||A||_F = 1 matrix (docs/theory.md §2.2 [R]).
 
     ``rank=None`` (default): the normalised trace-free part of a symmetric
     Gaussian matrix (full rank almost surely). ``rank=r`` (2 <= r <= d):
@@ -230,7 +230,7 @@ class QuadraticFeatureTarget(_LinkOfFeature):
 
 @dataclass(frozen=True)
 class SingleIndexTarget(_LinkOfFeature):
-    """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (THEORY.md 2.2)."""
+    """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (docs/theory.md §2.2)."""
 
     beta: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
@@ -269,7 +269,7 @@ class SingleIndexTarget(_LinkOfFeature):
 def quadratic_target(d: int = 16, *, rng: np.random.Generator | int | None = 0, A=None,
                      rank: int | None = None, link=DEFAULT_LINK, dist: str = "sphere",
                      normalise: bool = False) -> QuadraticFeatureTarget:
-    """Build f*(x) = g*(x^T A x) (THEORY.md 2.2). A user-given ``A`` is validated
+    """Build f*(x) = g*(x^T A x) (docs/theory.md §2.2). A user-given ``A`` is validated
     (:func:`validate_quadratic_matrix`); otherwise A is drawn with ``rank``."""
     check_choice("dist", dist, DISTS)
     if A is None:
@@ -283,7 +283,7 @@ def quadratic_target(d: int = 16, *, rng: np.random.Generator | int | None = 0, 
 def single_index_target(d: int = 16, *, rng: np.random.Generator | int | None = 0, beta=None,
                         link=DEFAULT_LINK, dist: str = "sphere",
                         normalise: bool = False) -> SingleIndexTarget:
-    """Build f*(x) = g*(<beta, x>) with ||beta|| = 1 (THEORY.md 2.2)."""
+    """Build f*(x) = g*(<beta, x>) with ||beta|| = 1 (docs/theory.md §2.2)."""
     check_choice("dist", dist, DISTS)
     if beta is None:
         d = check_int("d", d, min_value=1)
