@@ -62,8 +62,9 @@ def _folder_modules(folder: Path):
         if parts[-1] == "__init__":
             continue
         name = "theorycheck_user." + ".".join(parts)
-        if name in sys.modules:
-            yield sys.modules[name]
+        cached = sys.modules.get(name)
+        if cached is not None and getattr(cached, "__file__", None) == str(f):
+            yield cached  # the same file, already imported
             continue
         spec = importlib.util.spec_from_file_location(name, f)
         mod = importlib.util.module_from_spec(spec)
