@@ -1,8 +1,10 @@
 """Claims on deep label hierarchies (docs/theory.md §3.1-§3.3, Daniely arXiv 2601.00455).
 
-(a) the layerwise residual learner's error on level t falls at block t;
+(a) the layerwise residual learner learns level t by block t, and where earlier
+    blocks do not already predict level t its error falls at block t;
 (b) as depth grows, baselines trained on the top labels only approach chance
-    while the layerwise learner stays accurate (the gap widens with r);
+    while the layerwise learner stays accurate (the gap widens with r), and the same
+    learner without label hints does not (the hints ablation);
 (c) the teacher model's labels satisfy the hierarchy's definition.
 
 Every figure is measured on each run (docs/theory.md §3.2b's reference setting is
@@ -26,59 +28,114 @@ def _config(scale_cfg: dict, **over) -> dict:
 
 @claim(id="labels.layerwise.error_falls_at_its_block", tag="A", ref="docs/theory.md §3.3.1",
        paper="Daniely, arXiv 2601.00455",
-       statement="""layerwise residual learner: level t's test error falls at block t (drop >= 0.1
-                 from the best read-out of block t-1's features) to <= 0.05""",
+       statement="""layerwise residual learner: every level t is learned by block t (test error <=
+                 0.05); every level t >= 2 that the earlier blocks' features do not already predict
+                 (best probe error > 0.05) has its error cut >= 2x at block t, and at least one
+                 level is such a level""",
        instances={"quick": grid(seed=[0, 1, 2], r=[3], scale=["quick"]),
                   "full": grid(seed=[0, 1, 2, 3, 4], r=[4], scale=["full"])},
-       threshold=0.05, min_drop=0.1, zero_readout=False, shuffle_labels=False)
-def error_falls_at_its_block(inst, *, threshold: float, min_drop: float, zero_readout: bool,
-                             shuffle_labels: bool):
+       threshold=0.05, factor=2.0, zero_readout=False, shuffle_labels=False, hints=True)
+def error_falls_at_its_block(inst, *, threshold: float, factor: float, zero_readout: bool,
+                             shuffle_labels: bool, hints: bool):
+    """The paper's statement is that level t is learned by block t. Measured per level t:
+    E[t, t], the test error of block t's own estimate, and the *pre-block error*
+    min_{b < t} E[b, t], the best probe of level t's labels from any earlier block's frozen
+    features (a ridge read-out fitted on the training set, ``residual.error_after_each_block``):
+    what the network could already say about level t before the block built for it.
+
+    * Learned by its block: E[t, t] <= ``threshold`` (0.05), every level.
+    * Falls at its block: where the pre-block error is above ``threshold`` (the level is not
+      yet learned), block t cuts it by >= ``factor`` (2): E[t, t] <= pre / 2.
+    * Levels the earlier blocks already predict (pre-block error <= ``threshold``) are
+      reported, not counted as a fall: at the full scale (8 labels per level, parity of 2
+      parents) a level-4 label is a parity of at most 4 level-2 labels already in the stream
+      that block 3 reads, and block 3's features predict it to 0.012-0.069. An absolute drop
+      (the former ">= 0.1") cannot happen there and says nothing about block 4.
+    * Non-vacuous: at least one level of the instance is tested for a fall (level 2 always is
+      in these settings: block 1 reads x only, and the labels' x-degree is filtered).
+
+    Failing means some level is not learned by its block, or a level that nothing earlier
+    predicted does not fall decisively at its own block (it would be learned, if at all, by
+    something other than its block). Mutants (tests/test_residual.py): read-outs frozen at 0,
+    shuffled training labels, and the natural confound, the learner without hints
+    (``hints=False``: every block reads x only), which cannot learn level 2 at block 2."""
     from theorycheck.papers.labels.depth_gap import FULL, QUICK, run_task
 
     cfg = _config(QUICK if inst["scale"] == "quick" else FULL, kernel=False, mlp=False,
-                  zero_readout=zero_readout, shuffle_labels=shuffle_labels)
+                  zero_readout=zero_readout, shuffle_labels=shuffle_labels, hints=hints)
     res = run_task({**cfg, "r": inst["r"], "seed": inst["seed"]})
     E = np.asarray(res["after_block"])
-    ms = []
+    ms, tested, predicted = [], [], []
     for t in range(E.shape[0]):
         lvl = res["per_level"][t]
         ms.append(Measurement(E[t, t], threshold, "<=",
                               label=f"level {t + 1} error at block {t + 1}",
                               detail={"added": lvl["added"], "inherited": lvl["inherited"]}))
-        if t > 0:
-            ms.append(Measurement(E[t - 1, t] - E[t, t], min_drop, ">=",
-                                  label=f"level {t + 1} error drop at block {t + 1}",
-                                  detail={"before": E[t - 1, t], "after": E[t, t]}))
+        if t == 0:
+            continue
+        pre = float(E[:t, t].min())
+        detail = {"pre_block": pre, "best_probe_block": int(np.argmin(E[:t, t])) + 1,
+                  "after": E[t, t], "probes": E[:t, t]}
+        if pre > threshold:
+            tested.append(t + 1)
+            ms.append(Measurement(E[t, t], pre / factor, "<=",
+                                  label=f"level {t + 1} error at block {t + 1} vs pre-block / "
+                                        f"{factor:g}", detail=detail))
+        else:
+            predicted.append(t + 1)
+    ms.append(Measurement(len(tested), 1, ">=", label="levels tested for a fall at their block",
+                          detail={"tested": tested, "already_predicted": predicted,
+                                  "after_block": E}))
     return ms
 
 
 @claim(id="labels.depth_gap.baselines_reach_chance", tag="A", ref="docs/theory.md §3.3.2",
        paper="Daniely, arXiv 2601.00455",
        statement="""at depth r_max the top-label error of kernel ridge on x and of an end-to-end
-                 MLP is >= 0.4 (chance 0.5) while the layerwise learner's is <= 0.1, and the gap
-                 (best baseline - layerwise) grows by >= 0.3 from r_min to r_max""",
+                 MLP is >= 0.4 (chance 0.5) while the layerwise learner's is <= 0.1, the same
+                 learner without label hints errs >= 0.3 more than with them, and the gap (best
+                 baseline - layerwise) grows by >= 0.3 from r_min to r_max""",
        instances={"quick": grid(seed=[0, 1, 2], r_min=[1], r_max=[3], scale=["quick"]),
                   "full": grid(seed=[0, 1, 2, 3, 4], r_min=[1], r_max=[4], scale=["full"])},
-       learner_max=0.1, baseline_min=0.4, min_widening=0.3, hints=True)
+       learner_max=0.1, baseline_min=0.4, min_widening=0.3, hint_margin=0.3, hints=True)
 def baselines_reach_chance(inst, *, learner_max: float, baseline_min: float,
-                           min_widening: float, hints: bool):
+                           min_widening: float, hint_margin: float, hints: bool):
+    """Baselines near chance are close to true by construction here: the labels are redrawn
+    until their degree in x is >= 2 x level (1.5 x level at the full scale), so nothing that
+    sees only x and the top labels learns them at these n. The informative part is the
+    ablation: the same layerwise learner, same random features, trained on the same labels of
+    every level, but with ``hints=False`` (nothing written back to the stream, so every block
+    reads x only). If the learner's accuracy came from its architecture or from the extra
+    supervision of the lower levels' labels, the ablated learner would match it; the claim
+    requires the hints to be worth >= ``hint_margin`` (0.3) of top-label error at r_max.
+
+    Failing means either the baselines learn the deep labels (the depth gap is not there),
+    the learner does not, or the learner's advantage does not come from the hints. The mutant
+    ``hints=False`` (the learner arm is the ablation itself) must fail (tests/test_residual.py)."""
     from theorycheck.papers.labels.depth_gap import FULL, QUICK, run_task
 
     base = QUICK if inst["scale"] == "quick" else FULL
     cfg = _config(base, hints=hints)
     lo = run_task({**cfg, "r": inst["r_min"], "seed": inst["seed"]})
     hi = run_task({**cfg, "r": inst["r_max"], "seed": inst["seed"]})
+    ablated = run_task({**_config(base, hints=False, kernel=False, mlp=False),
+                        "r": inst["r_max"], "seed": inst["seed"]})
 
     def gap(res):
         return min(res["top"]["kernel"], res["top"]["mlp"]) - res["top"]["layerwise"]
 
     detail = {f"gap_r{res['r']}": gap(res) for res in (lo, hi)}
     rmax = inst["r_max"]
+    no_hints = ablated["top"]["layerwise"]
     return [Measurement(hi["top"]["layerwise"], learner_max, "<=",
                         label=f"layerwise top error at r={rmax}", detail=detail),
             Measurement(hi["top"]["kernel"], baseline_min, ">=",
                         label=f"kernel top error at r={rmax}"),
             Measurement(hi["top"]["mlp"], baseline_min, ">=", label=f"MLP top error at r={rmax}"),
+            Measurement(no_hints - hi["top"]["layerwise"], hint_margin, ">=",
+                        label=f"top error without hints - with hints at r={rmax}",
+                        detail={"without_hints": no_hints, "with_hints": hi["top"]["layerwise"],
+                                "without_hints_per_level": [p["error"] for p in ablated["per_level"]]}),
             Measurement(gap(hi) - gap(lo), min_widening, ">=",
                         label=f"gap widening r={inst['r_min']}->{rmax}", detail=detail)]
 

@@ -19,6 +19,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from theorycheck.claims.engine import Measurement, claim
+from theorycheck.strategies import REAL, with_domains
 
 PAPER = "Allen-Zhu & Li, Backward Feature Correction (arXiv 2001.04413)"
 
@@ -113,19 +114,50 @@ def near_target(draw, max_k: int = 4, max_n: int = 6):
             "seed": seed, "W_star": Ws, "W": W}
 
 
-def _roundoff(inst) -> float:
-    """Slack for float64 rounding in a squared Procrustes distance.
+def near_target_searchable(max_k: int = 4, max_n: int = 6):
+    """:func:`near_target`, with W declared free for the optimiser phase: the lemmas of items
+    3 and 4 hold for every real W (only W* carries a precondition, rank k), so the optimiser
+    may move W anywhere while W* stays as drawn (docs/lemmas.md, "Tightness")."""
+    return with_domains(near_target(max_k, max_n), W=REAL)
 
-    The rotation comes from an SVD, whose error grows with the condition number of W*, so
-    the computed ||W - U W*||_F is off by about eps * kappa(W*) * (||W|| + ||W*||); the slack
-    is that error, squared, with a factor 64 of headroom. It vanishes at the scale of any
-    real violation of a well-conditioned instance, and follows the instance where the
-    conditioning makes rounding visible.
+
+def _rounding(inst) -> dict:
+    """Float64 error bounds of the computed quantities of items 3 and 4 at this instance.
+
+    ``dist`` (a rotation distance): its rotation comes from an SVD, whose error grows with the
+    condition number of W*; the computed ||W - U W*||_F is off by about
+    eps kappa(W*) (||W|| + ||W*||) (a factor 64 of headroom). ``gap`` (||W'W - W*'W*||_F):
+    each Gram entry is a sum of k products, off by gamma_{k+2} of the sum of their
+    magnitudes (``theorycheck.tolerance.gamma``), so the gap is off by at most
+    gamma_{k+2} (||W||_F^2 + ||W*||_F^2), however much the two Gram matrices cancel.
+    ``trace`` (||W||_F^2 - ||W*||_F^2): a sum of the squared entries
+    (``theorycheck.tolerance.summation``). ``sigma`` (sigma_k(W*)): singular values are
+    perfectly conditioned, so a backward-stable SVD is off by ``backward_stable(n) ||W*||_2``.
     """
+    from theorycheck.tolerance import EPS, backward_stable, gamma, summation
+
     W, W_star = inst["W"], inst["W_star"]
+    k, n = W_star.shape
     kappa = np.linalg.cond(W_star) if np.all(np.isfinite(W_star)) else np.inf
-    scale = np.linalg.norm(W) + np.linalg.norm(W_star)
-    return (64 * np.finfo(float).eps * (1 + kappa) * scale) ** 2
+    norms = float(np.sum(W * W)) + float(np.sum(W_star * W_star))
+    return {"dist": 64 * EPS * (1 + kappa) * (np.linalg.norm(W) + np.linalg.norm(W_star)),
+            "gap": gamma(k + 2, k=4.0) * norms,
+            "trace": summation(np.concatenate([(W * W).ravel(), (W_star * W_star).ravel()])),
+            "sigma": backward_stable(max(k, n)) * float(np.linalg.norm(W_star, 2))}
+
+
+def _distance_bound(square: float, sk: float, sigma_power: float, err: dict) -> float:
+    """The bound on the computed dist^2 implied by ``dist^2 <= square / sigma_k^p`` in exact
+    arithmetic, ``square`` already computed from the rounded-up inputs: sigma_k rounded down
+    by its error and the distance's own error added. At an equality case of the lemma the
+    computed sides differ by a few ulps either way (item 3's constant is attained:
+    W orthogonal to a rank-one W* with ||W|| = sqrt(sqrt2 - 1) ||W*||), so a slack relative to
+    the sides is needed, not only an absolute one: without it the optimiser phase, which
+    climbs to that equality case, would report rounding as a violation."""
+    s = sk - err["sigma"]
+    if s <= 0:
+        return math.inf   # sigma_k indistinguishable from 0: W* is numerically rank-deficient
+    return (math.sqrt(square / s ** sigma_power) + err["dist"]) ** 2
 
 
 # ---------------------------------------------------------------- item 1
@@ -292,17 +324,19 @@ def isometry_invariance(inst, *, side, scale):
        paper=PAPER,
        statement="""rank W* = k => min_U ||W - UW*||_F^2 <= ||W'W - W*'W*||_F^2 / (2(sqrt2-1)
                  sigma_k(W*)^2)""",
-       instances={"quick": near_target(), "full": near_target(6, 10)},
+       instances={"quick": near_target_searchable(), "full": near_target_searchable(6, 10)},
        max_examples={"quick": 400, "full": 2000}, constant=PROCRUSTES_CONSTANT, sigma_power=2.0)
 def procrustes_gram(inst, *, constant, sigma_power):
     from theorycheck.maths.procrustes import gram_gap, rotation_distance, sigma_min
 
     W, Ws = inst["W"], inst["W_star"]
     dist2 = rotation_distance(W, Ws) ** 2
-    gap2 = gram_gap(W, Ws) ** 2
+    gap = gram_gap(W, Ws)
+    gap2 = gap ** 2
     sk = sigma_min(Ws)
-    bound = constant * gap2 / sk ** sigma_power
-    return Measurement(dist2, bound + _roundoff(inst), label="dist^2",
+    err = _rounding(inst)
+    bound = _distance_bound(constant * (gap + err["gap"]) ** 2, sk, sigma_power, err)
+    return Measurement(dist2, bound, label="dist^2",
                        detail={"empirical_constant": dist2 * sk ** 2 / gap2 if gap2 > 0 else 0.0,
                                "sigma_k": sk})
 
@@ -313,7 +347,7 @@ def procrustes_gram(inst, *, constant, sigma_power):
 @claim(id="bfc.lemma.critical_single_layer", tag="M", ref="docs/theory.md §1.8.4", paper=PAPER,
        statement="""rank W* = k => min_U ||W - UW*||_F <= sqrt(loss) / (sigma_k(W*)
                  sqrt(4(sqrt2-1))), loss = E[(||Wx||^2 - ||W*x||^2)^2]""",
-       instances={"quick": near_target(), "full": near_target(6, 10)},
+       instances={"quick": near_target_searchable(), "full": near_target_searchable(6, 10)},
        max_examples={"quick": 400, "full": 2000},
        constant=CRITICAL_CONSTANT, trace_sign=1.0, trace_term=True)
 def critical_single_layer(inst, *, constant, trace_sign, trace_term):
@@ -322,10 +356,15 @@ def critical_single_layer(inst, *, constant, trace_sign, trace_term):
     W, Ws = inst["W"], inst["W_star"]
     dist2 = rotation_distance(W, Ws) ** 2
     tr = float(np.sum(W * W)) - float(np.sum(Ws * Ws))
-    loss = 2.0 * gram_gap(W, Ws) ** 2 + (trace_sign * tr * tr if trace_term else 0.0)
+    gap = gram_gap(W, Ws)
+    loss = 2.0 * gap ** 2 + (trace_sign * tr * tr if trace_term else 0.0)
     sk = sigma_min(Ws)
-    bound = constant * max(loss, 0.0) / sk ** 2
-    return Measurement(dist2, bound + _roundoff(inst), label="dist^2",
+    err = _rounding(inst)
+    # the loss with its inputs rounded up (the trace term by its sign: a mutant may subtract it)
+    tr_up = abs(tr) + err["trace"] if trace_sign > 0 else max(abs(tr) - err["trace"], 0.0)
+    loss_up = 2.0 * (gap + err["gap"]) ** 2 + (trace_sign * tr_up * tr_up if trace_term else 0.0)
+    bound = _distance_bound(constant * max(loss_up, 0.0), sk, 2.0, err)
+    return Measurement(dist2, bound, label="dist^2",
                        detail={"empirical_constant": dist2 * sk ** 2 / loss if loss > 0 else 0.0,
                                "loss": loss, "sigma_k": sk})
 

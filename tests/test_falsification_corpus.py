@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from theorycheck import Claim
+from theorycheck.claims.engine import default_effort
 
 HERE = Path(__file__).resolve().parent.parent / "benchmarks" / "falsification"
 sys.path.insert(0, str(HERE / "lemmas"))
@@ -62,8 +63,25 @@ def test_runner_writes_markdown_and_json(tmp_path):
     assert run.main(["--only", "rank_of_product", "--seeds", "0", "--uniform", "50",
                      "--out", str(out)]) == 0
     text = out.read_text()
-    assert "| quick | 25 | engine |" in text and "| quick | 25 | hypothesis |" in text
+    n = default_effort("quick")
+    assert f"| quick | {n} | engine |" in text and f"| quick | {n} | hypothesis |" in text
     assert "`falsify.false.rank_of_product` | false |" in text
     data = json.loads(out.with_suffix(".json").read_text())
-    assert {r["searcher"] for r in data["records"]} == {"engine", "hypothesis"}
+    assert {r["searcher"] for r in data["records"]} == {"engine-no-opt", "engine", "hypothesis"}
+    assert all("found_by" in r and "evaluations" in r for r in data["records"])
     assert data["uniform"]["falsify.false.rank_of_product"]["hits"] == 0
+
+
+def test_runner_swaps_in_the_structured_strategies(tmp_path):
+    spec = importlib.util.spec_from_file_location("falsification_run", HERE / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    before = sys.modules.get("corpus_strategies")
+    out = tmp_path / "s.md"
+    assert run.main(["--only", "det_pm1", "--seeds", "0", "--searchers", "engine",
+                     "--strategies", "structured", "--out", str(out)]) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["meta"]["strategies"] == "structured"
+    assert {r["searcher"] for r in data["records"]} == {"engine"}
+    assert sys.modules.get("corpus_strategies") is before     # the generic corpus is back
+    assert "structured strategies" in out.read_text()

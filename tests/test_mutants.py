@@ -36,6 +36,12 @@ def _signed_moment(n):
     return (-1) ** (n // 2) * gaussian_moment(n)
 
 
+def _absolute_moment(n):
+    """E|z|^n: equal to E[z^n] for even n, the size of the quadrature's terms for odd n."""
+    import math
+    return 2 ** (n / 2) * math.gamma((n + 1) / 2) / math.sqrt(math.pi)
+
+
 _QUAD = [("constant halved (2‖.‖² -> 1‖.‖²)", {"c_frob": 1.0}),
          ("wrong sign (+tr^2 -> -tr^2)", {"trace_sign": -1.0}),
          ("missing trace term", {"trace_term": False})]
@@ -68,7 +74,8 @@ MUTANTS: dict[str, list[tuple[str, dict]]] = {
         ("missing sigma_k (kappa-free loss^1/2 law)", {"sigma_scaled": False})],
     "gaussian.moments.double_factorial": [
         ("constant halved ((2n-1)!!/2)", {"moment": _halved_moment}),
-        ("wrong sign ((-1)^(n/2) (2n-1)!!)", {"moment": _signed_moment})],
+        ("wrong sign ((-1)^(n/2) (2n-1)!!)", {"moment": _signed_moment}),
+        ("odd moments non-zero (E|z|^n, the terms' own size)", {"moment": _absolute_moment})],
     "gaussian.mc.agrees_with_exact": [
         ("biased sampler (x -> 1.1 x)", {"sampler_scale": 1.1}),
         ("Monte Carlo with too few samples (4)", {"n_samples": 4})],

@@ -11,6 +11,29 @@ def test_double_factorial_holds():
     assert res.verdict == "holds", describe_result(res)
 
 
+def test_double_factorial_holds_at_full_scale():
+    """n up to 40: odd moments are sums of terms up to 5e22 cancelling to 0; the allowance
+    scales with those terms (an absolute 1e-12 failed here from n = 17 on)."""
+    res = double_factorial_moments.check(scale="full")
+    assert res.verdict == "holds", describe_result(res)
+    assert res.instances == 41 and res.worst_ratio < 0.5
+
+
+def test_double_factorial_allowance_is_rounding_sized():
+    """The allowance is a few ulps of the terms' size: a claimed odd moment off by 1e-10 of
+    that size fails, at every odd n the full scale checks."""
+    from theorycheck.maths.gaussian import gaussian_moment
+    from theorycheck.claims.engine import evaluate
+    import numpy as np
+
+    for n in range(3, 41, 2):
+        x, w = np.polynomial.hermite_e.hermegauss(n // 2 + 1)
+        size = float(np.sum(w * np.abs(x) ** n) / np.sqrt(2 * np.pi))
+        off = double_factorial_moments.variant("off", moment=lambda k: gaussian_moment(k) + 1e-10 * size)
+        (m,) = evaluate(off, n)
+        assert m.verdict(off.z) == "fails", (n, m)
+
+
 def test_double_factorial_wrong_moment_fails():
     wrong = double_factorial_moments.variant("2^n", moment=lambda n: 0 if n % 2 else 2 ** (n // 2))
     res = wrong.check()

@@ -174,8 +174,37 @@ def test_claims_hold(c):
 @pytest.mark.parametrize("mutant", [
     P.error_falls_at_its_block.variant("zero", zero_readout=True),
     P.error_falls_at_its_block.variant("shuffled", shuffle_labels=True),
+    # the natural confound: blocks that do not read the earlier levels' estimates
+    P.error_falls_at_its_block.variant("nohints", hints=False),
     P.baselines_reach_chance.variant("nohints", hints=False),
     P.teacher_satisfies_hierarchy.variant("corrupt", corrupt=True),
 ], ids=lambda c: c.id)
 def test_claim_mutants_fail(mutant):
     assert mutant.check(scale="quick", max_examples=1).verdict == "fails"
+
+
+def test_error_falls_tests_a_fall_only_where_nothing_earlier_predicts():
+    """A level that an earlier block's features already predict is reported, not tested;
+    where a level is tested, the bound is its pre-block error / factor."""
+    from theorycheck.claims.engine import evaluate
+
+    ms = evaluate(P.error_falls_at_its_block, {"seed": 0, "r": 3, "scale": "quick"})
+    count = ms[-1]
+    assert count.detail["tested"] == [2, 3] and count.detail["already_predicted"] == []
+    falls = [m for m in ms if "pre-block" in m.label]
+    assert len(falls) == 2
+    for m in falls:
+        assert m.bound == pytest.approx(m.detail["pre_block"] / 2)
+        assert m.detail["pre_block"] == pytest.approx(min(m.detail["probes"]))
+    strict = P.error_falls_at_its_block.variant("strict", factor=1e6)
+    assert strict.check(scale="quick", max_examples=1).verdict == "fails"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("c", [P.error_falls_at_its_block, P.baselines_reach_chance],
+                         ids=lambda c: c.id)
+def test_changed_claims_hold_at_full_scale(c):
+    """The full-scale instances (d=32, n=6000, r=4, 5 seeds): the former absolute-drop
+    statement of error_falls_at_its_block failed only here."""
+    res = c.check(scale="full")
+    assert res.verdict == "holds", res

@@ -242,7 +242,8 @@ def test_commands_share_the_default_store(tmp_path, monkeypatch, capsys):
     run_once("tests.sweep_kinds:WALK", {"steps": 2}, 1, other)
     monkeypatch.setenv(_common.STORE_ENV, str(other))
     assert main(["results", "--kind", "tests.sweep_kinds:WALK"]) == 0
-    assert f"2 runs in {other}" in capsys.readouterr().out
+    out = "".join(capsys.readouterr().out.split())  # the table title wraps a long tmp path
+    assert f"2runsin{other}" in out
 
 
 @pytest.mark.parametrize("text, value", [

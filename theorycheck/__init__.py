@@ -23,6 +23,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "theorycheck.claims.engine": ("Claim", "ClaimResult", "Measurement", "claim", "evaluate", "grid", "reproduce", "run_claim", "select",),
     "theorycheck.claims.report": ("Report",),
     "theorycheck.claims.lemmas": ("lemma", "save_counterexample",),
+    "theorycheck.claims.tighten": ("Tightness", "tighten",),
     "theorycheck.errors": ("ClaimError", "NumericalError", "SpecError", "TheorycheckError",),
     "theorycheck.maths.gaussian": ("MCEstimate", "expectation", "gaussian_moment", "mc_expectation", "sample_inputs",),
     "theorycheck.maths.hermite": ("energy_by_degree", "hermite_coefficients", "mc_energy_by_degree",),
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, evaluate, grid, reproduce, run_claim, select
     from theorycheck.claims.report import Report
     from theorycheck.claims.lemmas import lemma, save_counterexample
+    from theorycheck.claims.tighten import Tightness, tighten
     from theorycheck.errors import ClaimError, NumericalError, SpecError, TheorycheckError
     from theorycheck.maths.gaussian import MCEstimate, expectation, gaussian_moment, mc_expectation, sample_inputs
     from theorycheck.maths.hermite import energy_by_degree, hermite_coefficients, mc_energy_by_degree

@@ -57,7 +57,7 @@ __all__ = [
     "MatrixDomain", "MatrixDomains", "StrategyArgumentError", "domain_of",
     "box_matrices", "log_matrices", "gaussian_matrices", "symmetric_matrices", "psd_matrices",
     "orthogonal_matrices", "low_rank_matrices", "conditioned_matrices", "sign_matrices",
-    "trace_free_matrices",
+    "trace_free_matrices", "with_domains", "REAL",
 ]
 
 MAX_SIDE = 32          # 3 bytes per entry: a 32 x 32 draw is 3 KiB of hypothesis's 8 KiB buffer
@@ -214,6 +214,60 @@ def domain_of(strategy) -> MatrixDomains:
     return fam
 
 
+#: The domain of a real-valued leaf with no bound (for :func:`with_domains`).
+REAL = (None, None)
+
+
+def with_domains(strategy, **leaves):
+    """Declare, for the optimiser, the domains of named leaves of a strategy that draws dicts.
+
+    The engine's optimiser phase (``theorycheck.claims.optimise``, docs/theory.md §0.2)
+    searches only the parts of an instance whose domain it knows; a value built inside
+    ``st.composite`` is opaque to it.
+    Naming a key here says that *every* value of that shape in the given set is an instance
+    of the claim (with the other keys as drawn), so the optimiser may move it there.
+
+    Parameters
+    ----------
+    strategy : SearchStrategy
+        A strategy drawing dicts (e.g. an ``st.composite``).
+    **leaves
+        ``key=domain`` with domain :data:`REAL` (an unbounded real array or float: the
+        optimiser keeps to twice the instance's largest entry), a ``(lo, hi)`` box (None for
+        an unbounded side), or the ``.domain`` of a strategy of this module.
+
+    Returns
+    -------
+    SearchStrategy
+        ``strategy`` itself, carrying ``strategy.leaf_domains``.
+
+    Examples
+    --------
+    >>> from hypothesis import strategies as st
+    >>> s = with_domains(st.fixed_dictionaries({"x": st.just(1.0)}), x=REAL)
+    >>> s.leaf_domains
+    {'x': (None, None)}
+    """
+    if not leaves:
+        _fail("with_domains() names no leaf; pass e.g. with_domains(s, W=REAL)")
+    out = {}
+    for key, dom in leaves.items():
+        if isinstance(dom, MatrixDomains):
+            out[key] = dom
+            continue
+        if not (isinstance(dom, tuple) and len(dom) == 2):
+            _fail(f"{key}={dom!r} is invalid: not a domain; pass REAL, a (lo, hi) box or a "
+                  f"strategy's .domain")
+        lo = None if dom[0] is None else _real(f"{key} lower bound", dom[0])
+        hi = None if dom[1] is None else _real(f"{key} upper bound", dom[1])
+        if lo is not None and hi is not None and not lo < hi:
+            _fail(f"{key}={dom!r} is invalid: lower bound {lo!r} >= upper bound {hi!r}; pass "
+                  f"(lo, hi) with lo < hi")
+        out[key] = (lo, hi)
+    strategy.leaf_domains = out
+    return strategy
+
+
 def _shape_list(shapes) -> str:
     return ", ".join(map(str, shapes[:6])) + (", ..." if len(shapes) > 6 else "")
 
@@ -353,6 +407,11 @@ def _shuffle_signs(draw, M: np.ndarray) -> np.ndarray:
 
 def _attach(strategy, family: MatrixDomains):
     strategy.domain = family
+    # st.tuples, st.one_of and friends keep the strategy hypothesis builds lazily, not this
+    # wrapper: the domain rides on both, so that it survives composition
+    inner = getattr(strategy, "wrapped_strategy", None)
+    if inner is not None and inner is not strategy:
+        inner.domain = family
     return strategy
 
 

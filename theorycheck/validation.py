@@ -18,8 +18,14 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut in the middle when longer than ``limit`` characters, on one line."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else f"{text[:limit - 20]}...{text[-12:]}"
+
+
 def _fail(name: str, value: Any, why: str, fix: str, error=SpecError):
-    raise error(f"{name}={value!r} is invalid: {why}; {fix}")
+    raise error(f"{name}={short_repr(value)} is invalid: {why}; {fix}")
 
 
 def check_int(name: str, value: Any, *, min_value: int | None = None,
@@ -28,10 +34,7 @@ def check_int(name: str, value: Any, *, min_value: int | None = None,
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, float, str)):
         _fail(name, value, "not an integer", f"pass a whole number for {name}", error)
     if isinstance(value, str):
-        try:
-            value = int(value)
-        except ValueError:
-            _fail(name, value, "not an integer", f"pass a whole number for {name}", error)
+        value = _int_text(name, value, error)
     if isinstance(value, float):
         if not value.is_integer():
             _fail(name, value, "not an integer", f"pass a whole number for {name}", error)
@@ -42,6 +45,27 @@ def check_int(name: str, value: Any, *, min_value: int | None = None,
     if max_value is not None and value > max_value:
         _fail(name, value, f"must be <= {max_value}", f"use {name} <= {max_value}", error)
     return value
+
+
+def _int_text(name: str, text: str, error) -> int:
+    """An integer written as text: ``"12"``, or in scientific notation when exact (``"1e9"``,
+    ``"2.5e3"``); absurd exponents are refused before any huge integer is built."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        dec = Decimal(text.strip())
+    except (InvalidOperation, ValueError):
+        _fail(name, text, "not an integer", f"pass a whole number for {name}", error)
+    if not dec.is_finite() or dec != dec.to_integral_value():
+        _fail(name, text, "not an integer", f"pass a whole number for {name}", error)
+    if dec.adjusted() > 100:
+        _fail(name, text, "too large (more than 100 digits)", f"pass a usable whole number for "
+              f"{name}", error)
+    return int(dec)
 
 
 def check_real(name: str, value: Any, *, positive: bool = False, nonnegative: bool = False,
@@ -67,9 +91,32 @@ def check_real(name: str, value: Any, *, positive: bool = False, nonnegative: bo
     return out
 
 
+def check_bool(name: str, value: Any, error=SpecError) -> bool:
+    """Return ``value`` if it is a boolean (``True``/``False``, or a NumPy bool); a string such
+    as ``"no"`` or a number is refused rather than read by its truth value."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # a NumPy bool too
+        return bool(value)
+    _fail(name, value, "not a boolean", f"pass True or False for {name}", error)
+
+
+def check_str(name: str, value: Any, error=SpecError) -> str:
+    """Return ``value`` if it is a string."""
+    if not isinstance(value, str):
+        _fail(name, value, f"a {type(value).__name__}, not a string", f"pass a string for {name}",
+              error)
+    return value
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str], error=SpecError) -> str:
+    """Return ``value`` if it is one of ``choices`` (compared exactly, so an unhashable or
+    mistyped value is refused with the list of choices)."""
     choices = tuple(choices)
-    if value not in choices:
+    try:
+        ok = any(value == c and isinstance(value, str) == isinstance(c, str)
+                 and isinstance(value, bool) == isinstance(c, bool) for c in choices)
+    except Exception:
+        ok = False
+    if not ok:
         _fail(name, value, "unknown option", f"choose one of {', '.join(map(repr, choices))}", error)
     return value
 

@@ -25,6 +25,10 @@ def discover(path: str | Path | None = None) -> list[Claim]:
                     raise ClaimError(f"claim id {obj.id!r} is defined twice ({prev.module} and "
                                      f"{obj.module}); give each claim a unique id")
                 found[obj.id] = obj
+    if not found and path is not None:
+        raise ClaimError(f"proofs folder {str(path)!r} defines no claims (no module-level "
+                         f"@theorycheck.claim or @theorycheck.lemma objects); add some, or pass "
+                         f"another folder")
     return list(found.values())
 
 
@@ -45,6 +49,9 @@ def _folder_modules(folder: Path):
     if not folder.exists():
         raise ClaimError(f"proofs folder {str(folder)!r} does not exist; pass a folder of .py "
                          f"files that define claims")
+    if folder.is_file() and folder.suffix != ".py":
+        raise ClaimError(f"proofs path {str(folder)!r} is not a .py file or a folder; pass a "
+                         f"folder of .py files (or one .py file) that define claims")
     files = [folder] if folder.is_file() else sorted(folder.rglob("*.py"))
     if not files:
         raise ClaimError(f"proofs folder {str(folder)!r} holds no .py files; add modules that "
@@ -63,8 +70,8 @@ def _folder_modules(folder: Path):
             continue
         name = "theorycheck_user." + ".".join(parts)
         cached = sys.modules.get(name)
-        if cached is not None and getattr(cached, "__file__", None) == str(f):
-            yield cached  # the same file, already imported
+        if cached is not None and _same_file(getattr(cached, "__file__", None), f):
+            yield cached
             continue
         spec = importlib.util.spec_from_file_location(name, f)
         mod = importlib.util.module_from_spec(spec)
@@ -76,6 +83,11 @@ def _folder_modules(folder: Path):
             raise ClaimError(f"could not import {f}: {type(exc).__name__}: {exc}; "
                              f"fix that module") from exc
         yield mod
+
+
+def _same_file(a: str | None, b: Path) -> bool:
+    """Whether the module file ``a`` is ``b`` (a relative folder is imported as absolute)."""
+    return a is not None and Path(a).resolve() == b.resolve()
 
 
 def _user_package(name: str, path: Path) -> None:

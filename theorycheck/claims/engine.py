@@ -46,6 +46,7 @@ import numpy as np
 
 from theorycheck.claims import SCALES, TAGS, VERDICTS
 from theorycheck.errors import ClaimError
+from theorycheck.validation import check_int, short_repr
 from theorycheck.jsonable import jsonable
 
 
@@ -147,6 +148,15 @@ class ClaimResult:
         ``count``), captured instead of printed.
     max_examples : int or None
         The search effort of a hypothesis-driven claim (None for a grid).
+    found_by : str or None
+        How the counterexample was found: ``random`` (hypothesis's generation phase),
+        ``targeted`` (its targeted phase, climbing ``hypothesis.target``), ``optimiser``
+        (the optimiser phase, :mod:`theorycheck.claims.optimise`), ``database`` (replayed
+        from the example database), ``explicit`` or ``grid``; None without one.
+    optimiser : dict or None
+        What the optimiser phase did (``evaluations``, ``starts``, ``best_ratio``,
+        ``seconds``, ``budget``, ``errors``, ``simplified``) or why it did not run
+        (``skipped``); None for a grid or when it was switched off.
     """
 
     claim_id: str
@@ -172,6 +182,9 @@ class ClaimResult:
     notes: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     max_examples: int | None = None
+    found_by: str | None = None
+    optimiser: dict | None = None
+    worst_instance: Any = field(default=None, repr=False, compare=False)
 
     @property
     def counterexample_repr(self) -> str | None:
@@ -195,6 +208,7 @@ class ClaimResult:
             "reproducer": self.reproducer, "reason": self.reason, "notes": list(self.notes),
             "discarded": self.discarded, "n_errors": self.n_errors, "errors": list(self.errors),
             "warnings": list(self.warnings), "max_examples": self.max_examples,
+            "found_by": self.found_by, "optimiser": self.optimiser,
         }
 
     def __repr__(self) -> str:
@@ -249,6 +263,13 @@ class ClaimResult:
 
 #: Effort of a claim that states none, when no hypothesis settings profile is in force.
 DEFAULT_EFFORT = {"quick": 25, "full": 200}
+#: Evaluations of the optimiser phase of a claim that states no ``optimise`` budget.
+OPTIMISE_EVALS = {"quick": 1500, "full": 6000}
+#: Unless a budget is asked for explicitly (``optimise=N``), the optimiser phase also stops
+#: after this many times the search's own duration (at least OPTIMISE_MIN_SECONDS), so that a
+#: slow measure does not multiply the time of a check.
+OPTIMISE_TIME_FACTOR = 4.0
+OPTIMISE_MIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -262,6 +283,10 @@ class Claim:
     ``max_examples`` is the search effort: an int for every scale, a mapping
     ``{scale: int}`` (a scale left out inherits the largest value given), or None for
     :func:`default_effort`. Unknown scales and values below 1 are refused.
+
+    ``optimise`` is the evaluation budget of the optimiser phase that follows the search
+    (:mod:`theorycheck.claims.optimise`): None for :data:`OPTIMISE_EVALS`, an int or a
+    mapping ``{scale: int}`` as for ``max_examples``, or False to skip the phase.
     """
 
     id: str
@@ -274,14 +299,26 @@ class Claim:
     max_examples: Mapping[str, int] | int | None = None
     z: float = 4.0
     knobs: Mapping[str, Any] = field(default_factory=dict)
+    optimise: Mapping[str, int] | int | bool | None = None
 
     def __post_init__(self):
+        check_claim_fields(id=self.id, statement=self.statement, paper=self.paper, tag=self.tag,
+                           ref=self.ref, instances=self.instances, z=self.z)
+        if not callable(self.measure):
+            raise ClaimError(f"claim {self.id}: measure={short_repr(self.measure)} is not callable; "
+                             f"decorate a function measure(instance, ...)")
+        if not isinstance(self.knobs, Mapping):
+            raise ClaimError(f"claim {self.id}: knobs={short_repr(self.knobs)} is invalid; pass "
+                             f"keyword knobs")
         if not self.id or any(c.isspace() for c in self.id):
             raise ClaimError(f"claim id={self.id!r} is invalid; use a dotted name without spaces")
         if self.tag not in TAGS:
             raise ClaimError(f"claim {self.id}: tag={self.tag!r} is invalid; use one of A, R, M "
                              f"(docs/theory.md §0.1's tags)")
         object.__setattr__(self, "max_examples", _effort(self.max_examples, self.id))
+        if self.optimise is not False:
+            object.__setattr__(self, "optimise", _effort(
+                None if self.optimise is True else self.optimise, self.id, "optimise"))
         params = inspect.signature(self.measure).parameters
         unknown = [k for k in self.knobs if k not in params
                    and not any(p.kind is p.VAR_KEYWORD for p in params.values())]
@@ -326,10 +363,19 @@ class Claim:
             return self.max_examples[scale]
         return default_effort(scale)
 
+    def optimise_budget(self, scale: str) -> int:
+        """Evaluations of the optimiser phase at ``scale`` (0 when it is switched off)."""
+        if self.optimise is False:
+            return 0
+        if self.optimise is not None:
+            return self.optimise[scale]
+        return OPTIMISE_EVALS[scale]
+
     def check(self, scale: str = "quick", seed: int = 0, max_examples: int | None = None,
-              database=None) -> ClaimResult:
+              database=None, optimise: bool | int | None = None) -> ClaimResult:
         """Run the search; see :func:`run_claim`."""
-        return run_claim(self, scale=scale, seed=seed, max_examples=max_examples, database=database)
+        return run_claim(self, scale=scale, seed=seed, max_examples=max_examples, database=database,
+                         optimise=optimise)
 
     def as_test(self, scale: str = "quick", seed: int = 0, expect: str = "holds"):
         """A pytest test function asserting this claim's verdict."""
@@ -347,25 +393,32 @@ def _positive_int(name: str, value, fix: str) -> int:
     return int(value)
 
 
-def _effort(max_examples, claim_id: str) -> dict | None:
-    """Normalise a claim's ``max_examples`` to ``{scale: int}`` for every scale (or None)."""
-    fix = "pass e.g. max_examples=50 or max_examples={'quick': 25, 'full': 200}"
+def _effort(max_examples, claim_id: str, name: str = "max_examples") -> dict | None:
+    """Normalise a claim's ``max_examples`` (or ``optimise`` budget) to ``{scale: int}`` for
+    every scale (or None)."""
+    fix = (f"pass e.g. {name}=50 or {name}={{'quick': 25, 'full': 200}}"
+           + (", or optimise=False to skip the optimiser" if name == "optimise" else ""))
     if max_examples is None:
         return None
     if isinstance(max_examples, Mapping):
         unknown = sorted(str(k) for k in max_examples if k not in SCALES)
         if unknown:
-            raise ClaimError(f"claim {claim_id}: max_examples has unknown scale key(s) "
+            raise ClaimError(f"claim {claim_id}: {name} has unknown scale key(s) "
                              f"{', '.join(map(repr, unknown))}; use {', '.join(SCALES)}")
         if not max_examples:
-            raise ClaimError(f"claim {claim_id}: max_examples={{}} is invalid: it names no scale; "
+            raise ClaimError(f"claim {claim_id}: {name}={{}} is invalid: it names no scale; "
                              f"{fix}")
-        given = {s: _positive_int(f"claim {claim_id}: max_examples[{s!r}]", n, fix)
+        given = {s: _positive_int(f"claim {claim_id}: {name}[{s!r}]", n, fix)
                  for s, n in max_examples.items()}
         top = max(given.values())
         return {s: given.get(s, top) for s in SCALES}
-    n = _positive_int(f"claim {claim_id}: max_examples", max_examples, fix)
+    n = _positive_int(f"claim {claim_id}: {name}", max_examples, fix)
     return {s: n for s in SCALES}
+
+
+#: The effort per scale a ``check -j`` worker process inherits from its parent (whose settings
+#: profile the worker never loaded); None everywhere else.
+_PINNED_EFFORT: dict[str, int] | None = None
 
 
 def default_effort(scale: str) -> int:
@@ -373,7 +426,8 @@ def default_effort(scale: str) -> int:
 
     The hypothesis settings profile in force decides: the one named by the
     ``HYPOTHESIS_PROFILE`` environment variable when it is registered, else the loaded
-    profile unless it is hypothesis's own ``default``. Its ``max_examples`` is the effort
+    profile unless it is hypothesis's own ``default`` (a worker process of ``check -j`` uses
+    its parent's). Its ``max_examples`` is the effort
     at ``quick``; ``full`` never drops below :data:`DEFAULT_EFFORT`. Without a profile,
     :data:`DEFAULT_EFFORT` applies.
     """
@@ -382,6 +436,8 @@ def default_effort(scale: str) -> int:
     from hypothesis import settings
     from hypothesis.errors import InvalidArgument
 
+    if _PINNED_EFFORT is not None:
+        return _PINNED_EFFORT[scale]
     profile = None
     name = os.environ.get("HYPOTHESIS_PROFILE")
     if name:
@@ -397,23 +453,56 @@ def default_effort(scale: str) -> int:
     return n if scale == "quick" else max(n, DEFAULT_EFFORT[scale])
 
 
+def check_claim_fields(*, id, statement, paper, tag, ref, instances, z=4.0) -> None:
+    """The argument checks of :func:`claim` (and :func:`~theorycheck.claims.lemmas.lemma`):
+    one :class:`ClaimError` line naming the argument, before anything else reads it."""
+    if not isinstance(id, str) or not id or any(c.isspace() for c in id):
+        raise ClaimError(f"claim id={short_repr(id)} is invalid; use a dotted name without "
+                         f"spaces, e.g. id='mine.am_gm'")
+    for name, value in (("statement", statement), ("paper", paper), ("ref", ref)):
+        if not isinstance(value, str):
+            raise ClaimError(f"claim {id}: {name}={short_repr(value)} is invalid: a "
+                             f"{type(value).__name__}, not a string; pass text")
+    if not isinstance(tag, str) or tag not in TAGS:
+        raise ClaimError(f"claim {id}: tag={short_repr(tag)} is invalid; use one of A, R, M "
+                         f"(docs/theory.md §0.1's tags)")
+    if not (_is_strategy(instances) or callable(instances)
+            or isinstance(instances, (Mapping, list, tuple, range))):
+        raise ClaimError(f"claim {id}: instances={short_repr(instances)} is invalid: a "
+                         f"{type(instances).__name__}; give a hypothesis strategy, a list of "
+                         f"instances, a mapping {{scale: either}} or a callable scale -> either")
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or not math.isfinite(z) or z <= 0:
+        raise ClaimError(f"claim {id}: z={short_repr(z)} is invalid; pass a positive number of "
+                         f"standard errors, e.g. z=4")
+
+
 def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances: Any,
           max_examples: Mapping[str, int] | int | None = None, z: float = 4.0,
+          optimise: Mapping[str, int] | int | bool | None = None,
           **knobs) -> Callable[[Callable], Claim]:
     """Decorator turning ``measure(instance, [rng], **knobs)`` into a :class:`Claim`.
 
     ``instances`` is a hypothesis strategy, a sequence of instances (a grid),
     a mapping ``{scale: either}``, or a callable ``scale -> either``.
-    ``max_examples`` is an int, a mapping ``{scale: int}`` or None (see :class:`Claim`).
+    ``max_examples`` is an int, a mapping ``{scale: int}`` or None (see :class:`Claim`);
+    ``optimise`` the optimiser phase's budget in the same forms, or False to skip it.
     ``statement`` is prose: it may be wrapped over lines (a triple-quoted string); every run
     of white space becomes one space.
     """
+    check_claim_fields(id=id, statement=statement, paper=paper, tag=tag, ref=ref,
+                       instances=instances, z=z)
     _effort(max_examples, id)  # refuse a bad effort at decoration, not at the first check
+    if optimise is not False:
+        _effort(None if optimise is True else optimise, id, "optimise")
     statement = " ".join(statement.split())
 
     def wrap(fn: Callable) -> Claim:
+        if not callable(fn):
+            raise ClaimError(f"claim {id}: @claim decorates {short_repr(fn)}, which is not "
+                             f"callable; decorate a function measure(instance, ...)")
         return Claim(id=id, statement=statement, paper=paper, tag=tag, ref=ref, measure=fn,
-                     instances=instances, z=z, knobs=knobs, max_examples=max_examples)
+                     instances=instances, z=z, knobs=knobs, max_examples=max_examples,
+                     optimise=optimise)
     return wrap
 
 
@@ -479,16 +568,22 @@ class _Search:
         from hypothesis.errors import UnsatisfiedAssumption
         self.claim, self.seed, self.discard_exc = claim_, seed, UnsatisfiedAssumption
         self.n = self.discarded = self.n_errors = 0
-        self.worst_ratio, self.worst = -math.inf, None
+        self.worst_ratio, self.worst, self.worst_instance = -math.inf, None, None
         self.inconclusive = False
         self.fail = self.fail_ms = None
         self.error: tuple[Any, str] | None = None  # the latest (instance, traceback)
         self.errors: dict[str, dict] = {}
         self.tally = True
+        self.found_by: str | None = None
+        self.noisy = False            # some measurement carried a standard error
+        self.starts: dict[tuple, list[tuple[float, Any]]] = {}   # best instances per structure
+        self.structures: set[tuple] = set()                # every structure measured
 
-    def measure(self, inst) -> tuple[tuple, list[Measurement] | None]:
+    def measure(self, inst, source: str | None = None) -> tuple[tuple, list[Measurement] | None]:
         """Measure ``inst`` without counting it: its event (see :meth:`apply`) and its
-        measurements (None when it raised). Re-raises hypothesis's discard exception."""
+        measurements (None when it raised). ``source`` names where the instance came from
+        when not from the hypothesis search (``"grid"``, ``"optimiser"``). Re-raises
+        hypothesis's discard exception."""
         try:
             ms = evaluate(self.claim, inst, self.seed)
         except self.discard_exc:
@@ -497,14 +592,18 @@ class _Search:
             return ("error", inst, traceback.format_exc()), None
         verdict, ratio, worst = combine(ms, self.claim.z)
         fail_ms = [m.to_dict() for m in ms] if verdict == "fails" else None
-        return ("measured", inst, verdict, ratio, worst, fail_ms), ms
+        phase = None if source is not None else _hypothesis_phase()
+        noisy = any(m.stderr > 0 for m in ms)
+        return ("measured", inst, verdict, ratio, worst, fail_ms, source, phase, noisy), ms
 
     def apply(self, event: tuple) -> str:
         """Fold one instance's event into the counts; returns its verdict.
 
         Events are ``("discarded",)``, ``("error", instance, traceback)`` and
-        ``("measured", instance, verdict, ratio, worst, fail_measurements)``, with ``worst``
-        the worst :class:`Measurement` or already its report row (a dict). Folding a grid's
+        ``("measured", instance, verdict, ratio, worst, fail_measurements, source, phase,
+        noisy)``, with ``worst`` the worst :class:`Measurement` or already its report row (a
+        dict), ``source`` None for the hypothesis search and ``phase`` the hypothesis phase
+        that drew the instance. Folding a grid's
         events in instance order gives the same result however they were computed
         (:func:`run_grid_part`, :func:`merge_grid_parts`).
         """
@@ -525,34 +624,179 @@ class _Search:
                     self.errors[reason] = {"reason": reason, "instance": _short_repr(inst),
                                            "count": 1, "traceback": tb}
             return "error"
-        _, inst, verdict, ratio, worst, fail_ms = event
+        _, inst, verdict, ratio, worst, fail_ms, source, phase, noisy = event
         self.n += self.tally
-        if math.isnan(ratio) or ratio > self.worst_ratio:
-            self.worst_ratio = ratio
-            row = worst.to_dict() if isinstance(worst, Measurement) else worst
-            self.worst = {"instance": _short_repr(inst), **row}
+        self.note_worst(inst, ratio, worst, source or phase)
         if verdict == "fails":
+            if self.fail is None and self.found_by is None:
+                self.found_by = source or phase
             self.fail, self.fail_ms = inst, fail_ms
         elif verdict == "inconclusive":
             self.inconclusive = True
+        if self.tally and source is None:
+            self.noisy = self.noisy or noisy
+            self.remember(inst, ratio)
         return verdict
 
-    def record(self, inst) -> tuple[str, list[Measurement] | None]:
+    def record(self, inst, found_by: str | None = None) -> tuple[str, list[Measurement] | None]:
         """Measure ``inst``: its verdict and measurements (None when it raised).
 
         A measure that calls ``hypothesis.assume``/``reject`` re-raises hypothesis's
-        exception after counting the instance as discarded.
+        exception after counting the instance as discarded. ``found_by`` names a source
+        other than the hypothesis search (the optimiser, a grid).
         """
         try:
-            event, ms = self.measure(inst)
+            event, ms = self.measure(inst, found_by)
         except self.discard_exc:
             self.apply(("discarded",))
             raise
         return self.apply(event), ms
 
+    def note_worst(self, inst, ratio: float, worst: Measurement, found_by: str | None) -> None:
+        if math.isnan(ratio) or ratio > self.worst_ratio:
+            self.worst_ratio, self.worst_instance = ratio, inst
+            row = worst.to_dict() if isinstance(worst, Measurement) else worst
+            self.worst = {"instance": _short_repr(inst), **row, "found_by": found_by}
+
+    def remember(self, inst, ratio: float) -> None:
+        """Keep the best instance of each structure: the optimiser's starting points."""
+        from theorycheck.claims.optimise import signature
+        try:
+            sig = signature(inst)
+        except Exception:  # noqa: BLE001 - an instance the optimiser cannot read
+            return
+        self.structures.add(sig)
+        r = math.inf if math.isnan(ratio) else ratio
+        best = self.starts.setdefault(sig, [])
+        if len(best) < STARTS_PER_STRUCTURE or r > best[-1][0]:
+            if any(_same_instance(inst, b) for _, b in best):
+                return
+            best.append((r, inst))
+            best.sort(key=lambda t: -t[0])
+            del best[STARTS_PER_STRUCTURE:]
+
+
+#: Instances kept per instance structure as the optimiser's starting points.
+STARTS_PER_STRUCTURE = 3
+
+
+def _same_instance(a, b) -> bool:
+    return a is b or _digest_bytes(a) == _digest_bytes(b)
+
+
+_PHASES = {"generate": "random", "target": "targeted", "reuse": "database",
+           "explicit": "explicit", "shrink": "random"}
+
+
+def _hypothesis_phase() -> str | None:
+    """The hypothesis phase running the current test case, as ``found_by`` reports it:
+    ``random`` (generation), ``targeted``, ``database`` or ``explicit``; None outside a
+    hypothesis run. Read from hypothesis's runner on the call stack (an internal attribute:
+    a hypothesis that renamed it reports None)."""
+    import sys
+    frame = sys._getframe(1)
+    while frame is not None:
+        runner = frame.f_locals.get("self")
+        if type(runner).__name__ == "ConjectureRunner":
+            return _PHASES.get(getattr(runner, "_current_phase", ""), None)
+        frame = frame.f_back
+    return None
+
+
+def _optimise_phase(claim_: Claim, srch: "_Search", strategy, registry, seed: int, budget: int,
+                    deadline_s: float | None) -> dict:
+    """Run the optimiser from the search's best instances; on a violation (re-verified by
+    the plain measurement, then simplified) record it in ``srch`` as found by ``optimiser``.
+    Returns the summary kept in ``ClaimResult.optimiser``."""
+    from hypothesis.errors import UnsatisfiedAssumption
+
+    from theorycheck.claims import optimise as opt
+
+    t0 = time.perf_counter()
+
+    def judge(inst):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ms = evaluate(claim_, inst, seed)
+        except UnsatisfiedAssumption:
+            raise opt._Discarded() from None
+        verdict, ratio, _ = combine(ms, claim_.z)
+        return verdict, ratio
+
+    # structures the strategy draws that the search did not: one synthesised start each
+    pool = dict(srch.starts)
+    spent, synth_found = 0, None
+    for inst in opt.synthesise(strategy, registry, srch.structures, seed)[: max(budget // 10, 1)]:
+        spent += 1
+        try:
+            verdict, ratio = judge(inst)
+        except Exception:  # noqa: BLE001 - discarded or raised: not a start
+            continue
+        if verdict == "fails":
+            synth_found = inst
+            break
+        pool[opt.signature(inst)] = [(math.inf if math.isnan(ratio) else ratio, inst)]
+    starts = opt.plan_starts(pool)
+
+    deadline = None if deadline_s is None else t0 + deadline_s
+    if synth_found is not None:
+        out = opt.Outcome(instance=synth_found, searchable=True, starts=1,
+                          infos={lf.path: lf.info for lf in opt.leaves(synth_found, registry)})
+    else:
+        out = opt.falsify(starts, registry, judge, budget=max(budget - spent, 1), seed=seed,
+                          deadline=deadline)
+    out.evaluations += spent
+    info = {"budget": budget, "evaluations": out.evaluations, "starts": out.starts,
+            "searchable": out.searchable, "best_ratio": None if out.best == -math.inf else out.best,
+            "errors": out.errors, "simplified": False}
+    if out.first_error:
+        info["first_error"] = out.first_error
+    if out.timed_out:
+        info["stopped"] = (f"time cap ({deadline_s:.0f} s, {OPTIMISE_TIME_FACTOR:g} x the search's "
+                           f"time) after {out.evaluations} evaluations; pass optimise=N (check "
+                           f"--optimise-evals N) to spend the whole budget")
+    if not out.searchable:
+        info["skipped"] = ("no continuous part of the instances has a known domain (see "
+                           "theorycheck.claims.optimise)")
+    if out.best_instance is not None and out.best > srch.worst_ratio:
+        try:
+            srch.record(out.best_instance, found_by="optimiser")
+        except Exception:  # noqa: BLE001 - re-measured for the worst-ratio row only
+            pass
+    if out.instance is not None and not opt.leaves_admit(out.instance, out.infos):
+        info["unconfirmed"] = "the optimiser's violation lies outside the instance's domain"
+    elif out.instance is not None:
+        verdict, _ = srch.record(out.instance, found_by="optimiser")   # the plain measurement
+        if verdict == "fails":
+            srch.found_by = "optimiser"
+            cex = srch.fail
+            infos = out.infos
+            lv = opt._rebuild(cex, infos)
+
+            def still_fails(cand):
+                try:
+                    return judge(cand)[0] == "fails"
+                except opt._Discarded:
+                    return False
+
+            def shapes_ok(cand):
+                return opt.signature(cand) in srch.structures and opt.leaves_admit(cand, infos)
+
+            simple, used = opt.simplify(cex, lv, still_fails, shapes_ok=shapes_ok, infos=infos)
+            info["evaluations"] += used
+            if simple is not cex:
+                v2, _ = srch.record(simple, found_by="optimiser")
+                info["simplified"] = v2 == "fails"
+        else:
+            info["unconfirmed"] = "the optimiser's violation did not reproduce when re-measured"
+    info["seconds"] = round(time.perf_counter() - t0, 3)
+    return info
+
 
 def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
-              max_examples: int | None = None, database=None) -> ClaimResult:
+              max_examples: int | None = None, database=None,
+              optimise: bool | int | None = None) -> ClaimResult:
     """Search the claim's instances and return its verdict (docs/theory.md §0.2).
 
     Parameters
@@ -570,6 +814,12 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
         Where failing examples are remembered between runs (a folder becomes a
         ``DirectoryBasedExampleDatabase``); they are replayed first on the next run.
         None (the default) remembers nothing.
+    optimise : bool or int, optional
+        The optimiser phase (docs/theory.md §0.2, :mod:`theorycheck.claims.optimise`): when
+        the search found no violation, an optimiser climbs the ratio from the best
+        instances, inside their domain. None (default) or True: the claim's own budget
+        (``Claim.optimise_budget``); an int: that many evaluations; False: skip it. Grid
+        claims and claims with Monte Carlo measurements (a standard error) never run it.
 
     Returns
     -------
@@ -584,11 +834,24 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
     ClaimError
         For a bad ``scale``, ``max_examples`` or ``database`` (the call, not the claim).
     """
+    if not isinstance(claim_, Claim):
+        raise ClaimError(f"claim_={short_repr(claim_)} is invalid: a {type(claim_).__name__}, not "
+                         f"a Claim; pass an object made by @theorycheck.claim or @theorycheck.lemma")
     max_examples = _check_call(scale, max_examples)
+    seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1, error=ClaimError)
+    capped = True   # the optimiser's time cap applies unless a budget was asked for
+    if optimise is None or optimise is True:
+        budget = claim_.optimise_budget(scale) or (OPTIMISE_EVALS[scale] if optimise else 0)
+    elif optimise is False:
+        budget = 0
+    else:
+        budget = _positive_int("optimise", optimise, "pass a number of evaluations, True for "
+                               "the claim's own budget, or False to skip the optimiser")
+        capped = False
     db = _database(database)
     t0 = time.perf_counter()
     srch = _Search(claim_, seed)
-    notes, n_max, broken = [], None, None
+    broken, notes, n_max, opt_info = None, [], None, None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -598,17 +861,39 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
         if _is_strategy(instances):
             n_max = max_examples or claim_.effort(scale)
             key = f"theorycheck.claim:{claim_.id}".encode()
-            broken, note = _search(instances, srch, n_max, seed, db, key, raise_errors=False)
+            registry = strategy = None
+            if budget:
+                from theorycheck.claims.optimise import Registry, annotate
+                registry = Registry()
+                strategy = annotate(instances, registry)
+            broken, note = _search(strategy if strategy is not None else instances, srch, n_max,
+                                   seed, db, key, raise_errors=False)
+            if budget and broken is None and srch.fail is None:
+                if srch.noisy:
+                    opt_info = {"budget": budget, "evaluations": 0,
+                                "skipped": "Monte Carlo measurements (a standard error): the "
+                                           "optimiser would chase noise"}
+                elif srch.starts:
+                    cap = (max(OPTIMISE_MIN_SECONDS, OPTIMISE_TIME_FACTOR * (time.perf_counter() - t0))
+                           if capped else None)
+                    try:
+                        opt_info = _optimise_phase(claim_, srch, instances, registry, seed, budget, cap)
+                    except Exception:  # noqa: BLE001 - the phase is an extra: never lose the search
+                        opt_info = {"budget": budget, "failed": _reason(traceback.format_exc())}
+                        notes.append(f"the optimiser phase stopped: {opt_info['failed']}")
+                    if opt_info.get("stopped"):
+                        notes.append(f"optimiser: {opt_info['stopped']}")
             if broken is None and srch.fail is None and srch.n_errors:
                 srch.tally = False  # shrink the error: same seed, now stopping at it
-                broken, note = _search(instances, srch, n_max, seed, db, key, raise_errors=True)
+                broken, note = _search(strategy if strategy is not None else instances, srch, n_max,
+                                       seed, db, key, raise_errors=True)
             notes += [note] if note else []
     if not _is_strategy(instances):  # a grid (or no instances at all): one part, all of it
         part = run_grid_part(claim_, scale, seed, max_examples=max_examples)
         part.seconds = time.perf_counter() - t0
         return merge_grid_parts(claim_, scale, seed, [part])
     return _result(claim_, scale, seed, srch, broken, notes, n_max, _warning_keys(caught),
-                   time.perf_counter() - t0)
+                   time.perf_counter() - t0, opt_info)
 
 
 def _check_call(scale: str, max_examples) -> int | None:
@@ -706,13 +991,11 @@ def run_grid_part(claim_: Claim, scale: str = "quick", seed: int = 0,
             inst = seq[i]
             before = len(caught)
             try:
-                event, _ = srch.measure(inst)
+                event, _ = srch.measure(inst, "grid")
             except srch.discard_exc:
                 event = ("discarded",)
-            if event[0] == "measured":  # the report row now; the instance only if it fails
-                _, _, verdict, ratio, worst, fail_ms = event
-                event = ("measured", inst if verdict == "fails" else None, verdict, ratio,
-                         {"instance": _short_repr(inst), **worst.to_dict()}, fail_ms)
+            if event[0] == "measured":  # the report row rendered here, picklable
+                event = event[:4] + (event[4].to_dict(),) + event[5:]
             part.events.append((i, event, _warning_keys(caught[before:])))
     part.seconds = time.perf_counter() - t0
     return part
@@ -741,7 +1024,8 @@ def merge_grid_parts(claim_: Claim, scale: str, seed: int, parts: Sequence[GridP
 
 
 def _result(claim_: Claim, scale: str, seed: int, srch: "_Search", broken: str | None,
-            notes: list, n_max: int | None, warning_keys: list, seconds: float) -> ClaimResult:
+            notes: list, n_max: int | None, warning_keys: list, seconds: float,
+            opt_info: dict | None = None) -> ClaimResult:
     """The verdict and report of a finished search (docs/theory.md §0.2)."""
     reason = None
     cex = cex_ms = tb = None
@@ -777,7 +1061,9 @@ def _result(claim_: Claim, scale: str, seed: int, srch: "_Search", broken: str |
         seconds=seconds, traceback=tb,
         reproducer=None if cex is None else _reproducer(claim_, cex, seed),
         discarded=srch.discarded, n_errors=srch.n_errors, errors=list(srch.errors.values()),
-        reason=reason, notes=notes, warnings=_warning_rows(warning_keys), max_examples=n_max)
+        reason=reason, notes=notes, warnings=_warning_rows(warning_keys), max_examples=n_max,
+        found_by=srch.found_by if cex is not None and verdict == "fails" else None,
+        optimiser=opt_info, worst_instance=srch.worst_instance)
 
 
 def _warning_keys(caught) -> list[tuple[str, str, str]]:
@@ -955,7 +1241,8 @@ def _claim_constants(module_name: str):
 def describe_result(res: ClaimResult) -> str:
     ratio = "–" if res.worst is None else f"{res.worst_ratio:.4g}"
     lines = [f"{res.claim_id}: {res.verdict} after {res.instances} instances "
-             f"(worst ratio {ratio})" + (f", {res.discarded} discarded" if res.discarded else "")]
+             f"(worst ratio {ratio})" + (f", {res.discarded} discarded" if res.discarded else "")
+             + (f"; found by {res.found_by}" if res.found_by else "")]
     if res.note:
         lines.append(f"  {res.note}")
     if res.counterexample is not None:

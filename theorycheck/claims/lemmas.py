@@ -18,6 +18,8 @@ writes a failing instance (``.npz`` arrays, ``.json``, ``.py`` reproducer).
 
 Tolerance: ``<=`` holds when ``lhs <= rhs + atol + rtol |rhs|``; ``>=`` when
 ``lhs >= rhs - atol - rtol |rhs|``; ``==`` when ``|lhs - rhs| <= atol + rtol |rhs|``.
+``atol`` and ``rtol`` may be functions of the instance (tolerances that follow the
+numerics; helpers in :mod:`theorycheck.tolerance`, docs/lemmas.md).
 With a stderr the engine's bands apply (``holds`` only when ``lhs +- z stderr``
 clears the bound). Bad lemmas get one-line errors: a negative tolerance, an unknown
 relation, a bad ``max_examples`` or a decorated class at definition; a non-finite
@@ -47,7 +49,10 @@ from theorycheck.jsonable import jsonable
 RELATIONS = ("<=", ">=", "==")
 
 
-def _check_tolerance(name: str, value, lemma_id: str) -> float:
+def _check_tolerance(name: str, value, lemma_id: str):
+    """A non-negative finite tolerance, or a callable of the instance (checked per instance)."""
+    if callable(value):
+        return value
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -85,6 +90,38 @@ def check_finite_instance(instance, lemma_id: str) -> None:
                 f"hypothesis.extra.numpy.arrays(..., elements=st.floats(-1e6, 1e6))")
 
 
+def _tolerance_at(name: str, tol, instance, lemma_id: str):
+    """The tolerance for ``instance``: ``tol`` itself, or ``tol(instance)`` checked to be a
+    finite non-negative number or array."""
+    if not callable(tol):
+        return tol
+    value = tol(instance)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ClaimError(f"lemma {lemma_id}: {name}(instance) returned {type(value).__name__}, "
+                         f"not a number; return a non-negative float (or array)") from None
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        bad = arr if arr.size <= 1 else arr.ravel()[~(np.isfinite(arr.ravel()) & (arr.ravel() >= 0))][:1]
+        raise NumericalError(f"lemma {lemma_id}: {name}(instance) = {bad!r} is not a finite "
+                             f"non-negative tolerance at this instance; guard it (e.g. an "
+                             f"infinite condition number) or discard the instance with assume()")
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def _scalar(x):
+    """A Python float for a plain number (numpy scalars included, bools excluded), else ``x``."""
+    if isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, (bool, np.bool_)):
+        return float(x)
+    return x
+
+
+def _tolerance_name(tol) -> str:
+    if callable(tol):
+        return getattr(tol, "__name__", "f")
+    return f"{tol:g}"
+
+
 def _side(name: str, value, lemma_id: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -102,9 +139,21 @@ def _side(name: str, value, lemma_id: str) -> np.ndarray:
     return arr
 
 
-def compare(lhs, rhs, relation: str, rtol: float, atol: float, stderr=0.0, *,
+def compare(lhs, rhs, relation: str, rtol, atol, stderr=0.0, *,
             lemma_id: str = "lemma", label: str = "") -> Measurement:
-    """One Measurement for the worst entry of ``lhs <relation> rhs`` within tolerance."""
+    """One Measurement for the worst entry of ``lhs <relation> rhs`` within tolerance.
+
+    ``rtol`` and ``atol`` are numbers or arrays that broadcast against the sides (an
+    entry-wise tolerance)."""
+    if (type(lhs) is float and type(rhs) is float and type(stderr) is float   # noqa: E721
+            and math.isfinite(lhs) and math.isfinite(rhs) and stderr >= 0.0 and math.isfinite(stderr)
+            and type(rtol) is float and type(atol) is float):  # noqa: E721 - the scalar fast path
+        tol = atol + rtol * abs(rhs)
+        if relation == "==":
+            return Measurement(abs(lhs - rhs), tol, "<=", stderr, label or "|lhs - rhs|",
+                               {"lhs": lhs, "rhs": rhs})
+        return Measurement(lhs, rhs + (tol if relation == "<=" else -tol), relation, stderr,
+                           label or "lhs", {"lhs": lhs, "rhs": rhs})
     a, b = _side("lhs", lhs, lemma_id), _side("rhs", rhs, lemma_id)
     s = _side("stderr", stderr, lemma_id)
     if a.shape != b.shape and a.size != 1 and b.size != 1:
@@ -119,7 +168,13 @@ def compare(lhs, rhs, relation: str, rtol: float, atol: float, stderr=0.0, *,
     except ValueError:
         raise NumericalError(f"lemma {lemma_id}: stderr has shape {s.shape}, which does not match "
                              f"the sides' shape {a.shape}; return a scalar or one per entry") from None
-    tol = atol + rtol * np.abs(b)
+    try:
+        tol = np.broadcast_to(np.asarray(atol, dtype=np.float64)
+                              + np.asarray(rtol, dtype=np.float64) * np.abs(b), a.shape)
+    except ValueError:
+        raise NumericalError(f"lemma {lemma_id}: a tolerance has shape "
+                             f"{np.shape(atol) or np.shape(rtol)}, which does not match the sides' "
+                             f"shape {a.shape}; return a scalar or one per entry") from None
     if relation == "==":
         ms = [Measurement(float(abs(x - y)), float(t), "<=", float(e), label or "|lhs - rhs|",
                           {"lhs": float(x), "rhs": float(y)})
@@ -143,27 +198,48 @@ def _severity(m: Measurement, z: float = 4.0) -> float:
     return (m.value + band - m.bound) if m.relation == "<=" else (m.bound - (m.value - band))
 
 
-def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, atol: float = 0.0,
-          statement: str | None = None, paper: str = "user lemma", tag: str = "M", ref: str = "-",
-          max_examples: Mapping[str, int] | int | None = None, z: float = 4.0,
+def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float | Callable = 0.0,
+          atol: float | Callable = 0.0, statement: str | None = None, paper: str = "user lemma",
+          tag: str = "M", ref: str = "-", max_examples: Mapping[str, int] | int | None = None,
+          z: float = 4.0, optimise: Mapping[str, int] | int | bool | None = None,
           lhs: Callable | None = None, rhs: Callable | None = None, **knobs):
     """A lemma ``lhs <relation> rhs`` as a Claim: decorate ``f(instance, [rng], **knobs)``
-    returning ``(lhs, rhs[, stderr])``, or pass ``lhs=`` and ``rhs=`` (functions of the instance)."""
-    if relation not in RELATIONS:
+    returning ``(lhs, rhs[, stderr])``, or pass ``lhs=`` and ``rhs=`` (functions of the instance).
+
+    ``rtol`` and ``atol`` are non-negative numbers, or functions of the instance returning one
+    (or an array that broadcasts against the sides): a tolerance that follows the numerics of
+    the instance, e.g. ``rtol=lambda inst: backward_stable(n, np.linalg.cond(inst))`` with the
+    helpers of :mod:`theorycheck.tolerance` (docs/lemmas.md). ``optimise`` is the optimiser
+    phase's budget (see :class:`~theorycheck.claims.engine.Claim`)."""
+    from theorycheck.claims.engine import check_claim_fields
+    check_claim_fields(id=id, statement="" if statement is None else statement, paper=paper,
+                       tag=tag, ref=ref, instances=instances, z=z)
+    if not isinstance(relation, str) or relation not in RELATIONS:
         raise ClaimError(f"lemma {id}: relation={relation!r} is invalid; use one of "
                          f"{', '.join(map(repr, RELATIONS))}")
+    if isinstance(rtol, bool) or isinstance(atol, bool):
+        raise ClaimError(f"lemma {id}: rtol/atol must be numbers, not booleans; pass e.g. "
+                         f"rtol=1e-9")
     rtol = _check_tolerance("rtol", rtol, id)
     atol = _check_tolerance("atol", atol, id)
     if (lhs is None) != (rhs is None):
         raise ClaimError(f"lemma {id}: pass both lhs= and rhs=, or neither (and decorate a "
                          f"function returning (lhs, rhs))")
+    for name, f in (("lhs", lhs), ("rhs", rhs)):
+        if f is not None and not callable(f):
+            raise ClaimError(f"lemma {id}: {name}={f!r:.60} is not callable; pass a function of "
+                             f"the instance")
 
     def build(fn: Callable) -> Claim:
         if isinstance(fn, type) or not callable(fn):
             what = f"class {fn.__name__}" if isinstance(fn, type) else type(fn).__name__
             raise ClaimError(f"lemma {id}: @lemma decorates a function, got {what}; decorate a "
                              f"function of the instance returning (lhs, rhs)")
-        wants_rng = "rng" in inspect.signature(fn).parameters
+        try:
+            wants_rng = "rng" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            raise ClaimError(f"lemma {id}: the signature of {fn!r:.60} cannot be read; decorate "
+                             f"a plain Python function") from None
 
         def measure(instance, *, rng=None, **kw):
             check_finite_instance(instance, id)
@@ -171,8 +247,10 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, a
             if not isinstance(out, tuple) or len(out) not in (2, 3):
                 raise ClaimError(f"lemma {id}: {fn.__name__} returned {type(out).__name__}; "
                                  f"return a tuple (lhs, rhs) or (lhs, rhs, stderr)")
-            return compare(out[0], out[1], relation, rtol, atol,
-                           out[2] if len(out) == 3 else 0.0, lemma_id=id)
+            lhs_, rhs_ = _scalar(out[0]), _scalar(out[1])
+            return compare(lhs_, rhs_, relation, _scalar(_tolerance_at("rtol", rtol, instance, id)),
+                           _scalar(_tolerance_at("atol", atol, instance, id)),
+                           _scalar(out[2]) if len(out) == 3 else 0.0, lemma_id=id)
 
         measure.__name__ = getattr(fn, "__name__", "lemma")
         measure.__module__ = getattr(fn, "__module__", __name__)
@@ -185,9 +263,10 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float = 0.0, a
         if not wants_rng:
             params = [p for p in params if p.name != "rng"]
         measure.__signature__ = inspect.Signature(params)
-        stmt = statement or f"{measure.__name__}: lhs {relation} rhs (rtol={rtol:g}, atol={atol:g})"
+        stmt = statement or (f"{measure.__name__}: lhs {relation} rhs (rtol={_tolerance_name(rtol)}, "
+                             f"atol={_tolerance_name(atol)})")
         return claim(id=id, statement=stmt, paper=paper, tag=tag, ref=ref, instances=instances,
-                     max_examples=max_examples, z=z, **knobs)(measure)
+                     max_examples=max_examples, z=z, optimise=optimise, **knobs)(measure)
 
     if lhs is not None:
         def fn(instance):
@@ -271,10 +350,58 @@ def save_counterexample(result: ClaimResult, folder: str | Path, path: str | Non
     return atomic_write_text(py, _script(result, reproducer(result, path, script_dir=folder)))
 
 
+def replay_arrays(instance, npz_path: str | Path):
+    """``instance`` with its arrays replaced by those saved in ``npz_path`` (by
+    :func:`save_counterexample`), so that a reproducer replays them bit for bit, dtype
+    included (a printed array re-reads as float64 and may differ from, e.g., a float32
+    original). Numbers and the structure come from ``instance``; an absent file leaves it
+    unchanged. Raises NumericalError when a saved array's shape does not match."""
+    npz_path = Path(npz_path)
+    if not npz_path.exists():
+        return instance
+    with np.load(npz_path, allow_pickle=False) as data:
+        saved = {k: data[k] for k in data.files}
+    counter = [0]
+
+    def walk(obj, path):
+        if isinstance(obj, np.ndarray):
+            key = f"a{counter[0]}"
+            counter[0] += 1
+            if key not in saved:
+                return obj
+            arr = saved[key]
+            if arr.shape != obj.shape:
+                raise NumericalError(f"{npz_path.name}: {key} ({path}) has shape {arr.shape} but "
+                                     f"the instance has {obj.shape}; the .npz belongs to another "
+                                     f"counterexample: save it again")
+            return arr
+        if isinstance(obj, Mapping):
+            return type(obj)({k: walk(v, f"{path}[{k!r}]") for k, v in obj.items()}) \
+                if type(obj) is dict else {k: walk(v, f"{path}[{k!r}]") for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            items = [walk(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+            if isinstance(obj, list):
+                return items
+            return type(obj)(*items) if hasattr(obj, "_fields") else tuple(items)
+        if isinstance(obj, (int, float, complex, np.number)) and not isinstance(obj, bool):
+            counter[0] += 1   # numbers are saved too (see _leaves); they replay from the text
+        return obj
+
+    return walk(instance, "instance")
+
+
 def _script(result: ClaimResult, snippet: str) -> str:
     """The reproducer snippet as a script: imports at the top, the rest in ``main()``, so that
-    importing it (a claim discovery that walks the report folder) runs and binds nothing."""
+    importing it (a claim discovery that walks the report folder) runs and binds nothing.
+    The instance's arrays are replayed from the ``.npz`` saved beside it (exact bits)."""
     lines = snippet.splitlines()
+    at = next((i for i, ln in enumerate(lines) if ln.startswith("instance = ")), None)
+    if at is not None:
+        lines.insert(at + 1, "instance = replay_arrays(instance, Path(__file__).resolve()"
+                             ".with_suffix('.npz'))  # the saved arrays, bit for bit")
+        lines.insert(0, "from theorycheck.claims.lemmas import replay_arrays")
+        if "from pathlib import Path" not in lines:
+            lines.insert(0, "from pathlib import Path")
     imports = [ln for ln in lines if ln.startswith(("import ", "from "))]
     body = [ln for ln in lines if ln not in imports]
     return "\n".join(

@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from theorycheck.claims.engine import (Claim, ClaimResult, GridPart, grid_size, merge_grid_parts,
+from theorycheck.claims.engine import (SCALES, Claim, ClaimResult, GridPart, default_effort,
+                                       grid_size, merge_grid_parts,
                                        run_claim, run_grid_part)
 from theorycheck.errors import ClaimError
 
@@ -191,7 +192,8 @@ class Progress:
 
 
 def run_claims(claims: Sequence[Claim], *, scale: str = "quick", seed: int = 0,
-               max_examples: int | None = None, database=None, jobs: int = 1,
+               max_examples: int | None = None, database=None,
+               optimise: bool | int | None = None, jobs: int = 1,
                source: str | Path | None = None, previous: Mapping[str, float] | None = None,
                progress: Progress | None = None) -> list[ClaimResult]:
     """Run ``claims`` on ``jobs`` processes; their results in the claims' order.
@@ -201,7 +203,7 @@ def run_claims(claims: Sequence[Claim], *, scale: str = "quick", seed: int = 0,
     claims : sequence of Claim
         With ``jobs > 1`` each must be found by id in ``discover(source)`` (workers
         rediscover it there).
-    scale, seed, max_examples, database :
+    scale, seed, max_examples, database, optimise :
         As in :func:`~theorycheck.claims.engine.run_claim` (``database``: a folder).
     jobs : int
         Worker processes (>= 1); 1 runs everything here.
@@ -225,14 +227,15 @@ def run_claims(claims: Sequence[Claim], *, scale: str = "quick", seed: int = 0,
     jobs = max(1, int(jobs))
     tasks = plan(claims, scale, jobs=jobs, max_examples=max_examples, previous=previous)
     if jobs == 1 or len(tasks) == 1:
-        return _run_here(claims, tasks, scale, seed, max_examples, database, progress)
+        return _run_here(claims, tasks, scale, seed, max_examples, database, optimise, progress)
     known = {c.id: c for c in _discover(source)}
     stray = [c.id for c in claims if known.get(c.id) is not c]
     if stray:
         raise ClaimError(f"claim(s) {stray[:3]} are not those discovered from "
                          f"{source or 'the built-in library'}; worker processes could not find "
                          f"them; run them with jobs=1")
-    return _Pool(claims, tasks, scale, seed, max_examples, database, jobs, source, progress).run()
+    return _Pool(claims, tasks, scale, seed, max_examples, database, optimise, jobs, source,
+                 progress).run()
 
 
 def _discover(source):
@@ -276,7 +279,7 @@ def one_blas_thread():
                 numba.set_num_threads(numba_threads)
 
 
-def _run_here(claims, tasks, scale, seed, max_examples, database, progress) -> list[ClaimResult]:
+def _run_here(claims, tasks, scale, seed, max_examples, database, optimise, progress) -> list[ClaimResult]:
     """Every claim in this process, whole, in the planned order; results in the claims' order."""
     results: dict[int, ClaimResult] = {}
     try:
@@ -284,7 +287,7 @@ def _run_here(claims, tasks, scale, seed, max_examples, database, progress) -> l
             for token, t in enumerate(tasks):
                 progress.started(token, claims[t.claim].id)
                 res = run_claim(claims[t.claim], scale=scale, seed=seed,
-                                max_examples=max_examples, database=database)
+                                max_examples=max_examples, database=database, optimise=optimise)
                 results[t.claim] = res
                 progress.finished(token)
                 progress.claim_done(res)
@@ -297,10 +300,13 @@ def _run_here(claims, tasks, scale, seed, max_examples, database, progress) -> l
 _WORKER_CLAIMS: dict = {}
 
 
-def _init_worker() -> None:
-    """Worker start: ignore Ctrl-C (the parent stops the workers) and pin one BLAS thread."""
+def _init_worker(efforts: dict[str, int]) -> None:
+    """Worker start: ignore Ctrl-C (the parent stops the workers), pin one BLAS thread, and
+    search with the parent's default effort (its hypothesis profile is not loaded here)."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from theorycheck.claims import engine
+    engine._PINNED_EFFORT = dict(efforts)
     from theorycheck.runs.kinds import pin_threads
     pin_threads(1)
 
@@ -336,12 +342,15 @@ def _portable(obj):
         return _Repr(_full_repr(obj))
 
 
-def _work(source, claim_id: str, scale: str, seed: int, max_examples, database, indices):
+def _work(source, claim_id: str, scale: str, seed: int, max_examples, database, optimise,
+          indices):
     """One task in a worker: a ClaimResult (whole claim) or a GridPart."""
     c = _worker_claim(source, claim_id)
     if indices is None:
-        res = run_claim(c, scale=scale, seed=seed, max_examples=max_examples, database=database)
+        res = run_claim(c, scale=scale, seed=seed, max_examples=max_examples, database=database,
+                        optimise=optimise)
         res.counterexample = _portable(res.counterexample)
+        res.worst_instance = _portable(res.worst_instance)
         return res
     part = run_grid_part(c, scale, seed, indices, max_examples)
     part.events = [(i, ev if ev[0] == "discarded" or ev[1] is None
@@ -358,9 +367,11 @@ def _crash_result(claim_: Claim, scale: str, seed: int, tb: str) -> ClaimResult:
 class _Pool:
     """The parent's loop: at most ``jobs`` tasks in flight, merged as they finish."""
 
-    def __init__(self, claims, tasks, scale, seed, max_examples, database, jobs, source, progress):
+    def __init__(self, claims, tasks, scale, seed, max_examples, database, optimise, jobs, source,
+                 progress):
         self.claims, self.scale, self.seed = claims, scale, seed
         self.max_examples, self.jobs, self.progress = max_examples, jobs, progress
+        self.optimise = optimise
         self.database = None if database is None else (
             os.fspath(database) if isinstance(database, (str, os.PathLike)) else database)
         self.source = None if source is None else os.fspath(source)
@@ -377,7 +388,8 @@ class _Pool:
         from concurrent.futures import ProcessPoolExecutor
         return ProcessPoolExecutor(max_workers=min(self.jobs, len(self.pending) or 1),
                                    mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker)
+                                   initializer=_init_worker,
+                                   initargs=({s: default_effort(s) for s in SCALES},))
 
     def run(self) -> list[ClaimResult]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -398,7 +410,7 @@ class _Pool:
                     self.tokens += 1
                     c = self.claims[t.claim]
                     fut = ex.submit(_work, self.source, c.id, self.scale, self.seed,
-                                    self.max_examples, self.database, t.indices)
+                                    self.max_examples, self.database, self.optimise, t.indices)
                     running[fut] = (t, token)
                     self.progress.started(token, t.label(self.claims))
                 done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)

@@ -58,6 +58,7 @@ def render_table(results: Sequence[ClaimResult], console) -> None:
     for r in results:
         if r.verdict in ("fails", "error"):
             console.print(f"[bold]{escape(r.claim_id)}[/] {r.verdict}"
+                          + (f" (found by {r.found_by})" if r.found_by else "")
                           + (f": {escape(r.note)}" if r.note else "")
                           + ("; reproduce with:" if r.reproducer else ""), highlight=False, soft_wrap=True)
             if r.reproducer:
@@ -78,7 +79,8 @@ def to_markdown(results: Sequence[ClaimResult], meta: dict) -> str:
     for r in bad:
         lines += ["", f"## `{r.claim_id}`: {r.verdict}", ""]
         if r.counterexample_repr:
-            lines.append(f"Counterexample: `{r.counterexample_repr}`")
+            lines.append(f"Counterexample: `{r.counterexample_repr}`"
+                         + (f" (found by {r.found_by})" if r.found_by else ""))
         if r.reproducer:
             lines += ["", "```python", r.reproducer, "```"]
         if r.traceback:

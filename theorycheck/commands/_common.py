@@ -61,7 +61,13 @@ def add_store_argument(parser, *, grid: bool = False, help: str | None = None) -
 def store_path(given: str | None = None, grid_store: str | None = None) -> str:
     """The results store to use: ``--store``, else ``$THEORYCHECK_STORE``, else the grid
     file's ``[sweep] store``, else ``theorycheck-results.sqlite`` in the current folder."""
-    return given or os.environ.get(STORE_ENV) or grid_store or DEFAULT_STORE
+    if given is not None and not str(given).strip():
+        raise SpecError("--store='' is invalid: an empty path; pass a file path such as "
+                        "results.sqlite, or leave --store out for the default")
+    env = os.environ.get(STORE_ENV)
+    if env is not None and not env.strip():
+        raise SpecError(f"{STORE_ENV}='' is invalid: an empty path; unset it or name a file")
+    return given or env or grid_store or DEFAULT_STORE
 
 
 # -- values on the command line -------------------------------------------------------------
@@ -112,12 +118,89 @@ def real_list(name: str, text, *, positive: bool = True) -> list[float]:
             for p in _items(name, text, "comma-separated numbers", "0.4,0.5")]
 
 
+def seed_count(name: str, value, axes: dict, *, min_value: int = 1, what: str = "") -> int:
+    """A number of seeds for a study whose cells are the product of ``axes`` (name: values)
+    and the seeds, checked (with the product) against the memory budget before any list of
+    cells is built (:func:`theorycheck.runs.sweep.check_grid_size`)."""
+    from theorycheck.runs.sweep import check_grid_size
+    from theorycheck.validation import check_int
+    n = check_int(name, value, min_value=min_value)
+    check_grid_size({k: list(v) for k, v in axes.items()}, n, what or f"{name}={n}")
+    return n
+
+
+WORKER_BYTES = 256 * 2**20  # a worker process: interpreter, numpy, numba, dask
+
+
+def worker_count(name: str, value) -> int:
+    """A number of worker processes (``--workers``, ``--jobs``), checked against the memory
+    budget at :data:`WORKER_BYTES` each before any process starts."""
+    from theorycheck.budget import check_memory
+    from theorycheck.validation import check_int
+    n = check_int(name, value, min_value=1)
+    check_memory(lambda k: k * float(WORKER_BYTES), name, n, what=f"{n} worker processes")
+    return n
+
+
 def name_list(text) -> list[str]:
     """Comma-separated names (``"poly,network"``), blanks dropped."""
     return [p.strip() for p in str(text).split(",") if p.strip()]
 
 
 # -- files ----------------------------------------------------------------------------------
+
+def _nearest_existing(path: "os.PathLike | str"):
+    from pathlib import Path
+    p = Path(os.path.abspath(path))
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def output_folder(name: str, value) -> str:
+    """``value`` as an output folder, checked before any work: not empty, not an existing
+    file, and inside a writable folder (one line naming ``name`` otherwise)."""
+    from pathlib import Path
+    text = "" if value is None else str(value)
+    if not text.strip():
+        raise SpecError(f"{name}={text!r} is invalid: an empty path; pass a folder, e.g. "
+                        f"{name} results/")
+    p = Path(text)
+    if p.exists() and not p.is_dir():
+        raise SpecError(f"{name}={text!r} is invalid: it is a file, not a folder; pass a folder "
+                        f"path")
+    _writable(name, text, _nearest_existing(p))
+    return text
+
+
+def output_file(name: str, value, suffixes: tuple[str, ...] = ()) -> str:
+    """``value`` as an output file, checked before any work: not empty, not a folder, with
+    one of ``suffixes`` (when given), inside a writable folder."""
+    from pathlib import Path
+    text = "" if value is None else str(value)
+    if not text.strip():
+        raise SpecError(f"{name}={text!r} is invalid: an empty path; pass a file path")
+    p = Path(text)
+    if p.is_dir() or text.endswith(("/", os.sep)):
+        raise SpecError(f"{name}={text!r} is invalid: it is a folder; pass a file path")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise SpecError(f"{name}={text!r} is invalid: unknown suffix {p.suffix!r}; use "
+                        f"{' or '.join(suffixes)}")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise SpecError(f"{name}={text!r} cannot be written (permission denied); check its "
+                        f"permissions or choose another path")
+    _writable(name, text, _nearest_existing(p.parent if str(p.parent) else Path(".")))
+    return text
+
+
+def _writable(name: str, text: str, base) -> None:
+    if not base.is_dir():
+        raise SpecError(f"{name}={text!r} is invalid: {str(base)!r} is a file, not a folder; "
+                        f"choose another path")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise SpecError(f"{name}={text!r} cannot be written: folder {str(base)!r} is not writable; "
+                        f"check its permissions or choose another path")
+
 
 def load_toml(path: str, *, what: str, hint: str) -> dict:
     """A TOML file as a dict; one-line error when it is missing, unreadable, not UTF-8 or

@@ -32,6 +32,12 @@ def add_parser(sub) -> None:
     p.add_argument("-j", "--jobs", default=None, metavar="N",
                    help="worker processes (default: the cores available to this process); "
                         "1 runs every claim in this process; the report is the same for any N")
+    p.add_argument("--no-optimise", action="store_true",
+                   help="skip the optimiser phase that follows each hypothesis search (by default "
+                        "an optimiser climbs the violation ratio from the best instances found)")
+    p.add_argument("--optimise-evals", default=None, metavar="N",
+                   help="evaluations of the optimiser phase per claim (an integer >= 1), "
+                        "overriding each claim's own budget")
     p.add_argument("--list", action="store_true", help="list the claim ids and exit")
     p.set_defaults(func=run)
 
@@ -46,6 +52,11 @@ def run(args) -> int:
     max_examples = (None if args.max_examples is None else
                     check_int("--max-examples", args.max_examples, min_value=1))
     jobs = default_jobs() if args.jobs is None else check_int("--jobs", args.jobs, min_value=1)
+    optimise = (False if args.no_optimise else None if args.optimise_evals is None else
+                check_int("--optimise-evals", args.optimise_evals, min_value=1))
+    if not args.list:
+        from theorycheck.commands._common import output_folder
+        output_folder("--out", args.out)
     database = None if args.no_example_db else Path(args.out) / ".hypothesis"
     claims = select(discover(args.path), args.claim)
     console = _console()
@@ -59,9 +70,12 @@ def run(args) -> int:
     with _LiveProgress(len(claims), jobs) as live:
         try:
             results = run_claims(claims, scale=args.scale, seed=seed, max_examples=max_examples,
-                                 database=database, jobs=jobs, source=args.path,
+                                 database=database, jobs=jobs, source=args.path, optimise=optimise,
                                  previous=previous, progress=live)
         except CheckInterrupted as exc:
+            if not exc.results:
+                from theorycheck.errors import Interrupted
+                raise Interrupted(f"no claim finished (0 of {len(claims)}); no report written") from None
             results, interrupted = exc.results, True
     return _finish(args, console, results, seed=seed, jobs=jobs, total=len(claims),
                    wall=time.perf_counter() - t0, interrupted=interrupted)
@@ -95,14 +109,13 @@ def _finish(args, console, results, *, seed: int, jobs: int, total: int, wall: f
         console.print(f"slowest claim: {slow.claim_id} {slow.seconds:.1f}s, "
                       f"{100 * slow.seconds / busy if busy else 0:.0f}% of the {busy:.1f}s the "
                       f"claims took (wall {wall:.1f}s with -j {jobs})", highlight=False, markup=False)
-    if interrupted:
-        console.print(f"interrupted: {len(results)} of {total} claims finished; the report "
-                      f"holds those", highlight=False, markup=False)
     console.print(", ".join(f"{n} {v}" for v, n in counts.items())
                   + f" in {wall:.1f}s; reports: {j}, {m}", highlight=False)
     sys.stdout.flush()
     if interrupted:
-        return 130
+        from theorycheck.errors import Interrupted
+        raise Interrupted(f"{len(results)} of {total} claims checked; their verdicts are in "
+                          f"{j} and {m}")
     return 1 if counts["fails"] or counts["error"] else 0
 
 

@@ -62,13 +62,18 @@ def _span(args) -> int:
     import numpy as np
 
     from theorycheck.papers.bfc.span_lemma import SPAN_KERNELS, span_experiment
-    kernel = check_choice("kernel", args.kernel, SPAN_KERNELS)
-    r = span_experiment(kernel, check_int("d", args.d, min_value=1), check_int("q", args.q, min_value=1),
-                        check_int("N", args.N, min_value=1),
-                        np.random.default_rng(check_int("seed", args.seed, min_value=0)))
+    kernel = check_choice("--kernel", args.kernel, SPAN_KERNELS)
+    r = span_experiment(kernel, check_int("--d", args.d, min_value=1),
+                        check_int("--q", args.q, min_value=1),
+                        check_int("--N", args.N, min_value=1),
+                        np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
+                        names={"d": "--d", "q": "--q", "N": "--N"})
     print(f"kernel={kernel} d={r.d} q={r.q} N={r.N}: dim H={r.dim_H}, D_q={r.D_q}, dim P_q H={r.rank_U}")
+    bound = (f"span-lemma bound 1 - N/D_q = {r.bound:.4f}" if r.dim_H < r.D_q else
+             f"span-lemma bound max(0, 1 - N/D_q) = 0 (vacuous: dim H = {r.dim_H} >= D_q = "
+             f"{r.D_q}, so the kernel can span every degree-{r.q} direction)")
     print(f"E||f_q - Pi_H f_q||^2 / r^2 >= {r.exact:.4f} (exact over random directions), "
-          f"Monte Carlo {r.mc_mean:.4f} +- {r.mc_stderr:.4f}; span-lemma bound 1 - N/D_q = {r.bound:.4f}")
+          f"Monte Carlo {r.mc_mean:.4f} +- {r.mc_stderr:.4f}; {bound}")
     return 0
 
 
@@ -76,10 +81,20 @@ def _scaling(args) -> int:
     import time
     from theorycheck.papers.bfc.kernel_scaling import cells_to_records, kernel_study
     ds, ns, Ls = int_list("ds", args.ds), int_list("ns", args.ns), int_list("Ls", args.Ls or "2,3")
-    seeds = range(check_int("seeds", args.seeds, min_value=2))
+    from theorycheck.commands._common import seed_count
+    seeds = range(seed_count("--seeds", args.seeds, {"d": ds, "n": ns, "L": Ls}, min_value=2,
+                             what="kernel scaling"))
     epss = _eps(args.eps)
-    learners = name_list(args.learners or "poly,gaussian,network")
-    jobs = check_int("jobs", args.jobs, min_value=1)
+    from theorycheck.commands._common import output_file
+    from theorycheck.papers.bfc.kernel_scaling import LEARNERS
+    learners = [check_choice("--learners", name, LEARNERS)
+                for name in name_list(args.learners or "poly,gaussian,network")]
+    from theorycheck.commands._common import worker_count
+    jobs = worker_count("--jobs", args.jobs)
+    output_file("--json", args.json, (".json",))
+    if args.from_store is None and any(name != "network" for name in learners):
+        from theorycheck.maths.kernel_methods import check_memory
+        check_memory(max(ns), name="--ns")  # the largest Gram, before any cell runs
     t0 = time.perf_counter()
     opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1))
     if args.from_store is not None:
@@ -91,9 +106,9 @@ def _scaling(args) -> int:
             cells = kernel_study(ds, ns, seeds, map=ex.map, **opts)
     else:
         cells = kernel_study(ds, ns, seeds, **opts)
+    from theorycheck.atomic import atomic_write_text
     out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"eps": epss[0], "cells": cells_to_records(cells)}, indent=1))
+    atomic_write_text(out, json.dumps({"eps": epss[0], "cells": cells_to_records(cells)}, indent=1))
     _tables(cells, epss)
     print(f"{len(cells)} cells in {time.perf_counter() - t0:.0f} s; cells written to {out}")
     return 0
@@ -116,12 +131,15 @@ def _tables(cells, epss) -> None:
 def _figure(args) -> int:
     from theorycheck.papers.bfc.kernel_figures import scaling_figure
     from theorycheck.papers.bfc.kernel_scaling import cells_from_records
+    from theorycheck.commands._common import output_file
+    output_file("--out", args.out, (".png", ".pdf", ".svg"))
     records = []
-    for name in name_list(args.json):
-        src = Path(name)
-        if not src.is_file():
-            raise SpecError(f"--json {src} does not exist; run 'theorycheck kernel scaling --json {src}' first")
-        records += json.loads(src.read_text())["cells"]
+    names = name_list(args.json)
+    if not names:
+        raise SpecError(f"--json={args.json!r} is invalid: no file named; pass the JSON file "
+                        f"written by 'theorycheck kernel scaling'")
+    for name in names:
+        records += _cells_file(Path(name))
     if args.Ls:
         keep = set(int_list("Ls", args.Ls))
         records = [r for r in records if r["L"] in keep]
@@ -131,8 +149,36 @@ def _figure(args) -> int:
     if not records:
         raise SpecError("no cells left after --Ls/--learners; check the filters against the JSON files")
     data = {"eps": _eps(args.eps)[0], "cells": records}
-    _tables(cells_from_records(records), _eps(args.eps))
+    try:
+        cells = cells_from_records(records)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SpecError(f"--json {args.json!r} holds cells of another layout ({type(exc).__name__}: "
+                        f"{exc}); write them again with 'theorycheck kernel scaling'") from None
+    _tables(cells, _eps(args.eps))
     from theorycheck.atomic import save_figure
     path = save_figure(scaling_figure(data), args.out, dpi=120)
     print(f"wrote {path}")
     return 0
+
+
+def _cells_file(src: Path) -> list[dict]:
+    """The ``cells`` of a JSON file written by ``kernel scaling``; one line for a missing,
+    unreadable, non-UTF-8 or malformed file."""
+    fix = f"run 'theorycheck kernel scaling --json {src}' first"
+    if not src.is_file():
+        raise SpecError(f"--json {str(src)!r} does not exist" + (" (it is a folder)" if src.is_dir()
+                                                                 else "") + f"; {fix}")
+    try:
+        data = json.loads(src.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        from theorycheck.errors import file_error
+        raise file_error(exc, str(src), "read --json") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SpecError(f"--json {str(src)!r} is not valid JSON ({' '.join(str(exc).split())}); "
+                        f"{fix}") from None
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(c, dict) and "L" in c and "learner" in c
+                                              for c in cells):
+        raise SpecError(f"--json {str(src)!r} has no list of cells (each with L and learner); "
+                        f"{fix}")
+    return cells

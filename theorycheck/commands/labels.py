@@ -61,12 +61,15 @@ def add_parser(sub) -> None:
 
 
 def run_show(args) -> int:
-    from theorycheck.papers.labels.hierarchies import FAMILIES, degree_report, generate, teacher, verify_ptf
+    from theorycheck.papers.labels.hierarchies import (FAMILIES, check_show_budget, degree_report,
+                                                       generate, teacher, verify_ptf)
     fam = check_choice("--family", args.family, FAMILIES + ("teacher",))
-    d, r = check_int("--d", args.d, min_value=1), check_int("--r", args.r, min_value=1)
+    d, r = check_int("--d", args.d, min_value=1), check_int("--r", args.r, min_value=1, max_value=64)
     m = check_int("--per-level", args.per_level, min_value=1)
     k = check_int("--fan-in", args.fan_in, min_value=1)
     seed = check_int("--seed", args.seed, min_value=0)
+    check_choice("--wiring", args.wiring, ("random", "tree"))
+    check_show_budget(d, r, m, k, prefix="--")
     if fam == "teacher":
         v = check_int("--vote-size", args.vote_size, min_value=1)
         h = teacher(d, r, m, gate_fan_in=k, vote_size=v, seed=seed).hierarchy()
@@ -96,7 +99,9 @@ def _study_config(args):
     from theorycheck.papers.labels.depth_gap import SCALES
     scale = check_choice("--scale", args.scale or "quick", tuple(SCALES))
     rs = [check_int("--r", v, min_value=1, max_value=12) for v in (args.r or ["1", "2", "3"])]
-    n_seeds = check_int("--seeds", 5 if args.seeds is None else args.seeds, min_value=1)
+    from theorycheck.commands._common import seed_count
+    n_seeds = seed_count("--seeds", 5 if args.seeds is None else args.seeds, {"r": rs},
+                         what="labels study")
     if scale == "quick" and max(rs) > 3:
         raise SpecError(f"--r {max(rs)} is invalid at --scale quick: d=16 has no depth-{max(rs)} "
                         f"parity hierarchy without collapse; use r <= 3 or --scale full")
@@ -117,6 +122,12 @@ def _study_config(args):
 def run_study(args) -> int:
     from theorycheck.papers.labels.depth_gap import depth_study, format_table, gap_table, level_table
     from theorycheck.papers.labels.depth_sweep import study_specs
+    from theorycheck.commands._common import output_file, output_folder
+
+    if args.out is not None:
+        output_file("--out", args.out)
+    if args.figures is not None:
+        output_folder("--figures", args.figures)
 
     grid_store = None
     if args.grid is not None:
@@ -154,7 +165,8 @@ def run_study(args) -> int:
     print(f"\nper level at r={max(rs)}:\n")
     print(level_table(results, max(rs)))
     if args.out:
-        Path(args.out).write_text(json.dumps(results, indent=1))
+        from theorycheck.atomic import atomic_write_text
+        atomic_write_text(args.out, json.dumps(results, indent=1))
         print(f"\nresults: {args.out}")
     if args.figures:
         for path in write_figures(results, args.figures):
@@ -180,7 +192,10 @@ def _sweep(args, specs, store_path):
     from theorycheck.papers.labels.depth_sweep import sweep_study
     from theorycheck.runs.store import Store
 
-    workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
+    from theorycheck.commands._common import worker_count
+    workers = None if args.workers is None else worker_count("--workers", args.workers)
+    from theorycheck.runs.sweep import check_budgets
+    check_budgets(specs, store_path, args.retry_failed)  # sizes, before anything is recorded
     Store(store_path).close()  # reject a non-store file before any cluster starts
     with SweepProgress(len(specs), enabled=not args.no_progress) as bar:
         results, res = sweep_study(specs, store_path, serial=args.serial, workers=workers,

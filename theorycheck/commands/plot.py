@@ -60,6 +60,8 @@ def run(args) -> int:
     from rich.console import Console
 
     from theorycheck.runs.store import Store
+    from theorycheck.commands._common import output_folder
+    output_folder("--out", args.out)
     store = store_path(args.store)
     if not Path(store).is_file():
         raise SpecError(f"store {store!r} does not exist; train first or pass --store")

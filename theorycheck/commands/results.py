@@ -35,6 +35,9 @@ def add_parser(sub) -> None:
                    help="export/list the curve points (hash, metric, step, value) instead of runs")
     p.add_argument("--show", default=None, metavar="HASH", help="print one run in full (hash prefix)")
     p.add_argument("--limit", default=50, help="rows to print (default: 50; export writes all)")
+    p.add_argument("--check", action="store_true",
+                   help="check the store: SQLite's integrity_check, its format, and which runs "
+                        "are readable (exit status 1 when anything is damaged)")
     p.set_defaults(func=run)
 
 
@@ -60,15 +63,24 @@ def _matches(run: dict, where) -> bool:
 
 
 def select_runs(store: Store, kind=None, status=None, where=()) -> list[dict]:
+    """The runs of ``store`` with this kind and status whose fields match every ``where``
+    pair; ``kind`` must be a registered kind or one the store holds, ``status`` a status."""
     if status is not None:
         check_choice("--status", status, STATUSES, error=TheorycheckError)
+    if kind is not None:
+        from theorycheck.runs.kinds import kinds
+        known = sorted(set(kinds()) | {k for (k,) in store._query("SELECT DISTINCT kind FROM runs")})
+        check_choice("--kind", kind, known, error=TheorycheckError)
+    where = _parse_where(where)
     runs = store.runs(kind=kind, status=status)
-    return [r for r in runs if _matches(r, _parse_where(where))]
+    return [r for r in runs if _matches(r, where)]
 
 
 def export_table(columns, rows, path: str | Path) -> Path:
-    """Write a flat table as CSV or Parquet (chosen by the file suffix)."""
-    path = Path(path)
+    """Write a flat table as CSV or Parquet (chosen by the file suffix), atomically."""
+    from theorycheck.atomic import atomic_write_bytes
+    from theorycheck.commands._common import output_file
+    path = Path(output_file("--export", str(path)))
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise TheorycheckError(f"--export {str(path)!r} is invalid: unknown suffix {suffix!r}; "
@@ -89,23 +101,37 @@ def export_table(columns, rows, path: str | Path) -> Path:
                 arrays[c] = pa.array([None if v is None else str(v) for v in vals])
         pq.write_table(pa.table(arrays), path)
         return path
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(columns)
-        w.writerows([["" if v is None else v for v in r] for r in rows])
+    import io
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(columns)
+    w.writerows([["" if v is None else v for v in r] for r in rows])
+    atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
     return path
 
 
 def run(args) -> int:
     from rich.table import Table
 
-    from theorycheck.runs.store import Store, runs_table
+    from theorycheck.runs.store import Store, describe_owner, runs_table
 
     limit = check_int("--limit", args.limit, min_value=0)
     console = _console()
     store = store_path(args.store)
+    if args.export is not None:
+        from theorycheck.commands._common import output_file
+        output_file("--export", args.export, (".csv", ".parquet"))
+    if args.check:
+        return _check(store, console)
     with Store(store, create=False) as st:
-        if args.show:
+        if st.read_only:
+            import sys
+            print(f"note: store {store!r} is in a read-only folder (or is a read-only file); "
+                  f"opened read-only", file=sys.stderr)
+        if args.show is not None:
+            if not args.show.strip():
+                raise TheorycheckError("--show '' is invalid: an empty hash prefix; give the "
+                                       "first characters of a run hash (see 'theorycheck results')")
             matches = [r for r in st.runs() if r["hash"].startswith(args.show)]
             if len(matches) != 1:
                 raise TheorycheckError(f"--show {args.show!r} matches {len(matches)} runs; give a "
@@ -130,12 +156,34 @@ def run(args) -> int:
     for c in shown:
         table.add_column(c.replace("summary.", "s.").replace("config.", ""), overflow="fold")
     idx = [columns.index(c) for c in shown]
+    status_of = {r["hash"]: describe_owner(r) for r in runs if r["status"] == "running"}
     for r in rows[:limit]:
-        table.add_row(*[_fmt(r[i], columns[i]) for i in idx])
+        cells = [_fmt(r[i], columns[i]) for i in idx]
+        if not args.curves and "status" in shown and r[0] in status_of:
+            cells[shown.index("status")] = status_of[r[0]]
+        table.add_row(*cells)
     console.print(table)
     if len(rows) > limit:
         console.print(f"... {len(rows) - limit} more; use --limit or --export", highlight=False)
     return 0
+
+
+def _check(store: str, console) -> int:
+    """``--check``: integrity_check, the format, and which runs are readable; 1 if damaged."""
+    from theorycheck.runs.store import check_store
+    rep = check_store(store)
+    ok_integrity = rep["integrity"] == ["ok"]
+    console.print(f"store {store}: integrity_check "
+                  + ("ok" if ok_integrity else "found problems: " + "; ".join(rep["integrity"][:5])),
+                  highlight=False, markup=False)
+    console.print("format: " + ("ok" if rep["format"] is None else rep["format"]),
+                  highlight=False, markup=False)
+    console.print(f"{len(rep['readable'])} run(s) readable, {len(rep['damaged'])} damaged"
+                  + ("" if rep["curves"] is None else f"; {rep['curves']} curve point(s)"),
+                  highlight=False, markup=False)
+    for what, why in rep["damaged"]:
+        console.print(f"  damaged: {str(what)[:12]}: {why}", highlight=False, markup=False)
+    return 0 if ok_integrity and rep["format"] is None and not rep["damaged"] else 1
 
 
 def _brief_columns(columns, rows, n_summary: int = 4):

@@ -44,15 +44,25 @@ def run(args) -> int:
     from theorycheck.runs.store import Store
     from theorycheck.runs.sweep import load_grid, run_sweep
 
-    threads = check_int("--threads-per-worker", args.threads, min_value=1)
-    workers = None if args.workers is None else check_int("--workers", args.workers, min_value=1)
+    from theorycheck.commands._common import worker_count
+    threads = check_int("--threads-per-worker", args.threads, min_value=1, max_value=1024)
+    workers = None if args.workers is None else worker_count("--workers", args.workers)
     lease = check_real("--lease", args.lease, positive=True)
     timeout = check_real("--connect-timeout", args.connect_timeout, positive=True, max_value=10)
+    if args.scheduler is not None:
+        from theorycheck.runs.sweep import _ADDRESS
+        if not _ADDRESS.match(args.scheduler):
+            raise TheorycheckError(f"--scheduler {args.scheduler!r} is invalid; give an address "
+                                   f"such as tcp://10.0.0.5:8786")
+    elif not args.serial:
+        _check_listen(args.listen)
     grid = load_grid(args.grid)  # checks every run's config: nothing is stored before this
     store = store_path(args.store, grid.store)
     if args.resume and not (os.path.exists(store) and os.path.getsize(store) > 0):
         raise TheorycheckError(f"--resume: no store at {store!r} to resume; pass the store of "
                                f"the interrupted sweep with --store, or drop --resume")
+    from theorycheck.runs.sweep import check_budgets
+    check_budgets(grid.runs, store, args.retry_failed)  # sizes, before anything is recorded
     Store(store).close()  # reject a non-store file before any cluster starts
     console = _console()
     n = len(grid.runs)
@@ -103,3 +113,24 @@ def summary_table(res, store_path: str, console) -> None:
                   f"{res.workers} worker(s); wall {wall:.2f} s"
                   + ("" if not res.submitted or math.isnan(wall) else
                      f" ({1000 * wall / res.submitted:.0f} ms per submitted run)"), highlight=False)
+
+
+def _check_listen(host: str) -> None:
+    """``--listen`` must name an interface of this machine (checked before any cluster)."""
+    import socket
+    fix = "pass an address of this machine, e.g. --listen 127.0.0.1"
+    if not host or not host.strip():
+        raise TheorycheckError(f"--listen='' is invalid: an empty address; {fix}")
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError, OSError):
+        raise TheorycheckError(f"--listen={host!r} is invalid: not a known host or address; "
+                               f"{fix}") from None
+    for family, _, _, _, addr in infos:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.bind((addr[0], 0))
+            return
+        except OSError:
+            continue
+    raise TheorycheckError(f"--listen={host!r} is invalid: not an address of this machine; {fix}")

@@ -10,7 +10,7 @@ from theorycheck.commands._common import console as _console
 from theorycheck.commands._common import int_list, real_list
 
 from theorycheck.errors import SpecError
-from theorycheck.validation import check_int, check_real
+from theorycheck.validation import check_choice, check_int, check_real
 
 EXPAND_MAX_TERMS = 40
 
@@ -35,7 +35,9 @@ def add_parser(sub) -> None:
     p.add_argument("--latex", action="store_true", help="print LaTeX instead of tables")
     p.add_argument("--expand", dest="expand", action="store_true", default=None,
                    help="print the expanded polynomial G* (default: when d <= 4)")
-    p.add_argument("--no-expand", dest="expand", action="store_false")
+    p.add_argument("--no-expand", dest="expand", action="store_false",
+                   help="do not print the expanded polynomial; beyond the term limit, also skip "
+                        "the exact expansion (degrees on a random line, Monte Carlo energies)")
     p.add_argument("--exact-max-d", default=8,
                    help="largest d expanded exactly; beyond it degrees are verified on a random "
                         "line and energies are Monte Carlo (default: 8)")
@@ -71,9 +73,12 @@ def run(args) -> int:
     import numpy as np
     from rich.table import Table
 
-    from theorycheck.papers.bfc.symbolic import (energy_by_degree_table, mc_energy_table, symbolic_target, verify_degrees,
-                            verify_gap, verify_structure)
-    from theorycheck.papers.bfc.target import build_target, target_spec
+    from theorycheck.budget import MAX_TERMS
+    from theorycheck.papers.bfc.symbolic import (check_mc_energy_budget, check_symbolic_budget,
+                                                 energy_by_degree_table, expansion_terms,
+                                                 mc_energy_table, symbolic_target, verify_degrees,
+                                                 verify_gap, verify_structure)
+    from theorycheck.papers.bfc.target import build_target, check_build_budget, target_spec
 
     alphas = None if args.alphas is None else _float_list("alphas", args.alphas)
     spec = target_spec(check_int("--d", args.d, min_value=1), check_int("--L", args.L, min_value=2),
@@ -81,16 +86,28 @@ def run(args) -> int:
                        delta=None if alphas is not None else check_real("--delta", args.delta, positive=True),
                        kappa=check_real("--kappa", args.kappa, min_value=1.0),
                        seed=check_int("--seed", args.seed, min_value=0), centred=not args.raw,
-                       dist=args.dist)
+                       dist=check_choice("--dist", args.dist, ("gaussian", "sphere")))
     exact_max_d = check_int("--exact-max-d", args.exact_max_d, min_value=1)
     samples = check_int("--samples", args.samples, min_value=2)
     delta = None if alphas is not None else float(args.delta)
     console = _console(highlight=False)
     exact = spec.d <= exact_max_d
+    # budgets before work (theorycheck.budget): drawing, the exact polynomials, Monte Carlo
+    check_build_budget(spec, "--d")
+    too_many = exact and expansion_terms(spec.d, spec.L) > MAX_TERMS
+    if too_many and args.expand is False:
+        exact = False  # --no-expand: verify on a random line, Monte Carlo energies
     sweep_values = None if args.sweep is None else _float_list("sweep", args.sweep)
     if sweep_values is not None and not exact:
-        raise SpecError(f"--sweep needs exact energies but d={spec.d} > --exact-max-d={exact_max_d}; "
-                        f"raise --exact-max-d or lower --d")
+        why = (f"d={spec.d} > --exact-max-d={exact_max_d}" if spec.d > exact_max_d else
+               f"--no-expand skips the exact expansion of G* at d={spec.d}, L={spec.L}")
+        raise SpecError(f"--sweep needs exact energies but {why}; raise --exact-max-d or lower "
+                        f"--d or --L")
+    check_symbolic_budget(spec, None if exact else "random", name="--d",
+                          expand_fix="pass --no-expand to verify the degrees on a random line and "
+                                     "estimate the energies by Monte Carlo, or lower --L or --d")
+    if not exact:
+        check_mc_energy_budget(spec, samples, name_n="--samples", name_d="--d")
 
     t0 = time.perf_counter()
     target = build_target(spec)

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
     p = action_parser(sub, "three-layer", "three-layer feature learning on g*(x^T A x)", __doc__,
                       ACTIONS, "run")
     add_valued_options(p, (
-        ("--d", 16, "input dimension (default 16)"),
+        ("--d", None, "input dimension (default 16, or the size of --matrix)"),
         ("--n1", 4000, "stage-1 samples (default 4000)"),
         ("--n2", 1000, "stage-2 samples (default 1000)"),
         ("--m1", 2048, "first-layer width (default 2048)"),
@@ -64,20 +64,64 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _target(args):
+def _matrix(text: str):
+    """The matrix of ``--matrix``: a .npy file, or a text file of rows of numbers; every
+    failure to read it is one line naming the file."""
+    import numpy as np
+
+    path = Path(text)
+    hint = "pass a .npy or text file holding a d x d matrix"
+    if not text:
+        raise SpecError(f"--matrix='' is invalid: an empty path; {hint}")
+    if not path.exists():
+        raise SpecError(f"--matrix={text!r} does not exist; {hint}")
+    if path.is_dir():
+        raise SpecError(f"--matrix={text!r} is a folder; {hint}")
+    try:
+        if path.suffix == ".npy":
+            A = np.load(path, allow_pickle=False)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                A = np.loadtxt(path, ndmin=2)
+    except OSError as exc:
+        from theorycheck.errors import file_error
+        raise file_error(exc, text, "read --matrix") from None
+    except (ValueError, UnicodeDecodeError, EOFError) as exc:
+        why = " ".join(str(exc).split())[:120]
+        raise SpecError(f"--matrix={text!r} could not be read as a matrix ({why}); {hint}") from None
+    if not isinstance(A, np.ndarray) or A.ndim != 2 or A.shape[0] != A.shape[1] or A.size == 0:
+        raise SpecError(f"--matrix={text!r} holds shape {getattr(A, 'shape', None)}, not a square "
+                        f"matrix; {hint}")
+    if not np.issubdtype(A.dtype, np.number) or np.issubdtype(A.dtype, np.complexfloating):
+        raise SpecError(f"--matrix={text!r} holds {A.dtype} values; {hint} of real numbers")
+    return A
+
+
+def _dimension(args) -> int:
+    """--d, checked against --matrix's size when both are given (never silently changed)."""
+    if args.matrix is None:
+        return check_int("--d", 16 if args.d is None else args.d, min_value=2)
+    A = _matrix(args.matrix)
+    if args.d is not None:
+        d = check_int("--d", args.d, min_value=2)
+        if d != A.shape[0]:
+            raise SpecError(f"--d={d} is invalid: --matrix {args.matrix!r} is {A.shape[0]} x "
+                            f"{A.shape[1]}; drop --d or pass --d {A.shape[0]}")
+    args._A = A
+    return A.shape[0]
+
+
+def _target(args, d: int):
     import numpy as np
 
     from theorycheck.papers.three_layer.quadratic_features import quadratic_target
-    d = check_int("--d", args.d, min_value=2)
     rank = None if args.rank is None else check_int("--rank", args.rank, min_value=2, max_value=d)
     dist = check_choice("--dist", args.dist, ("sphere", "gaussian"))
-    A = None
-    if args.matrix is not None:
-        path = Path(args.matrix)
-        if not path.exists():
-            raise SpecError(f"--matrix={args.matrix!r} does not exist; pass a .npy or text file "
-                            f"holding a d x d matrix")
-        A = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, ndmin=2)
+    A = getattr(args, "_A", None)
+    if A is not None and rank is not None:
+        raise SpecError("--rank cannot be combined with --matrix (the matrix fixes the rank); "
+                        "drop one")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t = quadratic_target(d, rng=np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
@@ -100,13 +144,16 @@ def _run_one(args) -> int:
     import numpy as np
 
     from theorycheck.papers.three_layer.baselines import run_baseline
-    from theorycheck.papers.three_layer.learner import ThreeLayerConfig, run_three_layer
-    target = _target(args)
+    from theorycheck.papers.three_layer.learner import (ThreeLayerConfig, check_three_layer_budget,
+                                                        run_three_layer)
+    d = _dimension(args)
     n1 = check_int("--n1", args.n1, min_value=1)
     n2 = check_int("--n2", args.n2, min_value=4)
     cfg = ThreeLayerConfig(m1=check_int("--m1", args.m1, min_value=1),
                            m2=check_int("--m2", args.m2, min_value=1),
                            sigma1=check_choice("--sigma1", args.sigma1, ("abs", "relu", "tanh", "square")))
+    check_three_layer_budget(d, n1, n2, cfg, baselines=args.baselines, prefix="--")
+    target = _target(args, d)
     rng = np.random.default_rng([check_int("--seed", args.seed, min_value=0), 1])
     t0 = time.perf_counter()
     r = run_three_layer(target, n1, n2, rng, config=cfg)
@@ -123,12 +170,14 @@ def _run_one(args) -> int:
 
 
 def _exponent_args(args):
+    from theorycheck.commands._common import seed_count
     ds = int_list("--ds", args.ds)
     ns = int_list("--ns", args.ns)
-    seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
     eps = real_list("--eps", args.eps)
     learners = [check_choice("--learners", l, ("three_layer", "poly_krr", "relu_rf", "two_layer_gd"))
                 for l in name_list(args.learners)]
+    seeds = list(range(seed_count("--seeds", args.seeds, {"d": ds, "n": ns, "learner": learners},
+                                  min_value=2, what="three-layer exponents")))
     return ds, ns, seeds, eps, learners
 
 
@@ -138,8 +187,11 @@ def _exponents(args, figure: bool):
     from theorycheck.atomic import atomic_write_json, atomic_write_text
     from theorycheck.papers.three_layer.exponent_study import cells_to_records, exponent_rows, format_exponent_table
     from theorycheck.papers.three_layer.exponent_sweep import run_exponent_sweep
+    from theorycheck.commands._common import output_folder
     ds, ns, seeds, eps, learners = _exponent_args(args)
-    jobs = check_int("--jobs", args.jobs, min_value=1)
+    from theorycheck.commands._common import worker_count
+    jobs = worker_count("--jobs", args.jobs)
+    output_folder("--out", args.out)
     out = Path(args.out)
     specs, grid_store = None, None
     if args.grid is not None:
@@ -203,8 +255,12 @@ def _figures(args) -> int:
     from theorycheck.atomic import save_figure
     from theorycheck.papers.three_layer.figures import (ladder_data, matched_n_data, plot_ladder,
                                        plot_matched_n)
-    out = Path(args.out)
-    seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))
+    from theorycheck.commands._common import output_folder
+    out = Path(output_folder("--out", args.out))
+    _exponent_args(args)  # the exponent study's options, checked before the figures' work
+    from theorycheck.commands._common import worker_count
+    worker_count("--jobs", args.jobs)
+    seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))  # checked just above
     t0 = time.perf_counter()
     n1s = [250, 500, 1000, 2000, 4000, 8000]
     lad = ladder_data(16, n1s, 3000, seeds)

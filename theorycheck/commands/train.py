@@ -53,7 +53,7 @@ def settings_from_args(args) -> tuple[dict, list[str], int]:
     values are parsed here and checked once, by the run kind."""
     from theorycheck.papers.bfc.training import MODES, _FIELDS
     settings: dict = {}
-    if args.config:
+    if args.config is not None:
         settings.update(_train_table(load_toml(args.config, what="--config", hint="pass a TOML "
                                                "file of training settings")))
     for key in _FLAGS:
@@ -66,7 +66,7 @@ def settings_from_args(args) -> tuple[dict, list[str], int]:
     unknown = sorted(set(settings) - set(_FIELDS))
     if unknown:
         raise SpecError(f"unknown training setting {unknown[0]!r}; valid keys: {', '.join(_FIELDS)}")
-    mode = args.mode or settings.pop("mode", "e2e")
+    mode = args.mode if args.mode is not None else settings.pop("mode", "e2e")
     settings.pop("mode", None)
     if mode == "all":
         modes = list(MODES)
@@ -93,16 +93,49 @@ def run(args) -> int:
     from theorycheck.runs.kinds import get_kind
     from theorycheck.runs.store import Store
 
+    import os
+
+    from theorycheck.runs.store import config_hash, describe_owner, run_is_live
+
     settings, modes, seed = settings_from_args(args)
     store = store_path(args.store)
+    if args.plot is not None:
+        from theorycheck.commands._common import output_folder
+        output_folder("--plot", args.plot)
     console = _console()
     kind = get_kind("bfc-train")
+    # every config is checked (sizes included) before anything is stored
+    cfgs = {mode: kind.parse({**settings, "mode": mode}, seed) for mode in modes}
+    if args.resume:
+        if not (os.path.exists(store) and os.path.getsize(store) > 0):
+            raise SpecError(f"--resume: no store at {store!r} to resume; pass the store of the "
+                            f"interrupted run with --store, or drop --resume")
+        with Store(store, create=False) as st:
+            for mode, cfg in cfgs.items():
+                h = config_hash(kind.name, kind.stored(cfg), seed)
+                row = st.run(h)
+                if row is None or not (row.get("checkpoint_step") or row["status"] == "done"):
+                    raise SpecError(f"--resume: run {h[:12]} ({mode}) has no checkpoint in "
+                                    f"{store!r} (it was never interrupted); drop --resume to "
+                                    f"start it")
+    existing = {}
+    if os.path.isfile(store) and os.path.getsize(store) > 0:
+        with Store(store, create=False) as st:
+            for mode, cfg in cfgs.items():
+                existing[mode] = st.run(config_hash(kind.name, kind.stored(cfg), seed))
+    for mode, cfg in cfgs.items():  # sizes of the runs still to do, before anything is stored
+        row = existing.get(mode)
+        if row is None or row["status"] != "done":
+            cfg.budget()
     rows = {}
     for mode in modes:
-        cfg = kind.parse({**settings, "mode": mode}, seed)  # the one check of the settings
+        cfg = cfgs[mode]
         with Store(store) as st:
             (h,) = st.ensure([(kind.name, kind.stored(cfg), seed)])
             row = st.run(h)
+        if run_is_live(row):
+            raise SpecError(f"run {h[:12]} ({mode}) is {describe_owner(row)} in {store!r}; wait "
+                            f"for it to finish, or stop that process and pass --resume")
         if row["status"] == "done":
             console.print(f"{mode}: found in {store} as {h[:12]}, not recomputed", highlight=False)
         elif row.get("checkpoint_step") and not args.resume and row["status"] != "failed":

@@ -204,6 +204,14 @@ class KernelSpec:
     bandwidth: float = 1.0
     m: int = 1024
     features: Callable | None = field(default=None, compare=False, repr=False)
+    d: int | None = None      # the input dimension it was made for (None: any)
+
+    def check_data(self, name: str, X: np.ndarray) -> None:
+        """Refuse data whose dimension differs from the kernel's ``d``."""
+        if self.d is not None and X.shape[1] != self.d:
+            raise SpecError(f"{name} has d={X.shape[1]} columns but the {self.name} kernel was "
+                            f"made for d={self.d}; make the kernel with make_kernel({self.name!r}, "
+                            f"{X.shape[1]}) or pass data of dimension {self.d}")
 
     def block(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         """K(A, B) on inputs (feature rows for a feature kernel)."""
@@ -240,12 +248,12 @@ def make_kernel(name: str, d: int, *, q: int = 4, bandwidth: float = 1.0, m: int
     check_choice("kernel", name, KERNELS)
     d = check_int("d", d, min_value=1)
     if name == "poly":
-        return KernelSpec(name, q=check_int("q", q, min_value=1))
+        return KernelSpec(name, q=check_int("q", q, min_value=1), d=d)
     if name == "gaussian":
-        return KernelSpec(name, bandwidth=check_real("bandwidth", bandwidth, positive=True))
+        return KernelSpec(name, bandwidth=check_real("bandwidth", bandwidth, positive=True), d=d)
     m = check_int("m", m, min_value=1)
     rng = np.random.default_rng(0) if rng is None else rng
-    return KernelSpec(name, m=m, features=relu_random_features(d, m, rng))
+    return KernelSpec(name, m=m, features=relu_random_features(d, m, rng), d=d)
 
 
 def feature_kernel(name: str, features: Callable[[np.ndarray], np.ndarray]) -> KernelSpec:
@@ -324,23 +332,32 @@ def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
     return int(8 * max(2 * n_tr * n_tr + n_tr * (n - n_tr), refit))
 
 
-def check_memory(n: int, budget_bytes: int | None = None, val_frac: float = 0.2) -> None:
+def check_memory(n: int, budget_bytes: int | None = None, val_frac: float = 0.2,
+                 name: str = "N") -> None:
     """Raise one clear line when the Gram matrices of n samples do not fit the budget
-    (default budget: 80% of the memory available now).
+    (default: the memory budget of :mod:`theorycheck.budget`, half of the available memory
+    unless ``--memory-budget`` / ``THEORYCHECK_MEMORY_BUDGET`` says otherwise).
 
     Raises
     ------
-    SpecError
-        Naming n, the need, the budget and the largest n that fits.
+    BudgetError
+        A :class:`SpecError` naming ``name`` = n, the need, the budget and the largest n
+        that fits.
     """
-    budget = int(0.8 * available_memory_bytes()) if budget_bytes is None else int(budget_bytes)
+    from theorycheck.budget import BUDGET_FIX, largest, memory_budget
+    from theorycheck.errors import BudgetError
+
+    if budget_bytes is None:
+        budget, source = memory_budget()
+        hint = f", {BUDGET_FIX}"
+    else:
+        budget, source, hint = int(budget_bytes), "given", " or a machine with more memory"
     need = gram_memory_bytes(n, val_frac)
     if need > budget:
-        n_max = n
-        while n_max > 16 and gram_memory_bytes(n_max, val_frac) > budget:
-            n_max = int(n_max * 0.95)
-        raise SpecError(f"N={n} needs {need / 2**30:.1f} GiB for the Gram matrices but the budget is "
-                        f"{budget / 2**30:.1f} GiB; use N <= {n_max} or a machine with more memory")
+        n_max = largest(lambda m: gram_memory_bytes(m, val_frac) <= budget, 2, n) or 1
+        raise BudgetError(f"{name}={n} needs {need / 2**30:.1f} GiB for the Gram matrices but the "
+                          f"budget is {budget / 2**30:.1f} GiB ({source}); use {name} <= "
+                          f"{n_max}{hint}")
 
 
 # ------------------------------------------------------------------ kernel ridge
@@ -488,15 +505,31 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     True
     """
     t0 = time.perf_counter()
-    specs = [spec] if isinstance(spec, KernelSpec) else list(spec)
+    if isinstance(spec, KernelSpec):
+        specs = [spec]
+    elif isinstance(spec, (list, tuple)) and spec and all(isinstance(s, KernelSpec) for s in spec):
+        specs = list(spec)
+    else:
+        raise SpecError(f"spec={spec!r:.60} is invalid: a {type(spec).__name__}; pass a KernelSpec "
+                        f"(make_kernel(name, d)) or a non-empty list of them")
     X = check_array("X", X, ndim=2)
+    for s in specs:
+        s.check_data("X", X)
     Y = check_array("Y", Y, shape=(X.shape[0],) + ((None,) if np.ndim(Y) == 2 else ()))
+    if isinstance(lambdas, (str, bytes)) or not hasattr(lambdas, "__iter__"):
+        raise SpecError(f"lambdas={lambdas!r:.60} is invalid; pass a list of positive penalties")
     lambdas = [check_real("ridge", lam, positive=True) for lam in lambdas]
     check_choice("lam_scale", lam_scale, LAM_SCALES)
+    if not lambdas:
+        raise SpecError("lambdas=[] is invalid: empty; pass at least one positive penalty")
+    val_frac = check_real("val_frac", val_frac, positive=True, max_value=0.9)
+    block = check_int("block", block, min_value=1)
+    if len(specs) * len(lambdas) > 1 and not isinstance(rng, np.random.Generator):
+        raise SpecError(f"rng={rng!r:.60} is invalid: a {type(rng).__name__}; pass a "
+                        f"numpy.random.Generator, e.g. numpy.random.default_rng(0)")
     n, d = X.shape
     candidates = [(s, lam) for s in specs for lam in lambdas]
-    n_tr = n - max(1, int(round(check_real("val_frac", val_frac, min_value=0.05,
-                                           max_value=0.5) * n)))
+    n_tr = n - max(1, int(round(val_frac * n)))
     n_val_fits = len(lambdas) if len(candidates) > 1 else 0
     plans = {id(s): _plan(s, d, n_tr, n, n_val_fits) for s in specs}
     if any(p is None for p in plans.values()):

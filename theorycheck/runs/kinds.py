@@ -43,6 +43,7 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -50,7 +51,7 @@ from theorycheck.errors import SpecError, TheorycheckError
 from theorycheck.runs.config import (SEED_FIELD, check_config, fields_of, from_stored, has_seed,
                                      stored_form, to_json)
 from theorycheck.runs.config import param, setting  # noqa: F401  (the registration API)
-from theorycheck.runs.store import DEFAULT_LEASE_S, LeaseLost, Store, owner_id
+from theorycheck.runs.store import DEFAULT_LEASE_S, LeaseLost, Store, config_hash, owner_id
 from theorycheck.validation import check_choice, check_int, check_real
 
 _REQUIRED = object()
@@ -197,6 +198,15 @@ class RunKind:
             raise SpecError(f"stored config {dict(stored)!r} does not fit run kind {self.name!r} "
                             f"({exc}); it was recorded by another version: rerun it in a new "
                             f"store") from None
+
+    def check_budget(self, stored: Mapping[str, Any], seed: int) -> None:
+        """Refuse (:class:`~theorycheck.errors.BudgetError`) a run whose config class's
+        ``budget()`` method finds it beyond the budgets of :mod:`theorycheck.budget`; called
+        before a run is recorded or started, never for a run already done. Kinds without a
+        ``budget`` method have no budget."""
+        if self.config is None or not hasattr(self.config, "budget"):
+            return
+        self.build(stored, seed).budget()
 
     def expected(self) -> str:
         return ", ".join(self.schema[k].describe(k) for k in sorted(self.schema)) or "(none)"
@@ -528,6 +538,14 @@ def run_once(kind: str, config, seed: int, store_path: str | os.PathLike, *,
         cfg = k.stored(k.parse(config, seed))  # the one check of config (and seed)
         seed = (check_int("seed", seed, min_value=0, max_value=SEED_MAX) if k.config is None
                 else int(seed))
+    h = config_hash(kind, cfg, seed)
+    if Path(store_path).is_file() and Path(store_path).stat().st_size > 0:
+        with Store(store_path, create=False) as st:
+            row = st.run(h)
+    else:
+        row = None
+    if row is None or (row["status"] != "done" and (row["status"] != "failed" or retry_failed)):
+        k.check_budget(cfg, seed)  # before the run is recorded or started
     with Store(store_path) as st:
         (h,) = st.ensure([(kind, cfg, seed)])
         execute_run(str(store_path), h, retry_failed=retry_failed, threads=threads, lease_s=lease_s,

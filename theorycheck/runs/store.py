@@ -20,6 +20,13 @@ Design:
   before it, so a resumed run continues exactly where its recorded curve ends.
 * A ``meta`` table marks the file as a theorycheck store with its schema version; any other
   file is rejected with a one-line :class:`StoreError` before anything is written to it.
+* Opening checks the layout too: a store of another schema version, a damaged one (a
+  non-integer version, a missing table or column, a corrupted page, damaged JSON in a row)
+  is refused with one line saying what is wrong and what to do
+  (``theorycheck results --store PATH --check`` runs SQLite's ``PRAGMA integrity_check`` and
+  lists the readable runs: :func:`check_store`). A store in a folder this process cannot
+  write (or a read-only file) is opened read-only (``read_only=True``, for the reading
+  commands) or refused (``create=True``, for the writing ones).
 """
 
 from __future__ import annotations
@@ -81,7 +88,14 @@ CREATE TABLE curves (
 """
 
 RUN_COLUMNS = ("hash", "kind", "seed", "status", "code_version", "attempts", "error",
-               "created", "started", "finished", "seconds", "checkpoint_step", "owner")
+               "created", "started", "finished", "seconds", "checkpoint_step", "owner",
+               "lease_until")
+TABLE_COLUMNS = {
+    "runs": RUN_COLUMNS + ("config", "summary", "checkpoint"),
+    "curves": ("hash", "metric", "step", "value"),
+    "meta": ("key", "value"),
+}
+CHECK_HINT = "run 'theorycheck results --store {path} --check' to see which runs are readable"
 
 
 class StoreError(TheorycheckError):
@@ -192,39 +206,76 @@ _SHARED: dict[tuple, _Shared] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def _open_shared(path: Path, timeout_s: float) -> _Shared:
+def folder_writable(path: Path) -> bool:
+    """Whether this process may create files next to ``path`` (SQLite's journal and WAL
+    files) and write ``path`` itself when it exists."""
+    folder = path.resolve().parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    return not path.exists() or os.access(path, os.R_OK | os.W_OK)
+
+
+def _connect(path: Path, timeout_s: float, read_only: bool) -> sqlite3.Connection:
+    if not read_only:
+        return sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None,
+                               check_same_thread=False)
+    from urllib.parse import quote
+    # a folder we cannot write holds no live writer of ours: read it as an immutable snapshot
+    # (a WAL store needs its -shm file otherwise, which we could not create)
+    flags = "mode=ro" + ("" if os.access(path.resolve().parent, os.W_OK) else "&immutable=1")
+    return sqlite3.connect(f"file:{quote(str(path.resolve()))}?{flags}", uri=True,
+                           timeout=timeout_s, isolation_level=None, check_same_thread=False)
+
+
+def _open_shared(path: Path, timeout_s: float, read_only: bool = False) -> _Shared:
     """One SQLite connection per process and file, shared by every Store on it: several
     connections of one process to a WAL file can hit spurious I/O errors when other
     processes open and close it concurrently, so a process keeps exactly one."""
-    key = (os.getpid(), str(path.resolve()))
+    key = (os.getpid(), str(path.resolve()), read_only)
     with _SHARED_LOCK:
         sh = _SHARED.get(key)
         if sh is None:
             # Read the header only while this process holds no connection to the file:
             # closing any descriptor of a file drops all of the process's POSIX locks on it.
-            with open(path, "rb") as fh:
-                header = fh.read(16)
+            try:
+                with open(path, "rb") as fh:
+                    header = fh.read(16)
+            except OSError as exc:
+                from theorycheck.errors import os_error_message
+                raise StoreError(os_error_message(exc, str(path), "read the store")) from None
             if header != b"SQLite format 3\x00":
                 raise StoreError(f"{str(path)!r} is not a theorycheck store (not an SQLite "
                                  f"file); pass a new path or a store written by theorycheck")
-            conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None,
-                                   check_same_thread=False)
+            conn = _connect(path, timeout_s, read_only)
             try:
                 _check_format(conn, path)
                 conn.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
+                if not read_only:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
             except sqlite3.DatabaseError as exc:
                 conn.close()
-                raise StoreError(f"{str(path)!r} is not a theorycheck store ({exc}); pass a new "
-                                 f"path or a store written by theorycheck") from None
+                raise _damaged(path, exc) from None
             except StoreError:
                 conn.close()
                 raise
             sh = _SHARED[key] = _Shared(key, conn, threading.RLock())
         sh.users += 1
         return sh
+
+
+def _damaged(path: Path, exc: BaseException) -> StoreError:
+    """The one line for an SQLite error while reading a store."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return StoreError(f"store {str(path)!r} is locked by another process ({text}); wait for "
+                          f"it to finish or raise the timeout")
+    if isinstance(exc, sqlite3.OperationalError) and ("readonly" in text or "read-only" in text):
+        return StoreError(f"store {str(path)!r} cannot be written ({text}); check the "
+                          f"permissions of the file and its folder, or copy it elsewhere")
+    return StoreError(f"store {str(path)!r} is damaged ({text}); "
+                      + CHECK_HINT.format(path=str(path)))
 
 
 def _release_shared(sh: _Shared) -> None:
@@ -245,30 +296,99 @@ def _check_format(conn: sqlite3.Connection, path: Path) -> None:
     if meta.get("format") != FORMAT:
         raise StoreError(f"{str(path)!r} is an SQLite file but not a theorycheck store "
                          f"(format={meta.get('format')!r}); pass a new path")
-    if int(meta.get("schema_version", -1)) != SCHEMA_VERSION:
-        raise StoreError(f"{str(path)!r} has store schema version {meta.get('schema_version')}; "
-                         f"this theorycheck reads version {SCHEMA_VERSION}; export it with the "
-                         f"theorycheck that wrote it")
+    raw = meta.get("schema_version")
+    try:
+        version = int(str(raw).strip())
+    except ValueError:
+        raise StoreError(f"store {str(path)!r} is damaged: its schema version {raw!r} is not an "
+                         f"integer; restore it from a copy or pass a new --store path") from None
+    if version != SCHEMA_VERSION:
+        raise StoreError(f"{str(path)!r} has store schema version {version}; this theorycheck "
+                         f"reads version {SCHEMA_VERSION}; export it with the theorycheck that "
+                         f"wrote it, or pass a new --store path")
+    for table, cols in TABLE_COLUMNS.items():
+        if table not in tables:
+            raise StoreError(f"store {str(path)!r} is damaged: it has no {table!r} table; "
+                             f"restore it from a copy or pass a new --store path")
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in cols if c not in have]
+        if missing:
+            raise StoreError(f"store {str(path)!r} has an older or damaged layout: table "
+                             f"{table!r} lacks column(s) {', '.join(missing)}; export it with the "
+                             f"theorycheck that wrote it, or pass a new --store path")
 
 
 class Store:
-    """A theorycheck results store at ``path`` (created when ``create`` and absent)."""
+    """A theorycheck results store at ``path``.
+
+    Parameters
+    ----------
+    path : path
+        The store file (created when ``create`` and absent).
+    create : bool
+        Create the store when it does not exist (the writing commands); without it a missing
+        store is refused, and a store in a folder this process cannot write is opened
+        read-only (the reading commands; :attr:`read_only` tells).
+    timeout_s : float
+        How long to wait for another process's write lock.
+
+    Raises
+    ------
+    StoreError
+        One line: the path is not a store file, the store is of another schema version or
+        damaged, or (``create``) it cannot be written.
+    """
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True, timeout_s: float = 60.0):
+        if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+            raise StoreError(f"path={path!r:.60} is invalid: a {type(path).__name__}; pass the "
+                             f"store file path as a string or pathlib.Path")
+        if not isinstance(create, bool):
+            raise StoreError(f"create={create!r:.60} is invalid: not a boolean; pass True or False")
+        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) \
+                or not math.isfinite(timeout_s) or timeout_s <= 0:
+            raise StoreError(f"timeout_s={timeout_s!r:.60} is invalid; pass a positive number of "
+                             f"seconds")
         self.path = Path(path)
-        exists = self.path.exists() and self.path.stat().st_size > 0
+        self._closed = True
+        if not str(path).strip():
+            raise StoreError("store path '' is invalid: an empty path; pass a file path such as "
+                             "results.sqlite")
         if self.path.is_dir():
             raise StoreError(f"store path {str(self.path)!r} is a folder; pass a file path "
                              f"such as results.db")
+        try:
+            exists = self.path.exists() and self.path.stat().st_size > 0
+        except OSError as exc:
+            from theorycheck.errors import os_error_message
+            raise StoreError(os_error_message(exc, str(self.path), "open the store")) from None
         if not exists and not create:
             raise StoreError(f"no store at {str(self.path)!r}; run a sweep first or pass "
                              f"--store with an existing results file")
-        if not exists and self.path.parent and not self.path.parent.exists():
+        parent = self.path.parent
+        if not exists and str(parent) and parent.exists() and not parent.is_dir():
+            raise StoreError(f"store path {str(self.path)!r} is invalid: {str(parent)!r} is a "
+                             f"file, not a folder; pass another --store path")
+        if not exists and parent and not parent.exists():
             raise StoreError(f"store folder {str(self.path.parent)!r} does not exist; create it "
                              f"or pass another --store path")
+        self.read_only = not folder_writable(self.path)
+        if self.read_only and create:
+            what = ("its folder" if not os.access(self.path.resolve().parent, os.W_OK)
+                    else "the file")
+            raise StoreError(f"store {str(self.path)!r} cannot be written ({what} is read-only); "
+                             f"check the permissions or pass another --store path")
         if not exists:
-            self._create(timeout_s)
-        self._shared = _open_shared(self.path, timeout_s)
+            try:
+                self._create(timeout_s)
+            except OSError as exc:
+                from theorycheck.errors import os_error_message
+                raise StoreError(os_error_message(exc, str(self.path), "create the store")) from None
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot create the store {str(self.path)!r} ({exc}); check the "
+                                 f"folder's permissions and free space, or pass another --store "
+                                 f"path") from None
+        self._shared = _open_shared(self.path, timeout_s, self.read_only)
         self._conn, self._lock = self._shared.conn, self._shared.lock
         self._closed = False
 
@@ -335,7 +455,7 @@ class Store:
                          [[k, st, n, "" if sec is None else f"{sec:.1f}"] for k, st, n, sec in rows])
 
     def close(self) -> None:
-        if not self._closed:
+        if not getattr(self, "_closed", True):
             self._closed = True
             _release_shared(self._shared)
 
@@ -348,8 +468,14 @@ class Store:
     @contextmanager
     def transaction(self):
         """A write transaction (BEGIN IMMEDIATE): all of it commits, or none of it."""
+        if self.read_only:
+            raise StoreError(f"store {str(self.path)!r} was opened read-only (its folder or file "
+                             f"is not writable); check the permissions or copy it elsewhere")
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise _damaged(self.path, exc) from None
             try:
                 yield self._conn
             except BaseException:
@@ -470,43 +596,50 @@ class Store:
         q, args = _select(f"SELECT {', '.join(RUN_COLUMNS)}, config, summary, checkpoint FROM runs",
                           kind=kind, status=status, hash=hashes)
         q += " ORDER BY created, hash"
+        rows = self._query(q, args)
+        return [self._decode(r) for r in rows]
+
+    def _query(self, q: str, args=()) -> list:
         with self._lock:
-            rows = self._conn.execute(q, args).fetchall()
-        out = []
-        for r in rows:
-            d = StoredRun(zip(RUN_COLUMNS, r[: len(RUN_COLUMNS)]))
-            d["config"] = json.loads(r[-3])
-            d["summary"] = None if r[-2] is None else json.loads(r[-2])
-            d["checkpoint"] = None if r[-1] is None else json.loads(r[-1])
-            out.append(d)
-        return out
+            try:
+                return self._conn.execute(q, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise _damaged(self.path, exc) from None
+
+    def _decode(self, r) -> dict:
+        d = StoredRun(zip(RUN_COLUMNS, r[: len(RUN_COLUMNS)]))
+        for key, raw in (("config", r[-3]), ("summary", r[-2]), ("checkpoint", r[-1])):
+            try:
+                d[key] = None if raw is None and key != "config" else json.loads(raw)
+            except (TypeError, ValueError) as exc:
+                raise StoreError(f"run {str(d['hash'])[:12]} in store {str(self.path)!r} has "
+                                 f"damaged JSON in its {key} ({' '.join(str(exc).split())}); "
+                                 + CHECK_HINT.format(path=str(self.path))) from None
+        return d
 
     def status_counts(self, hashes: Iterable[str] | None = None) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
-        with self._lock:
-            if hashes is None:
-                rows = self._conn.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
-            else:
-                hashes = list(hashes)
-                rows = []
-                for i in range(0, len(hashes), 500):
-                    chunk = hashes[i:i + 500]
-                    rows += self._conn.execute(
-                        f"SELECT status, count(*) FROM runs WHERE hash IN ({', '.join('?' * len(chunk))}) "
-                        f"GROUP BY status", chunk).fetchall()
+        if hashes is None:
+            rows = self._query("SELECT status, count(*) FROM runs GROUP BY status")
+        else:
+            hashes = list(hashes)
+            rows = []
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                rows += self._query(
+                    f"SELECT status, count(*) FROM runs WHERE hash IN ({', '.join('?' * len(chunk))}) "
+                    f"GROUP BY status", chunk)
         for s, n in rows:
-            counts[s] += n
+            counts[s] = counts.get(s, 0) + n
         return counts
 
     def curves(self, h: str | None = None, metric: str | None = None) -> list[tuple[str, str, int, float]]:
         """``(hash, metric, step, value)`` rows ordered by hash, metric, step."""
         q, args = _select("SELECT hash, metric, step, value FROM curves", hash=h, metric=metric)
-        with self._lock:
-            return self._conn.execute(q + " ORDER BY hash, metric, step", args).fetchall()
+        return self._query(q + " ORDER BY hash, metric, step", args)
 
     def integrity_ok(self) -> bool:
-        with self._lock:
-            return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return self._query("PRAGMA integrity_check")[0][0] == "ok"
 
 
 class StoredRun(dict):
@@ -559,8 +692,100 @@ def _brief(d, limit: int = 4) -> str:
 
 
 def _real(v) -> float | None:
+    """A curve value as stored: a float, +-inf as SQLite's +-Inf, NaN as NULL (SQLite has no
+    NaN), so a NaN and an infinity stay distinguishable."""
     v = float(v)
-    return v if math.isfinite(v) else None
+    return None if math.isnan(v) else v
+
+
+def run_is_live(row: Mapping[str, Any]) -> bool:
+    """Whether a ``running`` run is held by a live owner: its process exists on this host, or
+    it ran on another host and its lease has not expired."""
+    if row.get("status") != "running":
+        return False
+    alive = owner_alive(row.get("owner"))
+    lease = row.get("lease_until")
+    return alive is True or (alive is None and lease is not None and lease > time.time())
+
+
+def describe_owner(row: Mapping[str, Any]) -> str:
+    """How a ``running`` run stands: ``"running (pid 123 on host, since 12:00:01)"`` when its
+    owner is alive (or on another host with a live lease), else ``"interrupted (...)"``."""
+    owner, started = row.get("owner"), row.get("started")
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if started else "?"
+    try:
+        host, pid, _, _ = str(owner).rsplit(":", 3)
+    except ValueError:
+        host, pid = "?", "?"
+    if run_is_live(row):
+        return f"running (pid {pid} on {host}, since {since})"
+    return f"interrupted (its process {pid} on {host} is gone; started {since})"
+
+
+def check_store(path: str | os.PathLike) -> dict:
+    """Diagnose the store at ``path`` without trusting it: SQLite's ``PRAGMA
+    integrity_check``, the format checks of :class:`Store`, and every run's row decoded on
+    its own.
+
+    Returns
+    -------
+    dict
+        ``{"path", "integrity": [lines], "format": None or the refusal, "readable": [hash],
+        "damaged": [(hash or rowid, reason)], "curves": count or None}``.
+    """
+    path = Path(path)
+    out: dict = {"path": str(path), "integrity": [], "format": None, "readable": [],
+                 "damaged": [], "curves": None}
+    if not path.is_file():
+        raise StoreError(f"no store at {str(path)!r}; pass --store with an existing results file")
+    with open(path, "rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            raise StoreError(f"{str(path)!r} is not a theorycheck store (not an SQLite file); "
+                             f"nothing to check")
+    conn = _connect(path, 5.0, read_only=True)
+    try:
+        try:
+            out["integrity"] = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as exc:
+            out["integrity"] = [f"integrity_check failed: {exc}"]
+        try:
+            _check_format(conn, path)
+        except (StoreError, sqlite3.DatabaseError) as exc:
+            out["format"] = " ".join(str(exc).split())
+        try:
+            rowids = [r[0] for r in conn.execute("SELECT rowid FROM runs ORDER BY rowid")]
+        except sqlite3.DatabaseError as exc:
+            out["damaged"].append(("runs", f"the runs table cannot be read ({exc})"))
+            rowids = []
+        cols = ", ".join(RUN_COLUMNS) + ", config, summary, checkpoint"
+        for rid in rowids:
+            try:
+                r = conn.execute(f"SELECT {cols} FROM runs WHERE rowid=?", (rid,)).fetchone()
+            except sqlite3.DatabaseError as exc:
+                out["damaged"].append((f"rowid {rid}", f"unreadable ({exc})"))
+                continue
+            h = str(r[0])
+            problems = []
+            for key, raw in (("config", r[-3]), ("summary", r[-2]), ("checkpoint", r[-1])):
+                if raw is None and key != "config":
+                    continue
+                try:
+                    json.loads(raw)
+                except (TypeError, ValueError) as exc:
+                    problems.append(f"damaged JSON in {key} ({' '.join(str(exc).split())})")
+            if r[3] not in STATUSES:
+                problems.append(f"unknown status {r[3]!r}")
+            if problems:
+                out["damaged"].append((h, "; ".join(problems)))
+            else:
+                out["readable"].append(h)
+        try:
+            out["curves"] = conn.execute("SELECT count(*) FROM curves").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            out["damaged"].append(("curves", f"the curves table cannot be read ({exc})"))
+    finally:
+        conn.close()
+    return out
 
 
 # -- flat tables for export -----------------------------------------------------------------

@@ -44,7 +44,7 @@ from typing import Sequence
 
 from theorycheck.errors import SpecError, TheorycheckError
 from theorycheck.runs.kinds import RunKind, execute_run, get_kind, import_modules, run_task
-from theorycheck.runs.store import DEFAULT_LEASE_S, Store, config_hash, owner_id
+from theorycheck.runs.store import DEFAULT_LEASE_S, Store, canonical_json, config_hash, owner_id
 from theorycheck.tomlfile import read_toml
 
 TOP_KEYS = ("sweep", "base", "grid", "runs")
@@ -80,6 +80,14 @@ class Grid:
 def load_grid(path: str | os.PathLike) -> Grid:
     """Read and expand a grid file (see the module docstring): every run's config is checked
     here, on the driver, so a bad value stops the sweep before anything is stored."""
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise GridError(f"path={path!r:.60} is invalid: a {type(path).__name__}; pass the grid "
+                        f"file's path as a string or pathlib.Path")
+    if not str(path).strip():
+        raise GridError("path='' is invalid: an empty path; pass a .toml grid file")
+    if os.path.isdir(path):
+        raise GridError(f"grid file {str(path)!r} is a folder; pass a .toml file with a [sweep] "
+                        f"table")
     data = read_toml(path, what="grid file", hint="pass a .toml file with a [sweep] table",
                      error=GridError)
     return expand_grid(data, source=str(path))
@@ -89,6 +97,7 @@ def _seeds(value, where: str) -> list[int]:
     from theorycheck.validation import check_int
     if isinstance(value, int) and not isinstance(value, bool):
         n = check_int(f"{where} seeds", value, min_value=1, error=GridError)
+        check_grid_size({}, n, where)
         return list(range(n))
     if not isinstance(value, list):
         raise GridError(f"{where} seeds={value!r} is invalid; give a list of seeds or a count N")
@@ -104,6 +113,9 @@ def _unknown(key, where: str, valid) -> GridError:
 
 def expand_grid(data: dict, source: str = "<grid>") -> Grid:
     """Expand a parsed grid into validated, de-duplicated :class:`RunSpec` s."""
+    if not isinstance(data, dict):
+        raise GridError(f"grid={data!r:.60} is invalid: a {type(data).__name__}; pass the table "
+                        f"of a grid file ({{'sweep': {{...}}, 'grid': {{...}}}})")
     for key in data:
         if key not in TOP_KEYS:
             raise _unknown(key, f"{source}: top-level", [f"[{k}]" for k in TOP_KEYS])
@@ -160,6 +172,7 @@ def expand_grid(data: dict, source: str = "<grid>") -> Grid:
                                 f"{kind.name!r}; valid keys: {kind.expected()}")
             axes[key] = values
         _check_base(base, kind, source)
+        check_grid_size(axes, len(grid_seeds), source)
         names = list(axes)
         for combo in itertools.product(*(axes[k] for k in names)):
             config = {**base, **dict(zip(names, combo))}
@@ -199,6 +212,30 @@ def expand_grid(data: dict, source: str = "<grid>") -> Grid:
             seen.add(h)
             unique.append(s)
     return Grid(unique, tuple(imports), store, source, len(specs) - len(unique))
+
+
+RUN_BYTES = 4096  # memory per run of a sweep: its spec, checked config, hash and store row
+
+
+def check_grid_size(axes: dict, n_seeds: int, source: str = "<grid>") -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`) a grid whose runs (the product of
+    its axes' lengths times the seeds, computed before anything is expanded) do not fit the
+    memory budget at :data:`RUN_BYTES` per run; the message names the axes and the largest
+    number of runs that fits."""
+    from theorycheck.budget import BUDGET_FIX, fmt_bytes, fmt_count, memory_budget
+    from theorycheck.errors import BudgetError
+
+    n = n_seeds
+    for values in axes.values():
+        n *= len(values)
+    budget, src = memory_budget()
+    if n * RUN_BYTES <= budget:
+        return
+    shape = " x ".join([f"{k}: {len(v)}" for k, v in axes.items()] + [f"seeds: {n_seeds}"])
+    raise BudgetError(f"{source}: the grid has {fmt_count(n)} runs ({shape}), needing "
+                      f"{fmt_bytes(n * RUN_BYTES)} to expand and record but the memory budget is "
+                      f"{fmt_bytes(budget)} ({src}); use at most {budget // RUN_BYTES} runs "
+                      f"(shorten the axes or split the sweep), {BUDGET_FIX}")
 
 
 def _check_base(base: dict, kind: RunKind, source: str) -> None:
@@ -285,6 +322,7 @@ def run_sweep(specs: Sequence[RunSpec], store_path: str | os.PathLike, *,
     if not specs:
         raise GridError("the sweep has no runs (the grid is empty); add grid axes or [[runs]]")
     store_path = str(Path(store_path).resolve())
+    check_budgets(specs, store_path, retry_failed)  # before anything is recorded
     store = Store(store_path)
     try:
         hashes = store.ensure((s.kind, s.config, s.seed) for s in specs)
@@ -312,6 +350,40 @@ def run_sweep(specs: Sequence[RunSpec], store_path: str | os.PathLike, *,
         return result
     finally:
         store.close()
+
+
+def check_budgets(specs: Sequence[RunSpec], store_path=None, retry_failed: bool = False) -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`, naming the run) the first run that
+    is still to be done and whose kind finds it beyond the budgets of
+    :mod:`theorycheck.budget` (:meth:`~theorycheck.runs.kinds.RunKind.check_budget`); runs
+    already done in the store at ``store_path`` (or failed, unless retried) are not checked.
+    Nothing is written: a refused sweep leaves the store as it was (or absent)."""
+    from theorycheck.errors import BudgetError
+
+    done = {}
+    hashes = [s.hash for s in specs]
+    if store_path is not None and os.path.isfile(store_path) and os.path.getsize(store_path) > 0:
+        with Store(store_path, create=False) as store:
+            for i in range(0, len(hashes), 500):
+                for r in store.runs(hashes=hashes[i:i + 500]):
+                    done[r["hash"]] = r["status"]
+    seen = set()
+    for s, h in zip(specs, hashes):
+        status = done.get(h)
+        if status == "done" or (status == "failed" and not retry_failed):
+            continue
+        key = (s.kind, canonical_json(s.config))
+        if key in seen:
+            continue
+        seen.add(key)
+        kind = get_kind(s.kind)
+        try:
+            kind.check_budget(s.config, s.seed)
+        except BudgetError as exc:
+            changed = {k: v for k, v in s.config.items()
+                       if k not in kind.schema or kind.schema[k].default != v}
+            shown = ", ".join(f"{k}={v}" for k, v in changed.items()) or "defaults"
+            raise BudgetError(f"run {s.kind} ({shown[:120]}, seed {s.seed}): {exc}") from None
 
 
 def _run_dask(todo, store_path, store, kw, client, scheduler, workers, threads, listen,

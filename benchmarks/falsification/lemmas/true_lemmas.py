@@ -29,6 +29,16 @@ def _unit(A):
     return A / s if s > 0 else A
 
 
+def _flush(A, rel: float = 1e-150):
+    """A with the entries below ``rel`` times its largest set to 0. The rounding bounds of the
+    eigensolvers assume no underflow; entries of 1e-160 next to entries of 1 make subnormal
+    squares in LAPACK's tridiagonal reduction, and eigvalsh then returned -0.74999995 for
+    -0.75 (a search found that matrix). Flushing them keeps the instance a member of the
+    statement's domain, at a distance far below every slack."""
+    s = float(np.abs(A).max()) if A.size else 0.0
+    return np.where(np.abs(A) < rel * s, 0.0, A) if s > 0 else A
+
+
 def _sym_fn(A, f):
     lam, V = np.linalg.eigh((A + A.T) / 2.0)
     return (V * f(lam)) @ V.T
@@ -71,7 +81,7 @@ def golden_thompson(inst):
     """tr exp(A + B) <= tr(exp(A) exp(B)) for symmetric A, B (symmetrised draws). Equality
     when A and B commute (diagonal, scalar or equal draws). Both sides are positive and each
     exponential is accurate to ~ n eps relative to its largest entry."""
-    A, B = ((M + M.T) / 2.0 for M in inst)
+    A, B = (_flush((M + M.T) / 2.0) for M in inst)
     n = len(A)
     lhs = np.trace(_sym_fn(A + B, np.exp))
     rhs = np.trace(_sym_fn(A, np.exp) @ _sym_fn(B, np.exp))
@@ -83,7 +93,7 @@ def weyl_upper(inst):
     """lambda_i(A + B) <= lambda_i(A) + lambda_max(B) for every i, symmetric A, B. Equality
     for B = c I; eigenvalues are accurate to ~ n eps ||.||."""
     s = max(float(np.abs(inst[0]).max()), float(np.abs(inst[1]).max()), 1e-300)
-    A, B = ((M + M.T) / (2.0 * s) for M in inst)
+    A, B = (_flush((M + M.T) / (2.0 * s)) for M in inst)
     n = len(A)
     lhs = np.linalg.eigvalsh(A + B)
     rhs = np.linalg.eigvalsh(A) + np.linalg.eigvalsh(B)[-1]
@@ -94,7 +104,7 @@ def weyl_upper(inst):
 def cauchy_interlacing(M):
     """For symmetric A and its leading (n-1) x (n-1) block A', lambda_i(A) <= mu_i <=
     lambda_{i+1}(A). Equality for block-diagonal and diagonal draws."""
-    A = _unit((M + M.T) / 2.0)
+    A = _flush(_unit((M + M.T) / 2.0))
     n = len(A)
     lam, mu = np.linalg.eigvalsh(A), np.linalg.eigvalsh(A[:-1, :-1])
     lhs = np.concatenate([lam[:-1] - mu, mu - lam[1:]])
@@ -163,7 +173,7 @@ def loewner_heinz_sqrt(inst):
     B = X X^T and A = B + Y Y^T. Delicate at singular B: an eigenvalue error of eps ||A||
     becomes sqrt(eps ||A||) after the square root, the slack."""
     s = max(float(np.abs(inst[0]).max()), float(np.abs(inst[1]).max()), 1e-300)
-    X, Y = inst[0] / s, inst[1] / s            # sqrt(A) scales like s: compare at unit scale
+    X, Y = _flush(inst[0] / s), _flush(inst[1] / s)   # sqrt(A) scales like s: compare at unit scale
     B = X @ X.T
     A = B + Y @ Y.T
     n = len(A)
@@ -177,7 +187,7 @@ def loewner_heinz_sqrt(inst):
 def inverse_antitone(inst):
     """A >= B > 0 implies B^-1 >= A^-1, with B = X X^T (cond(B) <= 1e8) and A = B + Y Y^T.
     Equality where Y Y^T = 0; the inverses carry ~ cond eps relative error."""
-    X, Y = (_unit(M) for M in inst)
+    X, Y = (_flush(_unit(M)) for M in inst)
     B = X @ X.T
     A = B + Y @ Y.T
     if np.linalg.cond(B) > 1e8:

@@ -162,6 +162,18 @@ class KernelFitConfig:
     steps: int = setting(1500, min_value=1, help="network: steps per stage")
     n_test: int = setting(4000, min_value=100, help="test samples")
 
+    def budget(self) -> None:
+        """Budgets before the run is recorded (:mod:`theorycheck.budget`): a kernel's Gram
+        matrices, or the network's training run."""
+        if self.learner == "network":
+            from theorycheck.papers.bfc.training import train_config
+            train_config(mode="e2e", d=self.d, L=self.L, k_target=self.k_target,
+                         delta=self.delta, N=self.N, n_test=self.n_test, steps=self.steps,
+                         eval_points=2).budget()
+        else:
+            from theorycheck.maths.kernel_methods import check_memory
+            check_memory(self.N)
+
 
 def run_kernel_fit(config: KernelFitConfig, seed: int, recorder) -> dict:
     """Run kind ``kernel-fit``: one cell of the scaling study."""

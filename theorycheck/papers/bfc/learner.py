@@ -50,7 +50,8 @@ import numpy as np
 from theorycheck.errors import NumericalError, SpecError
 from theorycheck.papers.bfc import learner_numba as _k
 from theorycheck.papers.bfc.target import BFCTarget, _connections
-from theorycheck.validation import check_array, check_choice, check_int, check_real
+from theorycheck.validation import (check_array, check_bool, check_choice, check_int,
+                                    check_real, short_repr as _short)
 
 LOOPS_MAX_BATCH = 32
 LOSSES = ("squared", "logistic")
@@ -91,6 +92,15 @@ class LearnerSpec:
 
     def rows(self, l: int) -> int:
         return self.k(l) if self.tied else self.k(l) + self.m[l - 2]
+
+    def sizes(self) -> tuple[int, int, int]:
+        """``(parameters, rows, columns)``: the length of theta (every K_l, W_l and offset),
+        the summed rows of the layers (the width of the per-sample activations) and the
+        summed widths of Phi_0..Phi_{L-1} (the per-sample features); for memory estimates."""
+        params = sum(self.rows(l) * self.nin(l) + self.nin(l) for l in range(2, self.L + 1))
+        rows = sum(self.rows(l) for l in range(2, self.L + 1))
+        cols = sum(self.phi_width(j) for j in range(self.L))
+        return params, rows, cols
 
 
 def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
@@ -141,8 +151,9 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
         lift = ()
     check_choice("loss", loss, LOSSES)
     seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
-    return LearnerSpec(d, L, widths, tuple(ms), conns, alphas, B, lift, bool(centred), bool(tied),
-                       bool(offsets), loss, seed)
+    return LearnerSpec(d, L, widths, tuple(ms), conns, alphas, B, lift,
+                       check_bool("centred", centred), check_bool("tied", tied),
+                       check_bool("offsets", offsets), loss, seed)
 
 
 def learner_spec_for(target: BFCTarget, *, k: int | Sequence[int] | None = None,
@@ -408,10 +419,28 @@ def init_learner(spec: LearnerSpec, target: BFCTarget | None = None, scheme: str
     squares); extra rows of a wider learner are zero, and W_l is K_l padded
     with zero rows to m_l. Lifts R_j are drawn from ``spec.seed`` either way.
     """
+    if not isinstance(spec, LearnerSpec):
+        raise SpecError(f"spec={_short(spec)} is invalid: a {type(spec).__name__}, not a "
+                        f"LearnerSpec; build one with learner_spec(d, L, ...) or "
+                        f"learner_spec_for(target)")
+    if target is not None and not isinstance(target, BFCTarget):
+        raise SpecError(f"target={_short(target)} is invalid: a {type(target).__name__}, not a "
+                        f"BFCTarget; pass build_target(...) or None")
     check_choice("scheme", scheme, ("small", "planted"))
-    dtype = np.dtype(dtype)
+    if rng is not None and not isinstance(rng, (np.random.Generator, int, np.integer)) \
+            or isinstance(rng, bool):
+        raise SpecError(f"rng={_short(rng)} is invalid: a {type(rng).__name__}; pass a "
+                        f"numpy.random.Generator, an integer seed or None")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise SpecError(f"dtype={_short(dtype)} is invalid; use float64 (default) or "
+                        f"float32") from None
     if dtype not in (np.float64, np.float32):
         raise SpecError(f"dtype={dtype} is invalid; use float64 (default) or float32")
+    from theorycheck.budget import array_bytes, check_memory_of
+    check_memory_of(lambda s: array_bytes(3 * replace(spec, d=s["d"]).sizes()[0]),
+                    {"d": spec.d}, {"d": 16}, what="the learner's parameters")
     rng = np.random.default_rng(rng if rng is not None else [spec.seed, 0xF1])
     lift_rng = np.random.default_rng([spec.seed, 0x11F7])
     R = {j: draw_lift(lift_rng, spec.lift_rows[j - 2], spec.k(j)) for j in range(2, spec.L)}

@@ -114,15 +114,57 @@ class SpanResult:
     bound: float           # r^2 (1 - dim_H / D_q)
 
 
+def span_memory_bytes(kernel: str, d: int, q: int, N: int, *, m: int = 64,
+                      directions: int = 2000) -> float:
+    """Peak bytes of :func:`span_experiment`: the monomials of the sections (rows x D_q x d),
+    the sections and their SVD (rows x D_q, twice), the quadrature table (rows x 120) and the
+    random directions; rows = N (poly, gaussian) or m (rf)."""
+    from theorycheck.budget import array_bytes
+
+    D = math.comb(d + q - 1, q)
+    rows = m if kernel == "rf" else N
+    return (array_bytes(2, rows, D, d) + array_bytes(4, rows, min(rows, D) + D)
+            + array_bytes(3, rows, 120) + array_bytes(N, d) + array_bytes(2, directions, D))
+
+
 def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generator, *, r: float = 1.0,
-                    directions: int = 2000, **options) -> SpanResult:
+                    directions: int = 2000, names: dict | None = None, **options) -> SpanResult:
     """Residual of random degree-q directions of norm r against the kernel's predictor space
-    built on N Gaussian inputs (docs/theory.md §1.7 span lemma)."""
-    d, q, N = check_int("d", d, min_value=1), check_int("q", q, min_value=1), check_int("N", N, min_value=1)
+    built on N Gaussian inputs (docs/theory.md §1.7 span lemma).
+
+    The reported ``bound`` is r^2 max(0, 1 - dim H / D_q): when dim H >= D_q the lemma says
+    nothing and the bound is 0 (never negative); residuals are clipped at 0 (a squared norm).
+    ``names`` spells the sizes in messages (the CLI passes ``{"N": "--N", ...}``).
+
+    Raises
+    ------
+    SpecError
+        A bad argument, or D_q > 5000 (the exact basis is too large).
+    BudgetError
+        The sections do not fit the memory budget (:mod:`theorycheck.budget`).
+    """
+    names = {"d": "d", "q": "q", "N": "N", **(names or {})}
+    kernel = check_choice("kernel", kernel, SPAN_KERNELS)
+    d = check_int(names["d"], d, min_value=1)
+    q = check_int(names["q"], q, min_value=1)
+    N = check_int(names["N"], N, min_value=1)
+    if not isinstance(rng, np.random.Generator):
+        raise SpecError(f"rng={rng!r:.60} is invalid: a {type(rng).__name__}; pass a "
+                        f"numpy.random.Generator, e.g. numpy.random.default_rng(0)")
+    r = check_real("r", r, positive=True)
+    directions = check_int("directions", directions, min_value=2)
+    log_d = math.lgamma(d + q) - math.lgamma(q + 1) - math.lgamma(d)  # log C(d+q-1, q)
+    if log_d > math.log(5000) + 1:  # refused without computing a huge binomial exactly
+        raise SpecError(f"D_q = C(d+q-1, q) ~ 10^{log_d / math.log(10):.0f} at d={d}, q={q} is "
+                        f"too large for the exact basis; use d, q with C(d+q-1, q) <= 5000")
     D = dim_q(d, q)
     if D > 5000:
         raise SpecError(f"D_q={D} at d={d}, q={q} is too large for the exact basis; use d, q with "
                         f"C(d+q-1, q) <= 5000")
+    from theorycheck.budget import check_memory
+    m = check_int("m", options.get("m", 64), min_value=1)
+    check_memory(lambda n: span_memory_bytes(kernel, d, q, n, m=m, directions=directions),
+                 names["N"], N, what=f"the degree-{q} sections of the {kernel} kernel")
     X = rng.standard_normal((N, d))
     C = degree_q_sections(kernel, X, q, rng=rng, **options)
     dim_H = C.shape[0]
@@ -133,9 +175,10 @@ def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generato
     Q = Vt[:rank].T                                             # (D, rank) orthonormal basis of U
     F = rng.standard_normal((directions, D))
     F *= r / np.linalg.norm(F, axis=1, keepdims=True)
-    res = r * r - np.sum((F @ Q) ** 2, axis=1)
+    res = np.maximum(r * r - np.sum((F @ Q) ** 2, axis=1), 0.0)
     return SpanResult(d, q, N, dim_H, D, rank, r * r, r * r * (1.0 - rank / D), float(res.mean()),
-                      float(res.std(ddof=1) / math.sqrt(directions)), r * r * (1.0 - dim_H / D))
+                      float(res.std(ddof=1) / math.sqrt(directions)),
+                      r * r * max(0.0, 1.0 - dim_H / D))
 
 
 def target_energy_by_degree(target, *, exact_max_d: int = 4, n: int = 40000,

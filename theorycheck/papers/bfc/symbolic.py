@@ -207,16 +207,69 @@ class SymbolicTarget:
         return "$" + self._latex() + "$"
 
 
+# Cost model of symbolic_target, calibrated on one core (d = 300, L = 3: 44 s, 0.9 GB): the
+# abstract form squares a linear form in the n_l layer symbols feeding layer l, i.e. about
+# k_l n_l^2 / 2 monomials of n_vars exponents each.
+_SECONDS_PER_EXPONENT = 2e-8   # a lower bound (measured: 1e-7)
+_BYTES_PER_EXPONENT = 8
+
+
+def expansion_terms(d: int, L: int) -> int:
+    """An upper bound of the number of terms of G* expanded in d variables: the monomials of
+    degree <= 2^L, C(d + 2^L, 2^L)."""
+    from theorycheck.budget import monomials
+    return monomials(d, 2 ** L)
+
+
+def symbolic_cost(spec, blocks=None) -> tuple[float, float]:
+    """``(bytes, seconds)`` of the abstract form of :func:`symbolic_target` (the layer
+    symbols), a lower bound of the seconds; ``blocks``: ``{l: sources}`` (default J_l)."""
+    n_vars = sum(spec.width(j) for j in range(spec.L + 1))
+    mono = prods = 0.0
+    for l in range(2, spec.L + 1):
+        n_l = float(sum(spec.width(j) for j in (blocks or {}).get(l, spec.J(l))))
+        mono += spec.width(l) * n_l * (n_l + 1) / 2
+        prods += spec.width(l) * n_l * n_l
+    return (mono * (_BYTES_PER_EXPONENT * n_vars + 200),
+            prods * n_vars * _SECONDS_PER_EXPONENT)
+
+
+def check_symbolic_budget(spec, line, *, name: str = "d", expand_fix: str | None = None) -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`) a :func:`symbolic_target` build that
+    does not fit: more than :data:`theorycheck.budget.MAX_TERMS` terms when expanded in x
+    (``line`` None), or an abstract form beyond the memory or time budget."""
+    from dataclasses import replace
+
+    from theorycheck import budget
+
+    if line is None:
+        budget.check_terms(
+            expansion_terms(spec.d, spec.L),
+            what=f"the exact expansion of G* (degree {2 ** spec.L} in {spec.d} variables)",
+            fix=expand_fix or "restrict it to a line (line='random') or lower L or d")
+    budget.check_memory(lambda d: symbolic_cost(replace(spec, d=d))[0], name, spec.d,
+                        what="the exact layer polynomials", others="the widths k")
+    budget.check_time(lambda d: symbolic_cost(replace(spec, d=d))[1], name, spec.d,
+                      what="the exact layer polynomials")
+
+
 def symbolic_target(target: BFCTarget, line=None, seed: int = 0) -> SymbolicTarget:
     """Build the exact polynomials of ``target`` (docs/theory.md §1.3).
 
     ``line``: None (polynomials in x0..x_{d-1}), ``"random"`` or a pair ``(u, v)`` of
     integer vectors (polynomials in t on the line x = u + t v; see the module docstring).
+
+    Raises
+    ------
+    BudgetError
+        The build exceeds the term limit, the memory or the time budget
+        (:func:`check_symbolic_budget`).
     """
     if not isinstance(target, BFCTarget):
         raise SpecError(f"target of type {type(target).__name__} is invalid; pass a BFCTarget "
                         f"(theorycheck.papers.bfc.target.build_target(...))")
     spec = target.spec
+    check_symbolic_budget(spec, line)
     d, L = spec.d, spec.L
     if line is None:
         R = PolyRing([f"x{i}" for i in range(d)], QQ)
@@ -414,8 +467,15 @@ class DegreeReport(_Table):
         return "all degrees as expected" if self.ok else "cancellation: " + "; ".join(self.shortfalls)
 
 
+def _check_sym(sym) -> None:
+    if not isinstance(sym, SymbolicTarget):
+        raise SpecError(f"sym={sym!r:.60} is invalid: a {type(sym).__name__}, not a "
+                        f"SymbolicTarget; build one with symbolic_target(build_target(...))")
+
+
 def verify_degrees(sym: SymbolicTarget) -> DegreeReport:
     """Degree verifier (docs/theory.md §1.3 degree bookkeeping, issue item 4a)."""
+    _check_sym(sym)
     spec = sym.spec
     deg_G = {0: 1, 1: 2}
     rows = []
@@ -505,6 +565,7 @@ def verify_structure(sym: SymbolicTarget) -> StructureReport:
     every component of S*_l lies in the QQ-span of the components of G*_j, j in J_l (exact
     rank test; skipped on a line restriction, where the span test is too weak).
     """
+    _check_sym(sym)
     spec = sym.spec
     names = [str(s) for s in sym.layer_ring.symbols]
     layer_of = [int(n[1:].split("_")[0]) for n in names]
@@ -577,6 +638,7 @@ class EnergyTable(_Table):
 
 def energy_by_degree_table(sym: SymbolicTarget) -> EnergyTable:
     """Exact energy by degree of G* and of each layer term (issue item 4c)."""
+    _check_sym(sym)
     if sym.line is not None:
         raise SpecError("this SymbolicTarget is restricted to a line; Hermite energies need the "
                         "full polynomial: build it with line=None, or use mc_energy_table")
@@ -586,13 +648,54 @@ def energy_by_degree_table(sym: SymbolicTarget) -> EnergyTable:
     return EnergyTable(tuple(QQ.to_sympy(a) for a in sym.alphas), total, by_layer)
 
 
+_MC_BATCH = 16384            # the batch of theorycheck.maths.hermite.mc_energy_by_degree
+_MC_SECONDS_PER_UNIT = 1e-8  # per sample, evaluation and input dimension: a lower bound
+                             # (measured 6e-8 to 2e-7)
+
+
+def mc_energy_cost(spec, n: int) -> tuple[float, float]:
+    """``(bytes, seconds)`` of :func:`mc_energy_table` with ``n`` samples: a batch of complex
+    inputs and features, and a lower bound of the time (one pass per layer term and the
+    total, 2^L + 2 evaluations per sample)."""
+    from theorycheck.budget import array_bytes
+
+    b = min(int(n), _MC_BATCH)
+    mem = array_bytes(b, 8 * spec.d + 4 * sum(spec.widths), itemsize=16)
+    evals = spec.L * float(n) * (2 ** spec.L + 2)
+    return mem, evals * spec.d * _MC_SECONDS_PER_UNIT
+
+
+def check_mc_energy_budget(spec, n: int, *, name_n: str = "n", name_d: str = "d") -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`) a Monte Carlo energy table beyond the
+    memory budget (naming ``name_d``) or the time budget (naming ``name_n``)."""
+    from dataclasses import replace
+
+    from theorycheck import budget
+
+    budget.check_memory(lambda d: mc_energy_cost(replace(spec, d=d), n)[0], name_d, spec.d,
+                        what="a Monte Carlo batch of the energy estimator", others="the widths k")
+    budget.check_time(lambda m: mc_energy_cost(spec, m)[1], name_n, n, lo=2,
+                      what="the Monte Carlo energies")
+
+
 def mc_energy_table(target: BFCTarget, n: int, rng: np.random.Generator) -> EnergyTable:
     """Monte Carlo energy by degree for inputs too wide to expand (docs/theory.md §1.3; [R] Mehler
-    estimator of :func:`theorycheck.maths.hermite.mc_energy_by_degree`)."""
+    estimator of :func:`theorycheck.maths.hermite.mc_energy_by_degree`).
+
+    Raises
+    ------
+    BudgetError
+        The estimate exceeds the memory or time budget (:func:`check_mc_energy_budget`).
+    """
     from theorycheck.maths.hermite import mc_energy_by_degree
     from theorycheck.papers.bfc.target import forward_layers
 
+    if not isinstance(target, BFCTarget):
+        raise SpecError(f"target of type {type(target).__name__} is invalid; pass a BFCTarget "
+                        f"(theorycheck.papers.bfc.target.build_target(...))")
+    n = check_int("n", n, min_value=2)
     spec = target.spec
+    check_mc_energy_budget(spec, n)
     D = 2 ** spec.L
 
     def term(l):
@@ -673,6 +776,7 @@ def verify_gap(sym: SymbolicTarget, delta: float | None = None,
     """Information-gap verifier (issue item 4c): alpha_{l+1}/alpha_l <= d^-delta (skipped when
     ``delta`` is None) and, at each degree q = 2^l, energy_q(alpha_l Sum G*_l) exceeds
     energy_q of every other layer term. The top degree 2^L is reached by layer L alone."""
+    _check_sym(sym)
     return GapReport(sym.spec.d, None if delta is None else float(delta),
                      tuple(QQ.to_sympy(a) for a in sym.alphas),
                      energy if energy is not None else energy_by_degree_table(sym))
@@ -720,6 +824,9 @@ class AlphaSweep(_Table):
 
 def alpha_sweep(target: BFCTarget, values: Sequence[float]) -> AlphaSweep:
     """Exact energies of G* at degrees 2^L and 2^(L-1) for each alpha_L in ``values``."""
+    if not isinstance(target, BFCTarget):
+        raise SpecError(f"target={target!r:.60} is invalid: a {type(target).__name__}, not a "
+                        f"BFCTarget; pass build_target(...)")
     L = target.L
     values = tuple(float(v) for v in values)
     fixed = [float(a) for a in target.alphas[:-1]]

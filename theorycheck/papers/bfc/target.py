@@ -36,7 +36,7 @@ import numpy as np
 
 from theorycheck.errors import SpecError
 from theorycheck.maths.gaussian import sample_inputs
-from theorycheck.validation import check_array, check_choice, check_int, check_real
+from theorycheck.validation import check_array, check_bool, check_choice, check_int, check_real
 
 NORMALISATION_SAMPLES = 1 << 16
 
@@ -108,7 +108,8 @@ def target_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
     kappa = check_real("kappa", kappa, min_value=1.0)
     seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
     check_choice("dist", dist, ("gaussian", "sphere"))
-    return TargetSpec(d, L, widths, conns, alphas, kappa, seed, bool(centred), dist, bool(normalise))
+    centred, normalise = check_bool("centred", centred), check_bool("normalise", normalise)
+    return TargetSpec(d, L, widths, conns, alphas, kappa, seed, centred, dist, normalise)
 
 
 def _connections(connections, L: int) -> tuple[tuple[int, ...], ...]:
@@ -222,12 +223,56 @@ def forward_layers(X: np.ndarray, weights: Mapping[tuple[int, int], np.ndarray],
     return S, G
 
 
+def build_memory_bytes(spec: TargetSpec) -> float:
+    """Peak bytes of :func:`build_target` for ``spec``: the weight blocks (and their SVD
+    copies), plus the 2^16 Monte Carlo inputs and features of the normalisation of the layers
+    without a closed form (layers >= 3, or any layer on the sphere)."""
+    from theorycheck.budget import array_bytes
+
+    weights = sum(3 * array_bytes(spec.width(l), spec.width(j))
+                  for l in range(2, spec.L + 1) for j in spec.J(l))
+    if not spec.normalise or (spec.L == 2 and spec.dist == "gaussian"):
+        return weights
+    return weights + array_bytes(NORMALISATION_SAMPLES, 4 * spec.d + 3 * sum(spec.widths))
+
+
+def check_build_budget(spec: TargetSpec, name: str = "d") -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`) a target whose drawing does not fit
+    the memory budget (:mod:`theorycheck.budget`), naming ``name`` (the input dimension) and
+    the largest value that fits."""
+    from dataclasses import replace
+
+    from theorycheck.budget import check_memory
+
+    check_memory(lambda d: build_memory_bytes(replace(spec, d=d)), name, spec.d,
+                 what="drawing and normalising G*", others="the widths k")
+
+
 def build_target(spec: TargetSpec | None = None, **kwargs) -> BFCTarget:
-    """Draw the weights of G* for ``spec`` (or for ``target_spec(**kwargs)``)."""
+    """Draw the weights of G* for ``spec`` (or for ``target_spec(**kwargs)``).
+
+    Raises
+    ------
+    SpecError
+        ``spec`` is not a :class:`TargetSpec`, or both ``spec`` and keywords are given.
+    BudgetError
+        The drawing would not fit the memory budget (:func:`check_build_budget`).
+    """
     if spec is None:
+        import inspect
+        known = inspect.signature(target_spec).parameters
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            raise SpecError(f"build_target: unknown setting {unknown[0]!r}; valid settings: "
+                            f"{', '.join(known)}")
         spec = target_spec(**kwargs)
     elif kwargs:
         raise SpecError(f"pass either a spec or keyword arguments, not both (got {sorted(kwargs)})")
+    if not isinstance(spec, TargetSpec):
+        raise SpecError(f"spec={spec!r} is invalid: a {type(spec).__name__}, not a TargetSpec; "
+                        f"build one with target_spec(d, L, ...) or pass keywords "
+                        f"build_target(d=..., L=...)")
+    check_build_budget(spec)
     rng = np.random.default_rng([spec.seed, 0x7A46])
     weights: dict[tuple[int, int], np.ndarray] = {}
     for l in range(2, spec.L + 1):

@@ -107,6 +107,11 @@ class TrainConfig:
                     centred=out.centred, seed=out.target_seed)
         return out
 
+    def budget(self) -> None:
+        """Refuse a run beyond the memory or time budget (:func:`check_train_budget`); called
+        before the run is recorded or started, never on a stored (finished) run."""
+        check_train_budget(self)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -121,6 +126,72 @@ def train_config(**kwargs) -> TrainConfig:
     if unknown:
         raise SpecError(f"unknown training setting(s) {unknown}; valid keys: {', '.join(_FIELDS)}")
     return check_config(TrainConfig, kwargs, what="training")
+
+
+# Time model of a run (lower bounds, so that only runs certainly beyond the time budget are
+# refused): a step costs at least 1 microsecond and 6 flops per parameter and sample, an
+# evaluation 2 flops per parameter and test sample, at 50 GFLOP/s.
+_STEP_FLOOR_S = 1e-6
+_FLOPS = 5e10
+_SIZE_KEYS = ("d", "k", "k_target", "two_layer_width", "batch", "n_test", "N")
+
+
+def _learner_of(cfg: "TrainConfig", d: int, k: int, width: int):
+    if cfg.mode == "two-layer":
+        return learner_spec(d, 2, k=width, connections="chain", alphas=[1.0], centred=cfg.centred,
+                            tied=True)
+    m = None if cfg.tied else max(cfg.m or k, k)
+    return learner_spec(d, cfg.L, k=k, m=m, connections=cfg.connections, delta=cfg.delta,
+                        centred=cfg.centred, tied=cfg.tied)
+
+
+def train_cost(cfg: "TrainConfig", **sizes) -> tuple[float, float]:
+    """``(bytes, seconds)`` of one training run: peak memory (target, parameters with the
+    optimiser state and the JSON checkpoint, a batch, the test set and its activations, the
+    fixed pool) and a lower bound of the time (steps and evaluations). ``sizes`` overrides
+    fields of ``cfg`` (``d``, ``k``, ``k_target``, ``two_layer_width``, ``batch``, ``n_test``,
+    ``N``, ``total_steps``)."""
+    from theorycheck.budget import array_bytes
+    from theorycheck.papers.bfc.target import build_memory_bytes
+
+    v = {k: getattr(cfg, k) for k in _SIZE_KEYS}
+    v.update(sizes)
+    d, n_test, batch, N = v["d"], v["n_test"], v["batch"], v["N"] or 0
+    tspec = target_spec(d, cfg.L, k=v["k_target"], connections=cfg.connections, delta=cfg.delta,
+                        centred=cfg.centred, seed=cfg.target_seed)
+    params, rows, cols = _learner_of(cfg, d, v["k"], v["two_layer_width"]).sizes()
+    ktot = sum(tspec.widths)
+    mem = (build_memory_bytes(tspec)
+           + array_bytes(params, 6) + 3 * params * 60.0            # theta, Adam, checkpoint
+           + array_bytes(batch, cols + 4 * rows + 2 * d, 2)         # a step's activations
+           + array_bytes(n_test, cols + 4 * rows + 3 * d + 3 * ktot)  # the evaluations
+           + array_bytes(N, d + 1))                                 # the fixed pool
+    total = v.get("total_steps", sum(cfg.steps or ()))
+    evals = cfg.eval_points + cfg.L
+    seconds = (total * max(_STEP_FLOOR_S, 6.0 * batch * params / _FLOPS)
+               + evals * 2.0 * n_test * params / _FLOPS)
+    return mem, seconds
+
+
+def check_train_budget(cfg: "TrainConfig") -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`) a run whose estimated memory or time
+    (:func:`train_cost`) exceeds the budgets of :mod:`theorycheck.budget`, before it is
+    recorded or started; the message names the size furthest above its default and the
+    largest value that fits."""
+    from theorycheck.budget import check_memory_of, check_time
+
+    sizes = {k: getattr(cfg, k) for k in _SIZE_KEYS if getattr(cfg, k) is not None}
+    if cfg.mode != "two-layer":
+        sizes.pop("two_layer_width")
+    reference = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+                 if f.name in _SIZE_KEYS and f.default is not None}
+    reference["N"] = 20000
+    check_memory_of(lambda s: train_cost(cfg, **s)[0], sizes, reference, what="the training run",
+                    lo={"n_test": 100})
+    total = int(sum(cfg.steps))
+    check_time(lambda t: train_cost(cfg, total_steps=t)[1], "steps", total,
+               shown=list(cfg.steps) if len(cfg.steps) > 1 else total,
+               what=f"{total} training steps", total_of="steps")
 
 
 def _per_stage(name, value, n, check) -> tuple:
@@ -282,6 +353,11 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
         cfg = train_config(**kwargs)
     elif kwargs:
         raise SpecError(f"pass either a TrainConfig or keyword settings, not both (got {sorted(kwargs)})")
+    if not isinstance(cfg, TrainConfig):
+        raise SpecError(f"cfg={cfg!r:.60} is invalid: a {type(cfg).__name__}, not a TrainConfig; "
+                        f"build one with train_config(...) or pass keyword settings")
+    if getattr(recorder, "resume", None) is None:
+        check_train_budget(cfg)
     t0 = time.perf_counter()
     target = make_target(cfg)
     P = make_learner(cfg, target)

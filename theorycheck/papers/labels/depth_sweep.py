@@ -68,6 +68,33 @@ class LabelDepthConfig:
     zero_readout: bool = setting(QUICK["zero_readout"], help="mutant: read-outs frozen at zero")
     shuffle_labels: bool = setting(QUICK["shuffle_labels"], help="mutant: training labels shuffled")
 
+    def budget(self) -> None:
+        """The memory budget (:mod:`theorycheck.budget`), checked before the run is recorded
+        or started (never for a run already in the store)."""
+        from theorycheck.budget import check_memory_of
+        sizes = {k: getattr(self, k) for k in ("d", "n", "n_test", "width", "labels_per_level")}
+        check_memory_of(lambda s: label_depth_memory_bytes(self, **s), sizes,
+                        {k: QUICK[k] for k in sizes}, what="the depth-study cell")
+
+
+def label_depth_memory_bytes(config: "LabelDepthConfig", **sizes) -> float:
+    """Peak bytes of one ``label-depth`` cell: the inputs and labels, the learner's random
+    features and read-outs, the kernel baseline's Gram matrices (n x n and n_test x n) and the
+    MLP's activations; ``sizes`` overrides ``d``, ``n``, ``n_test``, ``width``,
+    ``labels_per_level``."""
+    from theorycheck.budget import array_bytes as b
+
+    v = {k: getattr(config, k) for k in ("d", "n", "n_test", "width", "labels_per_level")}
+    v.update(sizes)
+    d, n, nt, w = v["d"], v["n"], v["n_test"], v["width"]
+    labels = config.r * v["labels_per_level"]
+    mem = b(3, n + nt, d + labels) + b(3, n + nt, w) + b(2, w, d + labels + w) + b(n, 16)
+    if config.kernel:
+        mem += b(3, n, n) + b(nt, n)
+    if config.mlp:
+        mem += b(4, n + nt, sum(config.mlp_hidden)) + b(3, max(config.mlp_hidden), d + labels)
+    return mem
+
 
 def run_label_depth(config: LabelDepthConfig, seed: int, recorder) -> dict:
     """Run kind ``label-depth``: one (r, seed) cell of the depth study (docs/theory.md §3.3)."""

@@ -148,9 +148,13 @@ class Hierarchy:
     def support(self, name: str) -> tuple[int, ...]:
         """Input coordinates the label depends on through its ancestry."""
         out: set[int] = set()
+        seen: set[str] = set()
         stack = [name]
         while stack:
             n = stack.pop()
+            if n in seen:
+                continue  # shared ancestors are walked once (the ancestry is a DAG, not a tree)
+            seen.add(n)
             if n in self.column:
                 stack.extend(self[n].parents)
             else:
@@ -308,6 +312,50 @@ def family_degree_bound(family: str, k: int) -> tuple[int, int]:
     return k, 1 << k
 
 
+_LABEL_BYTES = 512          # a label's object, name, parents and polynomial
+_LP_SECONDS = 2e-3          # a lower bound of one label's PTF linear program (measured ~50 ms)
+_EVAL_SECONDS = 1e-9        # per input row, label and parent of an exact spectrum (lower bound)
+
+
+def show_cost(d: int, r: int, labels_per_level: int, fan_in: int) -> tuple[float, float]:
+    """``(bytes, seconds)`` of drawing a hierarchy and reporting it as ``theorycheck labels
+    show`` does (exact x-degrees on supports of at most :data:`MAX_SUPPORT` inputs, the PTF
+    check on 4096 inputs): the memory peak and a lower bound of the time. A level-l label's
+    support is taken as min(d, fan_in^l)."""
+    from theorycheck.budget import array_bytes
+
+    n_labels = float(r) * labels_per_level
+    mem = (float(d) + n_labels) * _LABEL_BYTES + array_bytes(4096, float(d) + n_labels, 2)
+    secs = n_labels * _LP_SECONDS
+    for lev in range(1, min(int(r), 64) + 1):
+        supp = min(float(d), float(fan_in) ** lev)
+        if supp <= MAX_SUPPORT:
+            rows = 2.0 ** supp
+            mem = max(mem, array_bytes(rows, float(d) + n_labels, 2))
+            secs += labels_per_level * rows * n_labels * fan_in * _EVAL_SECONDS
+    return mem, secs
+
+
+def check_show_budget(d: int, r: int, labels_per_level: int, fan_in: int, *,
+                      prefix: str = "") -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`) a hierarchy whose drawing and report
+    exceed the memory or time budget (:mod:`theorycheck.budget`), naming the size furthest
+    above its default (spelt ``prefix + name``) and the largest value that fits."""
+    from theorycheck.budget import check_memory_of, check_time_of
+
+    names = {"d": prefix + "d", "r": prefix + "r", "labels_per_level":
+             prefix + ("per-level" if prefix else "labels_per_level")}
+    sizes = {names["d"]: d, names["r"]: r, names["labels_per_level"]: labels_per_level}
+    ref = {names["d"]: 16, names["r"]: 3, names["labels_per_level"]: 8}
+
+    def cost(s):
+        return show_cost(s[names["d"]], s[names["r"]], s[names["labels_per_level"]], fan_in)
+
+    check_memory_of(lambda s: cost(s)[0], sizes, ref, what="the hierarchy and its report")
+    check_time_of(lambda s: cost(s)[1], sizes, ref, what="the hierarchy's exact degrees and PTF "
+                                                         "checks")
+
+
 def generate(d: int, r: int, labels_per_level: int | Sequence[int] = 8, *,
              family: str = "parity", fan_in: int = 2, wiring: str = "random", seed: int = 0,
              K: int | None = None, M: int | None = None,
@@ -336,6 +384,10 @@ def generate(d: int, r: int, labels_per_level: int | Sequence[int] = 8, *,
         raise SpecError(f"labels_per_level has {len(widths)} entries for r={r} levels; give one "
                         f"width per level or a single int")
     widths = [check_int(f"labels_per_level[{i}]", w, min_value=1) for i, w in enumerate(widths)]
+    from theorycheck.budget import check_memory_of
+    check_memory_of(lambda s: (s["d"] + s["labels"]) * float(_LABEL_BYTES),
+                    {"d": d, "labels": sum(widths)}, {"d": 16, "labels": 8 * r},
+                    what="the hierarchy's inputs and labels")
     deg, bnd = family_degree_bound(family, fan_in)
     K = deg if K is None else check_int("K", K, min_value=1, max_value=MAX_DEGREE)
     M = bnd if M is None else check_int("M", M, min_value=1)

@@ -94,9 +94,13 @@ class _Gradients:
 
 
 def fit_two_layer_gd(X, y, rng, *, m: int = 256, steps: int = 600, lr: float = 0.5,
-                     momentum: float = 0.9, eval_every: int = 20) -> Callable:
+                     momentum: float = 0.9, eval_every: int = 20,
+                     history: list | None = None) -> Callable:
     """Two-layer ReLU network, all layers trained by full-batch GD with heavy-ball
-    momentum; the iterate with the best validation loss is returned ([R] early stopping)."""
+    momentum; the iterate with the best validation loss is returned ([R] early stopping).
+
+    ``history``, when given a list, receives ``(step, train_loss, val_loss)`` at step 0 and
+    at every evaluation, for convergence diagnostics (:func:`gd_convergence`)."""
     m = check_int("m", m, min_value=1)
     steps = check_int("steps", steps, min_value=1)
     lr = check_real("lr", lr, positive=True)
@@ -108,6 +112,8 @@ def fit_two_layer_gd(X, y, rng, *, m: int = 256, steps: int = 600, lr: float = 0
     vel = TwoLayerParams(np.zeros_like(p.W), np.zeros_like(p.b), np.zeros_like(p.a))
     best = (two_layer_loss(p, X[va], y[va]), p)
     grads = _Gradients(X[tr], y[tr], m)
+    if history is not None:
+        history.append((0, two_layer_loss(p, X[tr], y[tr]), best[0]))
     for t in range(1, steps + 1):
         g = grads(p)
         vel = TwoLayerParams(momentum * vel.W - lr * g.W, momentum * vel.b - lr * g.b,
@@ -115,9 +121,32 @@ def fit_two_layer_gd(X, y, rng, *, m: int = 256, steps: int = 600, lr: float = 0
         p = TwoLayerParams(p.W + vel.W, p.b + vel.b, p.a + vel.a)
         if t % eval_every == 0 or t == steps:
             v = two_layer_loss(p, X[va], y[va])
+            if history is not None:
+                history.append((t, two_layer_loss(p, X[tr], y[tr]), v))
             if np.isfinite(v) and v < best[0]:
                 best = (v, p)
     return best[1]
+
+
+def gd_convergence(history: list, tail: float = 0.25) -> dict:
+    """Convergence diagnostics of one :func:`fit_two_layer_gd` run from its ``history``.
+
+    ``train_rel_change``: relative fall of the training loss over the last ``tail`` of the
+    steps, (L(start of tail) - L(end)) / L(start of tail); ``val_rel_gain``: relative
+    improvement of the best validation loss (the iterate returned) made during that tail,
+    (best before the tail - best overall) / best before the tail. Both near 0 mean more steps
+    would not change the returned network much; ``best_step`` is the returned iterate's step."""
+    h = np.asarray(history, dtype=np.float64)
+    steps = h[-1, 0]
+    start = steps * (1.0 - tail)
+    before, inside = h[h[:, 0] <= start], h[h[:, 0] >= start]
+    l0, l1 = before[-1, 1], h[-1, 1]
+    best_before, best_all = float(np.min(before[:, 2])), float(np.min(h[:, 2]))
+    return {"train_rel_change": float((l0 - l1) / l0) if l0 > 0 else 0.0,
+            "val_rel_gain": float((best_before - best_all) / best_before) if best_before > 0 else 0.0,
+            "best_step": int(h[int(np.argmin(h[:, 2])), 0]), "steps": int(steps),
+            "final_train_loss": float(l1), "best_val_loss": best_all,
+            "tail_points": int(len(inside))}
 
 
 def fit_baseline(name: str, X, y, rng, **options) -> Callable:
@@ -126,9 +155,30 @@ def fit_baseline(name: str, X, y, rng, **options) -> Callable:
             "two_layer_gd": fit_two_layer_gd}[name](X, y, rng, **options)
 
 
-def run_baseline(name: str, target, n: int, rng, *, n_test: int = 4000, **options) -> float:
-    """Relative test MSE of baseline ``name`` trained on n samples of ``target``."""
+def run_baseline(name: str, target, n: int, rng, *, n_test: int = 4000,
+                 info: dict | None = None, **options) -> float:
+    """Relative test MSE of baseline ``name`` trained on n samples of ``target``.
+
+    ``info``, when given a dict, receives ``seconds`` and, for ``two_layer_gd``, the
+    convergence diagnostics of :func:`gd_convergence` (the same numbers with or without it)."""
+    import time
+
     n = check_int("n", n, min_value=8)
+    check_choice("baseline", name, BASELINES)
+    from theorycheck.budget import check_memory
+    from theorycheck.papers.three_layer.learner import three_layer_memory_bytes
+    check_memory(lambda k: three_layer_memory_bytes(target.d, k, 0, 1, 1, n_test=n_test,
+                                                    baselines=(name,)),
+                 "n", n, what=f"the {name} fit", lo=8)
     X, y = target.sample(n, rng)
     Xt, yt = target.sample(n_test, rng)
-    return relative_mse(fit_baseline(name, X, y, rng, **options)(Xt), yt)
+    history = [] if (info is not None and name == "two_layer_gd") else None
+    if history is not None:
+        options = {**options, "history": history}
+    t0 = time.perf_counter()
+    mse = relative_mse(fit_baseline(name, X, y, rng, **options)(Xt), yt)
+    if info is not None:
+        info["seconds"] = time.perf_counter() - t0
+        if history is not None:
+            info.update(gd_convergence(history))
+    return mse

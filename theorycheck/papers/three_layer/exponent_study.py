@@ -48,6 +48,24 @@ class ExponentTask:
     gd_m: int = setting(128, min_value=1, help="two_layer_gd width")
     gd_steps: int = setting(400, min_value=1, help="two_layer_gd full-batch GD steps")
 
+    def budget(self) -> None:
+        """The memory budget (:mod:`theorycheck.budget`), checked before the cell is recorded
+        or run (never for a cell already in the store)."""
+        from theorycheck.budget import check_memory_of
+        from theorycheck.papers.three_layer.learner import three_layer_memory_bytes
+
+        baselines = () if self.learner == "three_layer" else (self.learner,)
+
+        def need(s):
+            n1 = max(1, int(round(self.frac1 * s["n"]))) if not baselines else s["n"]
+            n2 = max(4, s["n"] - n1) if not baselines else 0
+            return three_layer_memory_bytes(s["d"], n1, n2, s["m1"], s["m2"], n_test=self.n_test,
+                                            baselines=baselines)
+
+        check_memory_of(need, {"n": self.n, "d": self.d, "m1": self.m1, "m2": self.m2},
+                        {"n": 4000, "d": 16, "m1": 2048, "m2": 128},
+                        what=f"the {self.learner} cell", lo={"n": 8, "d": 2})
+
 
 @dataclass(frozen=True)
 class ExponentCell:

@@ -109,6 +109,7 @@ def plot_matched_n(data, ns, d: int, *, ax=None):
     Returns
     -------
     matplotlib.figure.Figure
+        Mean over seeds with error bars of one standard deviation across seeds (ddof = 1).
 
     Examples
     --------
@@ -121,7 +122,7 @@ def plot_matched_n(data, ns, d: int, *, ax=None):
         ax_.errorbar(ns, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3, label=name)
     _log_x(ax_, ns)
     ax_.set(xlabel="total samples n", ylabel="relative test MSE",
-            title=f"g*(x^T A x), d = {d}: matched n")
+            title=f"$g^*(x^\\top A x)$, $d = {d}$: matched $n$ (bars: ±1 s.d. over seeds)")
     ax_.grid(alpha=0.3)
     ax_.legend()
     return finish(fig, ax is None)

@@ -220,6 +220,56 @@ def fit_three_layer(X1, y1, X2, y2, rng: np.random.Generator, config: ThreeLayer
     return stage2(net, X2, check_array("y2", y2, shape=(X2.shape[0],)), rng)
 
 
+_REFERENCE = {"d": 16, "n1": 4000, "n2": 1000, "m1": 2048, "m2": 128}
+
+
+BASELINE_NAMES = ("poly_krr", "relu_rf", "two_layer_gd")
+
+
+def three_layer_memory_bytes(d: int, n1: int, n2: int, m1: int, m2: int, *, n_test: int = 4000,
+                             batch: int = 4096, baselines=()) -> float:
+    """Peak bytes of :func:`run_three_layer` and of the two-layer ``baselines`` (names, or
+    True for all three) at n = n1 + n2: the target's matrix A, the samples, V, W and its
+    gradient, the stage-1 features (n1 x m1, not batched), the stage-2 and test activations;
+    poly_krr's Gram matrices (about 1.5 n^2 doubles and n_test x n), relu_rf's and
+    two_layer_gd's features."""
+    from theorycheck.budget import array_bytes as b
+
+    baselines = BASELINE_NAMES if baselines is True else tuple(baselines or ())
+    n = n1 + n2
+    mem = (b(5, d, d) + b(2, n1 + n2 + n_test, d) + b(m1, d) + b(3, m2, m1)
+           + b(2, n1, m1) + b(3, n1 + n2, m2) + b(2, min(batch, n_test), m1) + b(2, n_test, m2)
+           + b(m2, m2))
+    extra = {"poly_krr": b(1.5, n, n) + b(min(n_test, 2048), n),
+             "relu_rf": b(3, n + n_test, 1024) + b(1024, 1024),
+             "two_layer_gd": b(6, n, 256) + b(2, n + n_test, d)}
+    return max([mem] + [extra[name] + b(2, n + n_test, d) for name in baselines])
+
+
+def check_three_layer_budget(d: int, n1: int, n2: int, config: "ThreeLayerConfig | None" = None,
+                             *, n_test: int = 4000, baselines=(),
+                             prefix: str = "") -> None:
+    """Refuse (:class:`~theorycheck.errors.BudgetError`) a three-layer run beyond the memory
+    budget (:mod:`theorycheck.budget`), naming the size furthest above its default (spelt
+    ``prefix + name``: ``--m1`` on the command line) and the largest value that fits."""
+    from theorycheck.budget import check_memory_of
+
+    config = config or ThreeLayerConfig()
+    sizes = {"d": d, "n1": n1, "n2": n2, "m1": config.m1, "m2": config.m2}
+
+    def need(s):
+        s = {k[len(prefix):]: v for k, v in s.items()}
+        return three_layer_memory_bytes(s["d"], s["n1"], s["n2"], s["m1"], s["m2"],
+                                        n_test=n_test, batch=config.batch, baselines=baselines)
+
+    check_memory_of(need, {prefix + k: v for k, v in sizes.items()},
+                    {prefix + k: v for k, v in _REFERENCE.items()},
+                    what=("the three-layer run" if not baselines else
+                          "the three-layer run and its baselines" if baselines is True else
+                          f"the {' and '.join(baselines)} fit"),
+                    lo={prefix + "d": 2, prefix + "n2": 4})
+
+
 @dataclass(frozen=True)
 class ThreeLayerRun:
     n1: int
@@ -236,12 +286,34 @@ def run_three_layer(target, n1: int, n2: int, rng: np.random.Generator, *,
     n1 = check_int("n1", n1, min_value=1)
     n2 = check_int("n2", n2, min_value=4)
     n_test = check_int("n_test", n_test, min_value=2)
+    config = _check_config(config)
+    _check_rng(rng)
+    if not hasattr(target, "sample") or not hasattr(target, "d"):
+        raise SpecError(f"target={target!r:.60} is invalid: a {type(target).__name__}; pass a "
+                        f"target from quadratic_target(...) or single_index_target(...)")
+    check_three_layer_budget(target.d, n1, n2, config, n_test=n_test)
     X1, y1 = target.sample(n1, rng)
     X2, y2 = target.sample(n2, rng)
     Xt, yt = target.sample(n_test, rng)
     net = fit_three_layer(X1, y1, X2, y2, rng, config, target.dist)
     return ThreeLayerRun(n1, n2, correlation(learned_feature(net, Xt), target.feature(Xt)),
                          relative_mse(net(Xt), yt), net.ridge.lam)
+
+
+def _check_config(config):
+    if config is None:
+        return ThreeLayerConfig()
+    if not isinstance(config, ThreeLayerConfig):
+        raise SpecError(f"config={config!r:.60} is invalid: a {type(config).__name__}; pass a "
+                        f"ThreeLayerConfig(m1=..., m2=...) or None")
+    return config
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise SpecError(f"rng={rng!r:.60} is invalid: a {type(rng).__name__}; pass a "
+                        f"numpy.random.Generator, e.g. numpy.random.default_rng(0)")
+    return rng
 
 
 def split_budget(n: int, frac1: float = 0.5) -> tuple[int, int]:

@@ -27,7 +27,7 @@ import sympy as sp
 
 from theorycheck.errors import SpecError
 from theorycheck.maths.gaussian import as_poly, expectation, sample_inputs
-from theorycheck.validation import check_array, check_choice, check_int
+from theorycheck.validation import check_array, check_bool, check_choice, check_int
 
 DISTS = ("sphere", "gaussian")
 
@@ -266,13 +266,53 @@ class SingleIndexTarget(_LinkOfFeature):
         return f"SingleIndexTarget(d={self.d}, link={list(self.link)}, dist={self.dist!r})"
 
 
-def quadratic_target(d: int = 16, *, rng: np.random.Generator | int | None = 0, A=None,
+def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | None = 0, A=None,
                      rank: int | None = None, link=DEFAULT_LINK, dist: str = "sphere",
                      normalise: bool = False) -> QuadraticFeatureTarget:
     """Build f*(x) = g*(x^T A x) (docs/theory.md §2.2). A user-given ``A`` is validated
-    (:func:`validate_quadratic_matrix`); otherwise A is drawn with ``rank``."""
+    (:func:`validate_quadratic_matrix`); otherwise A is drawn with ``rank``.
+
+    Parameters
+    ----------
+    d : int, optional
+        The input dimension (default 16); with ``A`` it must equal A's size.
+    rng : numpy.random.Generator, int or None
+        Draws A when it is not given.
+    A : array_like, optional
+        A d x d symmetric, trace-free matrix of unit Frobenius norm.
+    rank : int, optional
+        The rank of the drawn A (default: full).
+    link : array_like
+        The coefficients of g* (:func:`_link`).
+    dist : {"sphere", "gaussian"}
+        The input distribution.
+    normalise : bool
+        Symmetrise / remove the trace / rescale a given ``A`` (with a warning) instead of
+        rejecting it.
+
+    Raises
+    ------
+    SpecError
+        A bad argument, or ``d`` differing from the size of ``A``.
+    BudgetError
+        Drawing a d x d matrix beyond the memory budget.
+    """
     check_choice("dist", dist, DISTS)
+    check_bool("normalise", normalise)
+    if A is not None and d is not None:
+        d = check_int("d", d, min_value=2)
+        shape = np.shape(A)
+        if len(shape) != 2 or shape[0] != d:
+            raise SpecError(f"d={d} is invalid: A has shape {shape}, not ({d}, {d}); pass d="
+                            f"{shape[0] if shape else '...'} or an A of size {d}, or leave d out")
     if A is None:
+        d = check_int("d", 16 if d is None else d, min_value=2)
+        if rng is not None and (isinstance(rng, bool) or not isinstance(
+                rng, (np.random.Generator, int, np.integer))):
+            raise SpecError(f"rng={rng!r:.60} is invalid: a {type(rng).__name__}; pass a "
+                            f"numpy.random.Generator, an integer seed or None")
+        from theorycheck.budget import array_bytes, check_memory
+        check_memory(lambda n: array_bytes(5, n, n), "d", d, what="the matrix A", lo=2)
         rng = np.random.default_rng(rng)
         A = random_quadratic_matrix(d, rng, rank)
     else:
