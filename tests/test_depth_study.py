@@ -105,3 +105,10 @@ def test_truncation_per_stage_is_applied_stage_by_stage():
         train_config(B=[16.0, 16.0, 16.0], **tiny)
     with pytest.raises(SpecError, match="B"):
         train_config(B=[16.0, -1.0], **tiny)
+
+
+def test_kernel_classification_error_falls_with_the_pool():
+    from theorycheck.papers.bfc.depth_study import kernel_class_error
+    small = kernel_class_error(4, 2, 16, 0, n_test=2000)
+    large = kernel_class_error(4, 2, 400, 0, n_test=2000)
+    assert 0.0 <= large < 0.25 < small <= 0.6
