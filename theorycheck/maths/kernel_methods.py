@@ -315,7 +315,23 @@ def mean_squared_error(pred: np.ndarray, y: np.ndarray) -> float:
 
 @dataclass
 class KernelFit:
-    """A fitted kernel ridge predictor x -> K(x, X) @ alpha (call it, or :meth:`predict`)."""
+    """A fitted kernel ridge predictor x -> K(x, X) @ alpha (call it, or :meth:`predict`).
+
+    Parameters
+    ----------
+    spec : KernelSpec
+        The kernel chosen.
+    X : ndarray, shape (N, d)
+        The training inputs.
+    alpha : ndarray
+        Dual coefficients, (N,) or (N, outputs).
+    lam : float
+        The ridge penalty chosen.
+    val_losses : tuple
+        Validation loss of every (kernel, penalty) candidate.
+    seconds : float
+        Time of the fit.
+    """
 
     spec: KernelSpec
     X: np.ndarray

@@ -87,7 +87,25 @@ def _run_task(task: Mapping) -> dict:
 
 def depth_study(rs: Sequence[int], seeds: Iterable[int], config: Mapping | None = None,
                 map: Callable = map) -> list[dict]:
-    """Run :func:`run_task` over every (r, seed) with ``map`` (builtin by default)."""
+    """Run :func:`run_task` over every (r, seed) with ``map`` (builtin by default).
+
+    Parameters
+    ----------
+    rs : sequence of int
+        Depths r.
+    seeds : iterable of int
+        Seeds per depth.
+    config : mapping or None
+        Overrides of the quick-scale task (``d``, ``n``, ``width``, ``kernel``, ``mlp``, ...;
+        docs/theory.md §3.2b).
+    map : callable
+        A ``map`` to run the cells with (e.g. a pool's).
+
+    Returns
+    -------
+    list of dict
+        One result per (r, seed).
+    """
     base = {**QUICK, **(config or {})}
     tasks = [{**base, "r": int(r), "seed": int(s)} for r in rs for s in seeds]
     return list(map(run_task, tasks))

@@ -89,7 +89,21 @@ def quadratic_moments(A: np.ndarray, kmax: int, dist: str = "sphere") -> np.ndar
 
 
 def variance_oracle(d: int, dist: str = "sphere", frob2: float = 1.0) -> float:
-    """Var(x^T A x) for symmetric trace-free A with ||A||_F^2 = frob2 (docs/theory.md §2.2 [M])."""
+    """Var(x^T A x) for symmetric trace-free A with ||A||_F^2 = frob2 (docs/theory.md §2.2 [M]).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    dist : str
+        ``"sphere"`` (radius sqrt(d)) or ``"gaussian"``.
+    frob2 : float
+        ||A||_F^2.
+
+    Returns
+    -------
+    float
+    """
     d = check_int("d", d, min_value=1)
     check_choice("dist", dist, DISTS)
     return 2.0 * frob2 * (1.0 if dist == "gaussian" else d / (d + 2.0))
@@ -186,7 +200,17 @@ class _LinkOfFeature:
 @dataclass(frozen=True)
 class QuadraticFeatureTarget(_LinkOfFeature):
     """f*(x) = g*(x^T A x) - E g*(x^T A x); g* a polynomial with coefficients ``link``
-    (lowest degree first). ``link`` is centred exactly under ``dist``."""
+    (lowest degree first). ``link`` is centred exactly under ``dist``.
+
+    Parameters
+    ----------
+    A : ndarray, shape (d, d)
+        Symmetric, trace-free (docs/theory.md §2.2.1).
+    link : ndarray
+        Coefficients of g*, lowest degree first.
+    dist : str
+        ``"sphere"`` or ``"gaussian"``.
+    """
 
     A: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
@@ -230,7 +254,17 @@ class QuadraticFeatureTarget(_LinkOfFeature):
 
 @dataclass(frozen=True)
 class SingleIndexTarget(_LinkOfFeature):
-    """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (docs/theory.md §2.2)."""
+    """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (docs/theory.md §2.2).
+
+    Parameters
+    ----------
+    beta : ndarray, shape (d,)
+        Unit direction.
+    link : ndarray
+        Coefficients of g*, lowest degree first.
+    dist : str
+        ``"sphere"`` or ``"gaussian"``.
+    """
 
     beta: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
@@ -323,7 +357,27 @@ def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | N
 def single_index_target(d: int = 16, *, rng: np.random.Generator | int | None = 0, beta=None,
                         link=DEFAULT_LINK, dist: str = "sphere",
                         normalise: bool = False) -> SingleIndexTarget:
-    """Build f*(x) = g*(<beta, x>) with ||beta|| = 1 (docs/theory.md §2.2)."""
+    """Build f*(x) = g*(<beta, x>) with ||beta|| = 1 (docs/theory.md §2.2).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    rng : Generator, int or None
+        Source of a random ``beta``.
+    beta : array_like or None
+        The direction (normalised); None draws one.
+    link : sequence of float
+        Coefficients of g*, lowest degree first.
+    dist : str
+        ``"sphere"`` or ``"gaussian"``.
+    normalise : bool
+        Scale f* to unit variance.
+
+    Returns
+    -------
+    SingleIndexTarget
+    """
     check_choice("dist", dist, DISTS)
     if beta is None:
         d = check_int("d", d, min_value=1)
