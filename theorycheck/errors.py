@@ -17,6 +17,9 @@ class TheorycheckError(ValueError):
         One line naming the bad value and the fix (the CLI prints it as is).
     """
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
 
 class SpecError(TheorycheckError):
     """A target, learner or run specification that cannot be built.

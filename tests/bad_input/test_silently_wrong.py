@@ -135,7 +135,7 @@ CLI_VALUES = [
     (["labels", "study", "--set", "r=2"], "--set 'r=2' is invalid"),
     (["labels", "study", "--set", "hints=yes"], "hints='yes' is invalid: not a boolean"),
     (["labels", "study", "--set", "kernel=False"], "kernel='False' is invalid: not a boolean"),
-    (["labels", "study", "--workers", "0", "--r", "1", "--seeds", "1"], "--workers=0 is invalid"),
+    (["labels", "study", "-j", "0", "--r", "1", "--seeds", "1"], "--jobs=0 is invalid"),
     (["labels", "study", "--grid", "g.toml", "--r", "2"], "--r cannot be combined with --grid"),
     (["labels", "study", "--grid", "g.toml", "--in-process"], "--in-process cannot be combined"),
     # results

@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 
-from theorycheck.commands._common import (action_parser, add_valued_options, int_list, name_list,
-                                         real_list, store_help, store_path)
+from theorycheck.commands._common import (DEFAULT_FIGURES, action_parser, add_jobs_argument,
+                                         add_valued_options, int_list, name_list, real_list,
+                                         store_help, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
@@ -41,10 +42,12 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")
     p.add_argument("--eps", default="0.5", help="scaling/figure: relative test error threshold(s), "
                                                  "comma-separated (default 0.5)")
-    p.add_argument("--jobs", default=1, help="scaling: worker processes (default 1)")
-    p.add_argument("--json", default="docs/img/kernel_scaling.json",
-                   help="scaling: cells out / figure: in (comma-separated files are merged)")
-    p.add_argument("--out", default="docs/img/kernel_scaling.png", help="figure: image path")
+    add_jobs_argument(p, default=1, help="scaling: worker processes (default 1)")
+    p.add_argument("--json", default=f"{DEFAULT_FIGURES}/kernel_scaling.json",
+                   help="scaling: cells out / figure: in (comma-separated files are merged; "
+                        "default %(default)s)")
+    p.add_argument("--out", default=f"{DEFAULT_FIGURES}/kernel_scaling.png",
+                   help="figure: image path (default %(default)s)")
     p.add_argument("--seed", default=0, help="span: seed")
     p.add_argument("--from-store", nargs="?", default=None, const="", metavar="PATH",
                    help="scaling: read the cells from the results store written by 'theorycheck "
