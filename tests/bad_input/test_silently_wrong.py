@@ -151,7 +151,7 @@ CLI_VALUES = [
     (["results", "--show", ""], "--show '' is invalid"),
     (["results", "--show", "zzz"], "--show 'zzz' matches 0 runs"),
     # sweep
-    (["sweep", "g.toml", "--workers", "0"], "--workers=0 is invalid"),
+    (["sweep", "g.toml", "-j", "0"], "--jobs=0 is invalid"),
     (["sweep", "g.toml", "--threads-per-worker", "0"], "--threads-per-worker=0 is invalid"),
     (["sweep", "g.toml", "--lease", "0"], "--lease='0' is invalid"),
     (["sweep", "g.toml", "--lease", "nan"], "not finite"),
