@@ -133,7 +133,7 @@ def test_ntk_features_are_pinned_bit_for_bit():
                         [-0.3861905558233604, 0.10984004095824895, -0.2611831056418797,
                          -0.09491709858400671]]}
     for (L, tied), w in want.items():
-        t = build_target(d=5, L=L, k=2, seed=3)
+        t = build_target(d=5, L=L, k_target=2, seed=3)
         spec = Lr.learner_spec_for(t, k=3, tied=tied, m=None if tied else 4, B=16.0)
         P = Lr.init_learner(spec, rng=np.random.default_rng(1), scale=0.6)
         J = ntk_features(P, np.random.default_rng(2).standard_normal((6, 5)))

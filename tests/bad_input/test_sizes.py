@@ -27,7 +27,7 @@ CLI_SIZES = [
     (["target", "--d", "7", "--L", "6"], ("degree 64 in 7 variables", "--no-expand")),
     (["target", "--d", "8", "--L", "5", "--latex"], ("degree 32 in 8", "--no-expand")),
     (["target", "--d", "4", "--L", "8", "--exact-max-d", "4"], ("degree 256 in 4",)),
-    (["target", "--d", "2", "--L", "8", "--k", "2000"], ("needs", "GiB")),
+    (["target", "--d", "2", "--L", "8", "--k-target", "2000"], ("needs", "GiB")),
     (["three-layer", "--m1", "1e9"], ("--m1=1000000000 needs", "use --m1 <=") + MEM[2:]),
     (["three-layer", "--n1", "1e10"], ("--n1=10000000000 needs", "use --n1 <=")),
     (["three-layer", "--n2", "1e10"], ("--n2=10000000000 needs", "use --n2 <=")),
@@ -163,7 +163,7 @@ def _api_cases():
     q8 = quadratic_target(8)
     return {
         "build_target d": (lambda: build_target(d=10**6, L=3), "d=1000000 needs"),
-        "build_target k": (lambda: build_target(d=4, L=3, k=10**6), "needs"),
+        "build_target k": (lambda: build_target(d=4, L=3, k_target=10**6), "needs"),
         "symbolic_target terms": (lambda: symbolic_target(build_target(d=8, L=6)), "terms"),
         "symbolic_target line": (lambda: symbolic_target(build_target(d=3000, L=2), line="random"),
                                  "d=3000 needs"),
@@ -174,7 +174,7 @@ def _api_cases():
                                "m1=1000000000 needs"),
         "run_three_layer n1": (lambda: run_three_layer(q8, 10**11, 100, rng), "n1="),
         "run_baseline n": (lambda: run_baseline("poly_krr", q8, 10**7, rng), "n=10000000 needs"),
-        "init_learner d": (lambda: init_learner(learner_spec(10**9, 2)), "d=1000000000 needs"),
+        "init_learner d": (lambda: init_learner(learner_spec(10**9, 2, tied=False)), "d=1000000000 needs"),
         "span_experiment N": (lambda: span_experiment("poly", 6, 4, 10**8, rng), "N=100000000"),
         "fit_kernel_ridge N": (lambda: fit_kernel_ridge(make_kernel("poly", 1),
                                                         np.zeros((10**6, 1)), np.zeros(10**6), rng),

@@ -164,20 +164,26 @@ def deprecation_notice(prog: str, old: str, new: str) -> None:
                      f"the next release; use {new}\n")
 
 
-def add_jobs_argument(parser, *, help: str, default=None, deprecated: tuple[str, ...] = ()) -> None:
-    """Add ``-j/--jobs N``, the one name of a worker count (dest ``jobs``); each flag in
-    ``deprecated`` (e.g. ``--workers``) still works, hidden from the help, and prints a
-    :func:`deprecation_notice` naming ``-j/--jobs``."""
+def add_deprecated_flag(parser, flag: str, *, dest: str, new: str) -> None:
+    """Keep ``flag`` working for one release as a hidden alias of the option stored in
+    ``dest``: using it prints a :func:`deprecation_notice` naming ``new``."""
     import argparse
 
     class _Deprecated(argparse.Action):
         def __call__(self, parser_, namespace, values, option_string=None):
-            deprecation_notice(parser_.prog, option_string, "-j/--jobs")
+            deprecation_notice(parser_.prog, option_string, new)
             setattr(namespace, self.dest, values)
 
+    parser.add_argument(flag, dest=dest, action=_Deprecated, help=argparse.SUPPRESS)
+
+
+def add_jobs_argument(parser, *, help: str, default=None, deprecated: tuple[str, ...] = ()) -> None:
+    """Add ``-j/--jobs N``, the one name of a worker count (dest ``jobs``); each flag in
+    ``deprecated`` (e.g. ``--workers``) still works, hidden from the help, with a
+    :func:`deprecation_notice` naming ``-j/--jobs``."""
     parser.add_argument("-j", "--jobs", default=default, dest="jobs", metavar="N", help=help)
     for flag in deprecated:
-        parser.add_argument(flag, dest="jobs", action=_Deprecated, help=argparse.SUPPRESS)
+        add_deprecated_flag(parser, flag, dest="jobs", new="-j/--jobs")
 
 
 WORKER_BYTES = 256 * 2**20  # a worker process: interpreter, numpy, numba, dask

@@ -127,7 +127,7 @@ def _target(args, d: int):
                         "drop one")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t = quadratic_target(d, rng=np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
+        t = quadratic_target(d, seed=np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
                              A=A, rank=rank, dist=dist, normalise=args.normalise)
     for w in caught:
         print(f"warning: {w.message}")

@@ -130,7 +130,7 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
                  connections: str | Mapping[int, Sequence[int]] = "chain",
                  alphas: Sequence[float] | None = None, delta: float = 0.25,
                  B: float = 16.0, lift_rows: int | Sequence[int] | None = None,
-                 centred: bool = True, tied: bool = False, offsets: bool = True,
+                 centred: bool = True, tied: bool | None = None, offsets: bool = True,
                  loss: str = "squared", seed: int = 0) -> LearnerSpec:
     """Validate a learner architecture (docs/theory.md §1.4; conventions in the module docstring).
 
@@ -160,8 +160,10 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
         Rows p_j of the lifts.
     centred : bool
         Phi_1 = x^2 - 1 (True) or x^2.
-    tied : bool
-        K = W (m = k).
+    tied : bool or None
+        K = W (m = k). Pass it: left out, it is False with a DeprecationWarning, and in the
+        next release it becomes True, the default of ``TrainConfig`` (the learner that
+        docs/theory.md §1.6b measured).
     offsets : bool
         Train the offsets b_{l,j}.
     loss : str
@@ -173,6 +175,13 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
     -------
     LearnerSpec
     """
+    if tied is None:
+        import warnings
+        warnings.warn("learner_spec(tied=...) left out is deprecated: it means tied=False here "
+                      "but tied=True in TrainConfig, and becomes True in the next release; pass "
+                      "tied=False (untied K, W) or tied=True (K = W)", DeprecationWarning,
+                      stacklevel=2)
+        tied = False
     d = check_int("d", d, min_value=1)
     L = check_int("L", L, min_value=2, max_value=8)
     widths = _per_layer("k", k, L - 1)
@@ -311,7 +320,7 @@ def layer_slots(spec: LearnerSpec, l: int) -> LayerSlots:
 
     Examples
     --------
-    >>> spec = learner_spec(4, 3, k=2)
+    >>> spec = learner_spec(4, 3, k=2, tied=False)
     >>> s = layer_slots(spec, 2)
     >>> s.M.stop - s.M.start == spec.rows(2) * spec.nin(2)
     True
@@ -403,7 +412,7 @@ class LearnerParams:
 
         Examples
         --------
-        >>> init_learner(learner_spec(4, 3, k=2))  # doctest: +ELLIPSIS
+        >>> init_learner(learner_spec(4, 3, k=2, tied=False))  # doctest: +ELLIPSIS
         LearnerParams(d=4, L=3, k=(2, 2), m=(2, 2), lifts={2: (5, 2)}, theta: ... float64 (... trained), frozen=())
         """
         s = self.spec
@@ -941,7 +950,7 @@ def _raise_update_overflow(lr: float) -> None:
 
 def warmup() -> None:
     """Compile (or load from cache) the learner kernels for float64."""
-    spec = learner_spec(3, 3, k=2, m=3)
+    spec = learner_spec(3, 3, k=2, m=3, tied=False)
     params = init_learner(spec, rng=0)
     X = np.random.default_rng(0).standard_normal((2, 3))
     y = np.zeros(2)

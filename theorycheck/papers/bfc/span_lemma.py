@@ -345,7 +345,7 @@ def _energy_profile(d: int, L: int, k_target: int, delta: float, seed: int, conn
                     exact_max_d: int, n_mc: int):
     from theorycheck.papers.bfc.symbolic import energy_by_degree_table, mc_energy_table, symbolic_target
     from theorycheck.papers.bfc.target import build_target, target_spec
-    target = build_target(target_spec(d, L, k=k_target, connections=connections, delta=delta, seed=seed))
+    target = build_target(target_spec(d, L, k_target=k_target, connections=connections, delta=delta, seed=seed))
     if d <= exact_max_d:
         table = energy_by_degree_table(symbolic_target(target))
         se = np.zeros(2 ** L + 1)

@@ -173,7 +173,7 @@ class SymbolicTarget:
         Examples
         --------
         >>> from theorycheck.papers.bfc.target import build_target
-        >>> sym = symbolic_target(build_target(d=2, L=2, k=1))
+        >>> sym = symbolic_target(build_target(d=2, L=2, k_target=1))
         >>> sorted(sym.latex_names().values())[:2]
         ['G_{0,0}', 'G_{0,1}']
         """
@@ -202,7 +202,7 @@ class SymbolicTarget:
         Examples
         --------
         >>> from theorycheck.papers.bfc.target import build_target
-        >>> sym = symbolic_target(build_target(d=2, L=2, k=1))
+        >>> sym = symbolic_target(build_target(d=2, L=2, k_target=1))
         >>> "G_{1,0}" in sym.latex(sym.abstract[2][0], digits=3)
         True
         """

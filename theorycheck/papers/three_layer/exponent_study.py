@@ -76,7 +76,7 @@ class ExponentCell:
 
 def run_exponent_task(task: ExponentTask) -> ExponentCell:
     """Fit one learner on one (d, n, seed) draw; the target A depends on (d, seed) only."""
-    target = quadratic_target(task.d, rng=np.random.default_rng([task.seed, task.d]), dist=task.dist)
+    target = quadratic_target(task.d, seed=np.random.default_rng([task.seed, task.d]), dist=task.dist)
     rng = np.random.default_rng([task.seed, task.d, task.n, LEARNERS.index(task.learner)])
     if task.learner == "three_layer":
         n1, n2 = split_budget(task.n, task.frac1)

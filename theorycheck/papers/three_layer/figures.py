@@ -32,7 +32,7 @@ def ladder_data(d: int, n1s: Sequence[int], n2: int, seeds: Sequence[int], *,
         corr, loss = [], []
         for s in seeds:
             rng = np.random.default_rng([s, d])
-            runs = n1_ladder(quadratic_target(d, rng=rng, dist=dist), n1s, n2, rng, config=cfg)
+            runs = n1_ladder(quadratic_target(d, seed=rng, dist=dist), n1s, n2, rng, config=cfg)
             corr.append([r.corr for r in runs])
             loss.append([r.rel_mse for r in runs])
         out[s1] = (np.array(corr), np.array(loss))
@@ -46,7 +46,7 @@ def matched_n_data(d: int, ns: Sequence[int], seeds: Sequence[int], *,
     out = {k: np.empty((len(seeds), len(ns))) for k in ("three_layer",) + tuple(baselines)}
     cfg = ThreeLayerConfig(m1=m1, m2=m2)
     for i, s in enumerate(seeds):
-        target = quadratic_target(d, rng=np.random.default_rng([s, d]), dist=dist)
+        target = quadratic_target(d, seed=np.random.default_rng([s, d]), dist=dist)
         for j, n in enumerate(ns):
             rng = np.random.default_rng([s, d, n])
             n1, n2 = split_budget(n, frac1)
