@@ -417,5 +417,5 @@ def bound_exponent(ds, L: int, eps: float, **options) -> tuple[float, tuple[floa
         return 0.0, tuple(n)           # below eps without a sample at every d: nothing grows
     if min(n) <= 0:
         raise SpecError(f"the bound is already below eps={eps} at some d (N_required={n}); lower eps")
-    slope = float(np.polyfit(np.log(ds), np.log(n), 1)[0])
-    return slope, tuple(n)
+    from theorycheck.maths.exponents import fit_exponent
+    return fit_exponent(ds, n), tuple(n)

@@ -9,6 +9,7 @@ import warnings
 from typing import Sequence
 
 import numpy as np
+from scipy import stats
 
 from theorycheck.papers.three_layer.baselines import run_baseline
 from theorycheck.papers.three_layer.quadratic_features import quadratic_target
@@ -156,8 +157,9 @@ def plot_exponents(rows, ds, eps: float, *, ax=None):
         line = ax_.plot(ds, gm, "o", label=f"{r.learner}: e = {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]")
         ok = np.isfinite(gm)
         if ok.sum() >= 2:
-            c = np.polyfit(np.log(ds[ok]), np.log(gm[ok]), 1)
-            ax_.plot(ds, np.exp(np.polyval(c, np.log(ds))), "--", color=line[0].get_color())
+            fit = stats.linregress(np.log(ds[ok]), np.log(gm[ok]))
+            ax_.plot(ds, np.exp(fit.intercept + fit.slope * np.log(ds)), "--",
+                     color=line[0].get_color())
     _log_x(ax_, ds.astype(int))
     ax_.set(yscale="log", xlabel="d", ylabel=f"N_required (rel. MSE <= {eps:g})",
             title="empirical sample-size exponents")
