@@ -26,6 +26,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ REDUCED = {
     "theorycheck train --mode all --plot docs/img":
         "theorycheck train --mode all --plot docs/img --d 8 --steps 40,80",
     "python -m theorycheck kernel scaling --Ls 2,3 --ds 6,8,10,12 --learners poly,gaussian,ntk,rf,network --json docs/img/kernel_scaling.json":
-        "python -m theorycheck kernel scaling --Ls 2 --ds 6 --ns 16,32 --seeds 1 --steps 20 --learners poly,network --json docs/img/kernel_scaling_reduced.json",
+        "python -m theorycheck kernel scaling --Ls 2 --ds 6,8 --ns 16,32 --seeds 2 --steps 20 --learners poly,network --json docs/img/kernel_scaling_reduced.json",
     "python -m theorycheck labels study --scale full --r 4 --seeds 5 --set width=1024 --set label_gain=1 --set kernel=false --set mlp=false":
         "python -m theorycheck labels study --scale full --r 2 --seeds 1 --set width=64 --set n=300 --set n_test=300 --set label_gain=1 --set kernel=false --set mlp=false --serial",
     "python -m theorycheck labels study --scale full --r 4 --seeds 5 --set kernel=false --set mlp=false":
@@ -101,11 +102,11 @@ REDUCED = {
     "python -m theorycheck labels study --r 1,2,3 --seeds 5 --in-process":
         "python -m theorycheck labels study --r 1,2 --seeds 1 --in-process --set n=300 --set n_test=300 --set width=64 --set mlp_epochs=1",
     "python -m theorycheck three-layer exponents --ds 8,12,16,20 --ns 125,250,500,1000,2000,4000 --seeds 5 --serial":
-        "python -m theorycheck three-layer exponents --ds 8 --ns 125,250 --seeds 1 --serial --learners three_layer,poly_krr",
+        "python -m theorycheck three-layer exponents --ds 8,12 --ns 125,250 --seeds 2 --serial --learners three_layer,poly_krr",
     "python -m theorycheck three-layer --d 20 --n1 2400 --n2 600 --m1 4096 --baselines":
         "python -m theorycheck three-layer --d 8 --n1 400 --n2 100 --m1 256 --baselines",
     "python -m theorycheck three-layer figures --out docs/img -j 2 --seeds 5":
-        "python -m theorycheck three-layer figures --out docs/img -j 2 --seeds 1 --ds 8 --ns 125,250",
+        "python -m theorycheck three-layer figures --out docs/img -j 2 --seeds 2 --ds 8,12 --ns 125,250",
     "python -m theorycheck check -c 'three_layer.*'": "python -m theorycheck check -c 'three_layer.*' --max-examples 2",
     "python benchmarks/bench_kernel.py": "python benchmarks/bench_kernel.py --N 500",
 }
@@ -116,8 +117,8 @@ REDUCED_GRIDS = {
                            '[grid]\nlearner = ["poly", "network"]\nL = [2]\nd = [6]\nN = [16, 32]\n',
     "label_depth.toml": '[sweep]\nkind = "label-depth"\nseeds = 1\n[base]\nn = 300\nn_test = 300\n'
                         'width = 64\nmlp_epochs = 1\n[grid]\nr = [1, 2]\n',
-    "three_layer_exponents.toml": '[sweep]\nkind = "three-layer-fit"\nseeds = 1\n[grid]\n'
-                                  'learner = ["three_layer", "poly_krr"]\nd = [8]\nn = [125, 250]\n',
+    "three_layer_exponents.toml": '[sweep]\nkind = "three-layer-fit"\nseeds = 2\n[grid]\n'
+                                  'learner = ["three_layer", "poly_krr"]\nd = [8, 12]\nn = [125, 250]\n',
 }
 REDUCED_GRID_TOML = ('[sweep]\nkind = "target-energy"\nseeds = 1\n[base]\nn = 4096\n[grid]\nd = [8]\n'
                      'L = [3]\n[[runs]]\nkind = "claim"\nclaim = "gaussian.mc.agrees_with_exact"\n'
@@ -277,12 +278,15 @@ def _exec_python(key: str, body: str, cwd: Path) -> None:
     for old, new in REDUCED_PYTHON.get(key, ()):
         assert old in body, (key, old)
         body = body.replace(old, new)
+    module = types.ModuleType(re.sub(r"\W", "_", f"docs_example_{key}"))
+    sys.modules[module.__name__] = module   # dataclasses look their module up
     here = os.getcwd()
     os.chdir(cwd)
     try:
-        exec(compile(body, key, "exec"), {"__name__": f"docs_example_{abs(hash(key))}"})
+        exec(compile(body, key, "exec"), module.__dict__)
     finally:
         os.chdir(here)
+        sys.modules.pop(module.__name__, None)
 
 
 def _run_file(path: str, tmp: Path) -> int:

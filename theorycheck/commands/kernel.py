@@ -26,7 +26,8 @@ SPAN_OPTIONS = (
     ("--N", 60, "span: sample count (default 60)"),
 )
 SCALING_OPTIONS = (
-    ("--ds", "6,8,10,12", "scaling: d values"),
+    ("--ds", None, "scaling: d values (default 6,8,10,12); figure: the panels' d (default: the "
+                   "smallest and the largest)"),
     ("--ns", "16,32,64,128,256,512,1024,2048,4096", "scaling: N values"),
     ("--Ls", None, "scaling: target depths (default 2,3); figure: keep only these"),
     ("--seeds", 3, "scaling: number of seeds (default 3)"),
@@ -83,7 +84,7 @@ def _span(args) -> int:
 def _scaling(args) -> int:
     import time
     from theorycheck.papers.bfc.kernel_scaling import cells_to_records, kernel_study
-    ds, ns, Ls = int_list("ds", args.ds), int_list("ns", args.ns), int_list("Ls", args.Ls or "2,3")
+    ds, ns, Ls = int_list("ds", args.ds or "6,8,10,12"), int_list("ns", args.ns), int_list("Ls", args.Ls or "2,3")
     from theorycheck.commands._common import seed_count
     seeds = range(seed_count("--seeds", args.seeds, {"d": ds, "n": ns, "L": Ls}, min_value=2,
                              what="kernel scaling"))
@@ -159,7 +160,8 @@ def _figure(args) -> int:
                         f"{exc}); write them again with 'theorycheck kernel scaling'") from None
     _tables(cells, _eps(args.eps))
     from theorycheck.atomic import save_figure
-    path = save_figure(scaling_figure(data), args.out, dpi=120)
+    ds = None if args.ds is None else int_list("ds", args.ds)
+    path = save_figure(scaling_figure(data, ds=ds), args.out, dpi=150)
     print(f"wrote {path}")
     return 0
 
