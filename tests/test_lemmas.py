@@ -156,6 +156,19 @@ def test_fit_law_recovers_a_planted_exponent():
     assert f.worst_quarter == pytest.approx(max(p.err / p.loss ** 0.25 for p in pts))
     with pytest.raises(SpecError, match="at least 3"):
         fit_law(pts[:2])
+    with pytest.raises(SpecError, match="different losses"):
+        fit_law([pts[0]] * 3)
+
+
+def test_fit_law_interval_is_reproducible_by_seed():
+    rng = np.random.default_rng(1)
+    loss = np.geomspace(1e-6, 1, 25)
+    pts = [StudyPoint(1.0, 2, 1, 0.0, 0.0, float(l), float(l ** 0.5 * math.exp(0.3 * rng.standard_normal())), 1.0)
+           for l in loss]
+    a, b, c = fit_law(pts, seed=3), fit_law(pts, seed=3), fit_law(pts, seed=4)
+    assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
+    assert (a.ci_low, a.ci_high) != (c.ci_low, c.ci_high)
+    assert a.ci_low < a.exponent < a.ci_high
 
 
 # ------------------------------------------------------------------ the claims

@@ -96,7 +96,25 @@ def run_kernel_task(task: KernelTask) -> KernelCell:
 
 def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, Ls: Sequence[int] = (2,),
                  learners: Sequence[str] = ("poly", "network"), map: Callable = map, **options):
-    """Every (learner, L, d, N, seed) cell through ``map``; returns the cells."""
+    """Every (learner, L, d, N, seed) cell through ``map``; returns the cells.
+
+    Parameters
+    ----------
+    ds, ns, seeds : iterable of int
+        Dimensions, sample sizes N and seeds.
+    Ls : sequence of int
+        Target depths.
+    learners : sequence of str
+        ``poly``, ``gaussian``, ``ntk``, ``rf``, ``network``.
+    map : callable
+        A ``map`` to run the cells with.
+    **options
+        Fields of the cell task (``m``, ``steps``, ``n_test``, ``delta``, ...).
+
+    Returns
+    -------
+    list of KernelCell
+    """
     ds = sorted({check_int("d", d, min_value=2) for d in ds})
     ns = sorted({check_int("N", n, min_value=8) for n in ns})
     seeds = list(dict.fromkeys(check_int("seed", s, min_value=0) for s in seeds))
@@ -110,7 +128,15 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
 def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
     """{L: [ExponentRow per learner]} fitted at threshold ``eps`` by
     :func:`theorycheck.maths.exponents.fit_row`; each (learner, d) uses the N values measured
-    for it, so grids merged from several studies need not be complete."""
+    for it, so grids merged from several studies need not be complete.
+
+    Parameters
+    ----------
+    cells : sequence of KernelCell
+        Measured cells (docs/theory.md §1.7.3).
+    eps : float
+        Relative test error threshold.
+    """
     eps = check_real("eps", eps, positive=True)
     loss = {(c.task.L, c.task.learner, c.task.d, c.task.seed, c.task.n): c.rel_mse for c in cells}
     out = {}

@@ -55,7 +55,7 @@ class TargetEnergyConfig:
 
 def run_target_energy(config: TargetEnergyConfig, seed: int, recorder) -> dict:
     """Monte Carlo moments of each layer term alpha_l ||S*_l(x)||^2 of G* (docs/theory.md §1.3)."""
-    spec = target_spec(config.d, config.L, k=config.k, connections=config.connections,
+    spec = target_spec(config.d, config.L, k_target=config.k, connections=config.connections,
                        delta=config.delta, kappa=config.kappa, seed=seed,
                        centred=config.centred, dist=config.dist)
     target = build_target(spec)

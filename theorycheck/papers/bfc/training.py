@@ -107,7 +107,7 @@ class TrainConfig:
         if isinstance(self.B, tuple):
             _per_stage("B", self.B, n, lambda name, v: v)
         out = dataclasses.replace(self, steps=steps, lr=lr, freeze=freeze)
-        target_spec(out.d, out.L, k=out.k_target, connections=out.connections, delta=out.delta,
+        target_spec(out.d, out.L, k_target=out.k_target, connections=out.connections, delta=out.delta,
                     centred=out.centred, seed=out.target_seed)
         return out
 
@@ -161,7 +161,7 @@ def train_cost(cfg: "TrainConfig", **sizes) -> tuple[float, float]:
     v = {k: getattr(cfg, k) for k in _SIZE_KEYS}
     v.update(sizes)
     d, n_test, batch, N = v["d"], v["n_test"], v["batch"], v["N"] or 0
-    tspec = target_spec(d, cfg.L, k=v["k_target"], connections=cfg.connections, delta=cfg.delta,
+    tspec = target_spec(d, cfg.L, k_target=v["k_target"], connections=cfg.connections, delta=cfg.delta,
                         centred=cfg.centred, seed=cfg.target_seed)
     params, rows, cols = _learner_of(cfg, d, v["k"], v["two_layer_width"]).sizes()
     ktot = sum(tspec.widths)
@@ -269,7 +269,7 @@ class MemoryRecorder:
 
 
 def make_target(cfg: TrainConfig) -> BFCTarget:
-    return build_target(target_spec(cfg.d, cfg.L, k=cfg.k_target, connections=cfg.connections,
+    return build_target(target_spec(cfg.d, cfg.L, k_target=cfg.k_target, connections=cfg.connections,
                                     delta=cfg.delta, centred=cfg.centred, seed=cfg.target_seed))
 
 
