@@ -1,7 +1,7 @@
 """Tables and headline figure of the depth study (docs/bfc.md "The separation across depth").
 
-    theorycheck sweep examples/depth_study.toml --workers 2
-    theorycheck sweep examples/depth_classification.toml --workers 2
+    theorycheck sweep examples/depth_study.toml -j 2
+    theorycheck sweep examples/depth_classification.toml -j 2
     python examples/depth_report.py [--store theorycheck-results.sqlite] [--out docs/img]
 
 Reads the finished ``bfc-depth`` runs of the store, prints the curve table (d, N, seeds, median

@@ -41,6 +41,7 @@ BLOCKS = {
     "docs/architecture.md#0": "diagram", "docs/architecture.md#1": "diagram",
     "docs/architecture.md#2": "diagram",
     "docs/bfc.md#0": "shell", "docs/bfc.md#1": "python", "docs/bfc.md#2": "python",
+    "docs/bfc.md#3": "shell",
     "docs/errors.md#0": "shell", "docs/errors.md#1": "shell", "docs/errors.md#2": "shell",
     "docs/kernels.md#0": "shell", "docs/kernels.md#1": "shell", "docs/kernels.md#2": "output",
     "docs/kernels.md#3": "shell", "docs/kernels.md#4": "shell", "docs/kernels.md#5": "shell",
@@ -108,6 +109,8 @@ REDUCED = {
     "python -m theorycheck three-layer figures --out docs/img -j 2 --seeds 5":
         "python -m theorycheck three-layer figures --out docs/img -j 2 --seeds 2 --ds 8,12 --ns 125,250",
     "python -m theorycheck check -c 'three_layer.*'": "python -m theorycheck check -c 'three_layer.*' --max-examples 2",
+    "python examples/depth_report.py --store theorycheck-results.sqlite --kernels":
+        "python examples/depth_report.py --store theorycheck-results.sqlite --no-bound --out docs/img",
     "python benchmarks/bench_kernel.py": "python benchmarks/bench_kernel.py --N 500",
 }
 
@@ -117,6 +120,11 @@ REDUCED_GRIDS = {
                            '[grid]\nlearner = ["poly", "network"]\nL = [2]\nd = [6]\nN = [16, 32]\n',
     "label_depth.toml": '[sweep]\nkind = "label-depth"\nseeds = 1\n[base]\nn = 300\nn_test = 300\n'
                         'width = 64\nmlp_epochs = 1\n[grid]\nr = [1, 2]\n',
+    "depth_study.toml": '[sweep]\nkind = "bfc-depth"\nseeds = 1\n[base]\nsteps_scale = 0.02\n'
+                        'n_test = 500\n[grid]\nL = [2]\nd = [4]\nN = [32, 64]\n',
+    "depth_classification.toml": '[sweep]\nkind = "bfc-depth"\nseeds = 1\n[base]\nloss = "logistic"\n'
+                                 'L = 2\nd = 4\nsteps_scale = 0.02\nn_test = 500\n[grid]\n'
+                                 'mode = ["e2e", "layerwise"]\nN = [64]\n',
     "three_layer_exponents.toml": '[sweep]\nkind = "three-layer-fit"\nseeds = 2\n[grid]\n'
                                   'learner = ["three_layer", "poly_krr"]\nd = [8, 12]\nn = [125, 250]\n',
 }
@@ -236,6 +244,8 @@ def _sandbox(tmp: Path) -> Path:
     (tmp / "examples").mkdir()
     for name, text in REDUCED_GRIDS.items():
         (tmp / "examples" / name).write_text(text)
+    for script in (ROOT / "examples").glob("*.py"):
+        shutil.copy(script, tmp / "examples" / script.name)
     (tmp / "docs" / "img").mkdir(parents=True)
     for p in (ROOT / "docs" / "img").glob("*.json"):
         shutil.copy(p, tmp / "docs" / "img" / p.name)

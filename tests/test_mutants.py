@@ -92,7 +92,7 @@ MUTANTS: dict[str, list[tuple[str, dict]]] = {
         ("threshold divided by 8 (error <= 0.001)", {"threshold": 0.001})],
     "bfc.classification.layerwise_gap": [
         ("end-to-end training in place of layerwise", {"mode": "e2e"}),
-        ("threshold multiplied by 2.5 (error >= 0.02)", {"threshold": 0.02})],
+        ("gap factor 6 (layerwise errs >= 6x as often as e2e)", {"factor": 6.0})],
 }
 
 #: Still-true mutants (weaker statements); they must hold.

@@ -70,7 +70,32 @@ def budget_rule(d: int, L: int, *, scale: float = 1.0) -> dict:
 @dataclass(frozen=True)
 class DepthConfig:
     """Config of the ``bfc-depth`` run kind: one (d, L, N) cell; its seed is both the target's
-    and the run's."""
+    and the run's (docs/theory.md §1.7.4).
+
+    Parameters
+    ----------
+    d, L : int
+        Input dimension and depth of G* and of the learner.
+    N : int
+        Size of the fixed training pool.
+    mode : {"e2e", "layerwise"}
+        Training mode (docs/theory.md §1.5).
+    loss : {"squared", "logistic"}
+        Regression, or classification of sign(G* - median) (docs/theory.md §1.4.4).
+    k_target, k : int
+        Widths of the target and of the learner.
+    delta : float
+        Information gap of the target.
+    steps_scale : float
+        Multiplier of the steps :func:`budget_rule` gives.
+    n_test : int
+        Test samples.
+
+    Examples
+    --------
+    >>> DepthConfig(d=6, L=3, N=128).N
+    128
+    """
 
     d: int = setting(8, min_value=2, help="input dimension")
     L: int = setting(3, min_value=2, max_value=4, help="depth of G* and of the learner")
@@ -150,7 +175,21 @@ def kernel_class_error(d: int, L: int, N: int, seed: int, *, kernel: str = "poly
 def records_from_store(path, *, mode: str = "e2e", loss: str = "squared") -> list[dict]:
     """The finished ``bfc-depth`` runs of a results store as records ``{L, d, N, seed, rel,
     seconds}`` (``rel``: the final relative test error; for the logistic loss the test
-    classification error)."""
+    classification error).
+
+    Parameters
+    ----------
+    path : str or Path
+        The results store (docs/sweeps.md).
+    mode : {"e2e", "layerwise"}
+        Which training mode's runs to read.
+    loss : {"squared", "logistic"}
+        Which loss's runs to read.
+
+    Returns
+    -------
+    list of dict
+    """
     from pathlib import Path
 
     from theorycheck.errors import SpecError
@@ -173,7 +212,18 @@ def records_from_store(path, *, mode: str = "e2e", loss: str = "squared") -> lis
 
 def curve_table(records: Sequence[dict]) -> list[dict]:
     """Per (L, d, N): the seeds, the median, mean, geometric mean, min and max of the relative
-    error, sorted by (L, d, N)."""
+    error, sorted by (L, d, N).
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Records ``{L, d, N, seed, rel}`` (:func:`records_from_store`).
+
+    Returns
+    -------
+    list of dict
+        One row per (L, d, N) with keys ``L, d, N, seeds, median, mean, geo_mean, min, max``.
+    """
     keys = sorted({(r["L"], r["d"], r["N"]) for r in records})
     rows = []
     for L, d, N in keys:
@@ -187,7 +237,17 @@ def curve_table(records: Sequence[dict]) -> list[dict]:
 
 def monotone_within_spread(rows: Sequence[dict]) -> bool:
     """True when each (L, d) curve's median never rises above the previous N's largest seed
-    value: the curve falls, up to the seed spread."""
+    value: the curve falls, up to the seed spread.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows of :func:`curve_table`.
+
+    Returns
+    -------
+    bool
+    """
     by = {}
     for r in rows:
         by.setdefault((r["L"], r["d"]), []).append(r)
@@ -201,8 +261,27 @@ def monotone_within_spread(rows: Sequence[dict]) -> bool:
 def bound_required(d: int, L: int, eps: float, seeds: Iterable[int], *, exact_max_d: int = 8,
                    n_mc: int = 200_000) -> list[float]:
     """The every-kernel bound's N_required(eps) for each seed's target
-    (:func:`theorycheck.papers.bfc.span_lemma.every_kernel_bound`; exact energies up to
-    ``exact_max_d``, Monte Carlo beyond)."""
+    (:func:`theorycheck.papers.bfc.span_lemma.every_kernel_bound`, docs/theory.md §1.7.4).
+
+    Parameters
+    ----------
+    d, L : int
+        Input dimension and depth of the target.
+    eps : float
+        Relative error (of the top-term energy) to reach.
+    seeds : iterable of int
+        Target seeds.
+    exact_max_d : int
+        Largest d whose energies by degree are computed exactly; Monte Carlo beyond.
+    n_mc : int
+        Monte Carlo samples where the energies are not exact.
+
+    Returns
+    -------
+    list of float
+        N_required per seed: the least N at which the bound drops to ``eps`` (0 if it
+        starts below).
+    """
     from theorycheck.papers.bfc.span_lemma import every_kernel_bound
     return [float(every_kernel_bound(d, L, seed=s, exact_max_d=exact_max_d, n_mc=n_mc).n_required(eps))
             for s in seeds]
@@ -273,7 +352,20 @@ def depth_rows(records: Sequence[dict], eps: float, *, bound: bool = True,
 
 
 def format_depth_table(rows: Sequence[dict], eps: float) -> str:
-    """Markdown table of :func:`depth_rows`."""
+    """Markdown table of :func:`depth_rows`.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        The rows :func:`depth_rows` returns.
+    eps : float
+        The threshold the rows' N_required refer to (shown in the header).
+
+    Returns
+    -------
+    str
+        The table in Markdown.
+    """
     lines = [f"| L | d | network N_required(eps = {eps:g}), median [min, max] over seeds | censored | "
              f"every-kernel bound N_required | D_(2^L) |", "|---|---:|---|---:|---:|---:|"]
     from theorycheck.papers.bfc.span_lemma import dim_q
