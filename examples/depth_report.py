@@ -30,9 +30,14 @@ def main(argv=None) -> int:
     p.add_argument("--figure-d", type=int, default=8)
     p.add_argument("--no-bound", action="store_true", help="skip the bound's requirement")
     p.add_argument("--kernels", action="store_true", help="measure the poly kernel's classification error")
+    p.add_argument("--steps-scale", type=float, default=1.0,
+                   help="read the runs of this budget (the sweep's steps_scale; default 1: the rule)")
     args = p.parse_args(argv)
     out = Path(args.out)
-    recs = records_from_store(args.store)
+    recs = records_from_store(args.store, steps_scale=args.steps_scale)
+    if not recs:
+        p.error(f"{args.store} holds no finished bfc-depth regression run with steps_scale="
+                f"{args.steps_scale}; run 'theorycheck sweep examples/depth_study.toml' first")
     rows = curve_table(recs)
     print("| L | d | N | seeds | mean | median | [min, max] |\n|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
@@ -42,7 +47,8 @@ def main(argv=None) -> int:
     for eps in (float(e) for e in args.eps.split(",")):
         print(format_depth_table(depth_rows(recs, eps, bound=not args.no_bound), eps), "\n")
 
-    cls = {m: records_from_store(args.store, mode=m, loss="logistic") for m in ("e2e", "layerwise")}
+    cls = {m: records_from_store(args.store, mode=m, loss="logistic", steps_scale=args.steps_scale)
+           for m in ("e2e", "layerwise")}
     if cls["e2e"]:
         print("| d | N | e2e class. error (median [min, max]) | layerwise | poly kernel |\n|---|---:|---|---|---|")
         for key in sorted({(r["d"], r["N"]) for r in cls["e2e"]}):

@@ -110,7 +110,8 @@ REDUCED = {
         "python -m theorycheck three-layer figures --out docs/img -j 2 --seeds 2 --ds 8,12 --ns 125,250",
     "python -m theorycheck check -c 'three_layer.*'": "python -m theorycheck check -c 'three_layer.*' --max-examples 2",
     "python examples/depth_report.py --store theorycheck-results.sqlite --kernels":
-        "python examples/depth_report.py --store theorycheck-results.sqlite --no-bound --out docs/img",
+        "python examples/depth_report.py --store theorycheck-results.sqlite --no-bound --out docs/img "
+        "--steps-scale 0.02",
     "python benchmarks/bench_kernel.py": "python benchmarks/bench_kernel.py --N 500",
 }
 

@@ -172,7 +172,8 @@ def kernel_class_error(d: int, L: int, N: int, seed: int, *, kernel: str = "poly
     return float(np.mean(np.where(fit(Xte) >= 0, 1.0, -1.0) != label(Xte)))
 
 
-def records_from_store(path, *, mode: str = "e2e", loss: str = "squared") -> list[dict]:
+def records_from_store(path, *, mode: str = "e2e", loss: str = "squared",
+                       steps_scale: float = 1.0) -> list[dict]:
     """The finished ``bfc-depth`` runs of a results store as records ``{L, d, N, seed, rel,
     seconds}`` (``rel``: the final relative test error; for the logistic loss the test
     classification error).
@@ -185,6 +186,8 @@ def records_from_store(path, *, mode: str = "e2e", loss: str = "squared") -> lis
         Which training mode's runs to read.
     loss : {"squared", "logistic"}
         Which loss's runs to read.
+    steps_scale : float
+        Which budget's runs to read (1.0: the budget rule itself).
 
     Returns
     -------
@@ -202,7 +205,7 @@ def records_from_store(path, *, mode: str = "e2e", loss: str = "squared") -> lis
     out = []
     for r in runs:
         c, s = r["config"], r["summary"]
-        if c["mode"] != mode or c["loss"] != loss or c["steps_scale"] != 1.0:
+        if c["mode"] != mode or c["loss"] != loss or c["steps_scale"] != steps_scale:
             continue
         rel = s["final_class_err"] if loss == "logistic" else s["final_rel_loss"]
         out.append({"L": c["L"], "d": c["d"], "N": c["N"], "seed": r["seed"], "rel": float(rel),
