@@ -111,7 +111,7 @@ REDUCED = {
     "python -m theorycheck check -c 'three_layer.*'": "python -m theorycheck check -c 'three_layer.*' --max-examples 2",
     "python examples/depth_report.py --store theorycheck-results.sqlite --kernels":
         "python examples/depth_report.py --store theorycheck-results.sqlite --no-bound --out docs/img "
-        "--steps-scale 0.02",
+        "--steps-scale 0.02 --figure-d 4",
     "python benchmarks/bench_kernel.py": "python benchmarks/bench_kernel.py --N 500",
 }
 

@@ -296,3 +296,16 @@ def test_int_lists():
         _common.int_list("--ds", "")
     with pytest.raises(SpecError, match="--ds='x' is invalid: not an integer"):
         _common.int_list("--ds", "8,x")
+
+
+def test_a_relative_store_path_follows_the_current_folder(tmp_path, monkeypatch):
+    """The same relative store name in two folders is two stores, also in one process (the
+    open-store cache once handed the second folder the first folder's connection)."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        row = run_once("tests.sweep_kinds:WALK", {"steps": 2}, 0, "theorycheck-results.sqlite")
+        assert row["status"] == "done"
+    for name in ("a", "b"):
+        with Store(tmp_path / name / "theorycheck-results.sqlite", create=False) as st:
+            assert len(st.runs()) == 1

@@ -422,14 +422,22 @@ class Recorder:
 
 # -- execution (driver-side serial, or inside a dask worker) --------------------------------
 
-_STORES: dict[str, Store] = {}
+_STORES: dict[tuple, Store] = {}
 _PINNED: int | None = None
 
 
 def _store(path: str) -> Store:
-    st = _STORES.get(path)
+    """This process's open :class:`Store` for the file at ``path``: keyed by the file itself
+    (absolute path and inode), so a relative path after a change of folder, or a store
+    deleted and created again, never reaches another file's connection."""
+    try:
+        info = os.stat(path)
+        key = (os.path.abspath(path), info.st_dev, info.st_ino)
+    except OSError:
+        key = (os.path.abspath(path), None, None)
+    st = _STORES.get(key)
     if st is None:
-        st = _STORES[path] = Store(path, create=False)
+        st = _STORES[key] = Store(path, create=False)
     return st
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from theorycheck.papers.bfc.span_lemma import dim_q
-from theorycheck.plotting import MIN_FONT, page_figsize, subplots
+from theorycheck.plotting import MIN_FONT, finish, page_figsize, subplots
 
 
 def scaling_figure(data: dict, *, fig=None, with_bound: bool = False, ds=None):
@@ -165,6 +165,10 @@ def depth_figure(records, kernel_cells=(), *, d: int = 8, Ls=None, kernels=("pol
 
     mine = [r for r in records if r["d"] == d]
     Ls = sorted({r["L"] for r in mine}) if Ls is None else list(Ls)
+    if not Ls:
+        from theorycheck.errors import SpecError
+        have = sorted({r["d"] for r in records})
+        raise SpecError(f"d={d} is invalid: no record at that dimension; pass one of {have}")
     owned = fig is None
     fig, axes = subplots(fig=fig, nrows=1, ncols=len(Ls), figsize=(3.3 * len(Ls), 3.1),
                          squeeze=False, sharey=True)
