@@ -48,14 +48,15 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from theorycheck.errors import NumericalError, SpecError
+from theorycheck.papers.bfc import learner_fused as _fk
 from theorycheck.papers.bfc import learner_numba as _k
 from theorycheck.papers.bfc.target import BFCTarget, _connections
 from theorycheck.validation import (check_array, check_bool, check_choice, check_int,
                                     check_real, short_repr as _short)
 
-LOOPS_MAX_BATCH = 32
+LOOPS_MAX_BATCH = 7
 LOSSES = ("squared", "logistic")
-PATHS = ("auto", "loops", "blas")
+PATHS = ("auto", "loops", "fused", "blas")
 
 
 # ----------------------------------------------------------------------------- spec
@@ -525,8 +526,35 @@ def _args(params: LearnerParams):
 def _pick_path(path: str, n: int) -> str:
     check_choice("path", path, PATHS)
     if path == "auto":
-        return "loops" if n <= LOOPS_MAX_BATCH else "blas"
+        return "loops" if n <= LOOPS_MAX_BATCH else "fused"
     return path
+
+
+def _fused_args(params: LearnerParams, n: int):
+    """The fused kernel's lift (theta's dtype, for the BLAS products) and workspace."""
+    dt = params.theta.dtype
+    R = _flat_R(params)
+    if R.dtype != dt:
+        key = ("_rflat_cast", id(R))
+        cached = params.__dict__.get("_rcast")
+        if cached is None or cached[0] != key:
+            cached = params.__dict__["_rcast"] = (key, R.astype(dt))
+        R = cached[1]
+    lay = _layout(params.spec)
+    ws = _Workspace.for_batch(params.spec, n, dt)
+    work = ws.arrays.get("fused")
+    if work is None:
+        work = ws.arrays["fused"] = np.empty(int(_fk.work_size(lay.lay, n, lay.ptot)), dtype=dt)
+    return R, work
+
+
+def _run_fused(params: LearnerParams, X, y, grad, mode: int, lr: float, wd: float):
+    base, frozen, ptot = _args(params)
+    R, work = _fused_args(params, X.shape[0])
+    f = np.empty(X.shape[0])
+    loss = _fk.step_blas(params.theta, grad, X, y, base[0], base[1], base[2], R, *base[4:], mode,
+                         lr, wd, frozen, ptot, f, work)
+    return loss, f
 
 
 def forward(params: LearnerParams, X, *, path: str = "auto"):
@@ -541,6 +569,8 @@ def forward(params: LearnerParams, X, *, path: str = "auto"):
         f = np.empty(X.shape[0])
         _k.step(params.theta, params.theta[:0], X, f, *base, 2, 0.0, 0.0, frozen, ptot, f)
         return f, None
+    if path == "fused":
+        return _run_fused(params, X, X[:, 0], params.theta[:0], 2, 0.0, 0.0)[1], None
     f, cache = _blas_forward(params, X)
     return f, cache
 
@@ -672,6 +702,9 @@ def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True, ws=None)
         grad = np.empty_like(params.theta)
         f = np.empty(X.shape[0])
         loss = _k.step(params.theta, grad, X, y, *base, 0, 0.0, 0.0, frozen, ptot, f)
+    elif path == "fused":
+        grad = np.empty_like(params.theta)
+        loss = _run_fused(params, X, y, grad, 0, 0.0, 0.0)[0]
     else:
         loss, grad = _blas_loss_grad(params, X, y, ws)
     if not math.isfinite(loss):
@@ -773,11 +806,14 @@ def sgd_step(params: LearnerParams, X, y, lr: float, *, lambda_tie: float = 0.0,
         lambda_tie, lambda_wd = _check_reg(lambda_tie, lambda_wd)
         lr = check_real("lr", lr, positive=True)
     path = _pick_path(path, X.shape[0])
-    if path == "loops" and not lambda_tie:
-        base, frozen, ptot = _args(params)
-        f = np.empty(X.shape[0])
-        loss = _k.step(params.theta, params.theta[:0], X, y, *base, 1, float(lr), float(lambda_wd),
-                    frozen, ptot, f)
+    if path in ("loops", "fused") and not lambda_tie:
+        if path == "loops":
+            base, frozen, ptot = _args(params)
+            f = np.empty(X.shape[0])
+            loss = _k.step(params.theta, params.theta[:0], X, y, *base, 1, float(lr),
+                           float(lambda_wd), frozen, ptot, f)
+        else:
+            loss = _run_fused(params, X, y, params.theta[:0], 1, float(lr), float(lambda_wd))[0]
         if loss == -1.0:
             _raise_update_overflow(lr)
         if not math.isfinite(loss):
