@@ -27,15 +27,24 @@ Conventions [R] (configurable, defaults stated):
 
 All parameters live in one flat vector ``theta`` (views: :meth:`LearnerParams.K`,
 ``.W``, ``.M``, ``.b``); layer l's K_l and W_l are one row-major block
-``M_l = [K_l; W_l]`` so both are read in one pass. Two numerically equivalent
-code paths: the fused numba loop kernel (``path="loops"``, for online and small
-batches: one call does forward, loss, backward and, in sgd_step, the update;
-compiled with reassociating fastmath; register-blocked loops below 8 samples, BLAS
-calls from inside the kernel from 8 on) and a BLAS path (``path="blas"``,
-NumPy GEMMs plus one-pass IEEE numba element-wise kernels, for large batches and
-the plain float64 reference); ``path="auto"`` picks loops for batches of at most
-:data:`LOOPS_MAX_BATCH`. float64 by default; float32 parameters (``dtype``) run
-both paths in single precision (accumulations in the loop kernel stay float64).
+``M_l = [K_l; W_l]`` so both are read in one pass. Three numerically equivalent
+code paths:
+
+* ``path="loops"``: the fused numba loop kernel for online and small batches (one call
+  does forward, loss, backward and, in sgd_step, the update; register-blocked loops,
+  reassociating fastmath);
+* ``path="fused"``: one numba call per step that makes every matrix product through BLAS
+  on a kept workspace, with the element-wise work (sigma_t, its derivative, the loss
+  gradient, the SGD update) fused into the passes and GEMMs that already touch the data,
+  and the quadratic identity dL/dW = 2 W IN^T diag(c) IN where a layer has no truncated
+  entry and it costs fewer flops (:mod:`theorycheck.papers.bfc.learner_fused`);
+* ``path="blas"``: NumPy GEMMs plus one-pass IEEE numba element-wise kernels, the plain
+  float64 reference the other two are tested against.
+
+``path="auto"`` picks loops for batches of at most :data:`LOOPS_MAX_BATCH` samples and
+fused beyond. float64 by default; float32 parameters (``init_learner(..., dtype=np.float32)``)
+train in single precision on every path (BLAS sgemm; F, the loss and its derivative are
+accumulated in float64); verification code stays float64.
 """
 
 from __future__ import annotations

@@ -53,6 +53,22 @@ def work_size(lay, n, ptot):
     return n * (2 * ptot + nin_tot + rows_tot + u_tot + 2 * ninmax + kmax) + 2 * ninmax * ninmax + mnmax
 
 
+@njit(cache=True)
+def quadratic_pays(n, m, nin, trained, need_din):
+    """Whether the quadratic identity costs fewer flops than the direct products for a wide
+    map of ``m`` rows over ``nin`` inputs and a batch of ``n``: ``(n + m) nin^2`` against
+    ``n m nin`` per product needed (weight gradient if ``trained``, input gradient if
+    ``need_din``).
+
+    Examples
+    --------
+    >>> quadratic_pays(512, 256, 128, True, False), quadratic_pays(32, 256, 128, True, False)
+    (True, False)
+    """
+    products = (1 if trained else 0) + (1 if need_din else 0)
+    return products > 0 and (n + m) * nin * nin < n * m * nin
+
+
 @njit(cache=True, inline="always")
 def _take(work, at, size):
     return work[at:at + size], at + size
@@ -163,9 +179,7 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                     U[s, q] = 2.0 * U[s, q] * dphi[s, po + q]
             mm(U, False, Rl, False, dS, 1.0, 0.0)
         m = rows - zr
-        direct = n * m * nin * ((1 if trained else 0) + (1 if need_din else 0))
-        quad = ((n + m) * nin * nin * ((1 if trained else 0) + (1 if need_din else 0)))
-        if zr > 0 and ntrunc[i] == 0 and quad < direct:
+        if zr > 0 and ntrunc[i] == 0 and quadratic_pays(n, m, nin, trained, need_din):
             W = M[zr:]
             Kb = M[:zr]
             if need_din:    # din = dS K + 2 diag(c) IN (W^T W)
