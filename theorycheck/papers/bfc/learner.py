@@ -526,10 +526,20 @@ def _check_batch(params: LearnerParams, X, y=None, *, need_y: bool = True):
 
 
 def _args(params: LearnerParams):
-    spec, lay = params.spec, _layout(params.spec)
-    frozen = np.array([1 if l in params.frozen else 0 for l in range(2, spec.L + 1)], dtype=np.uint8)
-    return (lay.lay, lay.cols, lay.lifted, params.R_flat, np.asarray(spec.alphas, dtype=np.float64),
-            float(spec.B), bool(spec.centred), LOSSES.index(spec.loss)), frozen, lay.ptot
+    (lay, cols, lifted, alphas, B, centred, loss), frozen, ptot = _static_args(params.spec,
+                                                                             params.frozen)
+    return (lay, cols, lifted, params.R_flat, alphas, B, centred, loss), frozen, ptot
+
+
+@functools.lru_cache(maxsize=64)
+def _static_args(spec: LearnerSpec, frozen_layers: frozenset):
+    """The kernels' arguments that depend on the architecture only (built once: a step at
+    batch 1 lasts tens of microseconds). Shared: the kernels never write them."""
+    lay = _layout(spec)
+    frozen = np.array([1 if l in frozen_layers else 0 for l in range(2, spec.L + 1)], dtype=np.uint8)
+    alphas = np.asarray(spec.alphas, dtype=np.float64)
+    return (lay.lay, lay.cols, lay.lifted, alphas, float(spec.B), bool(spec.centred),
+            LOSSES.index(spec.loss)), frozen, lay.ptot
 
 
 def _pick_path(path: str, n: int) -> str:
@@ -579,7 +589,8 @@ def forward(params: LearnerParams, X, *, path: str = "auto"):
         _k.step(params.theta, params.theta[:0], X, f, *base, 2, 0.0, 0.0, frozen, ptot, f)
         return f, None
     if path == "fused":
-        return _run_fused(params, X, X[:, 0], params.theta[:0], 2, 0.0, 0.0)[1], None
+        return _run_fused(params, X, np.zeros(X.shape[0], dtype=X.dtype), params.theta[:0], 2,
+                          0.0, 0.0)[1], None
     f, cache = _blas_forward(params, X)
     return f, cache
 

@@ -69,7 +69,7 @@ def quadratic_pays(n, m, nin, trained, need_din):
     return products > 0 and (n + m) * nin * nin < n * m * nin
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _take(work, at, size):
     return work[at:at + size], at + size
 
@@ -151,9 +151,14 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
     if not math.isfinite(loss):
         return loss
     # --------------------------------------------------------------- backward
+    # explicit loops, not slice assignments: numba's slice assignment drags its string-
+    # formatting error path into the compile (seconds of cold start)
     if mode == 0:
-        grad[:] = 0.0
-    dphi[:, :] = 0.0
+        for t in range(grad.shape[0]):
+            grad[t] = 0.0
+    for s in range(n):
+        for c in range(ptot):
+            dphi[s, c] = 0.0
     shrink = 1.0 - 2.0 * lr * wd
     check = 0.0
     for i in range(nl - 1, -1, -1):
@@ -215,7 +220,9 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                     if p > 0:
                         mm(dS, True, IN, False, Kb, -lr, shrink)
                     else:
-                        Kb[:, :] *= shrink
+                        for r in range(zr):
+                            for c in range(nin):
+                                Kb[r, c] *= shrink
                     for r in range(zr):
                         for c in range(nin):
                             check += Kb[r, c]
@@ -240,8 +247,9 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                     mm(D, True, IN, False, G[start:], 1.0, 0.0)
                 else:
                     mm(D, True, IN, False, M[start:], -lr, shrink)
-                    if start > 0:
-                        M[:start, :] *= shrink
+                    for r in range(start):
+                        for c in range(nin):
+                            M[r, c] *= shrink
                     for r in range(rows):
                         for c in range(nin):
                             check += M[r, c]
