@@ -549,30 +549,32 @@ def _pick_path(path: str, n: int) -> str:
     return path
 
 
-def _fused_args(params: LearnerParams, n: int):
-    """The fused kernel's lift (theta's dtype, for the BLAS products) and workspace."""
+def _fused_plan(params: LearnerParams, n: int) -> tuple:
+    """The fused kernel's arguments besides theta, the batch and the step's scalars, kept on
+    ``params`` for its batch size (looking them up again costs as much as a small GEMM):
+    the layout, the lift in theta's dtype (for the BLAS products) and a workspace."""
+    R64 = _flat_R(params)
+    key = (n, params.theta.dtype, params.spec, params.frozen, id(R64))
+    plan = params.__dict__.get("_fused_plan")
+    if plan is not None and plan[0] == key:
+        return plan[1]
+    (lay, cols, lifted, alphas, B, centred, loss), frozen, ptot = _static_args(params.spec,
+                                                                             params.frozen)
     dt = params.theta.dtype
-    R = _flat_R(params)
-    if R.dtype != dt:
-        key = ("_rflat_cast", id(R))
-        cached = params.__dict__.get("_rcast")
-        if cached is None or cached[0] != key:
-            cached = params.__dict__["_rcast"] = (key, R.astype(dt))
-        R = cached[1]
-    lay = _layout(params.spec)
+    R = R64.astype(dt) if R64.dtype != dt else R64
     ws = _Workspace.for_batch(params.spec, n, dt)
     work = ws.arrays.get("fused")
     if work is None:
-        work = ws.arrays["fused"] = np.empty(int(_fk.work_size(lay.lay, n, lay.ptot)), dtype=dt)
-    return R, work
+        work = ws.arrays["fused"] = np.empty(int(_fk.work_size(lay, n, ptot)), dtype=dt)
+    args = ((lay, cols, lifted, R, alphas, B, centred, loss), (frozen, ptot), work)
+    params.__dict__["_fused_plan"] = (key, args)
+    return args
 
 
 def _run_fused(params: LearnerParams, X, y, grad, mode: int, lr: float, wd: float):
-    base, frozen, ptot = _args(params)
-    R, work = _fused_args(params, X.shape[0])
+    head, (frozen, ptot), work = _fused_plan(params, X.shape[0])
     f = np.empty(X.shape[0])
-    loss = _fk.step_blas(params.theta, grad, X, y, base[0], base[1], base[2], R, *base[4:], mode,
-                         lr, wd, frozen, ptot, f, work)
+    loss = _fk.step_blas(params.theta, grad, X, y, *head, mode, lr, wd, frozen, ptot, f, work)
     return loss, f
 
 

@@ -107,7 +107,6 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
             phi[s, d + a] = x * x - c1
     f = np.zeros(n)
     ntrunc = np.zeros(nl, np.int64)
-    b2 = bt * bt
     # ---------------------------------------------------------------- forward
     for i in range(nl):
         rows, k, nin, mo, bo, co = lay[i, ROWS], lay[i, K], lay[i, NIN], lay[i, MO], lay[i, BO], lay[i, CO]
@@ -115,9 +114,19 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         M = theta[mo:mo + rows * nin].reshape((rows, nin))
         IN = INb[n * lay[i, IO]:n * lay[i, IO] + n * nin].reshape((n, nin))
         PRE = PREb[n * lay[i, QO]:n * lay[i, QO] + n * rows].reshape((n, rows))
-        for s in range(n):
-            for c in range(nin):
-                IN[s, c] = phi[s, cols[co + c]] - theta[bo + c]
+        c0 = cols[co]
+        contiguous = True
+        for c in range(nin):
+            if cols[co + c] != c0 + c:
+                contiguous = False
+        if contiguous:      # chain connections: a plain (vectorised) copy, no gather
+            for s in range(n):
+                for c in range(nin):
+                    IN[s, c] = phi[s, c0 + c] - theta[bo + c]
+        else:
+            for s in range(n):
+                for c in range(nin):
+                    IN[s, c] = phi[s, cols[co + c]] - theta[bo + c]
         start = zr if (p == 0 and zr > 0) else 0     # the top layer's K rows feed nothing
         mm(IN, False, M[start:], True, PRE[:, start:], 1.0, 0.0)
         if p > 0:
@@ -132,14 +141,13 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         for s in range(n):
             acc = 0.0
             for r in range(zr, rows):
+                # branch-free: with zc = clip(z, -B, B), sigma_t(z) = zc (2 z - zc) (z^2 inside,
+                # 2B|z| - B^2 outside); NaN and inf in z still reach the sum
                 z = PRE[s, r]
-                az = abs(z)
-                if az <= bt:
-                    acc += z * z
-                else:
-                    acc += 2.0 * bt * az - b2
-                    PRE[s, r] = bt if z > 0 else -bt
-                    nt += 1
+                zc = min(max(z, -bt), bt)
+                acc += zc * (2.0 * z - zc)
+                nt += zc != z
+                PRE[s, r] = zc
             f[s] += a_l * acc
         ntrunc[i] = nt
     for s in range(n):
