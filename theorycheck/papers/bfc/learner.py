@@ -856,15 +856,15 @@ def _raise_update_overflow(lr: float) -> None:
 
 
 def warmup() -> None:
-    """Compile (or load from cache) the learner kernels for float64."""
+    """Compile (or load from numba's cache) every learner kernel for float64: the loop, fused
+    and BLAS paths. Optional: each kernel compiles on its first call anyway."""
     spec = learner_spec(3, 3, k=2, m=3)
     params = init_learner(spec, rng=0)
     X = np.random.default_rng(0).standard_normal((2, 3))
     y = np.zeros(2)
-    for path in ("loops", "blas"):
+    for path in ("loops", "fused", "blas"):
         loss_and_grad(params, X, y, path=path)
         forward(params, X, path=path)
-    sgd_step(params, X, y, 1e-3, path="loops")
-    sgd_step(params, X, y, 1e-3, path="blas")
+        sgd_step(params, X, y, 1e-3, path=path)
     tied = init_learner(learner_spec(3, 3, k=2, tied=True), rng=0)
     loss_and_grad(tied, X, y, path="blas")
