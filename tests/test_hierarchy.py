@@ -120,6 +120,35 @@ def test_verifier_fails_on_corrupted_values():
     assert not rep[k]["ok"] and rep[k]["certificate"] == np.inf
 
 
+def test_integer_certificate_agrees_with_the_linear_program():
+    """The label's own integer polynomial certifies every teacher label exactly; the LP's
+    least bound (the opt-in audit) is never above the integer bound it replaces."""
+    T = teacher(12, 2, 4, gate_fan_in=3, vote_size=3, seed=4)
+    h = T.hierarchy(K=3, M=6)
+    X = np.random.default_rng(1).choice([-1.0, 1.0], (600, 12))
+    fast = verify_ptf(h, X, T.evaluate(X))
+    audit = verify_ptf(h, X, T.evaluate(X), lp="always")
+    assert all(r["ok"] and r["method"] == "integer" for r in fast)
+    assert all(r["ok"] and r["method"] == "lp" for r in audit)
+    for f, a in zip(fast, audit):
+        assert f["certificate"] == f["bound"] and a["certificate"] <= f["certificate"] + 1e-7
+
+
+def test_values_off_the_declared_polynomial_fall_back_to_the_linear_program():
+    # declared maj(x0, x1, x2), but the values are x0: a function of the parents and a
+    # (1, 1)-PTF, which only the LP can certify
+    h = hierarchy(3, [label("y1_0", 1, ["x0", "x1", "x2"], {(0,): 1, (1,): 1, (2,): 1})],
+                  K=1, M=1)
+    X = all_assignments(3)
+    rep = verify_ptf(h, X, X[:, :1])
+    assert rep[0]["method"] == "lp" and rep[0]["ok"]
+    assert rep[0]["certificate"] == pytest.approx(1.0)
+    # not a function of its parents at all: no certificate, whatever the method
+    rep = verify_ptf(h, np.vstack([X, X]), np.vstack([X[:, :1], -X[:, :1]]))
+    assert rep[0]["method"] == "function" and rep[0]["certificate"] == np.inf
+    assert not rep[0]["ok"]
+
+
 def test_ptf_certificate_values():
     A = all_assignments(3)
     maj = np.sign(A.sum(1))

@@ -120,8 +120,52 @@ def test_memory_budget_refuses_clearly():
         check_memory(20000, budget_bytes=2 ** 30)
     check_memory(1000, budget_bytes=2 ** 30)
     with pytest.raises(SpecError, match="N=50000"):
-        fit_kernel_ridge(make_kernel("poly", 2), np.zeros((50000, 2)), np.zeros(50000),
+        fit_kernel_ridge(make_kernel("gaussian", 2), np.zeros((50000, 2)), np.zeros(50000),
                          np.random.default_rng(0), memory_budget=2 ** 30)
+    # the degree-4 polynomial kernel on R^2 has 15 features: solved in feature space, no Gram
+    fit = fit_kernel_ridge(make_kernel("poly", 2), np.ones((50000, 2)), np.zeros(50000),
+                           np.random.default_rng(0), memory_budget=2 ** 30)
+    assert fit.alpha is None and fit.weights.shape == (15,)
+
+
+def test_poly_features_reproduce_the_polynomial_kernel():
+    from theorycheck.maths.kernel_methods import poly_feature_count, poly_features, poly_kernel
+    rng = np.random.default_rng(7)
+    for d, q in [(1, 1), (3, 2), (5, 4), (2, 5)]:
+        A, B = rng.standard_normal((9, d)), rng.standard_normal((6, d))
+        F = poly_features(A, q)
+        assert F.shape == (9, poly_feature_count(d, q))
+        K = poly_kernel(A, B, q)
+        np.testing.assert_allclose(F @ poly_features(B, q).T, K, rtol=1e-12,
+                                   atol=1e-13 * np.abs(K).max())
+
+
+@pytest.mark.parametrize("name,d,n", [("poly", 4, 400), ("poly", 6, 900), ("rf", 5, 600)])
+def test_feature_space_ridge_agrees_with_the_dual(monkeypatch, name, d, n):
+    """The feature-space solve is the same predictor as the dual Cholesky solve: same penalty
+    chosen, predictions equal to 1e-6 relative (the pinned dual numbers stay the reference)."""
+    import theorycheck.maths.kernel_methods as km
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((n, d))
+    Y = np.stack([np.sin(X[:, 0]) * X[:, 1] ** 2, X[:, -1] ** 3], axis=1) + 0.05 * rng.standard_normal((n, 2))
+    Xt = rng.standard_normal((300, d))
+    spec = km.make_kernel(name, d, m=64, rng=np.random.default_rng(1))
+    primal = km.fit_kernel_ridge(spec, X, Y, np.random.default_rng(2))
+    monkeypatch.setattr(km, "PRIMAL_MARGIN", -1.0)  # never cheaper: the dual
+    dual = km.fit_kernel_ridge(spec, X, Y, np.random.default_rng(2))
+    assert primal.weights is not None and dual.weights is None
+    assert primal.lam == dual.lam
+    np.testing.assert_allclose(primal.val_losses, dual.val_losses, rtol=1e-6)
+    ref = dual(Xt)
+    np.testing.assert_allclose(primal(Xt), ref, rtol=0, atol=1e-6 * np.abs(ref).max())
+
+
+def test_the_cost_model_keeps_the_dual_where_it_is_cheaper():
+    from theorycheck.maths.kernel_methods import primal_is_cheaper
+    assert primal_is_cheaper(6554, 8192, 3060, 4)        # d = 14, q = 4 at N = 8192
+    assert not primal_is_cheaper(77, 96, 210, 4)          # the pinned small cells
+    assert not primal_is_cheaper(9600, 12000, 58905, 6)   # d = 32: more features than rows
+    assert primal_is_cheaper(0, 50000, 15, 0)             # no validation, one fit
 
 
 def test_bad_inputs_are_one_line_errors():

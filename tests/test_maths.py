@@ -90,3 +90,49 @@ def test_kernel_ridge_chooses_among_kernels_with_a_given_loss():
     assert len(fit.val_losses) == 4 and len(calls) == 4 and calls[0] == (40, 1)
     assert fit.spec.bandwidth == 0.5 and fit.predict(X).shape == (200, 1)
     assert fit.seconds > 0
+
+
+# ------------------------------------------------------------------ ridge solvers at scale
+def _poly_gram(n, d=8, seed=0):
+    X = np.random.default_rng(seed).standard_normal((n, d))
+    return (1.0 + X @ X.T / d) ** 3, np.sin(X[:, :2])
+
+
+@pytest.mark.parametrize("lam", [1e-6, 1e-3, 1e-1])
+def test_mixed_precision_kernel_ridge_agrees_with_float64(monkeypatch, lam):
+    """Above MIXED_MIN_N rows the Cholesky runs in float32 with float64 refinement; the
+    solution is the float64 Cholesky's up to rounding amplified by the conditioning."""
+    import theorycheck.maths.ridge as R
+    K, Y = _poly_gram(2100)
+    calls = []
+    real = R.solve_spd_mixed
+    monkeypatch.setattr(R, "solve_spd_mixed", lambda *a, **k: calls.append(1) or real(*a, **k))
+    mixed = R.kernel_ridge_solve(K, Y, lam)
+    monkeypatch.setattr(R, "MIXED_MIN_N", 10 ** 9)
+    plain = R.kernel_ridge_solve(K, Y, lam)
+    assert calls == [1]
+    np.testing.assert_allclose(mixed, plain, rtol=0, atol=1e-9 * np.abs(plain).max())
+    np.testing.assert_allclose(K @ mixed, K @ plain, rtol=0, atol=1e-9 * np.abs(Y).max())
+
+
+def test_mixed_precision_falls_back_to_float64(monkeypatch):
+    import theorycheck.maths.ridge as R
+    K, Y = _poly_gram(2100)
+    plain = R._cholesky_solve(K + 2100 * 1e-3 * np.mean(np.diag(K)) * np.eye(2100), Y, 1e-3)
+    # a tiny penalty: the condition number bound rules float32 out before trying it
+    assert not R._mixed_ok(2100, R._cond_bound(2100.0, 2100 * 1e-9))
+    # refinement that cannot converge in the steps allowed: the float64 solve, same numbers
+    monkeypatch.setattr(R, "MIXED_MAX_ITER", -1)
+    assert R.solve_spd_mixed(K, Y, shift=1.0) is None
+    np.testing.assert_array_equal(R.kernel_ridge_solve(K, Y, 1e-3), plain)
+    assert R.solve_spd_mixed(-np.eye(3), np.ones(3)) is None  # not positive definite
+
+
+def test_ridge_path_is_ridge_solve_bit_for_bit():
+    from theorycheck.maths.ridge import RidgePath, ridge_solve
+    rng = np.random.default_rng(4)
+    for shape in ((60, 12), (12, 60)):
+        Phi, Y = rng.standard_normal(shape), rng.standard_normal((shape[0], 2))
+        path = RidgePath(Phi, Y, lam_scale="none")
+        for lam in (1e-4, 0.3):
+            assert np.array_equal(path.solve(lam), ridge_solve(Phi, Y, lam, lam_scale="none"))

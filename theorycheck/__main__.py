@@ -6,4 +6,5 @@ except KeyboardInterrupt:  # Ctrl-C while the command line itself is importing
     print("theorycheck: interrupted", file=sys.stderr)
     sys.exit(130)
 
-sys.exit(main())
+if __name__ == "__main__":  # spawned worker processes import this module without running it
+    sys.exit(main())

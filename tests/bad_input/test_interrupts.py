@@ -61,7 +61,7 @@ def test_interrupted_check_writes_the_verdicts_so_far(tmp_path):
     (tmp_path / "claims").mkdir()
     (tmp_path / "claims" / "mine.py").write_text(SLOW_CLAIMS)
     started = tmp_path / "started"
-    proc = _spawn(["check", "claims", "--out", "report", "--no-example-db"], tmp_path,
+    proc = _spawn(["check", "claims", "--out", "report", "--no-example-db", "-j", "1"], tmp_path,
                   {"STARTED": str(started)})
     _wait_for(started, proc)
     code, out, err = _interrupt(proc)

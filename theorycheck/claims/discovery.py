@@ -70,7 +70,7 @@ def _folder_modules(folder: Path):
             continue
         name = "theorycheck_user." + ".".join(parts)
         cached = sys.modules.get(name)
-        if cached is not None and getattr(cached, "__file__", None) == str(f):
+        if cached is not None and _same_file(getattr(cached, "__file__", None), f):
             yield cached
             continue
         spec = importlib.util.spec_from_file_location(name, f)
@@ -83,6 +83,11 @@ def _folder_modules(folder: Path):
             raise ClaimError(f"could not import {f}: {type(exc).__name__}: {exc}; "
                              f"fix that module") from exc
         yield mod
+
+
+def _same_file(a: str | None, b: Path) -> bool:
+    """Whether the module file ``a`` is ``b`` (a relative folder is imported as absolute)."""
+    return a is not None and Path(a).resolve() == b.resolve()
 
 
 def _user_package(name: str, path: Path) -> None:

@@ -27,6 +27,7 @@ reproduces exactly from the report.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import hashlib
@@ -415,12 +416,18 @@ def _effort(max_examples, claim_id: str, name: str = "max_examples") -> dict | N
     return {s: n for s in SCALES}
 
 
+#: The effort per scale a ``check -j`` worker process inherits from its parent (whose settings
+#: profile the worker never loaded); None everywhere else.
+_PINNED_EFFORT: dict[str, int] | None = None
+
+
 def default_effort(scale: str) -> int:
     """Effort of a claim that states no ``max_examples``.
 
     The hypothesis settings profile in force decides: the one named by the
     ``HYPOTHESIS_PROFILE`` environment variable when it is registered, else the loaded
-    profile unless it is hypothesis's own ``default``. Its ``max_examples`` is the effort
+    profile unless it is hypothesis's own ``default`` (a worker process of ``check -j`` uses
+    its parent's). Its ``max_examples`` is the effort
     at ``quick``; ``full`` never drops below :data:`DEFAULT_EFFORT`. Without a profile,
     :data:`DEFAULT_EFFORT` applies.
     """
@@ -429,6 +436,8 @@ def default_effort(scale: str) -> int:
     from hypothesis import settings
     from hypothesis.errors import InvalidArgument
 
+    if _PINNED_EFFORT is not None:
+        return _PINNED_EFFORT[scale]
     profile = None
     name = os.environ.get("HYPOTHESIS_PROFILE")
     if name:
@@ -570,20 +579,40 @@ class _Search:
         self.starts: dict[tuple, list[tuple[float, Any]]] = {}   # best instances per structure
         self.structures: set[tuple] = set()                # every structure measured
 
-    def record(self, inst, found_by: str | None = None) -> tuple[str, list[Measurement] | None]:
-        """Measure ``inst``: its verdict and measurements (None when it raised).
-
-        A measure that calls ``hypothesis.assume``/``reject`` re-raises hypothesis's
-        exception after counting the instance as discarded. ``found_by`` names a source
-        other than the hypothesis search (the optimiser, a grid).
-        """
+    def measure(self, inst, source: str | None = None) -> tuple[tuple, list[Measurement] | None]:
+        """Measure ``inst`` without counting it: its event (see :meth:`apply`) and its
+        measurements (None when it raised). ``source`` names where the instance came from
+        when not from the hypothesis search (``"grid"``, ``"optimiser"``). Re-raises
+        hypothesis's discard exception."""
         try:
             ms = evaluate(self.claim, inst, self.seed)
         except self.discard_exc:
-            self.discarded += self.tally
             raise
         except Exception:
-            tb = traceback.format_exc()
+            return ("error", inst, traceback.format_exc()), None
+        verdict, ratio, worst = combine(ms, self.claim.z)
+        fail_ms = [m.to_dict() for m in ms] if verdict == "fails" else None
+        phase = None if source is not None else _hypothesis_phase()
+        noisy = any(m.stderr > 0 for m in ms)
+        return ("measured", inst, verdict, ratio, worst, fail_ms, source, phase, noisy), ms
+
+    def apply(self, event: tuple) -> str:
+        """Fold one instance's event into the counts; returns its verdict.
+
+        Events are ``("discarded",)``, ``("error", instance, traceback)`` and
+        ``("measured", instance, verdict, ratio, worst, fail_measurements, source, phase,
+        noisy)``, with ``worst`` the worst :class:`Measurement` or already its report row (a
+        dict), ``source`` None for the hypothesis search and ``phase`` the hypothesis phase
+        that drew the instance. Folding a grid's
+        events in instance order gives the same result however they were computed
+        (:func:`run_grid_part`, :func:`merge_grid_parts`).
+        """
+        kind = event[0]
+        if kind == "discarded":
+            self.discarded += self.tally
+            return "discarded"
+        if kind == "error":
+            _, inst, tb = event
             self.error = (inst, tb)
             if self.tally:
                 self.n += 1
@@ -594,26 +623,40 @@ class _Search:
                 elif len(self.errors) < MAX_ERROR_REASONS:
                     self.errors[reason] = {"reason": reason, "instance": _short_repr(inst),
                                            "count": 1, "traceback": tb}
-            return "error", None
+            return "error"
+        _, inst, verdict, ratio, worst, fail_ms, source, phase, noisy = event
         self.n += self.tally
-        verdict, ratio, worst = combine(ms, self.claim.z)
-        self.note_worst(inst, ratio, worst, found_by)
+        self.note_worst(inst, ratio, worst, source or phase)
         if verdict == "fails":
             if self.fail is None and self.found_by is None:
-                self.found_by = found_by or _hypothesis_phase()
-            self.fail, self.fail_ms = inst, [m.to_dict() for m in ms]
+                self.found_by = source or phase
+            self.fail, self.fail_ms = inst, fail_ms
         elif verdict == "inconclusive":
             self.inconclusive = True
-        if self.tally and found_by is None:
-            self.noisy = self.noisy or any(m.stderr > 0 for m in ms)
+        if self.tally and source is None:
+            self.noisy = self.noisy or noisy
             self.remember(inst, ratio)
-        return verdict, ms
+        return verdict
+
+    def record(self, inst, found_by: str | None = None) -> tuple[str, list[Measurement] | None]:
+        """Measure ``inst``: its verdict and measurements (None when it raised).
+
+        A measure that calls ``hypothesis.assume``/``reject`` re-raises hypothesis's
+        exception after counting the instance as discarded. ``found_by`` names a source
+        other than the hypothesis search (the optimiser, a grid).
+        """
+        try:
+            event, ms = self.measure(inst, found_by)
+        except self.discard_exc:
+            self.apply(("discarded",))
+            raise
+        return self.apply(event), ms
 
     def note_worst(self, inst, ratio: float, worst: Measurement, found_by: str | None) -> None:
         if math.isnan(ratio) or ratio > self.worst_ratio:
             self.worst_ratio, self.worst_instance = ratio, inst
-            self.worst = {"instance": _short_repr(inst), **worst.to_dict(),
-                          "found_by": found_by or _hypothesis_phase()}
+            row = worst.to_dict() if isinstance(worst, Measurement) else worst
+            self.worst = {"instance": _short_repr(inst), **row, "found_by": found_by}
 
     def remember(self, inst, ratio: float) -> None:
         """Keep the best instance of each structure: the optimiser's starting points."""
@@ -794,12 +837,8 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
     if not isinstance(claim_, Claim):
         raise ClaimError(f"claim_={short_repr(claim_)} is invalid: a {type(claim_).__name__}, not "
                          f"a Claim; pass an object made by @theorycheck.claim or @theorycheck.lemma")
-    if scale not in SCALES:
-        raise ClaimError(f"scale={scale!r} is invalid; use one of {', '.join(SCALES)}")
+    max_examples = _check_call(scale, max_examples)
     seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1, error=ClaimError)
-    if max_examples is not None:
-        max_examples = _positive_int("max_examples", max_examples,
-                                     "pass a positive number of instances, or None for the claim's own")
     capped = True   # the optimiser's time cap applies unless a budget was asked for
     if optimise is None or optimise is True:
         budget = claim_.optimise_budget(scale) or (OPTIMISE_EVALS[scale] if optimise else 0)
@@ -817,19 +856,9 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
         warnings.simplefilter("always")
         try:
             instances = claim_.instances_for(scale)
-            if not _is_strategy(instances):
-                try:
-                    seq = list(instances)
-                except TypeError:
-                    raise ClaimError(f"claim {claim_.id}: instances for scale {scale!r} are "
-                                     f"{type(instances).__name__}; give a hypothesis strategy or "
-                                     f"a list") from None
-                if not seq:
-                    raise ClaimError(f"claim {claim_.id}: the instance grid for scale {scale!r} is "
-                                     f"empty; give at least one instance")
         except Exception:
-            broken = traceback.format_exc()
-        if broken is None and _is_strategy(instances):
+            instances = None  # run_grid_part reports it
+        if _is_strategy(instances):
             n_max = max_examples or claim_.effort(scale)
             key = f"theorycheck.claim:{claim_.id}".encode()
             registry = strategy = None
@@ -859,18 +888,145 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
                 broken, note = _search(strategy if strategy is not None else instances, srch, n_max,
                                        seed, db, key, raise_errors=True)
             notes += [note] if note else []
-        elif broken is None:
-            first_fail = None
-            for inst in seq[:max_examples] if max_examples else seq:
-                try:
-                    v, _ = srch.record(inst, found_by="grid")
-                except srch.discard_exc:
-                    continue
-                if v == "fails" and first_fail is None:
-                    first_fail = (srch.fail, srch.fail_ms)
-            if first_fail is not None:
-                srch.fail, srch.fail_ms = first_fail
+    if not _is_strategy(instances):  # a grid (or no instances at all): one part, all of it
+        part = run_grid_part(claim_, scale, seed, max_examples=max_examples)
+        part.seconds = time.perf_counter() - t0
+        return merge_grid_parts(claim_, scale, seed, [part])
+    return _result(claim_, scale, seed, srch, broken, notes, n_max, _warning_keys(caught),
+                   time.perf_counter() - t0, opt_info)
 
+
+def _check_call(scale: str, max_examples) -> int | None:
+    if scale not in SCALES:
+        raise ClaimError(f"scale={scale!r} is invalid; use one of {', '.join(SCALES)}")
+    if max_examples is not None:
+        max_examples = _positive_int("max_examples", max_examples,
+                                     "pass a positive number of instances, or None for the claim's own")
+    return max_examples
+
+
+def _grid(claim_: Claim, scale: str, max_examples: int | None) -> tuple[list | None, str | None]:
+    """``(instances, None)`` for a grid claim (its first ``max_examples``), ``(None, None)``
+    for a strategy, ``(None, traceback)`` when the instances cannot be had. Warnings raised
+    while building them go to the caller's ``catch_warnings``."""
+    try:
+        instances = claim_.instances_for(scale)
+        if _is_strategy(instances):
+            return None, None
+        try:
+            seq = list(instances)
+        except TypeError:
+            raise ClaimError(f"claim {claim_.id}: instances for scale {scale!r} are "
+                             f"{type(instances).__name__}; give a hypothesis strategy or "
+                             f"a list") from None
+        if not seq:
+            raise ClaimError(f"claim {claim_.id}: the instance grid for scale {scale!r} is "
+                             f"empty; give at least one instance")
+    except Exception:
+        return None, traceback.format_exc()
+    return (seq[:max_examples] if max_examples else seq), None
+
+
+def grid_size(claim_: Claim, scale: str, max_examples: int | None = None) -> int | None:
+    """How many instances a grid claim measures at ``scale``; None for a hypothesis
+    strategy or a claim whose instances cannot be built (it runs whole)."""
+    max_examples = _check_call(scale, max_examples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        seq, _ = _grid(claim_, scale, max_examples)
+    return None if seq is None else len(seq)
+
+
+@dataclass
+class GridPart:
+    """What measuring some instances of a grid claim found, instance by instance.
+
+    Attributes
+    ----------
+    events : list of (int, tuple, list)
+        Per measured index, in increasing order: the index, its event
+        (``_Search.apply``) and the warnings it raised, as ``(category, message, where)``.
+    preamble : list of tuple
+        Warnings raised while building the grid (kept from the first part only).
+    broken : str or None
+        The traceback when the grid could not be built (the claim is then an ``error``).
+    seconds : float
+        Wall time of this part.
+    """
+
+    events: list = field(default_factory=list)
+    preamble: list = field(default_factory=list)
+    broken: str | None = None
+    seconds: float = 0.0
+
+
+def run_grid_part(claim_: Claim, scale: str = "quick", seed: int = 0,
+                  indices: Sequence[int] | None = None,
+                  max_examples: int | None = None) -> GridPart:
+    """Measure the grid instances at ``indices`` (all when None) of a grid claim.
+
+    The parts of one claim, computed anywhere (one process or several), merge into the
+    claim's result with :func:`merge_grid_parts`; the merged result equals
+    :func:`run_claim`'s whatever the split (docs/theory.md §0.2). Instances and
+    measurements cross process boundaries by pickle, reported rows already rendered.
+    """
+    max_examples = _check_call(scale, max_examples)
+    t0 = time.perf_counter()
+    srch = _Search(claim_, seed)
+    part = GridPart()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        seq, part.broken = _grid(claim_, scale, max_examples)
+        part.preamble = _warning_keys(caught)
+        if seq is None:
+            if part.broken is None:
+                part.broken = ("ClaimError: claim {}: run_grid_part needs a grid claim, and its "
+                               "instances are a hypothesis strategy".format(claim_.id))
+            part.seconds = time.perf_counter() - t0
+            return part
+        for i in (range(len(seq)) if indices is None else sorted(indices)):
+            if not 0 <= i < len(seq):
+                raise ClaimError(f"claim {claim_.id}: instance index {i} is outside its grid of "
+                                 f"{len(seq)} at scale {scale!r}")
+            inst = seq[i]
+            before = len(caught)
+            try:
+                event, _ = srch.measure(inst, "grid")
+            except srch.discard_exc:
+                event = ("discarded",)
+            if event[0] == "measured":  # the report row rendered here, picklable
+                event = event[:4] + (event[4].to_dict(),) + event[5:]
+            part.events.append((i, event, _warning_keys(caught[before:])))
+    part.seconds = time.perf_counter() - t0
+    return part
+
+
+def merge_grid_parts(claim_: Claim, scale: str, seed: int, parts: Sequence[GridPart]) -> ClaimResult:
+    """The result of a grid claim from its parts (:func:`run_grid_part`): events are folded in
+    instance order, the first failing instance is the counterexample, and ``seconds`` is the
+    parts' total. Equal to :func:`run_claim` on the whole grid (timings aside)."""
+    srch = _Search(claim_, seed)
+    broken = next((p.broken for p in parts if p.broken is not None), None)
+    keys = list(parts[0].preamble) if parts else []
+    first_fail = None
+    events = sorted((e for p in parts for e in p.events), key=lambda e: e[0])
+    if len({e[0] for e in events}) != len(events):
+        raise ClaimError(f"claim {claim_.id}: the grid parts overlap; give each instance index "
+                         f"to one part")
+    for _, event, ws in events:
+        if srch.apply(event) == "fails" and first_fail is None:
+            first_fail = (srch.fail, srch.fail_ms)
+        keys += ws
+    if first_fail is not None:
+        srch.fail, srch.fail_ms = first_fail
+    return _result(claim_, scale, seed, srch, broken, [], None, keys,
+                   sum(p.seconds for p in parts))
+
+
+def _result(claim_: Claim, scale: str, seed: int, srch: "_Search", broken: str | None,
+            notes: list, n_max: int | None, warning_keys: list, seconds: float,
+            opt_info: dict | None = None) -> ClaimResult:
+    """The verdict and report of a finished search (docs/theory.md §0.2)."""
     reason = None
     cex = cex_ms = tb = None
     if srch.fail is not None:
@@ -902,19 +1058,24 @@ def run_claim(claim_: Claim, scale: str = "quick", seed: int = 0,
         ref=claim_.ref, scale=scale, seed=seed, verdict=verdict, instances=srch.n,
         worst_ratio=srch.worst_ratio if srch.worst is not None else math.nan, worst=srch.worst,
         counterexample=cex, counterexample_measurements=cex_ms,
-        seconds=time.perf_counter() - t0, traceback=tb,
+        seconds=seconds, traceback=tb,
         reproducer=None if cex is None else _reproducer(claim_, cex, seed),
         discarded=srch.discarded, n_errors=srch.n_errors, errors=list(srch.errors.values()),
-        reason=reason, notes=notes, warnings=_warning_rows(caught), max_examples=n_max,
+        reason=reason, notes=notes, warnings=_warning_rows(warning_keys), max_examples=n_max,
         found_by=srch.found_by if cex is not None and verdict == "fails" else None,
         optimiser=opt_info, worst_instance=srch.worst_instance)
 
 
-def _warning_rows(caught, limit: int = 20) -> list[dict]:
-    """Captured warnings, one row per (category, message, place) with its count."""
+def _warning_keys(caught) -> list[tuple[str, str, str]]:
+    """Caught warnings as ``(category, message, where)`` (picklable, in order)."""
+    return [(w.category.__name__, str(w.message), f"{w.filename}:{w.lineno}") for w in caught]
+
+
+def _warning_rows(keys, limit: int = 20) -> list[dict]:
+    """Warnings ``(category, message, where)``, one row per distinct key with its count,
+    the first ``limit`` keys in order of first occurrence."""
     rows: dict[tuple, dict] = {}
-    for w in caught:
-        key = (w.category.__name__, str(w.message), f"{w.filename}:{w.lineno}")
+    for key in keys:
         if key in rows:
             rows[key]["count"] += 1
         elif len(rows) < limit:
@@ -1033,7 +1194,7 @@ def _search(strategy, srch: _Search, n_max: int, seed: int, database, key: bytes
                     print_blob=False, report_multiple_bugs=False)(
         hypothesis.seed(seed)(given(strategy)(search)))
     test._hypothesis_internal_database_key = key  # stable across theorycheck versions
-    with with_reporter(lambda *_: None):
+    with with_reporter(lambda *_: None), _claim_constants(srch.claim.module):
         try:
             test()
         except (_Violation, _MeasureRaised, Unsatisfiable):
@@ -1043,6 +1204,38 @@ def _search(strategy, srch: _Search, n_max: int, seed: int, database, key: bytes
         except Exception:
             return traceback.format_exc(), None  # the strategy itself raised
     return None, None
+
+
+@contextlib.contextmanager
+def _claim_constants(module_name: str):
+    """Hypothesis seeds its draws with literals from the *local* modules loaded at the time,
+    so a search would depend on what else this process imported (other claims, the command
+    line, a test runner, a worker's history). During a claim's search the pool is the
+    literals of the claim's own module only: the same search in any process. Without the
+    private hook (another hypothesis version) the search runs as hypothesis has it."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants, constants_from_module
+        from hypothesis.internal.floats import float_to_int
+        from sortedcontainers import SortedSet
+        hook = providers._get_local_constants
+        cache = providers.CONSTANTS_CACHE
+    except (ImportError, AttributeError):  # pragma: no cover - other hypothesis versions
+        yield
+        return
+    import sys
+    pool = Constants(integers=SortedSet(), floats=SortedSet(key=float_to_int), bytes=SortedSet(),
+                     strings=SortedSet())
+    module = sys.modules.get(module_name)
+    if module is not None and getattr(module, "__file__", None):
+        pool = pool | constants_from_module(module)
+    providers._get_local_constants = lambda: pool
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = hook
+        cache.cache.clear()
 
 
 def describe_result(res: ClaimResult) -> str:

@@ -93,10 +93,12 @@ def to_markdown(results: Sequence[ClaimResult], meta: dict) -> str:
 
 
 def write_reports(results: Sequence[ClaimResult], out: str | Path, *, scale: str, seed: int,
-                  source: str) -> tuple[Path, Path]:
+                  source: str, extra: dict | None = None) -> tuple[Path, Path]:
+    """``out/report.json`` and ``out/report.md``; ``extra`` joins the meta data (how the run
+    went: jobs, wall time, whether it was interrupted)."""
     meta = {"scale": scale, "seed": seed, "source": source,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "python": platform.python_version()}
+            "python": platform.python_version(), **(extra or {})}
     out = Path(out)
     j = atomic_write_json(out / "report.json", {"meta": meta, "summary": summary(results),
                                                  "claims": [r.to_dict() for r in results]})

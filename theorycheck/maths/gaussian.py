@@ -32,7 +32,9 @@ def gaussian_moment(n: int) -> int:
 def as_poly(p, variables: Sequence[sp.Symbol] | None = None) -> sp.Poly:
     """``p`` as a Poly in ``variables`` (coefficients may hold other symbols)."""
     if isinstance(p, sp.Poly):
-        return p if variables is None else sp.Poly(p.as_expr(), *variables)
+        if variables is None or tuple(p.gens) == tuple(variables):
+            return p  # already in these variables: no round trip through an expanded expression
+        return sp.Poly(p.as_expr(), *variables)
     if variables is None:
         raise SpecError("variables=None is invalid for a plain expression: the integration "
                         "variables are ambiguous; pass variables=(x0, x1, ...) or a sympy Poly")

@@ -16,7 +16,9 @@ The Gram matrix is built in row blocks (temporaries of ``block`` rows) and the m
 fit is estimated first: a request beyond the budget raises one clear line
 (:class:`theorycheck.errors.SpecError`) naming N and the largest N that fits, instead of
 dying in the allocator. Every solve is a Cholesky factorisation
-(:func:`theorycheck.maths.ridge.kernel_ridge_solve`).
+(:func:`theorycheck.maths.ridge.kernel_ridge_solve`; in float32 with float64 refinement for
+large, well-conditioned systems), of the Gram or, for kernels with a small exact feature
+map, of the features' Gram (:func:`fit_kernel_ridge`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from theorycheck.errors import SpecError
-from theorycheck.maths.ridge import kernel_ridge_solve, split_indices
+from theorycheck.maths.ridge import LAM_SCALES, MIXED_MIN_N, kernel_ridge_solve, split_indices
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 KERNELS = ("poly", "gaussian", "rf")
@@ -75,6 +77,55 @@ def _int_power(T: np.ndarray, q: int) -> np.ndarray:
         if q:
             base = np.multiply(base, base, out=base)
     return out
+
+
+def poly_feature_count(d: int, q: int) -> int:
+    """Rank bound of the polynomial kernel of degree q on R^d: the C(d + q, q) monomials of
+    degree <= q."""
+    return math.comb(d + q, q)
+
+
+def poly_features(X: np.ndarray, q: int) -> np.ndarray:
+    """An exact feature map of the polynomial kernel: Phi(A) Phi(B)^T = (1 + <a, b>/d)^q.
+
+    By the multinomial theorem (1 + u/d)^q = sum_k C(q, k) d^-k sum_{|alpha| = k}
+    (k! / alpha!) a^alpha b^alpha, so the feature of the multi-index alpha (|alpha| <= q) is
+    sqrt(C(q, k) k! / (alpha! d^k)) x^alpha: :func:`poly_feature_count` columns, degree by
+    degree, each degree's monomials in lexicographic order.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+    q : int
+        Degree, at least 1.
+
+    Returns
+    -------
+    ndarray, shape (n, C(d + q, q))
+
+    Examples
+    --------
+    >>> A, B = np.array([[1.0, 2.0]]), np.array([[0.5, -1.0], [3.0, 1.0]])
+    >>> bool(np.allclose(poly_features(A, 3) @ poly_features(B, 3).T, poly_kernel(A, B, 3)))
+    True
+    """
+    n, d = X.shape
+    cols, scales = [np.ones(n)], [1.0]
+    prev = [((), np.ones(n))]  # monomials of the previous degree, as (indices, values)
+    for k in range(1, q + 1):
+        cur = []
+        for idx, val in prev:
+            for j in range(idx[-1] if idx else 0, d):
+                cur.append((idx + (j,), val * X[:, j]))
+        coef = math.comb(q, k) * math.factorial(k) / float(d) ** k
+        for idx, val in cur:
+            mult = math.prod(math.factorial(idx.count(j)) for j in set(idx))
+            cols.append(val)
+            scales.append(math.sqrt(coef / mult))
+        prev = cur
+    F = np.stack(cols, axis=1)
+    F *= np.asarray(scales)
+    return F
 
 
 def gaussian_kernel(A: np.ndarray, B: np.ndarray, bandwidth: float) -> np.ndarray:
@@ -268,7 +319,8 @@ def available_memory_bytes() -> int:
 
 def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
     """Peak bytes of :func:`fit_kernel_ridge` at n samples: the training Gram and its
-    factor during validation (2 n_tr^2 doubles) or the full Gram factored in place (n^2).
+    factor during validation (2 n_tr^2 doubles) or the full Gram factored in place (n^2; with
+    its float32 factor, 1.5 n^2, from :data:`~theorycheck.maths.ridge.MIXED_MIN_N` rows on).
 
     Examples
     --------
@@ -276,7 +328,8 @@ def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
     True
     """
     n_tr = n - max(1, int(round(val_frac * n)))
-    return 8 * max(2 * n_tr * n_tr + n_tr * (n - n_tr), n * n)
+    refit = n * n * (1.5 if n >= MIXED_MIN_N else 1.0)  # + the float32 factor (mixed precision)
+    return int(8 * max(2 * n_tr * n_tr + n_tr * (n - n_tr), refit))
 
 
 def check_memory(n: int, budget_bytes: int | None = None, val_frac: float = 0.2,
@@ -315,24 +368,85 @@ def mean_squared_error(pred: np.ndarray, y: np.ndarray) -> float:
 
 @dataclass
 class KernelFit:
-    """A fitted kernel ridge predictor x -> K(x, X) @ alpha (call it, or :meth:`predict`)."""
+    """A fitted kernel ridge predictor x -> K(x, X) @ alpha (call it, or :meth:`predict`).
+
+    A fit solved in feature space (``weights`` set, ``alpha`` None) predicts
+    x -> features(x) @ weights, the same predictor (:func:`fit_kernel_ridge`)."""
 
     spec: KernelSpec
     X: np.ndarray
-    alpha: np.ndarray
+    alpha: np.ndarray | None
     lam: float
     val_losses: tuple
     seconds: float = 0.0
+    weights: np.ndarray | None = None
+    features: Callable | None = field(default=None, repr=False)
 
     def predict(self, Xt: np.ndarray, block: int = 2048) -> np.ndarray:
         Xt = check_array("X", Xt, shape=(None, self.X.shape[1]), ndim=2)
-        out = np.empty((Xt.shape[0],) + self.alpha.shape[1:])
+        coef = self.alpha if self.weights is None else self.weights
+        out = np.empty((Xt.shape[0],) + coef.shape[1:])
         for i in range(0, Xt.shape[0], block):
-            out[i:i + block] = gram(self.spec, Xt[i:i + block], self.X) @ self.alpha
+            if self.weights is None:
+                out[i:i + block] = gram(self.spec, Xt[i:i + block], self.X) @ self.alpha
+            else:
+                out[i:i + block] = self.features(Xt[i:i + block]) @ self.weights
         return out
 
     def __call__(self, Xt: np.ndarray, block: int = 2048) -> np.ndarray:
         return self.predict(Xt, block)
+
+
+def explicit_features(spec: KernelSpec, d: int) -> tuple[Callable, int] | None:
+    """An exact finite feature map of the kernel and its width, or None (gaussian).
+
+    Feature kernels (``rf``, a :func:`feature_kernel`) are their features; the polynomial
+    kernel has :func:`poly_features`, C(d + q, q) wide.
+    """
+    if spec.features is not None:
+        return spec.features, -1  # the width is known once computed
+    if spec.name == "poly":
+        return (lambda A: poly_features(A, spec.q)), poly_feature_count(d, spec.q)
+    return None
+
+
+#: Solve in feature space when that costs at most this fraction of the dual's flops (so that
+#: near the break-even the dual, with its bit-for-bit history, is kept).
+PRIMAL_MARGIN = 0.5
+
+
+def primal_is_cheaper(n_train: int, n: int, width: int, n_lambdas: int) -> bool:
+    """Whether feature-space ridge beats the dual for ``n_lambdas`` penalties.
+
+    Dual: one Cholesky of the n_train Gram per penalty and one of the n Gram,
+    (n_lambdas n_train^3 + n^3) / 3 flops. Primal with ``width`` features: the Gram of the
+    features, n_train width^2 + n width^2, and width^3 / 3 per factorisation.
+    ``n_lambdas = 0``: no validation, only the fit on all n rows.
+
+    Examples
+    --------
+    >>> primal_is_cheaper(6554, 8192, 3060, 4), primal_is_cheaper(3277, 4096, 3060, 4)
+    (True, False)
+    """
+    dual = (n_lambdas * n_train ** 3 + n ** 3) / 3.0
+    primal = ((n_train if n_lambdas else 0) + n) * width ** 2 + (n_lambdas + 1) * width ** 3 / 3.0
+    return primal <= PRIMAL_MARGIN * dual
+
+
+def _kernel_diag(spec: KernelSpec, X: np.ndarray, F: np.ndarray | None = None) -> np.ndarray:
+    """diag K(X, X) without the Gram: row norms of the features, (1 + |x|^2/d)^q, or 1."""
+    if F is not None and spec.features is not None:
+        return np.einsum("ij,ij->i", F, F)
+    if spec.name == "poly":
+        return (1.0 + np.einsum("ij,ij->i", X, X) / X.shape[1]) ** spec.q
+    return np.ones(X.shape[0])
+
+
+def _primal_solve(G: np.ndarray, rhs: np.ndarray, mu: float, lam: float) -> np.ndarray:
+    from theorycheck.maths.ridge import _cond_bound, _solve_spd
+    M = G.copy()
+    M[np.diag_indices_from(M)] += mu
+    return _solve_spd(M, rhs, lam, _cond_bound(float(np.trace(G)), mu))
 
 
 def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.random.Generator, *,
@@ -346,6 +460,14 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     Cholesky factorisation each) and scored by ``loss`` on the held-out rows; the first
     candidate with the least loss is refitted on all rows (its Gram factored in place).
     With a single candidate nothing is held out and ``rng`` is not used.
+
+    A kernel with an exact finite feature map of width p (the polynomial kernel,
+    C(d + q, q) monomials; random features) is solved in feature space when that is
+    cheaper (:func:`primal_is_cheaper`): (Phi^T Phi + n lam s I) w = Phi^T Y, the same
+    predictor as the dual's K(x, X) (K + n lam s I)^-1 Y (docs/theory.md §4.4), with the
+    Gram of the features computed once for every penalty and p^3 / 3 flops per penalty
+    instead of n^3 / 3. The two agree to rounding amplified by the system's condition
+    number (tests/test_kernels.py checks 1e-6 relative on the predictions).
 
     Parameters
     ----------
@@ -397,6 +519,7 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     if isinstance(lambdas, (str, bytes)) or not hasattr(lambdas, "__iter__"):
         raise SpecError(f"lambdas={lambdas!r:.60} is invalid; pass a list of positive penalties")
     lambdas = [check_real("ridge", lam, positive=True) for lam in lambdas]
+    check_choice("lam_scale", lam_scale, LAM_SCALES)
     if not lambdas:
         raise SpecError("lambdas=[] is invalid: empty; pass at least one positive penalty")
     val_frac = check_real("val_frac", val_frac, positive=True, max_value=0.9)
@@ -404,22 +527,58 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     if len(specs) * len(lambdas) > 1 and not isinstance(rng, np.random.Generator):
         raise SpecError(f"rng={rng!r:.60} is invalid: a {type(rng).__name__}; pass a "
                         f"numpy.random.Generator, e.g. numpy.random.default_rng(0)")
-    n = X.shape[0]
-    check_memory(n, memory_budget, val_frac)
+    n, d = X.shape
     candidates = [(s, lam) for s in specs for lam in lambdas]
+    n_tr = n - max(1, int(round(val_frac * n)))
+    n_val_fits = len(lambdas) if len(candidates) > 1 else 0
+    plans = {id(s): _plan(s, d, n_tr, n, n_val_fits) for s in specs}
+    if any(p is None for p in plans.values()):
+        check_memory(n, memory_budget, val_frac)
     if len(candidates) > 1:
         tr, va = split_indices(n, val_frac, rng)
         losses = []
         for s in specs:
-            Ktr = gram(s, X[tr], block=block)
-            Kva = gram(s, X[va], X[tr], block=block)
-            losses += [loss(Kva @ kernel_ridge_solve(Ktr, Y[tr], lam, lam_scale=lam_scale), Y[va])
+            if plans[id(s)] is None:
+                Ktr = gram(s, X[tr], block=block)
+                Kva = gram(s, X[va], X[tr], block=block)
+                losses += [loss(Kva @ kernel_ridge_solve(Ktr, Y[tr], lam, lam_scale=lam_scale),
+                                Y[va]) for lam in lambdas]
+                del Ktr, Kva
+                continue
+            feats = plans[id(s)]
+            Ftr, Fva = feats(X[tr]), feats(X[va])
+            G, rhs = Ftr.T @ Ftr, Ftr.T @ Y[tr]
+            scale = _penalty_scale(_kernel_diag(s, X[tr], Ftr), lam_scale)
+            losses += [loss(Fva @ _primal_solve(G, rhs, len(tr) * lam * scale, lam), Y[va])
                        for lam in lambdas]
-            del Ktr, Kva
+            del Ftr, Fva, G
         losses = tuple(losses)
         chosen, lam = candidates[int(np.argmin(losses))]
     else:
         (chosen, lam), losses = candidates[0], ()
-    K = gram(chosen, X, block=block)
-    alpha = kernel_ridge_solve(K, Y, lam, lam_scale=lam_scale, overwrite=True)
-    return KernelFit(chosen, X, alpha, float(lam), losses, time.perf_counter() - t0)
+    feats = plans[id(chosen)]
+    if feats is None:
+        K = gram(chosen, X, block=block)
+        alpha = kernel_ridge_solve(K, Y, lam, lam_scale=lam_scale, overwrite=True)
+        return KernelFit(chosen, X, alpha, float(lam), losses, time.perf_counter() - t0)
+    F = feats(X)
+    scale = _penalty_scale(_kernel_diag(chosen, X, F), lam_scale)
+    w = _primal_solve(F.T @ F, F.T @ Y, n * lam * scale, lam)
+    return KernelFit(chosen, X, None, float(lam), losses, time.perf_counter() - t0,
+                     weights=w, features=feats)
+
+
+def _penalty_scale(diag: np.ndarray, lam_scale: str) -> float:
+    """The scale s of the penalty n lam s (:mod:`theorycheck.maths.ridge`)."""
+    return 1.0 if lam_scale == "none" else (float(np.mean(diag)) or 1.0)
+
+
+def _plan(spec: KernelSpec, d: int, n_train: int, n: int, n_lambdas: int) -> Callable | None:
+    """The feature map to solve in feature space with, or None for the dual."""
+    ex = explicit_features(spec, d)
+    if ex is None:
+        return None
+    feats, width = ex
+    if width < 0:
+        width = feats(np.zeros((1, d))).shape[1]
+    return feats if primal_is_cheaper(n_train, n, width, n_lambdas) else None

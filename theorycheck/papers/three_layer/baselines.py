@@ -67,6 +67,32 @@ def two_layer_gradients(p: TwoLayerParams, X, y) -> TwoLayerParams:
     return TwoLayerParams(W=G.T @ X, b=G.sum(axis=0), a=ga)
 
 
+class _Gradients:
+    """:func:`two_layer_gradients` on fixed data, bit for bit, with the (n, m) work arrays
+    allocated once instead of at every step (the same operations in the same order; fresh
+    arrays of this size cost the allocator page faults that dominate a step)."""
+
+    def __init__(self, X, y, m: int):
+        self.X, self.y = X, y
+        self.Z = np.empty((X.shape[0], m))
+        self.H = np.empty_like(self.Z)
+        self.G = np.empty_like(self.Z)
+        self.mask = np.empty(self.Z.shape, dtype=bool)
+
+    def __call__(self, p: TwoLayerParams) -> TwoLayerParams:
+        X, Z, H, G = self.X, self.Z, self.H, self.G
+        m = p.a.size
+        np.matmul(X, p.W.T, out=Z)
+        Z += p.b
+        np.maximum(Z, 0.0, out=H)
+        r = (H @ p.a / np.sqrt(m) - self.y) / X.shape[0]
+        ga = H.T @ r / np.sqrt(m)
+        np.multiply(r[:, None], (p.a / np.sqrt(m))[None, :], out=G)  # np.outer
+        np.greater(Z, 0, out=self.mask)
+        G *= self.mask
+        return TwoLayerParams(W=G.T @ X, b=G.sum(axis=0), a=ga)
+
+
 def fit_two_layer_gd(X, y, rng, *, m: int = 256, steps: int = 600, lr: float = 0.5,
                      momentum: float = 0.9, eval_every: int = 20,
                      history: list | None = None) -> Callable:
@@ -85,10 +111,11 @@ def fit_two_layer_gd(X, y, rng, *, m: int = 256, steps: int = 600, lr: float = 0
                        a=rng.standard_normal(m) / np.sqrt(m))
     vel = TwoLayerParams(np.zeros_like(p.W), np.zeros_like(p.b), np.zeros_like(p.a))
     best = (two_layer_loss(p, X[va], y[va]), p)
+    grads = _Gradients(X[tr], y[tr], m)
     if history is not None:
         history.append((0, two_layer_loss(p, X[tr], y[tr]), best[0]))
     for t in range(1, steps + 1):
-        g = two_layer_gradients(p, X[tr], y[tr])
+        g = grads(p)
         vel = TwoLayerParams(momentum * vel.W - lr * g.W, momentum * vel.b - lr * g.b,
                              momentum * vel.a - lr * g.a)
         p = TwoLayerParams(p.W + vel.W, p.b + vel.b, p.a + vel.a)
