@@ -8,8 +8,10 @@ Each probe runs in fresh processes that share one NUMBA_CACHE_DIR, empty before 
 
 * learner import + first SGD step: ``import theorycheck.papers.bfc.learner`` and one step
   at batch 1 (loop kernel) and at batch 256 (fused BLAS kernel), each in its own process;
-* ``theorycheck check`` (quick scale; all claims, or the ``--claim`` globs), each run with a
-  fresh report folder (no example database carried over).
+* ``theorycheck check`` (quick scale; all claims, or the ``--claim`` globs; ``--jobs`` is
+  passed on as ``-j``), each run with a fresh report folder (no example database or claim
+  times carried over). With several workers each worker process compiles the kernels its
+  claims call, so a cold run compiles a kernel once per worker that uses it.
 
 The load average is printed beside the results, since the machine may be shared.
 """
@@ -69,6 +71,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="warm runs per probe (median)")
     ap.add_argument("--claim", action="append", default=[], metavar="GLOB",
                     help="restrict `theorycheck check` to these claims (repeatable)")
+    ap.add_argument("--jobs", "-j", default=None, metavar="N",
+                    help="pass -j N to theorycheck check (default: its own, the cores available)")
     ap.add_argument("--no-check", action="store_true", help="only the learner probes")
     args = ap.parse_args(argv)
     print(f"load average before: {_load()}; {os.cpu_count()} CPUs")
@@ -79,7 +83,10 @@ def main(argv=None) -> int:
                              args.rounds))
     if not args.no_check:
         sel = [a for c in args.claim for a in ("-c", c)]
-        label = "theorycheck check (quick" + (f", {' '.join(args.claim)})" if args.claim else ")")
+        if args.jobs is not None:
+            sel += ["-j", str(args.jobs)]
+        label = ("theorycheck check (quick" + (f", -j {args.jobs}" if args.jobs else "")
+                 + (f", {' '.join(args.claim)}" if args.claim else "") + ")")
         results.append(probe(label, lambda out: [sys.executable, "-m", "theorycheck", "check",
                                                  *sel, "--out", str(out)], args.rounds))
     print("\n| start-up | cold (empty numba cache) | warm (median) | cold / warm |")

@@ -274,8 +274,10 @@ def test_fused_quadratic_identity_agrees_with_plain_blas_path(B):
     spec = Lr.learner_spec(3, 3, k=2, m=40, B=B)          # nin = 6 (layer 2) and 5 (layer 3)
     params, X, y = _instance(spec, 64, 2, scale=0.3)
     assert LF.quadratic_pays(64, 40, 6, True, False) and LF.quadratic_pays(64, 40, 5, True, True)
-    _, cache = Lr.forward(params, X, path="blas")
+    f, cache = Lr.forward(params, X, path="blas")
     assert any(np.any(np.abs(Z) > B) for Z in cache["Z"].values()) == (B != math.inf)
+    y = f * (1.0 + np.random.default_rng(3).standard_normal(f.size))   # residuals of both signs
+    assert np.any(f > y) and np.any(f < y)
     l0, g0 = Lr.loss_and_grad(params, X, y, path="blas", **REG)
     l1, g1 = Lr.loss_and_grad(params, X, y, path="fused", **REG)
     assert l1 == pytest.approx(l0, rel=1e-12)

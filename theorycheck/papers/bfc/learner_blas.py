@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import get_cython_function_address
 
-for _name in ("dgemm", "sgemm"):
+for _name in ("dgemm", "sgemm", "dsyrk", "ssyrk"):
     ll.add_symbol(f"theorycheck_{_name}",
                   get_cython_function_address("scipy.linalg.cython_blas", _name))
 
@@ -23,6 +23,9 @@ for _name in ("dgemm", "sgemm"):
 _SIG = types.void(*([types.intp] * 13))
 _dgemm = types.ExternalFunction("theorycheck_dgemm", _SIG)
 _sgemm = types.ExternalFunction("theorycheck_sgemm", _SIG)
+_SIG_SYRK = types.void(*([types.intp] * 10))
+_dsyrk = types.ExternalFunction("theorycheck_dsyrk", _SIG_SYRK)
+_ssyrk = types.ExternalFunction("theorycheck_ssyrk", _SIG_SYRK)
 
 
 @njit(cache=True)
@@ -70,5 +73,42 @@ def mm(A, ta, B, tb, C, alpha, beta):
         _sgemm(*args)
     # numba frees an array after its last use: these reads keep the argument blocks alive
     # until BLAS has returned
+    iv[0] = ch[0] + ch[1]
+    sv[0] = sv[1]
+
+
+@njit(cache=True)
+def gram(A, C, alpha, beta):
+    """``C = alpha A^T A + beta C`` on the lower triangle of ``C`` (row-major, nin x nin for
+    ``A`` of shape (rows, nin)): half the flops of the GEMM; the upper triangle is not touched.
+
+    Examples
+    --------
+    >>> A, C = np.arange(6.0).reshape(3, 2), np.zeros((2, 2))
+    >>> gram(A, C, 1.0, 0.0)
+    >>> C[1, 0], C[1, 1]
+    (26.0, 35.0)
+    """
+    rows, nin = A.shape
+    if nin == 0:
+        return
+    iv = np.empty(4, np.int32)
+    iv[0] = nin
+    iv[1] = rows
+    iv[2] = _ld(A)
+    iv[3] = _ld(C)
+    ch = np.empty(2, np.uint8)
+    ch[0] = 85      # 'U' of the column-major C: the lower triangle of the row-major one
+    ch[1] = 78      # 'N': column-major A^T (nin x rows) times its transpose
+    sv = np.empty(2, C.dtype)
+    sv[0] = alpha
+    sv[1] = beta
+    args = (ch[0:].ctypes.data, ch[1:].ctypes.data, iv[0:].ctypes.data, iv[1:].ctypes.data,
+            sv[0:].ctypes.data, A.ctypes.data, iv[2:].ctypes.data, sv[1:].ctypes.data,
+            C.ctypes.data, iv[3:].ctypes.data)
+    if C.itemsize == 8:
+        _dsyrk(*args)
+    else:
+        _ssyrk(*args)
     iv[0] = ch[0] + ch[1]
     sv[0] = sv[1]

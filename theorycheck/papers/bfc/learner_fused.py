@@ -19,10 +19,11 @@ and does the element-wise work as epilogues of the passes that already touch the
 
 Quadratic identity. Where no entry of a layer's wide map is truncated, sigma_t'(z) = 2z
 and the wide map W enters the gradients only through quadratic forms:
-``dL/dW = 2 W (IN^T diag(c) IN)`` and ``dPRE_W W = 2 diag(c) IN (W^T W)``. These cost
-``n nin^2 + m nin^2`` instead of ``n m nin`` flops; the kernel takes them per layer when
-the batch has no truncated entry there and they are cheaper (wide maps, m > nin, at large
-batches), and the direct products otherwise. The update then is
+``dL/dW = 2 W (IN^T diag(c) IN)`` and ``dPRE_W W = 2 diag(c) IN (W^T W)``, whose inner
+factors are symmetric Grams (BLAS ``syrk``, half a GEMM). These cost about
+``(n/2 + m) nin^2`` instead of ``n m nin`` flops (:func:`quadratic_pays`); the kernel takes
+them per layer when the batch has no truncated entry there and they are cheaper (wide maps,
+m > nin, at large batches), and the direct products otherwise. The update then is
 ``W <- shrink W - 2 lr W C`` with ``C = IN^T diag(c) IN``.
 """
 
@@ -33,7 +34,7 @@ import math
 import numpy as np
 from numba import njit
 
-from theorycheck.papers.bfc.learner_blas import mm
+from theorycheck.papers.bfc.learner_blas import gram, mm
 from theorycheck.papers.bfc.learner_numba import (BO, CO, FAST, IO, K, MO, NIN, P, PO, QO, RO, ROWS,
                                                   UO, ZR, _loss_and_dloss)
 
@@ -56,17 +57,33 @@ def work_size(lay, n, ptot):
 @njit(cache=True)
 def quadratic_pays(n, m, nin, trained, need_din):
     """Whether the quadratic identity costs fewer flops than the direct products for a wide
-    map of ``m`` rows over ``nin`` inputs and a batch of ``n``: ``(n + m) nin^2`` against
-    ``n m nin`` per product needed (weight gradient if ``trained``, input gradient if
-    ``need_din``).
+    map of ``m`` rows over ``nin`` inputs and a batch of ``n``. Direct: ``n m nin`` per
+    product needed (weight gradient if ``trained``, input gradient if ``need_din``).
+    Quadratic: ``(n/2 + m) nin^2`` for the weight gradient (the symmetric Gram
+    IN^T diag(c) IN, then W times it) and ``(m/2 + n) nin^2`` for the input gradient
+    (W^T W, then IN times it).
 
     Examples
     --------
-    >>> quadratic_pays(512, 256, 128, True, False), quadratic_pays(32, 256, 128, True, False)
+    >>> quadratic_pays(256, 256, 128, True, False), quadratic_pays(32, 256, 128, True, False)
     (True, False)
     """
-    products = (1 if trained else 0) + (1 if need_din else 0)
-    return products > 0 and (n + m) * nin * nin < n * m * nin
+    quad, direct = 0, 0
+    if trained:
+        quad += (n + 2 * m) * nin * nin
+        direct += 2 * n * m * nin
+    if need_din:
+        quad += (m + 2 * n) * nin * nin
+        direct += 2 * n * m * nin
+    return direct > 0 and quad < direct
+
+
+@njit(cache=True)
+def _mirror_lower(C):
+    """Copy the lower triangle of the square C onto its upper triangle."""
+    for r in range(C.shape[0]):
+        for c in range(r + 1, C.shape[0]):
+            C[r, c] = C[c, r]
 
 
 @njit(cache=True)
@@ -197,7 +214,8 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
             Kb = M[:zr]
             if need_din:    # din = dS K + 2 diag(c) IN (W^T W)
                 Q = Qb[:nin * nin].reshape((nin, nin))
-                mm(W, True, W, False, Q, 1.0, 0.0)
+                gram(W, Q, 1.0, 0.0)
+                _mirror_lower(Q)
                 mm(IN, False, Q, False, din, 1.0, 0.0)
                 for s in range(n):
                     cs = 2.0 * a_l * g[s]
@@ -206,13 +224,28 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                 if p > 0:
                     mm(dS, False, Kb, False, din, 1.0, 1.0)
             if trained:
+                # Cm = IN^T diag(c) IN = P^T P - N^T N: rows with c_s > 0 scaled by sqrt(c_s)
+                # stacked from the top of CIN, those with c_s < 0 by sqrt(-c_s) from the
+                # bottom; two symmetric rank-k updates (half a GEMM's flops)
                 CIN = cinb[:n * nin].reshape((n, nin))
+                top, bot = 0, n
                 for s in range(n):
                     cs = a_l * g[s]
+                    if cs > 0.0:
+                        row = top
+                        top += 1
+                    elif cs < 0.0:
+                        bot -= 1
+                        row = bot
+                    else:
+                        continue
+                    sq = math.sqrt(abs(cs))
                     for c in range(nin):
-                        CIN[s, c] = cs * IN[s, c]
+                        CIN[row, c] = sq * IN[s, c]
                 Cm = Cb[:nin * nin].reshape((nin, nin))
-                mm(IN, True, CIN, False, Cm, 1.0, 0.0)
+                gram(CIN[:top], Cm, 1.0, 0.0)
+                gram(CIN[bot:], Cm, -1.0, 1.0)
+                _mirror_lower(Cm)
                 if mode == 0:
                     mm(W, False, Cm, False, G[zr:], 2.0, 0.0)
                     if p > 0:
