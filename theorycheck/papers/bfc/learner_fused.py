@@ -182,7 +182,7 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         for t in range(grad.shape[0]):
             grad[t] = 0.0
     for s in range(n):
-        for c in range(ptot):
+        for c in range(2 * d, ptot):    # only lifted features (Phi_j, j >= 2) get gradients
             dphi[s, c] = 0.0
     shrink = 1.0 - 2.0 * lr * wd
     check = 0.0
