@@ -42,7 +42,7 @@ def mm(A, ta, B, tb, C, alpha, beta):
     --------
     >>> A, B, C = np.ones((2, 3)), np.ones((4, 3)), np.ones((2, 4))
     >>> mm(A, False, B, True, C, 2.0, 1.0)
-    >>> C[0, 0]
+    >>> float(C[0, 0])
     7.0
     """
     M = A.shape[1] if ta else A.shape[0]
@@ -86,7 +86,7 @@ def gram(A, C, alpha, beta):
     --------
     >>> A, C = np.arange(6.0).reshape(3, 2), np.zeros((2, 2))
     >>> gram(A, C, 1.0, 0.0)
-    >>> C[1, 0], C[1, 1]
+    >>> float(C[1, 0]), float(C[1, 1])
     (26.0, 35.0)
     """
     rows, nin = A.shape
