@@ -1,17 +1,19 @@
 """Benchmark one SGD step (forward + backward + update) of the learner F (docs/theory.md §1.4).
 
-    python benchmarks/bench_learner.py [--threads 1] [--rounds 7] [--quick]
+    python benchmarks/bench_learner.py [--threads 1] [--rounds 5] [--batches 1,8,...] [--quick]
 
 Same math for every peer: chain connections, untied K/W merged per layer as
 M_l = [K_l; W_l], truncated square (B = 16), lifted offsets b_3, squared loss,
-weight decay on M, plain SGD, float64. Peers: plain NumPy, PyTorch CPU eager,
-JAX CPU jit (optional; skipped with a message when not installed). Timings are
+weight decay on M, plain SGD; once in float64 and once in float32 (theorycheck's
+opt-in float32 training path, torch and JAX in float32). Peers: PyTorch CPU eager
+and JAX CPU jit (optional; skipped with a message when not installed). Timings are
 medians over interleaved rounds (the peers take turns), because the machine is
-shared. GFLOP/s counts the model's GEMM work (2*a*b*c per matrix product of the
-forward and backward passes); the peak is a large float64 matmul timed in the
-same interleaved rounds (so it sees the same machine load) with the same thread
-count. Start-up: ``import theorycheck.papers.bfc.learner; warmup()`` in fresh processes, cold
-(empty NUMBA_CACHE_DIR: compiles) and warm (loads the cache).
+shared; the load average is printed before and after. "Step vs its GEMMs alone":
+our step against just the matrix products the model needs (NumPy matmul, same
+shapes and dtype, timed in the same rounds). GEMM peak fraction: the model's GEMM
+flops per second of our step (and of the GEMMs alone) over a large matmul of the
+same dtype timed in the same rounds. Start-up (cold and warm numba cache) is
+measured by benchmarks/bench_startup.py.
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -44,10 +44,12 @@ def _set_threads(n: int) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--seconds", type=float, default=0.25, help="target time per peer per round")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=0.2, help="target time per peer per round")
+    ap.add_argument("--batches", default="1,8,32,128,256,512,1024",
+                    help="comma-separated batch sizes (default: %(default)s)")
+    ap.add_argument("--dtypes", default="float64,float32", help="default: %(default)s")
     ap.add_argument("--quick", action="store_true", help="3 rounds, shorter timings")
-    ap.add_argument("--no-startup", action="store_true", help="skip the cold/warm start-up probe")
     args = ap.parse_args(argv)
     if args.quick:
         args.rounds, args.seconds = 3, 0.1
@@ -60,7 +62,7 @@ def main(argv=None) -> int:
 
     from theorycheck.papers.bfc import learner as Lr
 
-    peers = {"numpy": _numpy_peer}
+    peers = {}
     try:
         import torch
         torch.set_num_threads(args.threads)
@@ -74,56 +76,53 @@ def main(argv=None) -> int:
     except ImportError:
         print("# JAX not installed: skipping the jax peer (pip install '.[bench]')")
 
-    if not args.no_startup:
-        cold, warm = _startup()
-        print(f"start-up (import + warmup() in a fresh process): cold {cold:.2f} s "
-              f"(empty numba cache), warm {warm:.2f} s (cache loaded)")
-
-    gemm_step, gemm_flops = _gemm(np)
-    print(f"median of {args.rounds} interleaved rounds; ~{args.seconds:.2f} s per peer per round; "
+    batches = [int(b) for b in args.batches.split(",")]
+    d, k, m, L = 64, 8, 256, 3
+    print(f"learner d={d} k={k} m={m} L={L} (untied, chain, B=16, weight decay); median of "
+          f"{args.rounds} interleaved rounds, ~{args.seconds:.2f} s per peer per round; "
           f"{args.threads} thread(s) for numba, BLAS, torch and XLA; process pinned to CPU(s) "
-          f"{sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}")
-    print(f"float64 GEMM peak: a {GEMM_N}^3 matmul timed in the same interleaved rounds\n")
-
-    rows = []
-    for d, k, m, L, B in [(64, 8, 256, 3, 1), (64, 8, 256, 3, 32), (64, 8, 256, 3, 512)]:
-        spec = Lr.learner_spec(d, L, k=k, m=m, B=16.0, tied=False)
-        rng = np.random.default_rng(0)
-        params = Lr.init_learner(spec, rng=1, scale=0.1)
-        X = rng.standard_normal((B, d))
-        y = rng.standard_normal(B)
-        lr, wd = 1e-4, 1e-4
-        steps = {"theorycheck": _theorycheck_peer(Lr, params.copy(), X, y, lr, wd)}
-        if B > Lr.LOOPS_MAX_BATCH or B == 32:
-            other = "loops" if B > Lr.LOOPS_MAX_BATCH else "blas"
-            steps[f"theorycheck[{other}]"] = _theorycheck_peer(Lr, params.copy(), X, y, lr, wd, other)
-        for name, make in peers.items():
-            steps[name] = make(params, X, y, lr, wd)
-        steps["_gemm"] = gemm_step
-        steps["_gemms_only"] = _gemms_only(np, spec, B)
-        steps["_forward_only"] = _forward_only(Lr, params, X)
-        times = _interleave(steps, args.rounds, args.seconds)
-        peak = gemm_flops / times.pop("_gemm")
-        profile = {"gemms_only": times.pop("_gemms_only"), "forward_only": times.pop("_forward_only")}
-        flops = _model_flops(spec, B)
-        ours = times["theorycheck"]
-        row = {"config": f"d={d} k={k} m={m} L={L} B={B}",
-               "path": "loops" if B <= Lr.LOOPS_MAX_BATCH else "blas",
-               "steps/s": {n: 1.0 / t for n, t in times.items()},
-               "ratio": {n: t / ours for n, t in times.items() if n != "theorycheck"},
-               "gflops": flops / ours / 1e9, "peak": peak / 1e9, "peak_frac": flops / ours / peak,
-               "step_us": ours * 1e6, "gemms_us": profile["gemms_only"] * 1e6,
-               "gemms_frac": flops / profile["gemms_only"] / peak,
-               "forward_us": profile["forward_only"] * 1e6}
-        rows.append(row)
-    _print_table(rows, peers)
-    print("\nprofile (same rounds): our step; the model's GEMMs alone (NumPy matmul, same shapes: "
-          "the ceiling of any BLAS implementation); our forward pass alone")
-    for r in rows:
-        print(f"  {r['config']}: step {r['step_us']:.0f} us = forward {r['forward_us']:.0f} us + "
-              f"backward/update {r['step_us'] - r['forward_us']:.0f} us; GEMMs alone "
-              f"{r['gemms_us']:.0f} us ({100 * r['gemms_frac']:.0f}% of peak)")
+          f"{sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}; "
+          f"load average before: {_load()}")
+    for dtype in args.dtypes.split(","):
+        dt = np.dtype(dtype)
+        gemm_step, gemm_flops = _gemm(np, dt)
+        rows = []
+        for B in batches:
+            spec = Lr.learner_spec(d, L, k=k, m=m, B=16.0, tied=False)
+            rng = np.random.default_rng(0)
+            p64 = Lr.init_learner(spec, rng=1, scale=0.1)
+            params = Lr.LearnerParams(spec, p64.theta.astype(dt), p64.R)
+            X = rng.standard_normal((B, d)).astype(dt)
+            y = rng.standard_normal(B).astype(dt)
+            lr, wd = 1e-4, 1e-4
+            steps = {"theorycheck": _theorycheck_peer(Lr, params.copy(), X, y, lr, wd)}
+            for name, make in peers.items():
+                steps[name] = make(params, X, y, lr, wd)
+            steps["_gemm"] = gemm_step
+            steps["_gemms_only"] = _gemms_only(np, spec, B, dt)
+            times = _interleave(steps, args.rounds, args.seconds)
+            peak = gemm_flops / times.pop("_gemm")
+            gemms = times.pop("_gemms_only")
+            ours = times["theorycheck"]
+            flops = _model_flops(spec, B)
+            rows.append({"batch": B, "path": Lr._pick_path("auto", B),
+                         "steps/s": 1.0 / ours, "ratio": {n: t / ours for n, t in times.items()},
+                         "step_us": ours * 1e6, "gemms_us": gemms * 1e6,
+                         "peak": peak / 1e9, "peak_frac": flops / ours / peak,
+                         "gemms_frac": flops / gemms / peak})
+        print(f"\n{dtype}: GEMM peak {statistics.median(r['peak'] for r in rows):.1f} GFLOP/s "
+              f"(a {GEMM_N}^3 matmul, timed in every round beside the peers)\n")
+        _print_table(rows, peers)
+    print(f"\nload average after: {_load()}")
+    print("GEMM work counts the model's products (forward, weight and input gradients, lift); "
+          "'GEMMs alone' runs just those products through NumPy's BLAS at the same shapes. The "
+          "fused path may do fewer flops than that (the quadratic identity), so its step can "
+          "be faster than the GEMMs alone.")
     return 0
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
 
 
 # ----------------------------------------------------------------------------- peers
@@ -139,44 +138,9 @@ def _blocks(params):
     import numpy as np
     spec = params.spec
     assert spec.L == 3 and spec.J(3) == (2,) and not spec.tied
+    dt = params.theta.dtype
     return (np.array(params.M(2)), np.array(params.M(3)), np.array(params.b(3)),
-            np.array(params.R[2]), spec.k(2), spec.k(3), float(spec.B), spec.alphas)
-
-
-def _numpy_peer(params, X, y, lr, wd):
-    import numpy as np
-    M2, M3, b3, R, k2, k3, B, (a2, a3) = _blocks(params)
-    n = X.shape[0]
-
-    def st(z):
-        a = np.abs(z)
-        return np.where(a <= B, z * z, 2 * B * a - B * B)
-
-    def dst(z):
-        return np.where(np.abs(z) <= B, 2 * z, 2 * B * np.sign(z))
-
-    def step():
-        nonlocal M2, M3, b3
-        IN2 = np.concatenate([X, X * X - 1.0], axis=1)
-        P2 = IN2 @ M2.T
-        U = P2[:, :k2] @ R.T
-        IN3 = U * U - b3
-        P3 = IN3 @ M3.T
-        f = a2 * st(P2[:, k2:]).sum(1) + a3 * st(P3[:, k3:]).sum(1)
-        g = 2.0 * (f - y) / n
-        D3 = np.zeros_like(P3)
-        D3[:, k3:] = (a3 * g)[:, None] * dst(P3[:, k3:])
-        G3 = D3.T @ IN3
-        DIN3 = D3 @ M3
-        gb3 = -DIN3.sum(0)
-        D2 = np.empty_like(P2)
-        D2[:, k2:] = (a2 * g)[:, None] * dst(P2[:, k2:])
-        D2[:, :k2] = (2.0 * U * DIN3) @ R
-        G2 = D2.T @ IN2
-        M2 = M2 - lr * (G2 + 2 * wd * M2)
-        M3 = M3 - lr * (G3 + 2 * wd * M3)
-        b3 = b3 - lr * gb3
-    return step
+            np.array(params.R[2], dtype=dt), spec.k(2), spec.k(3), float(spec.B), spec.alphas)
 
 
 def _torch_peer(params, X, y, lr, wd):
@@ -237,32 +201,29 @@ def _jax_peer(params, X, y, lr, wd):
     return step
 
 
-def _gemms_only(np, spec, n):
+def _gemms_only(np, spec, n, dt):
     """Just the matrix products one step needs (forward, weight and input gradients, lift)."""
     rng = np.random.default_rng(0)
+
+    def rand(*shape):
+        return rng.standard_normal(shape).astype(dt)
     ops = []
     for l in range(2, spec.L + 1):
         rows, nin = spec.rows(l), spec.nin(l)
-        IN, M, D = rng.standard_normal((n, nin)), rng.standard_normal((rows, nin)), rng.standard_normal((n, rows))
-        ops.append((IN, M.T, np.empty((n, rows))))
-        ops.append((D.T, IN, np.empty((rows, nin))))
+        IN, M, D = rand(n, nin), rand(rows, nin), rand(n, rows)
+        ops.append((IN, M.T, np.empty((n, rows), dt)))
+        ops.append((D.T, IN, np.empty((rows, nin), dt)))
         if any(j >= 2 for j in spec.J(l)):
-            ops.append((D, M, np.empty((n, nin))))
+            ops.append((D, M, np.empty((n, nin), dt)))
         if l < spec.L:
             p, k = spec.lift_rows[l - 2], spec.k(l)
-            S, R, dU = rng.standard_normal((n, k)), rng.standard_normal((p, k)), rng.standard_normal((n, p))
-            ops.append((S, R.T, np.empty((n, p))))
-            ops.append((dU, R, np.empty((n, k))))
+            S, R, dU = rand(n, k), rand(p, k), rand(n, p)
+            ops.append((S, R.T, np.empty((n, p), dt)))
+            ops.append((dU, R, np.empty((n, k), dt)))
 
     def step():
         for a, b, out in ops:
             np.matmul(a, b, out=out)
-    return step
-
-
-def _forward_only(Lr, params, X):
-    def step():
-        Lr.forward(params, X)
     return step
 
 
@@ -292,10 +253,10 @@ def _interleave(steps: dict, rounds: int, seconds: float) -> dict:
 GEMM_N = 1536
 
 
-def _gemm(np):
-    """A large float64 matmul step and its flop count (the machine's GEMM peak)."""
+def _gemm(np, dt):
+    """A large matmul step in ``dt`` and its flop count (the machine's GEMM peak)."""
     rng = np.random.default_rng(0)
-    A, B = rng.standard_normal((GEMM_N, GEMM_N)), rng.standard_normal((GEMM_N, GEMM_N))
+    A, B = (rng.standard_normal((GEMM_N, GEMM_N)).astype(dt) for _ in range(2))
     C = np.empty_like(A)
 
     def step():
@@ -317,32 +278,20 @@ def _model_flops(spec, n: int) -> float:
     return float(total)
 
 
-def _startup() -> tuple[float, float]:
-    code = ("import time; t = time.perf_counter(); import theorycheck.papers.bfc.learner as L; L.warmup(); "
-            "print(time.perf_counter() - t)")
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        out = []
-        for _ in range(2):
-            res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                                 capture_output=True, text=True, check=True)
-            out.append(float(res.stdout.strip().splitlines()[-1]))
-    return out[0], out[1]
-
-
 def _print_table(rows, peers) -> None:
-    names = ["theorycheck"] + [n for n in ("theorycheck[loops]", "theorycheck[blas]")
-                               if any(n in r["steps/s"] for r in rows)] + list(peers)
-    head = "| config | path | " + " | ".join(f"{n} steps/s" for n in names) + \
-           " | " + " | ".join(f"x {n}" for n in peers) + " | GFLOP/s | peak GFLOP/s | of peak |"
+    head = ("| batch | path | theorycheck steps/s | " + " | ".join(f"× {PEER_NAMES[n]}" for n in peers)
+            + " | step vs its GEMMs alone | GEMM peak fraction (step; GEMMs alone) |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for r in rows:
-        cells = [r["config"], r["path"]]
-        cells += [f"{r['steps/s'][n]:,.0f}" if n in r["steps/s"] else "-" for n in names]
+        cells = [str(r["batch"]), r["path"], f"{r['steps/s']:,.0f}"]
         cells += [f"{r['ratio'][n]:.2f}" for n in peers]
-        cells += [f"{r['gflops']:.1f}", f"{r['peak']:.1f}", f"{100 * r['peak_frac']:.0f}%"]
+        cells += [f"{r['step_us'] / r['gemms_us']:.2f} ({r['step_us']:,.0f} vs {r['gemms_us']:,.0f} µs)",
+                  f"{100 * r['peak_frac']:.0f}%; {100 * r['gemms_frac']:.0f}%"]
         print("| " + " | ".join(cells) + " |")
+
+
+PEER_NAMES = {"torch": "torch eager", "jax": "JAX jit"}
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def learners(draw, max_d=4, max_L=4):
                            tied=tied, B=draw(st.sampled_from([0.7, 2.0, math.inf])),
                            centred=draw(st.booleans()), loss=draw(st.sampled_from(Lr.LOSSES)),
                            offsets=draw(st.booleans()), seed=draw(st.integers(0, 99)))
-    n = draw(st.integers(1, 10))  # the loop kernel switches to in-kernel BLAS at n >= 8
+    n = draw(st.integers(1, 12))  # auto: loops below 8 samples, the fused BLAS kernel from 8
     return spec, n, draw(st.integers(0, 2**31))
 
 
@@ -92,7 +92,7 @@ def test_gradient_matches_finite_differences_on_every_block(inst):
     spec, n, seed = inst
     params, X, y = _instance(spec, n, seed)
     rng = np.random.default_rng(seed + 1)
-    grads = {p: Lr.loss_and_grad(params, X, y, path=p, **REG)[1] for p in ("loops", "blas")}
+    grads = {p: Lr.loss_and_grad(params, X, y, path=p, **REG)[1] for p in ("loops", "fused", "blas")}
     loss = Lr.loss_and_grad(params, X, y, path="blas", **REG)[0]
     assume(loss < 1e8)  # deep O(1)-weight draws can reach 1e10, where FD resolves nothing
     for name, ix in _blocks(params):
@@ -120,7 +120,7 @@ def test_frozen_layers_get_zero_gradient_and_no_update():
     spec = Lr.learner_spec(3, 3, k=2, m=3, tied=False)
     params, X, y = _instance(spec, 5, 0)
     frozen = params.with_frozen([2])
-    for path in ("loops", "blas"):
+    for path in ("loops", "fused", "blas"):
         _, g = Lr.loss_and_grad(frozen, X, y, path=path, **REG)
         _, g_all = Lr.loss_and_grad(params, X, y, path=path, **REG)
         assert not np.any(g[:frozen.M(2).size])
@@ -192,7 +192,7 @@ def test_gradient_matches_sympy_derivative(tied, B):
     ref_loss, ref_grad = out[0], out[1:]
     view = Lr.LearnerParams(spec, np.arange(params.theta.size), params.R)
     order = np.array([_index_of(view, s.name) for s in syms])
-    for path in ("loops", "blas"):
+    for path in ("loops", "fused", "blas"):
         loss, g = Lr.loss_and_grad(params, X, y, path=path)
         assert loss == pytest.approx(ref_loss, rel=1e-10)
         np.testing.assert_allclose(g[order], ref_grad, rtol=1e-10, atol=1e-10 * np.abs(ref_grad).max())
@@ -225,32 +225,34 @@ def test_gradient_matches_torch_autograd():
     P3 = ((P2[:, :3] @ R.T) ** 2 - b3) @ M3.T
     f = st_(P2[:, 3:]).sum(1) + spec.alphas[1] * st_(P3[:, 3:]).sum(1)
     ((f - yt) ** 2).mean().backward()
-    _, g = Lr.loss_and_grad(params, X, y, path="loops")
-    grad = Lr.LearnerParams(spec, g, params.R)
-    for ours, ref in ((grad.M(2), M2.grad), (grad.M(3), M3.grad), (grad.b(3), b3.grad)):
-        np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-10, atol=1e-12)
+    for path in ("loops", "fused"):
+        _, g = Lr.loss_and_grad(params, X, y, path=path)
+        grad = Lr.LearnerParams(spec, g, params.R)
+        for ours, ref in ((grad.M(2), M2.grad), (grad.M(3), M3.grad), (grad.b(3), b3.grad)):
+            np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-10, atol=1e-12)
 
 
 # ------------------------------------------------------------------ path agreement
 @pytest.mark.equivalence
 @given(learners(max_d=5))
 @settings(deadline=None)
-def test_fastmath_loop_kernel_agrees_with_plain_blas_path(inst):
+def test_fastmath_kernels_agree_with_plain_blas_path(inst):
     spec, n, seed = inst
     params, X, y = _instance(spec, n, seed)
     l0, g0 = Lr.loss_and_grad(params, X, y, path="blas", **REG)
     tol = 1e-12 * (1 + np.abs(g0).max())
-    for path in ("loops", "auto"):
+    f0, _ = Lr.forward(params, X, path="blas")
+    for path in ("loops", "fused", "auto"):
         l1, g1 = Lr.loss_and_grad(params, X, y, path=path, **REG)
         assert l1 == pytest.approx(l0, rel=1e-12, abs=1e-12)
         np.testing.assert_allclose(g1, g0, rtol=1e-11, atol=tol)
-    f0, _ = Lr.forward(params, X, path="blas")
-    f1, _ = Lr.forward(params, X, path="loops")
-    np.testing.assert_allclose(f1, f0, rtol=1e-12, atol=1e-12)
+        f1, _ = Lr.forward(params, X, path=path)
+        np.testing.assert_allclose(f1, f0, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.equivalence
-@pytest.mark.parametrize("path,n", [("loops", 1), ("loops", 3), ("loops", 8), ("blas", 8)])
+@pytest.mark.parametrize("path,n", [("loops", 1), ("loops", 3), ("loops", 8), ("fused", 8),
+                                    ("fused", 64), ("blas", 8)])
 def test_fused_sgd_step_equals_gradient_step(path, n):
     spec = Lr.learner_spec(4, 4, k=[3, 2, 2], m=[4, 3, 5], connections="dense", tied=False)
     params, X, y = _instance(spec, n, 1)
@@ -263,11 +265,35 @@ def test_fused_sgd_step_equals_gradient_step(path, n):
 
 
 @pytest.mark.equivalence
+@pytest.mark.parametrize("B", [math.inf, 0.5])
+def test_fused_quadratic_identity_agrees_with_plain_blas_path(B):
+    """A wide learner at a large batch: the fused kernel takes the quadratic identity
+    dL/dW = 2 W IN^T diag(c) IN where no entry is truncated (B = inf) and the direct
+    products where some are (B = 0.5); both must match the plain path."""
+    from theorycheck.papers.bfc import learner_fused as LF
+    spec = Lr.learner_spec(3, 3, k=2, m=40, B=B)          # nin = 6 (layer 2) and 5 (layer 3)
+    params, X, y = _instance(spec, 64, 2, scale=0.3)
+    assert LF.quadratic_pays(64, 40, 6, True, False) and LF.quadratic_pays(64, 40, 5, True, True)
+    f, cache = Lr.forward(params, X, path="blas")
+    assert any(np.any(np.abs(Z) > B) for Z in cache["Z"].values()) == (B != math.inf)
+    y = f * (1.0 + np.random.default_rng(3).standard_normal(f.size))   # residuals of both signs
+    assert np.any(f > y) and np.any(f < y)
+    l0, g0 = Lr.loss_and_grad(params, X, y, path="blas", **REG)
+    l1, g1 = Lr.loss_and_grad(params, X, y, path="fused", **REG)
+    assert l1 == pytest.approx(l0, rel=1e-12)
+    np.testing.assert_allclose(g1, g0, rtol=1e-11, atol=1e-12 * np.abs(g0).max())
+    q0, q1 = params.copy(), params.copy()
+    Lr.sgd_step(q0, X, y, 0.01, lambda_wd=0.05, path="blas")
+    Lr.sgd_step(q1, X, y, 0.01, lambda_wd=0.05, path="fused")
+    np.testing.assert_allclose(q1.theta, q0.theta, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.equivalence
 def test_float32_agrees_with_float64():
     spec = Lr.learner_spec(6, 3, k=3, m=6, connections="dense", tied=False)
     p64, X, y = _instance(spec, 16, 4)
     p32 = Lr.LearnerParams(spec, p64.theta.astype(np.float32), p64.R)
-    for path in ("loops", "blas"):
+    for path in ("loops", "fused", "blas"):
         l64, g64 = Lr.loss_and_grad(p64, X, y, path=path, **REG)
         l32, g32 = Lr.loss_and_grad(p32, X, y, path=path, **REG)
         assert g32.dtype == np.float32
@@ -290,7 +316,7 @@ def test_planted_learner_reproduces_target(conn, tied, k, m, L):
     params = Lr.init_learner(spec, target, scheme="planted")
     X = np.random.default_rng(0).standard_normal((64, 5))
     ref = target(X)
-    for path in ("loops", "blas"):
+    for path in ("loops", "fused", "blas"):
         f, _ = Lr.forward(params, X, path=path)
         np.testing.assert_allclose(f, ref, rtol=1e-10, atol=1e-10 * np.abs(ref).max())
         loss, _ = Lr.loss_and_grad(params, X, ref, path=path)
@@ -316,7 +342,7 @@ def test_planted_learner_matches_independent_sympy_target():
 
 
 # ---------------------------------------------------------------------- truncation
-@pytest.mark.parametrize("path", ["loops", "blas"])
+@pytest.mark.parametrize("path", ["loops", "fused", "blas"])
 def test_truncation_at_the_boundary(path):
     B = 2.5
     spec = Lr.learner_spec(1, 2, k=1, tied=True, B=B, alphas=[1.0])
@@ -375,7 +401,7 @@ def test_bad_shapes_and_values_are_named():
         Lr.loss_and_grad(Lr.init_learner(Lr.learner_spec(3, 3, loss="logistic", tied=False)), X, y + 0.5)
 
 
-@pytest.mark.parametrize("path", ["loops", "blas"])
+@pytest.mark.parametrize("path", ["loops", "fused", "blas"])
 def test_nan_hidden_in_a_batch_skipped_by_check_false_is_still_caught(path):
     spec = Lr.learner_spec(3, 3, k=2, m=3, tied=False)
     params = Lr.init_learner(spec, rng=0, scale=1.0)
@@ -387,7 +413,7 @@ def test_nan_hidden_in_a_batch_skipped_by_check_false_is_still_caught(path):
     np.testing.assert_array_equal(params.theta, before)
 
 
-@pytest.mark.parametrize("path", ["loops", "blas"])
+@pytest.mark.parametrize("path", ["loops", "fused", "blas"])
 def test_overflow_during_training_is_reported_not_propagated(path):
     spec = Lr.learner_spec(4, 3, k=2, m=3, B=math.inf, tied=False)
     params = Lr.init_learner(spec, rng=0, scale=1.0)
@@ -399,7 +425,7 @@ def test_overflow_during_training_is_reported_not_propagated(path):
             assert np.all(np.isfinite(params.theta))   # every step that returns is finite
 
 
-@pytest.mark.parametrize("path", ["loops", "blas"])
+@pytest.mark.parametrize("path", ["loops", "fused", "blas"])
 def test_non_finite_loss_leaves_theta_untouched(path):
     spec = Lr.learner_spec(2, 3, k=2, m=3, B=math.inf, tied=False)
     params = Lr.init_learner(spec, rng=0, scale=1.0)

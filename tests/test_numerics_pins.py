@@ -111,12 +111,20 @@ def test_labels_study_cell_and_baselines_are_pinned():
                              0.004150448477028121, 0.015615207745379632],
                    "theta_sum": 0.26169392711809336}),
 ])
-def test_short_training_run_is_pinned_bit_for_bit(optimizer, lr, want):
+def test_short_training_run_is_pinned(optimizer, lr, want):
+    """Recorded when batches of 32 ran through the loop kernel; they now run through the fused
+    BLAS kernel (another summation order), so the floats are held to 1e-10 relative, not
+    bit for bit."""
     from theorycheck.papers.bfc.training import train
     r = train(d=8, L=3, k=4, steps=(30, 40), batch=32, n_test=300, eval_points=4,
               optimizer=optimizer, lr=lr)
-    assert {"last": r.curves[-1], "theta": r.params.theta[:5].tolist(),
-            "theta_sum": float(np.sum(r.params.theta))} == want
+    last = r.curves[-1]
+    assert sorted(last) == sorted(want["last"])
+    assert (last["step"], last["stage"]) == (want["last"]["step"], want["last"]["stage"])
+    keys = sorted(k for k in want["last"] if k not in ("step", "stage"))
+    close([last[k] for k in keys], [want["last"][k] for k in keys], 1e-10)
+    close(r.params.theta[:5], want["theta"], 1e-10)
+    close(np.sum(r.params.theta), want["theta_sum"], 1e-10)
 
 
 def test_ntk_features_are_pinned_bit_for_bit():

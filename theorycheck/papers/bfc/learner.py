@@ -27,15 +27,24 @@ Conventions [R] (configurable, defaults stated):
 
 All parameters live in one flat vector ``theta`` (views: :meth:`LearnerParams.K`,
 ``.W``, ``.M``, ``.b``); layer l's K_l and W_l are one row-major block
-``M_l = [K_l; W_l]`` so both are read in one pass. Two numerically equivalent
-code paths: the fused numba loop kernel (``path="loops"``, for online and small
-batches: one call does forward, loss, backward and, in sgd_step, the update;
-compiled with reassociating fastmath; register-blocked loops below 8 samples, BLAS
-calls from inside the kernel from 8 on) and a BLAS path (``path="blas"``,
-NumPy GEMMs plus one-pass IEEE numba element-wise kernels, for large batches and
-the plain float64 reference); ``path="auto"`` picks loops for batches of at most
-:data:`LOOPS_MAX_BATCH`. float64 by default; float32 parameters (``dtype``) run
-both paths in single precision (accumulations in the loop kernel stay float64).
+``M_l = [K_l; W_l]`` so both are read in one pass. Three numerically equivalent
+code paths:
+
+* ``path="loops"``: the fused numba loop kernel for online and small batches (one call
+  does forward, loss, backward and, in sgd_step, the update; register-blocked loops,
+  reassociating fastmath);
+* ``path="fused"``: one numba call per step that makes every matrix product through BLAS
+  on a kept workspace, with the element-wise work (sigma_t, its derivative, the loss
+  gradient, the SGD update) fused into the passes and GEMMs that already touch the data,
+  and the quadratic identity dL/dW = 2 W IN^T diag(c) IN where a layer has no truncated
+  entry and it costs fewer flops (:mod:`theorycheck.papers.bfc.learner_fused`);
+* ``path="blas"``: NumPy GEMMs plus one-pass IEEE numba element-wise kernels, the plain
+  float64 reference the other two are tested against.
+
+``path="auto"`` picks loops for batches of at most :data:`LOOPS_MAX_BATCH` samples and
+fused beyond. float64 by default; float32 parameters (``init_learner(..., dtype=np.float32)``)
+train in single precision on every path (BLAS sgemm; F, the loss and its derivative are
+accumulated in float64); verification code stays float64.
 """
 
 from __future__ import annotations
@@ -48,14 +57,15 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from theorycheck.errors import NumericalError, SpecError
+from theorycheck.papers.bfc import learner_fused as _fk
 from theorycheck.papers.bfc import learner_numba as _k
 from theorycheck.papers.bfc.target import BFCTarget, _connections
 from theorycheck.validation import (check_array, check_bool, check_choice, check_int,
                                     check_real, short_repr as _short)
 
-LOOPS_MAX_BATCH = 32
+LOOPS_MAX_BATCH = 7
 LOSSES = ("squared", "logistic")
-PATHS = ("auto", "loops", "blas")
+PATHS = ("auto", "loops", "fused", "blas")
 
 
 # ----------------------------------------------------------------------------- spec
@@ -629,17 +639,56 @@ def _check_batch(params: LearnerParams, X, y=None, *, need_y: bool = True):
 
 
 def _args(params: LearnerParams):
-    spec, lay = params.spec, _layout(params.spec)
-    frozen = np.array([1 if l in params.frozen else 0 for l in range(2, spec.L + 1)], dtype=np.uint8)
-    return (lay.lay, lay.cols, lay.lifted, params.R_flat, np.asarray(spec.alphas, dtype=np.float64),
-            float(spec.B), bool(spec.centred), LOSSES.index(spec.loss)), frozen, lay.ptot
+    (lay, cols, lifted, alphas, B, centred, loss), frozen, ptot = _static_args(params.spec,
+                                                                             params.frozen)
+    return (lay, cols, lifted, params.R_flat, alphas, B, centred, loss), frozen, ptot
+
+
+@functools.lru_cache(maxsize=64)
+def _static_args(spec: LearnerSpec, frozen_layers: frozenset):
+    """The kernels' arguments that depend on the architecture only (built once: a step at
+    batch 1 lasts tens of microseconds). Shared: the kernels never write them."""
+    lay = _layout(spec)
+    frozen = np.array([1 if l in frozen_layers else 0 for l in range(2, spec.L + 1)], dtype=np.uint8)
+    alphas = np.asarray(spec.alphas, dtype=np.float64)
+    return (lay.lay, lay.cols, lay.lifted, alphas, float(spec.B), bool(spec.centred),
+            LOSSES.index(spec.loss)), frozen, lay.ptot
 
 
 def _pick_path(path: str, n: int) -> str:
     check_choice("path", path, PATHS)
     if path == "auto":
-        return "loops" if n <= LOOPS_MAX_BATCH else "blas"
+        return "loops" if n <= LOOPS_MAX_BATCH else "fused"
     return path
+
+
+def _fused_plan(params: LearnerParams, n: int) -> tuple:
+    """The fused kernel's arguments besides theta, the batch and the step's scalars, kept on
+    ``params`` for its batch size (looking them up again costs as much as a small GEMM):
+    the layout, the lift in theta's dtype (for the BLAS products) and a workspace."""
+    R64 = _flat_R(params)
+    key = (n, params.theta.dtype, params.spec, params.frozen, id(R64))
+    plan = params.__dict__.get("_fused_plan")
+    if plan is not None and plan[0] == key:
+        return plan[1]
+    (lay, cols, lifted, alphas, B, centred, loss), frozen, ptot = _static_args(params.spec,
+                                                                             params.frozen)
+    dt = params.theta.dtype
+    R = R64.astype(dt) if R64.dtype != dt else R64
+    ws = _Workspace.for_batch(params.spec, n, dt)
+    work = ws.arrays.get("fused")
+    if work is None:
+        work = ws.arrays["fused"] = np.empty(int(_fk.work_size(lay, n, ptot)), dtype=dt)
+    args = ((lay, cols, lifted, R, alphas, B, centred, loss), (frozen, ptot), work)
+    params.__dict__["_fused_plan"] = (key, args)
+    return args
+
+
+def _run_fused(params: LearnerParams, X, y, grad, mode: int, lr: float, wd: float):
+    head, (frozen, ptot), work = _fused_plan(params, X.shape[0])
+    f = np.empty(X.shape[0])
+    loss = _fk.step_blas(params.theta, grad, X, y, *head, mode, lr, wd, frozen, ptot, f, work)
+    return loss, f
 
 
 def forward(params: LearnerParams, X, *, path: str = "auto"):
@@ -664,6 +713,9 @@ def forward(params: LearnerParams, X, *, path: str = "auto"):
         f = np.empty(X.shape[0])
         _k.step(params.theta, params.theta[:0], X, f, *base, 2, 0.0, 0.0, frozen, ptot, f)
         return f, None
+    if path == "fused":
+        return _run_fused(params, X, np.zeros(X.shape[0], dtype=X.dtype), params.theta[:0], 2,
+                          0.0, 0.0)[1], None
     f, cache = _blas_forward(params, X)
     return f, cache
 
@@ -807,6 +859,9 @@ def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True, ws=None)
         grad = np.empty_like(params.theta)
         f = np.empty(X.shape[0])
         loss = _k.step(params.theta, grad, X, y, *base, 0, 0.0, 0.0, frozen, ptot, f)
+    elif path == "fused":
+        grad = np.empty_like(params.theta)
+        loss = _run_fused(params, X, y, grad, 0, 0.0, 0.0)[0]
     else:
         loss, grad = _blas_loss_grad(params, X, y, ws)
     if not math.isfinite(loss):
@@ -924,11 +979,14 @@ def sgd_step(params: LearnerParams, X, y, lr: float, *, lambda_tie: float = 0.0,
         lambda_tie, lambda_wd = _check_reg(lambda_tie, lambda_wd)
         lr = check_real("lr", lr, positive=True)
     path = _pick_path(path, X.shape[0])
-    if path == "loops" and not lambda_tie:
-        base, frozen, ptot = _args(params)
-        f = np.empty(X.shape[0])
-        loss = _k.step(params.theta, params.theta[:0], X, y, *base, 1, float(lr), float(lambda_wd),
-                    frozen, ptot, f)
+    if path in ("loops", "fused") and not lambda_tie:
+        if path == "loops":
+            base, frozen, ptot = _args(params)
+            f = np.empty(X.shape[0])
+            loss = _k.step(params.theta, params.theta[:0], X, y, *base, 1, float(lr),
+                           float(lambda_wd), frozen, ptot, f)
+        else:
+            loss = _run_fused(params, X, y, params.theta[:0], 1, float(lr), float(lambda_wd))[0]
         if loss == -1.0:
             _raise_update_overflow(lr)
         if not math.isfinite(loss):
@@ -949,15 +1007,15 @@ def _raise_update_overflow(lr: float) -> None:
 
 
 def warmup() -> None:
-    """Compile (or load from cache) the learner kernels for float64."""
+    """Compile (or load from numba's cache) every learner kernel for float64: the loop, fused
+    and BLAS paths. Optional: each kernel compiles on its first call anyway."""
     spec = learner_spec(3, 3, k=2, m=3, tied=False)
     params = init_learner(spec, rng=0)
     X = np.random.default_rng(0).standard_normal((2, 3))
     y = np.zeros(2)
-    for path in ("loops", "blas"):
+    for path in ("loops", "fused", "blas"):
         loss_and_grad(params, X, y, path=path)
         forward(params, X, path=path)
-    sgd_step(params, X, y, 1e-3, path="loops")
-    sgd_step(params, X, y, 1e-3, path="blas")
+        sgd_step(params, X, y, 1e-3, path=path)
     tied = init_learner(learner_spec(3, 3, k=2, tied=True), rng=0)
     loss_and_grad(tied, X, y, path="blas")

@@ -12,8 +12,9 @@ of width ``ptot`` per sample; layer i reads columns ``cols[co:co+nin]``.
 Phi_l = sigma(R_l S_l) starts in the feature buffer, and ``io/qo/uo`` offsets
 of this layer's per-sample input, pre-activation and lift buffers.
 
-``step`` is the fused loop kernel (online / small batches): one call does the
-forward pass, the loss, the backward pass and, in ``mode`` 1, the SGD update
+``step`` is the fused loop kernel (online and batches of fewer than 8 samples; larger
+batches go through the BLAS kernel of :mod:`theorycheck.papers.bfc.learner_fused`): one
+call does the forward pass, the loss, the backward pass and, in ``mode`` 1, the SGD update
 in place while walking each parameter row once. Modes: 0 = loss and data-loss
 gradient into ``grad``; 1 = fused SGD update (weight decay on M, not on b);
 2 = forward only (fills ``out_f``). It is compiled with reassociating fastmath
@@ -35,10 +36,6 @@ from numba import njit
 # reassociation/contraction only: 'nnan'/'ninf' would let LLVM delete the isfinite checks
 # that catch NaN inputs and overflow
 FAST = {"reassoc", "contract", "nsz", "arcp"}
-
-# batches of at least this size run the loop kernel's matrix products through BLAS (np.dot
-# on contiguous blocks, still inside the one fused call); smaller ones use the blocked loops
-BLAS_MIN_BATCH = 8
 
 # lay columns
 ROWS, K, NIN, MO, BO, CO, ZR, P, RO, PO, IO, QO, UO = range(13)
@@ -217,7 +214,6 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
     rows_tot = lay[last, QO] + lay[last, ROWS]
     u_tot = lay[last, UO] + lay[last, P]
     INb = np.empty(n * nin_tot, dtype=theta.dtype)
-    use_blas = n >= BLAS_MIN_BATCH
     PREb = np.empty(n * rows_tot)
     Ub = np.empty(n * max(u_tot, 1))
     f = np.zeros(n)
@@ -228,13 +224,7 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
         for s in range(n):
             for c in range(nin):
                 I[s, c] = phi[s, cols[co + c]] - theta[bo + c]
-        if use_blas and nin < 64:   # short rows: the blocked dots lose to BLAS there
-            PT = np.dot(M, np.ascontiguousarray(I.T))
-            for s in range(n):
-                for r in range(rows):
-                    PRE[s, r] = PT[r, s]
-        else:
-            _dots(I, M, PRE)
+        _dots(I, M, PRE)
         a_l = alphas[i]
         b2 = bt * bt
         for s in range(n):
@@ -292,9 +282,7 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
             if lifted[co + c]:
                 need_din = True
         din = np.zeros((n, nin), dtype=theta.dtype)
-        if need_din and use_blas:
-            din[:, :] = np.dot(dpre, M)
-        elif need_din:
+        if need_din:
             # din[s] = sum_r dpre[s, r] M[r], four rows per pass over din[s]
             r = 0
             while r + 4 <= rows:
@@ -340,11 +328,6 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
                                 Mr[c] -= ds * Is[c]
                         for c in range(nin):
                             check += Mr[c]
-                r = rows
-            elif use_blas:
-                Gb = np.dot(np.ascontiguousarray(dpre.T), I)
-                for r in range(rows):
-                    check += _emit_row(mode, M, G, r, Gb[r], lr, shrink)
                 r = rows
             while r + 2 <= rows:
                 _row_pair_grad(dpre, r, I, ga, gb)

@@ -1,0 +1,314 @@
+"""Fused BLAS step of the learner F (docs/theory.md §1.4) for batches of 8 samples and more.
+
+Same arguments, layout (``lay``, ``cols``, ``lifted``; see
+:mod:`theorycheck.papers.bfc.learner_numba`), modes (0 loss and gradient, 1 SGD update,
+2 forward) and return value as the loop kernel ``step``, plus a workspace ``work`` of
+:func:`work_size` entries (theta's dtype) that the caller keeps between steps (fresh
+large temporaries cost a page fault per 4 KiB). One call makes every matrix product
+through BLAS (:func:`theorycheck.papers.bfc.learner_blas.mm`) on views of the workspace
+and does the element-wise work as epilogues of the passes that already touch the data:
+
+* forward: the product ``PRE = IN M^T``, then one pass over its wide part that adds
+  ``alpha_l sum_r sigma_t(z)`` to F and overwrites z by ``clip(z) = sigma_t'(z) / 2``
+  (the backward pass needs nothing else of it) while counting truncated entries;
+* backward: ``dPRE = 2 c_s clip(Z)`` with ``c_s = alpha_l dloss/dF_s`` is scaled in place,
+  and the update is the epilogue of the weight-gradient product:
+  ``M <- (1 - 2 lr lambda_wd) M - lr dPRE^T IN`` in one GEMM (``beta`` = the shrink);
+* the top layer's K rows feed nothing (no lift above L): they are left out of every
+  product and only shrink under weight decay.
+
+Quadratic identity. Where no entry of a layer's wide map is truncated, sigma_t'(z) = 2z
+and the wide map W enters the gradients only through quadratic forms:
+``dL/dW = 2 W (IN^T diag(c) IN)`` and ``dPRE_W W = 2 diag(c) IN (W^T W)``, whose inner
+factors are symmetric Grams (BLAS ``syrk``, half a GEMM). These cost about
+``(n/2 + m) nin^2`` instead of ``n m nin`` flops (:func:`quadratic_pays`); the kernel takes
+them per layer when the batch has no truncated entry there and they are cheaper (wide maps,
+m > nin, at large batches), and the direct products otherwise. The update then is
+``W <- shrink W - 2 lr W C`` with ``C = IN^T diag(c) IN``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from theorycheck.papers.bfc.learner_blas import gram, mm
+from theorycheck.papers.bfc.learner_numba import (BO, CO, FAST, IO, K, MO, NIN, P, PO, QO, RO, ROWS,
+                                                  UO, ZR, _loss_and_dloss)
+
+
+@njit(cache=True)
+def work_size(lay, n, ptot):
+    """Entries of the workspace the fused step needs for a batch of ``n``."""
+    last = lay.shape[0] - 1
+    nin_tot = lay[last, IO] + lay[last, NIN]
+    rows_tot = lay[last, QO] + lay[last, ROWS]
+    u_tot = lay[last, UO] + lay[last, P]
+    ninmax, kmax, mnmax = 1, 1, 1
+    for i in range(lay.shape[0]):
+        ninmax = max(ninmax, lay[i, NIN])
+        kmax = max(kmax, lay[i, K])
+        mnmax = max(mnmax, lay[i, ROWS] * lay[i, NIN])
+    return n * (2 * ptot + nin_tot + rows_tot + u_tot + 2 * ninmax + kmax) + 2 * ninmax * ninmax + mnmax
+
+
+@njit(cache=True)
+def quadratic_pays(n, m, nin, trained, need_din):
+    """Whether the quadratic identity costs fewer flops than the direct products for a wide
+    map of ``m`` rows over ``nin`` inputs and a batch of ``n``. Direct: ``n m nin`` per
+    product needed (weight gradient if ``trained``, input gradient if ``need_din``).
+    Quadratic: ``(n/2 + m) nin^2`` for the weight gradient (the symmetric Gram
+    IN^T diag(c) IN, then W times it) and ``(m/2 + n) nin^2`` for the input gradient
+    (W^T W, then IN times it).
+
+    Examples
+    --------
+    >>> quadratic_pays(256, 256, 128, True, False), quadratic_pays(32, 256, 128, True, False)
+    (True, False)
+    """
+    quad, direct = 0, 0
+    if trained:
+        quad += (n + 2 * m) * nin * nin
+        direct += 2 * n * m * nin
+    if need_din:
+        quad += (m + 2 * n) * nin * nin
+        direct += 2 * n * m * nin
+    return direct > 0 and quad < direct
+
+
+@njit(cache=True)
+def _mirror_lower(C):
+    """Copy the lower triangle of the square C onto its upper triangle."""
+    for r in range(C.shape[0]):
+        for c in range(r + 1, C.shape[0]):
+            C[r, c] = C[c, r]
+
+
+@njit(cache=True)
+def _take(work, at, size):
+    return work[at:at + size], at + size
+
+
+@njit(cache=True, fastmath=FAST)
+def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
+              mode, lr, wd, frozen, ptot, out_f, work):
+    n, d = X.shape
+    nl = lay.shape[0]
+    last = nl - 1
+    ninmax, kmax = 1, 1
+    for i in range(nl):
+        ninmax = max(ninmax, lay[i, NIN])
+        kmax = max(kmax, lay[i, K])
+    at = 0
+    buf, at = _take(work, at, n * ptot)
+    phi = buf.reshape((n, ptot))
+    INb, at = _take(work, at, n * (lay[last, IO] + lay[last, NIN]))
+    PREb, at = _take(work, at, n * (lay[last, QO] + lay[last, ROWS]))
+    Ub, at = _take(work, at, n * (lay[last, UO] + lay[last, P]))
+    buf, at = _take(work, at, n * ptot)
+    dphi = buf.reshape((n, ptot))
+    dinb, at = _take(work, at, n * ninmax)
+    cinb, at = _take(work, at, n * ninmax)
+    dSb, at = _take(work, at, n * kmax)
+    Qb, at = _take(work, at, ninmax * ninmax)
+    Cb, at = _take(work, at, ninmax * ninmax)
+    Wtb, at = _take(work, at, work.shape[0] - at)
+
+    c1 = 1.0 if centred else 0.0
+    for s in range(n):
+        for a in range(d):
+            x = X[s, a]
+            phi[s, a] = x
+            phi[s, d + a] = x * x - c1
+    f = np.zeros(n)
+    ntrunc = np.zeros(nl, np.int64)
+    # ---------------------------------------------------------------- forward
+    for i in range(nl):
+        rows, k, nin, mo, bo, co = lay[i, ROWS], lay[i, K], lay[i, NIN], lay[i, MO], lay[i, BO], lay[i, CO]
+        zr, p, ro, po = lay[i, ZR], lay[i, P], lay[i, RO], lay[i, PO]
+        M = theta[mo:mo + rows * nin].reshape((rows, nin))
+        IN = INb[n * lay[i, IO]:n * lay[i, IO] + n * nin].reshape((n, nin))
+        PRE = PREb[n * lay[i, QO]:n * lay[i, QO] + n * rows].reshape((n, rows))
+        c0 = cols[co]
+        contiguous = True
+        for c in range(nin):
+            if cols[co + c] != c0 + c:
+                contiguous = False
+        if contiguous:      # chain connections: a plain (vectorised) copy, no gather
+            for s in range(n):
+                for c in range(nin):
+                    IN[s, c] = phi[s, c0 + c] - theta[bo + c]
+        else:
+            for s in range(n):
+                for c in range(nin):
+                    IN[s, c] = phi[s, cols[co + c]] - theta[bo + c]
+        start = zr if (p == 0 and zr > 0) else 0     # the top layer's K rows feed nothing
+        mm(IN, False, M[start:], True, PRE[:, start:], 1.0, 0.0)
+        if p > 0:
+            U = Ub[n * lay[i, UO]:n * lay[i, UO] + n * p].reshape((n, p))
+            Rl = R[ro:ro + p * k].reshape((p, k))
+            mm(PRE[:, :k], False, Rl, True, U, 1.0, 0.0)
+            for s in range(n):
+                for q in range(p):
+                    phi[s, po + q] = U[s, q] * U[s, q]
+        a_l = alphas[i]
+        nt = 0
+        for s in range(n):
+            acc = 0.0
+            for r in range(zr, rows):
+                # branch-free: with zc = clip(z, -B, B), sigma_t(z) = zc (2 z - zc) (z^2 inside,
+                # 2B|z| - B^2 outside); NaN and inf in z still reach the sum
+                z = PRE[s, r]
+                zc = min(max(z, -bt), bt)
+                acc += zc * (2.0 * z - zc)
+                nt += zc != z
+                PRE[s, r] = zc
+            f[s] += a_l * acc
+        ntrunc[i] = nt
+    for s in range(n):
+        out_f[s] = f[s]
+    if mode == 2:
+        return 0.0
+    g = np.empty(n)
+    loss = _loss_and_dloss(f, y, loss_kind, g)
+    if not math.isfinite(loss):
+        return loss
+    # --------------------------------------------------------------- backward
+    # explicit loops, not slice assignments: numba's slice assignment drags its string-
+    # formatting error path into the compile (seconds of cold start)
+    if mode == 0:
+        for t in range(grad.shape[0]):
+            grad[t] = 0.0
+    for s in range(n):
+        for c in range(2 * d, ptot):    # only lifted features (Phi_j, j >= 2) get gradients
+            dphi[s, c] = 0.0
+    shrink = 1.0 - 2.0 * lr * wd
+    check = 0.0
+    for i in range(nl - 1, -1, -1):
+        rows, k, nin, mo, bo, co = lay[i, ROWS], lay[i, K], lay[i, NIN], lay[i, MO], lay[i, BO], lay[i, CO]
+        zr, p, ro, po = lay[i, ZR], lay[i, P], lay[i, RO], lay[i, PO]
+        M = theta[mo:mo + rows * nin].reshape((rows, nin))
+        IN = INb[n * lay[i, IO]:n * lay[i, IO] + n * nin].reshape((n, nin))
+        PRE = PREb[n * lay[i, QO]:n * lay[i, QO] + n * rows].reshape((n, rows))
+        G = grad[mo:mo + rows * nin].reshape((rows, nin)) if mode == 0 else M
+        a_l = alphas[i]
+        trained = frozen[i] == 0
+        need_din = False
+        for c in range(nin):
+            if lifted[co + c]:
+                need_din = True
+        din = dinb[:n * nin].reshape((n, nin))
+        dS = dSb[:n * k].reshape((n, k))
+        if p > 0:       # dS = (2 U * dPhi_l) R_l: the lift's adjoint
+            U = Ub[n * lay[i, UO]:n * lay[i, UO] + n * p].reshape((n, p))
+            Rl = R[ro:ro + p * k].reshape((p, k))
+            for s in range(n):
+                for q in range(p):
+                    U[s, q] = 2.0 * U[s, q] * dphi[s, po + q]
+            mm(U, False, Rl, False, dS, 1.0, 0.0)
+        m = rows - zr
+        if zr > 0 and ntrunc[i] == 0 and quadratic_pays(n, m, nin, trained, need_din):
+            W = M[zr:]
+            Kb = M[:zr]
+            if need_din:    # din = dS K + 2 diag(c) IN (W^T W)
+                Q = Qb[:nin * nin].reshape((nin, nin))
+                gram(W, Q, 1.0, 0.0)
+                _mirror_lower(Q)
+                mm(IN, False, Q, False, din, 1.0, 0.0)
+                for s in range(n):
+                    cs = 2.0 * a_l * g[s]
+                    for c in range(nin):
+                        din[s, c] *= cs
+                if p > 0:
+                    mm(dS, False, Kb, False, din, 1.0, 1.0)
+            if trained:
+                # Cm = IN^T diag(c) IN = P^T P - N^T N: rows with c_s > 0 scaled by sqrt(c_s)
+                # stacked from the top of CIN, those with c_s < 0 by sqrt(-c_s) from the
+                # bottom; two symmetric rank-k updates (half a GEMM's flops)
+                CIN = cinb[:n * nin].reshape((n, nin))
+                top, bot = 0, n
+                for s in range(n):
+                    cs = a_l * g[s]
+                    if cs > 0.0:
+                        row = top
+                        top += 1
+                    elif cs < 0.0:
+                        bot -= 1
+                        row = bot
+                    else:
+                        continue
+                    sq = math.sqrt(abs(cs))
+                    for c in range(nin):
+                        CIN[row, c] = sq * IN[s, c]
+                Cm = Cb[:nin * nin].reshape((nin, nin))
+                gram(CIN[:top], Cm, 1.0, 0.0)
+                gram(CIN[bot:], Cm, -1.0, 1.0)
+                _mirror_lower(Cm)
+                if mode == 0:
+                    mm(W, False, Cm, False, G[zr:], 2.0, 0.0)
+                    if p > 0:
+                        mm(dS, True, IN, False, G[:zr], 1.0, 0.0)
+                else:
+                    Wt = Wtb[:m * nin].reshape((m, nin))
+                    mm(W, False, Cm, False, Wt, 1.0, 0.0)
+                    for r in range(m):
+                        for c in range(nin):
+                            v = shrink * W[r, c] - 2.0 * lr * Wt[r, c]
+                            W[r, c] = v
+                            check += v
+                    if p > 0:
+                        mm(dS, True, IN, False, Kb, -lr, shrink)
+                    else:
+                        for r in range(zr):
+                            for c in range(nin):
+                                Kb[r, c] *= shrink
+                    for r in range(zr):
+                        for c in range(nin):
+                            check += Kb[r, c]
+        else:
+            start = zr if (p == 0 and zr > 0) else 0
+            for s in range(n):
+                cs = 2.0 * a_l * g[s]
+                for r in range(zr, rows):
+                    PRE[s, r] *= cs
+                if p > 0:
+                    if zr > 0:
+                        for r in range(k):
+                            PRE[s, r] = dS[s, r]
+                    else:
+                        for r in range(k):
+                            PRE[s, r] += dS[s, r]
+            D = PRE[:, start:]
+            if need_din:
+                mm(D, False, M[start:], False, din, 1.0, 0.0)
+            if trained:
+                if mode == 0:
+                    mm(D, True, IN, False, G[start:], 1.0, 0.0)
+                else:
+                    mm(D, True, IN, False, M[start:], -lr, shrink)
+                    for r in range(start):
+                        for c in range(nin):
+                            M[r, c] *= shrink
+                    for r in range(rows):
+                        for c in range(nin):
+                            check += M[r, c]
+        if need_din:
+            gb = np.zeros(nin)
+            for s in range(n):
+                for c in range(nin):
+                    if lifted[co + c]:
+                        gb[c] -= din[s, c]
+                        dphi[s, cols[co + c]] += din[s, c]
+            if trained:
+                for c in range(nin):
+                    if lifted[co + c] == 1:
+                        if mode == 0:
+                            grad[bo + c] = gb[c]
+                        else:
+                            theta[bo + c] -= lr * gb[c]
+                            check += theta[bo + c]
+    if not math.isfinite(check):
+        return -1.0
+    return loss
