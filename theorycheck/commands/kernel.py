@@ -41,7 +41,8 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")
     p.add_argument("--eps", default="0.5", help="scaling/figure: relative test error threshold(s), "
                                                  "comma-separated (default 0.5)")
-    p.add_argument("--jobs", default=1, help="scaling: worker processes (default 1)")
+    p.add_argument("-j", "--jobs", default=None,
+                   help="scaling: worker processes, one BLAS thread each (default: the cores available)")
     p.add_argument("--json", default="docs/img/kernel_scaling.json",
                    help="scaling: cells out / figure: in (comma-separated files are merged)")
     p.add_argument("--out", default="docs/img/kernel_scaling.png", help="figure: image path")
@@ -89,8 +90,9 @@ def _scaling(args) -> int:
     from theorycheck.papers.bfc.kernel_scaling import LEARNERS
     learners = [check_choice("--learners", name, LEARNERS)
                 for name in name_list(args.learners or "poly,gaussian,network")]
+    from theorycheck.claims.parallel import default_jobs
     from theorycheck.commands._common import worker_count
-    jobs = worker_count("--jobs", args.jobs)
+    jobs = worker_count("--jobs", default_jobs() if args.jobs is None else args.jobs)
     output_file("--json", args.json, (".json",))
     if args.from_store is None and any(name != "network" for name in learners):
         from theorycheck.maths.kernel_methods import check_memory
@@ -100,12 +102,10 @@ def _scaling(args) -> int:
     if args.from_store is not None:
         from theorycheck.papers.bfc.kernel_scaling import cells_from_store
         cells = cells_from_store(store_path(args.from_store or None))
-    elif jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(jobs) as ex:
-            cells = kernel_study(ds, ns, seeds, map=ex.map, **opts)
     else:
-        cells = kernel_study(ds, ns, seeds, **opts)
+        from theorycheck.runs.pool import process_map
+        with process_map(jobs) as pmap:
+            cells = kernel_study(ds, ns, seeds, map=pmap, **opts)
     from theorycheck.atomic import atomic_write_text
     out = Path(args.json)
     atomic_write_text(out, json.dumps({"eps": epss[0], "cells": cells_to_records(cells)}, indent=1))

@@ -27,7 +27,8 @@ import numpy as np
 
 from theorycheck.maths.exponents import fit_row
 from theorycheck.maths.gaussian import sample_inputs
-from theorycheck.maths.kernel_methods import fit_kernel_ridge
+from theorycheck.errors import SpecError
+from theorycheck.maths.kernel_methods import GramPool, fit_kernel_ridge
 from theorycheck.maths.metrics import relative_mse
 from theorycheck.papers.bfc.ntk import KERNELS, make_kernel
 from theorycheck.runs.kinds import register_run_kind, setting
@@ -60,11 +61,16 @@ class KernelCell:
     ridge: float | None = None
 
 
+def _config(task: KernelTask):
+    from theorycheck.papers.bfc.training import train_config
+    return train_config(mode="e2e", d=task.d, L=task.L, k_target=task.k_target, delta=task.delta,
+                        target_seed=task.seed, seed=task.seed, N=task.n, n_test=task.n_test,
+                        steps=task.steps, eval_points=2)
+
+
 def _data(task: KernelTask):
-    from theorycheck.papers.bfc.training import make_target, train_config
-    cfg = train_config(mode="e2e", d=task.d, L=task.L, k_target=task.k_target, delta=task.delta,
-                       target_seed=task.seed, seed=task.seed, N=task.n, n_test=task.n_test,
-                       steps=task.steps, eval_points=2)
+    from theorycheck.papers.bfc.training import make_target
+    cfg = _config(task)
     target = make_target(cfg)
     Xte = sample_inputs(cfg.n_test, cfg.d, np.random.default_rng([cfg.target_seed, cfg.seed, 0x7E57]),
                         target.spec.dist)
@@ -75,28 +81,85 @@ def _data(task: KernelTask):
 
 def run_kernel_task(task: KernelTask) -> KernelCell:
     """Fit one learner on one (d, L, N, seed) draw and measure its relative test error."""
-    check_choice("learner", task.learner, LEARNERS)
+    return run_kernel_curve((task,))[0]
+
+
+#: Kernels whose Gram matrix depends on the inputs only (not on the cell's generator), so
+#: that one matrix serves every N of a curve.
+POOLED = ("poly", "gaussian")
+
+
+def curve_key(task: KernelTask) -> tuple:
+    """Cells with the same key differ only in N: they share the data and the Gram matrix."""
+    return (task.learner, task.L, task.d, task.seed) + tuple(
+        v for k, v in sorted(asdict(task).items()) if k not in ("learner", "L", "d", "seed", "n"))
+
+
+def run_kernel_curve(tasks: Sequence[KernelTask]) -> list[KernelCell]:
+    """The cells of one learning curve (tasks equal but for N), in the given order.
+
+    The data of the largest N is drawn once (the pool of N inputs is nested: the first n of
+    them are the pool for n) and, for the kernels of :data:`POOLED`, the Gram matrices of the
+    pool and of the test set are computed once and sliced per N
+    (:class:`theorycheck.maths.kernel_methods.GramPool`). Each cell keeps its own
+    validation split and generator, so every cell equals :func:`run_kernel_task`'s per-cell
+    computation to rounding (tests/test_kernel_curves.py). The network is trained per cell.
+    """
+    tasks = list(tasks)
+    if len({curve_key(t) for t in tasks}) != 1:
+        raise SpecError("run_kernel_curve takes the cells of one curve (equal but for n); group "
+                        "them with curve_key")
+    check_choice("learner", tasks[0].learner, LEARNERS)
+    if tasks[0].learner == "network":
+        return [_network_cell(t) for t in tasks]
     t0 = time.perf_counter()
-    if task.learner == "network":
-        from theorycheck.papers.bfc.training import train
-        cfg, *_ = _data(task)
-        res = train(cfg)
-        return KernelCell(task, float(res.summary["final_rel_loss"]), time.perf_counter() - t0)
-    cfg, target, X, y, Xte, yte, top = _data(task)
-    rng = np.random.default_rng([task.seed, task.d, task.n, LEARNERS.index(task.learner)])
-    learner = None
-    if task.learner == "ntk":
-        from theorycheck.papers.bfc.training import make_learner
-        learner = make_learner(cfg, target)
-    spec = make_kernel(task.learner, task.d, q=task.q or 2 ** task.L, bandwidth=task.bandwidth,
-                       m=task.m, rng=rng, learner=learner)
-    fit = fit_kernel_ridge(spec, X, y, rng)
-    return KernelCell(task, relative_mse(fit(Xte), yte, top), time.perf_counter() - t0, fit.lam)
+    big = max(tasks, key=lambda t: t.n)
+    cfg, target, X, y, Xte, yte, top = _data(big)
+    pool = GramPool(X, Xte) if big.learner in POOLED and len(tasks) > 1 else None
+    shared = time.perf_counter() - t0
+    cells = []
+    for task in tasks:
+        t1 = time.perf_counter()
+        n = task.n
+        rng = np.random.default_rng([task.seed, task.d, n, LEARNERS.index(task.learner)])
+        learner = None
+        if task.learner == "ntk":
+            from theorycheck.papers.bfc.training import make_learner
+            learner = make_learner(_config(task), target)
+        spec = make_kernel(task.learner, task.d, q=task.q or 2 ** task.L, bandwidth=task.bandwidth,
+                           m=task.m, rng=rng, learner=learner)
+        fit = fit_kernel_ridge(spec, X[:n], y[:n], rng, pool=pool)
+        pred = pool.predict(fit) if pool is not None else fit(Xte)
+        seconds = time.perf_counter() - t1 + (shared if task is big else 0.0)
+        cells.append(KernelCell(task, relative_mse(pred, yte, top), seconds, fit.lam))
+    return cells
+
+
+def _network_cell(task: KernelTask) -> KernelCell:
+    from theorycheck.papers.bfc.training import train
+    t0 = time.perf_counter()
+    cfg, *_ = _data(task)
+    res = train(cfg)
+    return KernelCell(task, float(res.summary["final_rel_loss"]), time.perf_counter() - t0)
+
+
+def curve_cost(tasks: Sequence[KernelTask]) -> float:
+    """A rough relative cost of a curve (for scheduling the longest first): cubic in N for
+    the kernels' solves, steps times stages for the network."""
+    t = tasks[0]
+    if t.learner == "network":
+        return sum(1e-3 * t.steps * t.L * (1.0 + t.n / 4096) for t in tasks)
+    return sum((t.n / 1000.0) ** 3 + t.n / 1000.0 for t in tasks)
 
 
 def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, Ls: Sequence[int] = (2,),
                  learners: Sequence[str] = ("poly", "network"), map: Callable = map, **options):
-    """Every (learner, L, d, N, seed) cell through ``map``; returns the cells."""
+    """Every (learner, L, d, N, seed) cell; returns the cells in the order (L, learner, d, N,
+    seed).
+
+    The cells are run as curves (:func:`run_kernel_curve`, one per (learner, L, d, seed)),
+    the costliest first, through ``map`` (builtin map, or an executor's map such as
+    :func:`theorycheck.runs.pool.process_map`)."""
     ds = sorted({check_int("d", d, min_value=2) for d in ds})
     ns = sorted({check_int("N", n, min_value=8) for n in ns})
     seeds = list(dict.fromkeys(check_int("seed", s, min_value=0) for s in seeds))
@@ -104,7 +167,18 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
         check_choice("learner", name, LEARNERS)
     tasks = [KernelTask(l, d, n, s, L=L, **options) for L in Ls for l in learners for d in ds
              for n in ns for s in seeds]
-    return list(map(run_kernel_task, tasks))
+    groups: dict = {}
+    for t in tasks:
+        groups.setdefault(curve_key(t), []).append(t)
+    curves = list(groups.values())
+    if any(c[0].learner == "network" for c in curves):  # cells train independently: spread them
+        curves = [c for c in curves if c[0].learner != "network"] + [
+            [t] for c in curves if c[0].learner == "network" for t in c]
+    curves.sort(key=curve_cost, reverse=True)
+    done = {}
+    for curve, cells in zip(curves, map(run_kernel_curve, curves)):
+        done.update({id(t): c for t, c in zip(curve, cells)})
+    return [done[id(t)] for t in tasks]
 
 
 def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
