@@ -39,6 +39,10 @@ def add_parser(sub) -> None:
     p.add_argument("--learners", default=None, help="scaling: learners (default poly,gaussian,network); "
                                                      "figure: keep only these")
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")
+    p.add_argument("--ridge-grid", default="fixed", choices=("fixed", "spectral"),
+                   help="scaling: kernel ridge penalties: fixed (1e-8 .. 1e-2, default) or spectral "
+                        "(decades down to the Gram spectrum's rounding floor, one eigendecomposition "
+                        "per fit: reaches the interpolation regime)")
     p.add_argument("--eps", default="0.5", help="scaling/figure: relative test error threshold(s), "
                                                  "comma-separated (default 0.5)")
     p.add_argument("-j", "--jobs", default=None,
@@ -98,7 +102,8 @@ def _scaling(args) -> int:
         from theorycheck.maths.kernel_methods import check_memory
         check_memory(max(ns), name="--ns")  # the largest Gram, before any cell runs
     t0 = time.perf_counter()
-    opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1))
+    opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1),
+                ridge_grid=args.ridge_grid)
     if args.from_store is not None:
         from theorycheck.papers.bfc.kernel_scaling import cells_from_store
         cells = cells_from_store(store_path(args.from_store or None))

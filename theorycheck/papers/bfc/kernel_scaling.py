@@ -28,7 +28,7 @@ import numpy as np
 from theorycheck.maths.exponents import fit_row
 from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.errors import SpecError
-from theorycheck.maths.kernel_methods import GramPool, fit_kernel_ridge
+from theorycheck.maths.kernel_methods import LAMBDAS, SPECTRAL, GramPool, fit_kernel_ridge
 from theorycheck.maths.metrics import relative_mse
 from theorycheck.papers.bfc.ntk import KERNELS, make_kernel
 from theorycheck.runs.kinds import register_run_kind, setting
@@ -51,6 +51,12 @@ class KernelTask:
     delta: float = 0.25
     steps: int = 1500             # network: steps per stage
     n_test: int = 4000
+    ridge_grid: str = "fixed"     # "fixed": LAMBDAS; "spectral": down to the interpolation regime
+
+
+#: ``KernelTask.ridge_grid``: the fixed grid of :data:`theorycheck.maths.kernel_methods.LAMBDAS`
+#: or :func:`theorycheck.maths.kernel_methods.spectral_lambdas` (one eigendecomposition).
+RIDGE_GRIDS = ("fixed", "spectral")
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ def run_kernel_curve(tasks: Sequence[KernelTask]) -> list[KernelCell]:
         raise SpecError("run_kernel_curve takes the cells of one curve (equal but for n); group "
                         "them with curve_key")
     check_choice("learner", tasks[0].learner, LEARNERS)
+    check_choice("ridge_grid", tasks[0].ridge_grid, RIDGE_GRIDS)
     if tasks[0].learner == "network":
         return [_network_cell(t) for t in tasks]
     t0 = time.perf_counter()
@@ -128,7 +135,8 @@ def run_kernel_curve(tasks: Sequence[KernelTask]) -> list[KernelCell]:
             learner = make_learner(_config(task), target)
         spec = make_kernel(task.learner, task.d, q=task.q or 2 ** task.L, bandwidth=task.bandwidth,
                            m=task.m, rng=rng, learner=learner)
-        fit = fit_kernel_ridge(spec, X[:n], y[:n], rng, pool=pool)
+        fit = fit_kernel_ridge(spec, X[:n], y[:n], rng, pool=pool,
+                               lambdas=SPECTRAL if task.ridge_grid == "spectral" else LAMBDAS)
         pred = pool.predict(fit) if pool is not None else fit(Xte)
         seconds = time.perf_counter() - t1 + (shared if task is big else 0.0)
         cells.append(KernelCell(task, relative_mse(pred, yte, top), seconds, fit.lam))
@@ -264,21 +272,52 @@ KERNEL_FIT = register_run_kind("kernel-fit", run_kernel_fit, config=KernelFitCon
 
 
 # ------------------------------------------------------------------ degree carried by the error
-def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
-                 n: int = 20000) -> tuple[int, tuple]:
-    """The degree a learner must capture to reach relative error ``eps``: the largest q with
-    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (docs/theory.md §1.3 energy by
-    degree, Monte Carlo; the span lemma then asks N of order D_q). Returns (q, energies)."""
-    from theorycheck.papers.bfc.symbolic import mc_energy_table
+#: Largest Hermite basis (C(d + 2^L, 2^L) functions) fitted by least squares for exact
+#: energies; beyond it the energies are Monte Carlo estimates with standard errors.
+EXACT_MAX_BASIS = 5000
+
+
+def target_energies(d: int, L: int, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
+                    n: int = 20000) -> tuple[np.ndarray, np.ndarray, str]:
+    """Energy of G* by Hermite degree q = 0..2^L relative to the top-term energy
+    alpha_L^2 Var(Sum G*_L), with standard errors and the method (docs/theory.md §1.3).
+
+    ``"exact"``: least squares of G* and its top term on the orthonormal Hermite basis of
+    degree <= 2^L (:func:`theorycheck.maths.hermite.lstsq_energy_by_degree`; both are
+    polynomials of that degree, so the fit is exact and the standard errors are 0) when the
+    basis has at most :data:`EXACT_MAX_BASIS` functions; ``"mc"``: the Monte Carlo
+    estimator on n samples otherwise (its standard errors; the top-term energy is taken as
+    exact, its relative error being far smaller than the high-degree energies').
+    """
+    import math
+
     from theorycheck.papers.bfc.training import make_target, train_config
     cfg = train_config(d=d, L=L, k_target=k_target, delta=delta, target_seed=seed)
     target = make_target(cfg)
-    table = mc_energy_table(target, n, np.random.default_rng([seed, d, 0xE6]))
-    E = np.array([float(e) for e in table.total])
+    rng = np.random.default_rng([seed, d, 0xE6])
+    if math.comb(d + 2 ** L, 2 ** L) <= EXACT_MAX_BASIS:
+        from theorycheck.maths.hermite import lstsq_energy_by_degree
+        fit = lstsq_energy_by_degree(lambda X: np.stack([target(X), target.layer_terms(X)[L]], 1),
+                                     d, 2 ** L, rng)
+        top = float(np.sum(fit.energy[1:, 1]))
+        return fit.energy[:, 0] / top, np.zeros(2 ** L + 1), "exact"
+    from theorycheck.papers.bfc.symbolic import mc_energy_table
+    table = mc_energy_table(target, n, rng)
     top = float(sum(float(e) for e in table.by_layer[L][1:]))
+    return (np.array([float(e) for e in table.total]) / top,
+            np.array([float(e) for e in table.stderr]) / top, "mc")
+
+
+def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
+                 n: int = 20000) -> tuple[int, tuple]:
+    """The degree a learner must capture to reach relative error ``eps``: the largest q with
+    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (energies of
+    :func:`target_energies`: exact where the Hermite basis fits, Monte Carlo otherwise; the
+    span lemma then asks N of order D_q). Returns (q, energies relative to the top term)."""
+    E, _, _ = target_energies(d, L, seed=seed, k_target=k_target, delta=delta, n=n)
     tail = np.cumsum(E[::-1])[::-1]
-    qs = [q for q in range(1, len(E)) if tail[q] > eps * top]
-    return (max(qs) if qs else 0), tuple(E / top)
+    qs = [q for q in range(1, len(E)) if tail[q] > eps]
+    return (max(qs) if qs else 0), tuple(E)
 
 
 def cells_from_store(path) -> list[KernelCell]:
@@ -305,5 +344,5 @@ def cells_from_store(path) -> list[KernelCell]:
 def cells_from_records(records) -> list[KernelCell]:
     """Inverse of :func:`cells_to_records` (cells saved as JSON by ``theorycheck kernel scaling``)."""
     names = [f for f in KernelTask.__dataclass_fields__]
-    return [KernelCell(KernelTask(**{k: r[k] for k in names}), float(r["rel_mse"]), float(r["seconds"]),
+    return [KernelCell(KernelTask(**{k: r[k] for k in names if k in r}), float(r["rel_mse"]), float(r["seconds"]),
                        r.get("ridge")) for r in records]
