@@ -129,8 +129,9 @@ def _tables(cells, epss) -> None:
         print(format_scaling_table(scaling_rows(cells, eps), eps))
         ds = sorted({c.task.d for c in cells})
         qs = {L: error_degree(ds[len(ds) // 2], L, eps, n=20000)[0] for L in sorted({c.task.L for c in cells})}
-        print("degree carried by the remaining error q* (Monte Carlo energies at d="
-              f"{ds[len(ds) // 2]}): " + ", ".join(f"L={L}: {q}" for L, q in qs.items()) + "\n")
+        print(f"degree carried by the remaining error q* (energies by degree at d={ds[len(ds) // 2]}: "
+              f"exact least squares where the Hermite basis fits, else Monte Carlo): "
+              + ", ".join(f"L={L}: {q}" for L, q in qs.items()) + "\n")
 
 
 def _figure(args) -> int:
