@@ -99,8 +99,13 @@ def _scaling(args) -> int:
     jobs = worker_count("--jobs", default_jobs() if args.jobs is None else args.jobs)
     output_file("--json", args.json, (".json",))
     if args.from_store is None and any(name != "network" for name in learners):
-        from theorycheck.maths.kernel_methods import check_memory
-        check_memory(max(ns), name="--ns")  # the largest Gram, before any cell runs
+        from theorycheck.budget import check_memory
+        from theorycheck.papers.bfc.kernel_scaling import curve_memory_bytes
+        spectral = args.ridge_grid == "spectral"
+        workers = min(jobs, len(ds) * len(seeds) * len(Ls) * len(learners))
+        check_memory(lambda n: workers * curve_memory_bytes(n, spectral=spectral), "--ns", max(ns),
+                     what=f"the Gram matrices of {workers} curve(s) at once", lo=8,
+                     others="--jobs")  # the largest curves, before any cell runs
     t0 = time.perf_counter()
     opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1),
                 ridge_grid=args.ridge_grid)

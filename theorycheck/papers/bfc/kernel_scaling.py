@@ -28,7 +28,8 @@ import numpy as np
 from theorycheck.maths.exponents import fit_row
 from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.errors import SpecError
-from theorycheck.maths.kernel_methods import LAMBDAS, SPECTRAL, GramPool, fit_kernel_ridge
+from theorycheck.maths.kernel_methods import (LAMBDAS, SPECTRAL, GramPool, fit_kernel_ridge,
+                                               gram_memory_bytes)
 from theorycheck.maths.metrics import relative_mse
 from theorycheck.papers.bfc.ntk import KERNELS, make_kernel
 from theorycheck.runs.kinds import register_run_kind, setting
@@ -141,6 +142,19 @@ def run_kernel_curve(tasks: Sequence[KernelTask]) -> list[KernelCell]:
         seconds = time.perf_counter() - t1 + (shared if task is big else 0.0)
         cells.append(KernelCell(task, relative_mse(pred, yte, top), seconds, fit.lam))
     return cells
+
+
+def curve_memory_bytes(n: int, n_test: int = 4000, *, spectral: bool = False) -> int:
+    """Peak bytes of one kernel curve whose largest sample is n: the pooled Gram matrices
+    (n^2 and n_test n doubles, :class:`~theorycheck.maths.kernel_methods.GramPool`) and the
+    largest cell's solve (:func:`~theorycheck.maths.kernel_methods.gram_memory_bytes`).
+
+    Examples
+    --------
+    >>> curve_memory_bytes(1000, 100) - gram_memory_bytes(1000) == 8 * (1000 ** 2 + 100 * 1000)
+    True
+    """
+    return gram_memory_bytes(n, spectral=spectral) + 8 * (n * n + n_test * n)
 
 
 def _network_cell(task: KernelTask) -> KernelCell:
