@@ -520,8 +520,14 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     Y : ndarray, shape (n,) or (n, k)
     rng : numpy.random.Generator
         Draws the split (:func:`theorycheck.maths.ridge.split_indices`).
-    lambdas : sequence of float
-        Candidate penalties, positive (scaled as ``lam_scale`` says).
+    lambdas : sequence of float or "spectral"
+        Candidate penalties, positive (scaled as ``lam_scale`` says); from
+        :data:`~theorycheck.maths.ridge.EIGH_MIN_PENALTIES` of them on, one eigendecomposition
+        of the training Gram serves them all. ``"spectral"`` (:data:`SPECTRAL`): the decades
+        of :func:`spectral_lambdas`, from 1e-1 down to the training Gram's rounding floor, one
+        eigendecomposition per kernel; the refit falls back to the eigendecomposition where a
+        Cholesky factorisation of the chosen penalty breaks down (docs/kernels.md, "L = 3 to
+        the cliff").
     val_frac : float
         Fraction held out.
     loss : callable
