@@ -87,7 +87,7 @@ def main(argv=None) -> int:
 
     rows = []
     for d, k, m, L, B in [(64, 8, 256, 3, 1), (64, 8, 256, 3, 32), (64, 8, 256, 3, 512)]:
-        spec = Lr.learner_spec(d, L, k=k, m=m, B=16.0)
+        spec = Lr.learner_spec(d, L, k=k, m=m, B=16.0, tied=False)
         rng = np.random.default_rng(0)
         params = Lr.init_learner(spec, rng=1, scale=0.1)
         X = rng.standard_normal((B, d))

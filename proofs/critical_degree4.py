@@ -114,9 +114,14 @@ def _table(pts, fits, fits_adv, fits_near, overall) -> str:
     return "\n".join(lines)
 
 
-def figure(pts, fits, *, ax=None):
-    """Feature error against loss per kappa, with the loss^1/4 and loss^1/2 bounds
-    (docs/theory.md §1.8.4); returns the Figure (``main`` saves it).
+def figure(pts, fits, *, ax=None, bins: int = 14):
+    """The worst feature error against the loss per kappa, with the loss^1/4 and loss^1/2
+    laws (docs/theory.md §1.8.4); returns the Figure (``main`` saves it).
+
+    One message: the worst error over the study's instances stays under the loss^(1/4) law
+    and follows loss^(1/2). Each marker is the largest error among the points of one
+    logarithmic loss bin (the worst case is what the lemma bounds), one line per kappa, so
+    thousands of points do not overplot.
 
     Parameters
     ----------
@@ -125,7 +130,9 @@ def figure(pts, fits, *, ax=None):
     fits : sequence
         One exponent fit per kappa, in the order of the sorted kappas.
     ax : matplotlib.axes.Axes, optional
-        Draw here (default: a new figure).
+        Draw here (default: a new figure at page width).
+    bins : int
+        Logarithmic loss bins.
 
     Returns
     -------
@@ -133,27 +140,43 @@ def figure(pts, fits, *, ax=None):
     """
     from matplotlib import colormaps
 
-    from theorycheck.plotting import finish, subplots
+    from theorycheck.plotting import MIN_FONT, finish, page_figsize, subplots
 
     kappas = sorted({p.kappa for p in pts})
-    fig, ax_ = subplots(ax, figsize=(7.5, 5.2))
+    fig, ax_ = subplots(ax, figsize=(page_figsize()[0], 5.0))
     cmap = colormaps["viridis"]
-    for i, (kap, f) in enumerate(zip(kappas, fits)):
-        sel = [p for p in pts if p.kappa == kap and p.loss > 0]
-        c = cmap(i / max(1, len(kappas) - 1))
-        ax_.scatter([p.loss for p in sel], [p.err for p in sel], s=5, alpha=0.35, color=c,
-                    label=f"kappa={kap:g}: slope {f.exponent:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]")
     lo = min(p.loss for p in pts if p.loss > 0)
     hi = max(p.loss for p in pts)
+    edges = np.geomspace(lo, hi * (1 + 1e-12), bins + 1)
+    for i, (kap, f) in enumerate(zip(kappas, fits)):
+        sel = [p for p in pts if p.kappa == kap and p.loss > 0]
+        loss = np.array([p.loss for p in sel])
+        err = np.array([p.err for p in sel])
+        which = np.clip(np.digitize(loss, edges) - 1, 0, bins - 1)
+        x, y = [], []
+        for b in range(bins):
+            inb = which == b
+            if inb.any():
+                k = int(np.argmax(np.where(inb, err, -np.inf)))
+                x.append(loss[k])
+                y.append(err[k])
+        ax_.plot(x, y, "o-", ms=4, lw=1, color=cmap(i / max(1, len(kappas) - 1)),
+                 label=f"$\\kappa = {kap:g}$: slope {f.exponent:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]")
     grid = np.geomspace(lo, hi, 50)
-    ax_.plot(grid, C_QUARTER * grid ** 0.25, "k--", lw=1.2, label=f"{C_QUARTER} loss^(1/4)")
-    ax_.plot(grid, C_HALF * np.sqrt(grid), "k:", lw=1.2, label=f"{C_HALF} loss^(1/2) (sigma_k = 1)")
-    ax_.set_xscale("log")
-    ax_.set_yscale("log")
-    ax_.set_xlabel("loss E[(G - G*)^2] (exact)")
-    ax_.set_ylabel("feature error up to rotation (exact)")
-    ax_.set_title("Degree-4 critical lemma: G = ||W sigma(x) + V x||^2 near its target")
-    ax_.legend(fontsize=7, loc="upper left")
+    ax_.plot(grid, C_QUARTER * grid ** 0.25, "k--", lw=1.2,
+             label=f"${C_QUARTER}\\,\\mathcal{{L}}^{{1/4}}$")
+    ax_.plot(grid, C_HALF * np.sqrt(grid), "k:", lw=1.2,
+             label=f"${C_HALF}\\,\\mathcal{{L}}^{{1/2}}$ ($\\sigma_k = 1$)")
+    ax_.set(xscale="log", yscale="log")
+    ax_.set_xlabel("loss $\\mathcal{L} = \\mathbb{E}[(G - G^*)^2]$ (exact)", fontsize=10)
+    ax_.set_ylabel("feature error $\\min_U \\|W - U W^*\\|_F$", fontsize=10)
+    ax_.set_title("Degree-4 critical lemma: $G = \\|W\\sigma(x) + Vx\\|^2$ near its target",
+                  fontsize=10)
+    ax_.tick_params(labelsize=MIN_FONT + 1)
+    leg = ax_.legend(fontsize=MIN_FONT, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+                     title=f"markers: worst error per loss bin ({len(pts)} points)\n"
+                           "slope: all points [95% bootstrap interval]")
+    leg.get_title().set_fontsize(MIN_FONT)
     return finish(fig, ax is None)
 
 
@@ -166,7 +189,7 @@ def main(argv=None) -> int:
     res = run_study()
     print(_table(*res))
     if args.plot:
-        save_figure(figure(res[0], res[1]), args.plot, dpi=120)
+        save_figure(figure(res[0], res[1]), args.plot, dpi=150, bbox_inches="tight")
         print(f"plot: {args.plot}")
     return 0
 

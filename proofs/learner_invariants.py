@@ -43,7 +43,7 @@ def isometry_invariance(inst, *, rng, orthogonal: bool):
     d, k, extra = inst
     m = k + extra
     tied = Lr.learner_spec(d, 2, k=k, tied=True, B=math.inf, alphas=[1.0])
-    wide = Lr.learner_spec(d, 2, k=k, m=m, B=math.inf, alphas=[1.0])
+    wide = Lr.learner_spec(d, 2, k=k, m=m, B=math.inf, alphas=[1.0], tied=False)
     K = rng.standard_normal((k, 2 * d)) / math.sqrt(2 * d)
     U = _orthonormal_columns(rng, m, k)
     if not orthogonal:

@@ -94,7 +94,7 @@ def variance_exact(inst, *, oracle, trace_free: bool):
 def variance_mc(inst, *, rng, n_samples: int, oracle):
     from theorycheck.papers.three_layer.quadratic_features import quadratic_target, sample_inputs
 
-    t = quadratic_target(inst["d"], rng=rng, rank=inst["rank"], dist=inst["dist"])
+    t = quadratic_target(inst["d"], seed=rng, rank=inst["rank"], dist=inst["dist"])
     h = t.feature(sample_inputs(n_samples, inst["d"], rng, inst["dist"]))
     c = (h - h.mean()) ** 2
     est, se = float(c.mean() * n_samples / (n_samples - 1)), float(c.std(ddof=1) / math.sqrt(n_samples))
@@ -127,7 +127,7 @@ def correlation_rises(inst, *, rng, sigma1: str, eta: float, min_corr: float):
     with _one_thread():
         for s in range(inst["seeds"]):
             srng = np.random.default_rng(rng.integers(2**63))
-            target = quadratic_target(inst["d"], rng=srng)
+            target = quadratic_target(inst["d"], seed=srng)
             runs = n1_ladder(target, inst["n1s"], inst["n2"], srng, config=cfg, n_test=4000)
             corr[s] = [r.corr for r in runs]
             loss[s] = [r.rel_mse for r in runs]
@@ -175,7 +175,7 @@ def _ladder_cell(d: int, inst: dict, rng, *, eta: float, sigma1: str, baselines)
     cfg = ThreeLayerConfig(m1=inst["m1_per_d2"] * d * d, m2=inst["m2"], sigma1=sigma1, eta=eta)
     n1, n2 = split_budget(n, inst["frac1"])
     srng = np.random.default_rng(rng.integers(2**63))
-    target = quadratic_target(d, rng=srng)
+    target = quadratic_target(d, seed=srng)
     cell = {"three_layer": run_three_layer(target, n1, n2, srng, config=cfg, n_test=2000).rel_mse}
     for b in baselines:
         info: dict = {}

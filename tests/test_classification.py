@@ -20,7 +20,7 @@ TINY = dict(d=4, L=3, k=3, steps=(120, 120), batch=32, n_test=500, eval_points=4
 
 def _instance(loss, seed=0, n=12):
     rng = np.random.default_rng(seed)
-    spec = Lr.learner_spec(4, 3, k=[2, 3], loss=loss, seed=seed)
+    spec = Lr.learner_spec(4, 3, k=[2, 3], loss=loss, seed=seed, tied=False)
     P = Lr.init_learner(spec, rng=rng, scale=0.9)
     X = rng.standard_normal((n, 4))
     y = np.where(rng.standard_normal(n) > 0, 1.0, -1.0) if loss == "logistic" else rng.standard_normal(n)

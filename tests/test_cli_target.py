@@ -39,8 +39,8 @@ def test_target_latex_and_wide_input(capsys):
 @pytest.mark.parametrize("argv, needle", [
     (["--L", "1"], "--L=1"),
     (["--d", "0"], "--d=0"),
-    (["--k", "0"], "--k=0"),
-    (["--k", "2.5"], "--k='2.5'"),
+    (["--k-target", "0"], "--k-target=0"),
+    (["--k-target", "2.5"], "--k-target='2.5'"),
     (["--d", "2.5"], "--d='2.5'"),
     (["--alphas", "1,-1"], "--alphas='-1'"),
     (["--alphas", "1"], "alphas=[1.0]"),

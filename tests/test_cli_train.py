@@ -33,6 +33,21 @@ def test_train_all_modes_then_found_not_recomputed_and_plot(tmp_path, capsys):
     assert (tmp_path / "g" / "bfc_loss.png").exists()
 
 
+def test_train_all_then_results_lists_the_three_runs_in_the_default_store(tmp_path, monkeypatch, capsys):
+    """`theorycheck train --mode all && theorycheck results`, both with their defaults."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("THEORYCHECK_STORE", raising=False)
+    assert main(["train", "--mode", "all", *FAST]) == 0
+    capsys.readouterr()
+    assert main(["results"]) == 0
+    out = capsys.readouterr().out
+    with Store(tmp_path / "theorycheck-results.sqlite") as st:
+        runs = st.runs(kind="bfc-train")
+    assert sorted(r["config"]["mode"] for r in runs) == ["e2e", "layerwise", "two-layer"]
+    assert all(r["hash"][:8] in out for r in runs)
+    assert out.count("bfc-train") >= 3
+
+
 def test_toml_config(tmp_path, capsys):
     cfg = tmp_path / "run.toml"
     cfg.write_text('mode = "layerwise"\nd = 8\nsteps = [40, 60]\nbatch = 64\nn_test = 500\n')

@@ -29,10 +29,10 @@ def _short(text: str, lines: int = 1, limit: int = REPR_LIMIT) -> str:
 
 
 def test_bfc_target_repr_is_one_line_of_sizes():
-    t = build_target(d=16, L=3, k=2)
+    t = build_target(d=16, L=3, k_target=2)
     assert repr(t) == ("BFCTarget(d=16, L=3, widths=(2, 2), alphas=(1.0, 0.5), "
                        "dist='gaussian', seed=0)")
-    big = build_target(d=64, L=4, k=[8, 4, 2], alphas=[1.0, 0.123456789, 0.01])
+    big = build_target(d=64, L=4, k_target=[8, 4, 2], alphas=[1.0, 0.123456789, 0.01])
     _short(repr(big))
     assert "alphas=(1.0, 0.1235, 0.01)" in repr(big)
     html = big._repr_html_()
@@ -40,7 +40,7 @@ def test_bfc_target_repr_is_one_line_of_sizes():
 
 
 def test_symbolic_target_latex_names_and_printing_protocol():
-    sym = symbolic_target(build_target(d=3, L=3, k=2))
+    sym = symbolic_target(build_target(d=3, L=3, k_target=2))
     _short(repr(sym), lines=2 + sym.spec.L)
     names = sym.latex_names()
     assert names[sp.Symbol("G2_0")] == "G_{2,0}" and names[sp.Symbol("G1_2")] == "G_{1,2}"
@@ -55,7 +55,7 @@ def test_symbolic_target_latex_names_and_printing_protocol():
 
 
 def test_learner_params_repr_has_counts_not_weights():
-    p = init_learner(learner_spec(64, 4, k=4))
+    p = init_learner(learner_spec(64, 4, k=4, tied=False))
     text = _short(repr(p))
     assert text.startswith("LearnerParams(d=64, L=4, k=(4, 4, 4)")
     assert f"theta: {p.theta.size} float64" in text

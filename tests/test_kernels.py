@@ -19,7 +19,7 @@ from theorycheck.papers.bfc.target import build_target
 
 # ------------------------------------------------------------------ empirical NTK features
 def _learner(L, tied, d=5, B=16.0):
-    t = build_target(d=d, L=L, k=2, seed=3)
+    t = build_target(d=d, L=L, k_target=2, seed=3)
     spec = Lr.learner_spec_for(t, k=3, tied=tied, m=None if tied else 4, B=B)
     return Lr.init_learner(spec, rng=np.random.default_rng(1), scale=0.6)
 
@@ -55,7 +55,7 @@ def test_ntk_features_contract_to_the_learner_gradient(L, tied):
 def test_ntk_features_match_torch_autograd():
     torch = pytest.importorskip("torch", reason="torch not installed: autograd reference of the NTK "
                                 "features skipped (finite differences above still run)")
-    spec = Lr.learner_spec(4, 3, k=3, m=5, B=1.5)
+    spec = Lr.learner_spec(4, 3, k=3, m=5, B=1.5, tied=False)
     P = Lr.init_learner(spec, rng=np.random.default_rng(5), scale=0.8)
     X = np.random.default_rng(6).standard_normal((3, 4))
     J = ntk_features(P, X)
@@ -297,7 +297,7 @@ def test_full_scale_path_runs_through_the_sweep_engine(tmp_path, capsys, monkeyp
 
 def test_target_energy_by_degree_exact_and_monte_carlo_agree():
     from theorycheck.papers.bfc.span_lemma import target_energy_by_degree
-    t = build_target(d=3, L=2, k=2, seed=1)
+    t = build_target(d=3, L=2, k_target=2, seed=1)
     exact, how = target_energy_by_degree(t)
     mc, how_mc = target_energy_by_degree(t, exact_max_d=2, n=40000, rng=np.random.default_rng(0))
     assert (how, how_mc) == ("exact", "mc") and exact.shape == (5,)

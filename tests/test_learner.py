@@ -117,7 +117,7 @@ def test_gradient_matches_finite_differences_on_every_block(inst):
 
 
 def test_frozen_layers_get_zero_gradient_and_no_update():
-    spec = Lr.learner_spec(3, 3, k=2, m=3)
+    spec = Lr.learner_spec(3, 3, k=2, m=3, tied=False)
     params, X, y = _instance(spec, 5, 0)
     frozen = params.with_frozen([2])
     for path in ("loops", "blas"):
@@ -213,7 +213,7 @@ def _index_of(view, name):
 def test_gradient_matches_torch_autograd():
     torch = pytest.importorskip("torch", reason="torch not installed: autograd reference skipped "
                                 "(the sympy reference above still runs)")
-    spec = Lr.learner_spec(4, 3, k=3, m=5, B=1.5)
+    spec = Lr.learner_spec(4, 3, k=3, m=5, B=1.5, tied=False)
     params, X, y = _instance(spec, 9, 3)
     M2, M3 = (torch.tensor(params.M(l), requires_grad=True) for l in (2, 3))
     b3 = torch.tensor(params.b(3), requires_grad=True)
@@ -252,7 +252,7 @@ def test_fastmath_loop_kernel_agrees_with_plain_blas_path(inst):
 @pytest.mark.equivalence
 @pytest.mark.parametrize("path,n", [("loops", 1), ("loops", 3), ("loops", 8), ("blas", 8)])
 def test_fused_sgd_step_equals_gradient_step(path, n):
-    spec = Lr.learner_spec(4, 4, k=[3, 2, 2], m=[4, 3, 5], connections="dense")
+    spec = Lr.learner_spec(4, 4, k=[3, 2, 2], m=[4, 3, 5], connections="dense", tied=False)
     params, X, y = _instance(spec, n, 1)
     params = params.with_frozen([3])
     _, g = Lr.loss_and_grad(params, X, y, lambda_wd=0.05, path="blas")
@@ -264,7 +264,7 @@ def test_fused_sgd_step_equals_gradient_step(path, n):
 
 @pytest.mark.equivalence
 def test_float32_agrees_with_float64():
-    spec = Lr.learner_spec(6, 3, k=3, m=6, connections="dense")
+    spec = Lr.learner_spec(6, 3, k=3, m=6, connections="dense", tied=False)
     p64, X, y = _instance(spec, 16, 4)
     p32 = Lr.LearnerParams(spec, p64.theta.astype(np.float32), p64.R)
     for path in ("loops", "blas"):
@@ -285,7 +285,7 @@ def test_float32_agrees_with_float64():
 @pytest.mark.parametrize("conn,tied,k,m,L", [("chain", False, 2, 4, 3), ("dense", False, 3, 5, 4),
                                             ("chain", True, 2, None, 4), ("dense", True, 3, None, 3)])
 def test_planted_learner_reproduces_target(conn, tied, k, m, L):
-    target = build_target(d=5, L=L, k=2, connections=conn)
+    target = build_target(d=5, L=L, k_target=2, connections=conn)
     spec = Lr.learner_spec_for(target, k=k, m=m, tied=tied, B=math.inf)
     params = Lr.init_learner(spec, target, scheme="planted")
     X = np.random.default_rng(0).standard_normal((64, 5))
@@ -298,8 +298,8 @@ def test_planted_learner_reproduces_target(conn, tied, k, m, L):
 
 
 def test_planted_learner_matches_independent_sympy_target():
-    target = build_target(d=2, L=3, k=2)
-    spec = Lr.learner_spec_for(target, m=3, B=math.inf)
+    target = build_target(d=2, L=3, k_target=2)
+    spec = Lr.learner_spec_for(target, m=3, B=math.inf, tied=False)
     params = Lr.init_learner(spec, target, scheme="planted")
     xs = sp.symbols("x0:2")
     G = {0: sp.Matrix(xs), 1: sp.Matrix([x ** 2 - 1 for x in xs])}
@@ -338,7 +338,7 @@ def test_truncation_at_the_boundary(path):
 
 # ---------------------------------------------------------------------- bad input
 def test_bad_shapes_and_values_are_named():
-    spec = Lr.learner_spec(3, 3, k=2, m=3)
+    spec = Lr.learner_spec(3, 3, k=2, m=3, tied=False)
     params = Lr.init_learner(spec, rng=0)
     X, y = np.zeros((4, 3)), np.zeros(4)
     with pytest.raises(SpecError, match=r"X has shape \(4, 2\); expected \(\*, 3\)"):
@@ -353,11 +353,11 @@ def test_bad_shapes_and_values_are_named():
         Lr.loss_and_grad(params, X, np.array([0, np.inf, 0, 0]))
     with pytest.raises(SpecError, match=r"lift_rows=2 for R_2 is invalid: R_2 must have shape \(p, 2\) "
                                         r"with p >= k\(k\+1\)/2 = 3"):
-        Lr.learner_spec(3, 3, k=2, lift_rows=2)
+        Lr.learner_spec(3, 3, k=2, lift_rows=2, tied=False)
     with pytest.raises(SpecError, match=r"B=-1.0 is invalid: must be > 0"):
-        Lr.learner_spec(3, 3, B=-1.0)
+        Lr.learner_spec(3, 3, B=-1.0, tied=False)
     with pytest.raises(SpecError, match="m=1 for layer 2 is invalid"):
-        Lr.learner_spec(3, 3, k=2, m=1)
+        Lr.learner_spec(3, 3, k=2, m=1, tied=False)
     with pytest.raises(SpecError, match="needs target"):
         Lr.init_learner(spec, scheme="planted")
     with pytest.raises(SpecError, match="lambda_tie=-1"):
@@ -372,12 +372,12 @@ def test_bad_shapes_and_values_are_named():
     with pytest.raises(NumericalError, match=r"R\[2\] contains a non-finite value at index \(1, 1\)"):
         Lr.forward(Lr.LearnerParams(spec, params.theta, bad_R), X)
     with pytest.raises(SpecError, match="entries other than -1 and"):
-        Lr.loss_and_grad(Lr.init_learner(Lr.learner_spec(3, 3, loss="logistic")), X, y + 0.5)
+        Lr.loss_and_grad(Lr.init_learner(Lr.learner_spec(3, 3, loss="logistic", tied=False)), X, y + 0.5)
 
 
 @pytest.mark.parametrize("path", ["loops", "blas"])
 def test_nan_hidden_in_a_batch_skipped_by_check_false_is_still_caught(path):
-    spec = Lr.learner_spec(3, 3, k=2, m=3)
+    spec = Lr.learner_spec(3, 3, k=2, m=3, tied=False)
     params = Lr.init_learner(spec, rng=0, scale=1.0)
     X = np.ones((40, 3))
     X[17, 0] = np.nan
@@ -389,7 +389,7 @@ def test_nan_hidden_in_a_batch_skipped_by_check_false_is_still_caught(path):
 
 @pytest.mark.parametrize("path", ["loops", "blas"])
 def test_overflow_during_training_is_reported_not_propagated(path):
-    spec = Lr.learner_spec(4, 3, k=2, m=3, B=math.inf)
+    spec = Lr.learner_spec(4, 3, k=2, m=3, B=math.inf, tied=False)
     params = Lr.init_learner(spec, rng=0, scale=1.0)
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((8, 4)), rng.standard_normal(8)
@@ -401,7 +401,7 @@ def test_overflow_during_training_is_reported_not_propagated(path):
 
 @pytest.mark.parametrize("path", ["loops", "blas"])
 def test_non_finite_loss_leaves_theta_untouched(path):
-    spec = Lr.learner_spec(2, 3, k=2, m=3, B=math.inf)
+    spec = Lr.learner_spec(2, 3, k=2, m=3, B=math.inf, tied=False)
     params = Lr.init_learner(spec, rng=0, scale=1.0)
     params.M(3)[...] = 1e200                                   # F overflows to inf
     before = params.theta.copy()

@@ -84,13 +84,15 @@ MUTANTS: dict[str, list[tuple[str, dict]]] = {
         ("a kernel's measured error in place of the network (poly, q = 2^L)", {"learner": "poly"})],
     "bfc.separation.exponent_grows_with_depth": [
         ("top degree capped at 4 (what a depth-2 analysis sees)", {"max_degree": 4}),
-        ("margin quadrupled (e grows by >= 2 per layer)", {"margin": 2.0})],
+        ("margin quadrupled (e grows by >= 2 per layer)", {"margin": 2.0}),
+        ("frozen top layer in the network's exponent (layer 3 kept at its initialisation)",
+         {"learner": "frozen-top"})],
     "bfc.classification.e2e_fits": [
         ("layerwise training in place of end-to-end", {"mode": "layerwise"}),
         ("threshold divided by 8 (error <= 0.001)", {"threshold": 0.001})],
     "bfc.classification.layerwise_gap": [
         ("end-to-end training in place of layerwise", {"mode": "e2e"}),
-        ("threshold multiplied by 2.5 (error >= 0.02)", {"threshold": 0.02})],
+        ("gap factor 6 (layerwise errs >= 6x as often as e2e)", {"factor": 6.0})],
 }
 
 #: Still-true mutants (weaker statements); they must hold.

@@ -114,7 +114,7 @@ def test_driver_killed_mid_sweep_rerun_skips_finished_runs(cluster, tmp_path):
                     f'checkpoint_every = 3\n[grid]\nsteps = [{steps}]\n')
     db = tmp_path / "driver.db"
     proc = subprocess.Popen([sys.executable, "-m", "theorycheck", "sweep", str(grid), "--store",
-                             str(db), "--workers", "2", "--no-progress"], cwd=ROOT,
+                             str(db), "-j", "2", "--no-progress"], cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60

@@ -65,7 +65,7 @@ def test_energy_bad_input():
 
 @pytest.mark.equivalence
 def test_mc_energy_agrees_with_exact_and_detects_bias():
-    T = build_target(d=3, L=2, k=2, seed=4)
+    T = build_target(d=3, L=2, k_target=2, seed=4)
     sym = symbolic_target(T)
     exact = np.array([float(e) for e in energy_by_degree_table(sym).total])
     f = lambda X: T.layer_terms(X)[2] if not np.iscomplexobj(X) else _complex_G(T, X)
@@ -88,7 +88,7 @@ def _complex_G(T, X):
 @pytest.mark.parametrize("connections", ["chain", "dense"])
 @pytest.mark.parametrize("centred", [True, False])
 def test_numeric_evaluator_agrees_with_symbolic(connections, centred):
-    T = build_target(d=3, L=3, k=2, connections=connections, centred=centred, seed=7)
+    T = build_target(d=3, L=3, k_target=2, connections=connections, centred=centred, seed=7)
     sym = symbolic_target(T)
     X = np.random.default_rng(1).standard_normal((50, 3))
     ref = poly_function(sym.poly(sym.G_star), sym.symbols)(X)
@@ -107,12 +107,12 @@ def test_numeric_evaluator_agrees_with_symbolic(connections, centred):
 @pytest.mark.parametrize("centred", [True, False])
 def test_layer_two_second_moment_is_normalised_exactly(connections, centred):
     """E||S*_2||^2 = k_2 (build_target's closed-form normalisation), by Isserlis."""
-    T = build_target(d=3, L=2, k=3, seed=2, connections=connections, centred=centred)
+    T = build_target(d=3, L=2, k_target=3, seed=2, connections=connections, centred=centred)
     moments = layer_second_moments(symbolic_target(T))
     assert abs(float(moments[2]) - 3.0) < 1e-12
     # and the unnormalised draw agrees with the closed form of target._second_moment
     from theorycheck.papers.bfc.target import _second_moment, target_spec
-    spec = target_spec(3, 2, k=3, seed=2, connections=connections, centred=centred, normalise=False)
+    spec = target_spec(3, 2, k_target=3, seed=2, connections=connections, centred=centred, normalise=False)
     raw = build_target(spec)
     exact = float(layer_second_moments(symbolic_target(raw))[2])
     assert abs(_second_moment(2, raw.weights, spec) - exact) <= 1e-12 * exact
@@ -121,13 +121,13 @@ def test_layer_two_second_moment_is_normalised_exactly(connections, centred):
 def test_symbolic_bad_input():
     with pytest.raises(SpecError, match="BFCTarget"):
         symbolic_target("not a target")
-    T = build_target(d=2, L=3, k=2)
+    T = build_target(d=2, L=3, k_target=2)
     with pytest.raises(SpecError, match="line"):
         symbolic_target(T, line="diagonal")
     with pytest.raises(SpecError, match="L >= 3"):
-        plant_cancellation(build_target(d=2, L=2, k=2))
+        plant_cancellation(build_target(d=2, L=2, k_target=2))
     with pytest.raises(SpecError, match="width"):
-        plant_cancellation(build_target(d=2, L=3, k=1))
+        plant_cancellation(build_target(d=2, L=3, k_target=1))
     with pytest.raises(SpecError, match="J_3"):
         with_forbidden_block(T, 3, 2)
 
@@ -135,7 +135,7 @@ def test_symbolic_bad_input():
 # ------------------------------------------------------------------ verifiers
 
 def test_degrees_generic_and_planted_cancellation():
-    T = build_target(d=3, L=3, k=2, seed=5)
+    T = build_target(d=3, L=3, k_target=2, seed=5)
     rep = verify_degrees(symbolic_target(T))
     assert rep.ok and rep.deg_G_star == 8
     planted = plant_cancellation(T)
@@ -152,13 +152,13 @@ def test_degrees_generic_and_planted_cancellation():
 
 
 def test_degrees_on_a_line_for_wide_inputs():
-    T = build_target(d=24, L=3, k=2, seed=1)
+    T = build_target(d=24, L=3, k_target=2, seed=1)
     assert verify_degrees(symbolic_target(T, line="random")).ok
     assert not verify_degrees(symbolic_target(plant_cancellation(T), line="random")).ok
 
 
 def test_structure_detects_forbidden_block():
-    T = build_target(d=3, L=3, k=2, seed=3)
+    T = build_target(d=3, L=3, k_target=2, seed=3)
     assert verify_structure(symbolic_target(T)).ok
     bad = verify_structure(symbolic_target(with_forbidden_block(T, 3, 0)))
     assert not bad.ok and bad.violations == 1
@@ -168,7 +168,7 @@ def test_structure_detects_forbidden_block():
 
 def test_span_check_alone_fails_on_polynomials_outside_the_span():
     """The span test does not use the weights: S*_3 replaced by x0 is outside span G*_2."""
-    sym = symbolic_target(build_target(d=3, L=3, k=2, seed=3))
+    sym = symbolic_target(build_target(d=3, L=3, k_target=2, seed=3))
     from theorycheck.papers.bfc.symbolic import in_span
     assert in_span(sym.S[3], sym.G[2])
     assert not in_span([sym.ring.gens[0]], sym.G[2])
@@ -178,7 +178,7 @@ def test_span_check_alone_fails_on_polynomials_outside_the_span():
 def test_issue_example_cancellation_two_equal_rows_and_row_1_minus_1():
     """Issue text: two equal rows in layer 2 and W*_3,2 = (1, -1): S*_3 vanishes identically."""
     from theorycheck.papers.bfc.target import BFCTarget
-    T = build_target(d=3, L=3, k=[2, 1], seed=2)
+    T = build_target(d=3, L=3, k_target=[2, 1], seed=2)
     W = {key: np.array(v) for key, v in T.weights.items()}
     for j in (0, 1):
         W[(2, j)][1] = W[(2, j)][0]
@@ -190,7 +190,7 @@ def test_issue_example_cancellation_two_equal_rows_and_row_1_minus_1():
 
 def test_symbolic_build_and_degree_check_d6_L3_under_10s():
     t0 = time.perf_counter()
-    T = build_target(d=6, L=3, k=2, connections="dense")
+    T = build_target(d=6, L=3, k_target=2, connections="dense")
     rep = verify_degrees(symbolic_target(T))
     elapsed = time.perf_counter() - t0
     assert rep.ok
@@ -198,7 +198,7 @@ def test_symbolic_build_and_degree_check_d6_L3_under_10s():
 
 
 def test_repr_and_latex_of_target():
-    sym = symbolic_target(build_target(d=2, L=3, k=2))
+    sym = symbolic_target(build_target(d=2, L=3, k_target=2))
     assert "degree 8" in repr(sym)
     assert sym._repr_latex_().startswith("$")
     table = energy_by_degree_table(sym)
@@ -211,7 +211,7 @@ def test_top_energy_scales_exactly_as_alpha_L_squared_and_degree4_dominated_by_a
     """Issue item 4c. Degree 8 = 2^L is reached by alpha_3 ||S*_3||^2 alone, so its energy is
     alpha_3^2 times a constant, exactly; degree 4 is carried by the alpha_2 term once the gap
     is wide (alpha_3 = d^-delta with delta = 2 at d = 4)."""
-    base = build_target(d=4, L=3, k=2, seed=0)
+    base = build_target(d=4, L=3, k_target=2, seed=0)
     unit = energy_by_degree_table(symbolic_target(base.with_alphas([1.0, 1.0])))
     for a3 in (0.5, 0.0625, 0.001):
         tab = energy_by_degree_table(symbolic_target(base.with_alphas([1.0, a3])))

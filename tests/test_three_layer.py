@@ -106,7 +106,7 @@ def test_normalise_warns_and_fixes():
 
 
 def test_target_is_centred_and_symbolic():
-    t = quadratic_target(5, rng=1)
+    t = quadratic_target(5, seed=1)
     X, y = t.sample(200000, np.random.default_rng(2))
     assert abs(y.mean()) < 5 * y.std() / math.sqrt(y.size)
     expr = t.symbolic()
@@ -114,7 +114,7 @@ def test_target_is_centred_and_symbolic():
     f = sp.lambdify(sp.symbols("x0:5"), expr.rhs)
     assert f(*X[0]) == pytest.approx(y[0], abs=0.05)  # entries rounded to 3 digits
     assert "g^*" in t._repr_latex_() and "d=5" in repr(t)
-    s = single_index_target(5, rng=1, dist="gaussian")
+    s = single_index_target(5, seed=1, dist="gaussian")
     _, ys = s.sample(200000, np.random.default_rng(3))
     assert abs(ys.mean()) < 5 * ys.std() / math.sqrt(ys.size)
     with pytest.raises(SpecError, match="not 1"):
@@ -179,7 +179,7 @@ def test_middle_layer_gradient_matches_sympy():
 
 def test_stage1_from_zero_is_the_kernel_feature():
     """From W = 0, b = 0: phi(x) = (1/n1) sum_i y_i <s(x_i), s(x)> / m1 (docs/theory.md §2.2)."""
-    t = quadratic_target(6, rng=0)
+    t = quadratic_target(6, seed=0)
     rng = np.random.default_rng(0)
     X1, y1 = t.sample(50, rng)
     Xt, _ = t.sample(20, rng)
@@ -192,7 +192,7 @@ def test_stage1_from_zero_is_the_kernel_feature():
 
 
 def test_shapes_and_determinism():
-    t = quadratic_target(8, rng=3)
+    t = quadratic_target(8, seed=3)
     cfg = ThreeLayerConfig(m1=64, m2=16)
     r1 = run_three_layer(t, 200, 100, np.random.default_rng(5), config=cfg, n_test=100)
     r2 = run_three_layer(t, 200, 100, np.random.default_rng(5), config=cfg, n_test=100)
@@ -207,7 +207,7 @@ def test_shapes_and_determinism():
 
 
 def test_batched_evaluation_equals_unbatched():
-    t = quadratic_target(5, rng=0)
+    t = quadratic_target(5, seed=0)
     rng = np.random.default_rng(0)
     X1, y1 = t.sample(60, rng)
     X2, y2 = t.sample(40, rng)
@@ -218,7 +218,7 @@ def test_batched_evaluation_equals_unbatched():
 
 
 def test_bad_learner_inputs():
-    t = quadratic_target(4, rng=0)
+    t = quadratic_target(4, seed=0)
     rng = np.random.default_rng(0)
     with pytest.raises(SpecError, match="n1=0"):
         run_three_layer(t, 0, 100, rng)
@@ -233,13 +233,13 @@ def test_bad_learner_inputs():
 
 
 def test_frozen_middle_layer_learns_nothing():
-    t = quadratic_target(8, rng=0)
+    t = quadratic_target(8, seed=0)
     r = run_three_layer(t, 500, 400, np.random.default_rng(0), config=ThreeLayerConfig(m1=128, eta=0.0))
     assert r.corr == 0.0 and r.rel_mse > 0.9
 
 
 def test_even_activation_beats_relu_on_the_feature():
-    t = quadratic_target(12, rng=0)
+    t = quadratic_target(12, seed=0)
     runs = {s: n1_ladder(t, [3000], 400, np.random.default_rng(0),
                          config=ThreeLayerConfig(m1=512, m2=32, sigma1=s))[0].corr
             for s in ("abs", "relu", "tanh")}
@@ -315,7 +315,7 @@ def test_two_layer_gradients_finite_differences_and_loop():
 
 
 def test_poly_krr_learns_a_quadratic():
-    t = quadratic_target(4, rng=0, link=[0.0, 1.0])
+    t = quadratic_target(4, seed=0, link=[0.0, 1.0])
     rng = np.random.default_rng(0)
     X, y = t.sample(300, rng)
     Xt, yt = t.sample(200, rng)
@@ -455,7 +455,7 @@ def test_gd_convergence_diagnostics():
 def test_run_baseline_info_does_not_change_the_result():
     from theorycheck.papers.three_layer.baselines import run_baseline
 
-    t = quadratic_target(6, rng=0)
+    t = quadratic_target(6, seed=0)
     a = run_baseline("two_layer_gd", t, 200, np.random.default_rng(1), n_test=100, m=16, steps=40)
     info = {}
     b = run_baseline("two_layer_gd", t, 200, np.random.default_rng(1), n_test=100, m=16, steps=40,

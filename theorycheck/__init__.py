@@ -20,7 +20,7 @@ from theorycheck._version import __version__
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "theorycheck.claims.discovery": ("discover", "find_claim",),
-    "theorycheck.claims.engine": ("Claim", "ClaimResult", "Measurement", "claim", "evaluate", "grid", "reproduce", "run_claim", "select",),
+    "theorycheck.claims.engine": ("Claim", "ClaimResult", "Measurement", "claim", "grid", "reproduce", "run_claim", "select",),
     "theorycheck.claims.report": ("Report",),
     "theorycheck.claims.lemmas": ("lemma", "save_counterexample",),
     "theorycheck.claims.tighten": ("Tightness", "tighten",),
@@ -46,16 +46,31 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "theorycheck.runs.store": ("Store", "StoreError", "config_hash",),
     "theorycheck.runs.sweep": ("GridError", "RunSpec", "load_grid", "run_sweep",),
 }
+# Public names whose object lives under another name in its module.
+_RENAMED = {"evaluate_claim": ("theorycheck.claims.engine", "evaluate")}
+# Old names kept one release: each access warns (DeprecationWarning) and names the new one.
+_DEPRECATED = {"evaluate": "evaluate_claim"}
+
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = sorted(_HOME)
+__all__ = sorted([*_HOME, *_RENAMED])
 
 
 def __getattr__(name: str):
-    module = _HOME.get(name)
+    if name in _DEPRECATED:
+        import warnings
+        new = _DEPRECATED[name]
+        warnings.warn(f"theorycheck.{name} is deprecated and will be removed in the next release; "
+                      f"use theorycheck.{new} (it evaluates a claim on one instance, not a target)",
+                      DeprecationWarning, stacklevel=2)
+        return __getattr__(new)  # not cached, so that every use warns
+    if name in _RENAMED:
+        module, attr = _RENAMED[name]
+    else:
+        module, attr = _HOME.get(name), name
     if module is None:
         raise AttributeError(f"module 'theorycheck' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), attr)
     globals()[name] = value
     return value
 
@@ -66,7 +81,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from theorycheck.claims.discovery import discover, find_claim
-    from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, evaluate, grid, reproduce, run_claim, select
+    from theorycheck.claims.engine import Claim, ClaimResult, Measurement, claim, grid, reproduce, run_claim, select
+    from theorycheck.claims.engine import evaluate as evaluate_claim
     from theorycheck.claims.report import Report
     from theorycheck.claims.lemmas import lemma, save_counterexample
     from theorycheck.claims.tighten import Tightness, tighten

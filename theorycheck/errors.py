@@ -9,19 +9,46 @@ from __future__ import annotations
 
 
 class TheorycheckError(ValueError):
-    """Bad input to theorycheck; the message names the value and the fix."""
+    """Bad input to theorycheck; the message names the value and the fix.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the bad value and the fix (the CLI prints it as is).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 class SpecError(TheorycheckError):
-    """A target, learner or run specification that cannot be built."""
+    """A target, learner or run specification that cannot be built.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the bad value and the fix (the CLI prints it as is).
+    """
 
 
 class ClaimError(TheorycheckError):
-    """A claim that is malformed, or a claim id / pattern that matches nothing."""
+    """A claim that is malformed, or a claim id / pattern that matches nothing.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the bad value and the fix (the CLI prints it as is).
+    """
 
 
 class NumericalError(TheorycheckError):
-    """A computation produced non-finite values (overflow, NaN in a batch)."""
+    """A computation produced non-finite values (overflow, NaN in a batch).
+
+    Parameters
+    ----------
+    message : str
+        One line naming the bad value and the fix (the CLI prints it as is).
+    """
 
 
 class BudgetError(SpecError):

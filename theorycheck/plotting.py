@@ -56,6 +56,34 @@ def subplots(ax=None, fig=None, *, nrows: int = 1, ncols: int = 1,
     return fig, fig.subplots(nrows, ncols, **subplot_kw)
 
 
+PAGE_WIDTH = 7.5  # inches: a docs page, so that text set at 9 pt stays 9 pt on the page
+MIN_FONT = 8.0    # points: the smallest text a docs figure uses
+
+
+def page_figsize(nrows: int = 1, ncols: int = 1, row_height: float = 2.8) -> tuple[float, float]:
+    """Size of a new figure of ``nrows`` x ``ncols`` panels at page width.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        The grid of panels.
+    row_height : float
+        Height of one row, in inches.
+
+    Returns
+    -------
+    (float, float)
+        Width (:data:`PAGE_WIDTH`, or less for one narrow panel) and height, in inches.
+
+    Examples
+    --------
+    >>> page_figsize(2, 3)
+    (7.5, 5.6)
+    """
+    width = PAGE_WIDTH if ncols > 1 else min(PAGE_WIDTH, 5.0)
+    return width, round(row_height * nrows, 3)
+
+
 def finish(fig, owned: bool):
     """Lay out a figure the function created (a caller's figure is left as it is).
 

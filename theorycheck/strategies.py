@@ -70,7 +70,13 @@ _GRID = float(2 ** 23)  # generic entries are multiples of scale / 2**23
 
 
 class StrategyArgumentError(SpecError, InvalidArgument):
-    """A strategy factory argument that cannot work; the message names it and the fix."""
+    """A strategy factory argument that cannot work; the message names it and the fix.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the bad value and the fix (the CLI prints it as is).
+    """
 
 
 # ------------------------------------------------------------------------------- domain
@@ -80,7 +86,7 @@ class StrategyArgumentError(SpecError, InvalidArgument):
 class MatrixDomain:
     """The set of ``shape`` matrices one strategy draws from, as an optimiser sees it.
 
-    Attributes
+    Parameters
     ----------
     name : str
         The family (``"orthogonal"``, ``"psd"``, ...).
@@ -172,6 +178,17 @@ class MatrixDomains:
     ``family(shape)`` returns the :class:`MatrixDomain` for ``shape`` (``family()`` when the
     strategy has a single shape), ``family.of(A)`` the one for ``A``'s shape, ``family.shapes``
     every shape, and iterating yields every domain.
+
+    Parameters
+    ----------
+    name : str
+        The family.
+    shapes : tuple of (int, int)
+        Every shape the strategy draws.
+    _build : callable
+        ``shape -> MatrixDomain``.
+    _cache : dict
+        Built domains.
     """
 
     name: str
@@ -205,7 +222,22 @@ class MatrixDomains:
 
 
 def domain_of(strategy) -> MatrixDomains:
-    """The :class:`MatrixDomains` of a strategy built by this module."""
+    """The :class:`MatrixDomains` of a strategy built by this module.
+
+    Parameters
+    ----------
+    strategy : SearchStrategy
+        A strategy from this module (``gaussian_matrices``, ``psd_matrices``, ...).
+
+    Returns
+    -------
+    MatrixDomains
+
+    Raises
+    ------
+    StrategyArgumentError
+        The strategy carries no domain.
+    """
     fam = getattr(strategy, "domain", None)
     if not isinstance(fam, MatrixDomains):
         raise StrategyArgumentError(

@@ -49,7 +49,15 @@ def _k(k) -> float:
 def gamma(n: float, *, k: float = 1.0) -> float:
     """``gamma_n = n u / (1 - n u)``, the relative error bound of ``n`` rounded operations
     in sequence (Higham, Accuracy and Stability of Numerical Algorithms, Lemma 3.1), times
-    ``k``; ``inf`` once ``n u >= 1``."""
+    ``k``; ``inf`` once ``n u >= 1``.
+
+    Parameters
+    ----------
+    n : float
+        Number of rounded operations.
+    k : float
+        Safety factor.
+    """
     nu = float(n) * UNIT_ROUNDOFF
     return _k(k) * nu / (1.0 - nu) if nu < 1.0 else math.inf
 
@@ -93,6 +101,13 @@ def summation(terms, *, k: float = 2.0) -> float:
     ``gamma_{m-1} sum |t_i|`` (Higham, section 4.2): the scale of the error is set by the
     magnitudes of the terms, not by the sum, which may cancel to 0. Pass the terms as the
     code sums them (e.g. the products ``a * b`` of a dot product, or the entries of a trace).
+
+    Parameters
+    ----------
+    terms : array_like
+        The summands.
+    k : float
+        Safety factor.
     """
     t = np.abs(np.asarray(terms, dtype=np.float64)).ravel()
     if t.size == 0:
@@ -102,7 +117,15 @@ def summation(terms, *, k: float = 2.0) -> float:
 
 def inner(x, y, *, k: float = 2.0) -> float:
     """Absolute error bound of ``x @ y``: :func:`summation` of the products, plus their
-    own rounding (``gamma_n |x|.|y|``)."""
+    own rounding (``gamma_n |x|.|y|``).
+
+    Parameters
+    ----------
+    x, y : array_like
+        The vectors.
+    k : float
+        Safety factor.
+    """
     x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
     return summation(x * y, k=k) + _k(k) * UNIT_ROUNDOFF * float(np.abs(x) @ np.abs(y))
 
@@ -110,7 +133,15 @@ def inner(x, y, *, k: float = 2.0) -> float:
 def matmul(A, B, *, k: float = 2.0) -> np.ndarray:
     """Entry-wise absolute error bound of ``A @ B``: ``k gamma_n (|A| |B|)`` with ``n`` the
     inner dimension (Higham, section 3.5). An array of ``A @ B``'s shape: pass it as the ``atol``
-    of a lemma whose sides are that product (tolerances broadcast against the sides)."""
+    of a lemma whose sides are that product (tolerances broadcast against the sides).
+
+    Parameters
+    ----------
+    A, B : array_like
+        The factors.
+    k : float
+        Safety factor.
+    """
     A, B = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
     n = A.shape[-1] if A.ndim else 1
     return gamma(n + 1, k=k) * (np.abs(A) @ np.abs(B))
@@ -120,7 +151,15 @@ def symmetric_eigenvalues(A, *, k: float = 8.0) -> float:
     """Absolute error bound ``k n eps ||A||_2`` of every eigenvalue of a symmetric ``A``
     computed by a backward-stable eigensolver (``np.linalg.eigvalsh``): eigenvalues of a
     symmetric matrix are perfectly conditioned (Weyl), so the backward error is the forward
-    error."""
+    error.
+
+    Parameters
+    ----------
+    A : array_like
+        Symmetric matrix.
+    k : float
+        Safety factor.
+    """
     A = np.asarray(A, dtype=np.float64)
     if A.size == 0:
         return 0.0

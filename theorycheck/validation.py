@@ -152,3 +152,62 @@ def check_array(name: str, value: Any, *, shape: tuple | None = None, ndim: int 
 
 def _fmt_shape(shape) -> str:
     return "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+
+
+def renamed(where: str, old: str, old_value: Any, new: str, new_value: Any, default: Any,
+            *, stacklevel: int = 3) -> Any:
+    """Resolve a keyword renamed in this release: ``old`` still works for one release with a
+    :class:`DeprecationWarning` naming ``new``; giving both is refused; neither gives
+    ``default``. Deprecated keywords default to None, so "not given" is None.
+
+    Parameters
+    ----------
+    where : str
+        The function, for the messages, e.g. ``"build_target"``.
+    old, new : str
+        The old and the new keyword.
+    old_value, new_value : object
+        What the caller passed for each (None: not given).
+    default : object
+        The value when neither is given.
+    stacklevel : int
+        Passed to :func:`warnings.warn` (3: the caller of the function that calls this).
+
+    Returns
+    -------
+    object
+        The value to use.
+    """
+    if old_value is None:
+        return default if new_value is None else new_value
+    if new_value is not None:
+        raise SpecError(f"{where}({old}=..., {new}=...) is invalid: {old} is the deprecated "
+                        f"name of {new}; pass only {new}")
+    warn_renamed(where, old, new, stacklevel=stacklevel + 1)
+    return old_value
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "<deprecated>"
+
+
+NOT_GIVEN = _NotGiven()  # the default of a deprecated keyword whose None means something
+
+
+def warn_renamed(where: str, old: str, new: str, *, stacklevel: int = 3) -> None:
+    """The :class:`DeprecationWarning` of a keyword renamed in this release.
+
+    Parameters
+    ----------
+    where : str
+        The function, e.g. ``"quadratic_target"``.
+    old, new : str
+        The old and the new keyword.
+    stacklevel : int
+        Passed to :func:`warnings.warn`.
+    """
+    import warnings
+
+    warnings.warn(f"{where}({old}=...) is deprecated and will be removed in the next release; "
+                  f"use {new}=...", DeprecationWarning, stacklevel=stacklevel)

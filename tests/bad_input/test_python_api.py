@@ -94,8 +94,8 @@ CASES = {
     "build_target d float": (lambda: _target(d=4.5), "d=4.5"),
     "build_target d None": (lambda: _target(d=None), "d=None"),
     "build_target L": (lambda: _target(L=1), "L=1"),
-    "build_target k list": (lambda: _target(k=[2, 2, 2]), "widths"),
-    "build_target k str": (lambda: _target(k="two"), "k='two'"),
+    "build_target k list": (lambda: _target(k_target=[2, 2, 2]), "widths"),
+    "build_target k str": (lambda: _target(k_target="two"), "k_target='two'"),
     "build_target alphas": (lambda: _target(alphas=[1.0, 0.5]), "alphas"),
     "build_target seed": (lambda: _target(seed=-1), "seed=-1"),
     "build_target kappa": (lambda: _target(kappa="x"), "kappa='x'"),
@@ -116,16 +116,16 @@ CASES = {
     "init_learner dtype junk": (lambda: tc.init_learner(_lspec(), dtype="junk"), "dtype='junk'"),
     "init_learner scale": (lambda: tc.init_learner(_lspec(), scale=-1.0), "scale=-1.0"),
     "init_learner planted": (lambda: tc.init_learner(_lspec(), scheme="planted"), "target"),
-    "learner_spec d": (lambda: tc.learner_spec("x"), "d='x'"),
-    "learner_spec m<k": (lambda: tc.learner_spec(4, 3, k=4, m=2), "m=2"),
+    "learner_spec d": (lambda: tc.learner_spec("x", tied=False), "d='x'"),
+    "learner_spec m<k": (lambda: tc.learner_spec(4, 3, k=4, m=2, tied=False), "m=2"),
     "learner_spec tied m": (lambda: tc.learner_spec(4, 3, k=2, m=3, tied=True), "tied=True"),
-    "learner_spec B": (lambda: tc.learner_spec(4, 3, B=-2), "B=-2"),
-    "learner_spec lift": (lambda: tc.learner_spec(4, 3, k=3, lift_rows=2), "lift_rows=2"),
+    "learner_spec B": (lambda: tc.learner_spec(4, 3, B=-2, tied=False), "B=-2"),
+    "learner_spec lift": (lambda: tc.learner_spec(4, 3, k=3, lift_rows=2, tied=False), "lift_rows=2"),
     # quadratic_target
     "quadratic_target d str": (lambda: tc.quadratic_target("x"), "d='x'"),
     "quadratic_target d 1": (lambda: tc.quadratic_target(1), "d=1"),
-    "quadratic_target rng str": (lambda: tc.quadratic_target(4, rng="seed"), "rng='seed'"),
-    "quadratic_target rng float": (lambda: tc.quadratic_target(4, rng=1.5), "rng=1.5"),
+    "quadratic_target seed str": (lambda: tc.quadratic_target(4, seed="seed"), "seed='seed'"),
+    "quadratic_target seed float": (lambda: tc.quadratic_target(4, seed=1.5), "seed=1.5"),
     "quadratic_target A str": (lambda: tc.quadratic_target(A="eye"), "A could not be read"),
     "quadratic_target A rect": (lambda: tc.quadratic_target(A=np.zeros((2, 3))), "square"),
     "quadratic_target A nan": (lambda: tc.quadratic_target(A=np.full((3, 3), np.nan)),
@@ -206,7 +206,7 @@ def _small():
 
 
 def _lspec():
-    return tc.learner_spec(3, 2)
+    return tc.learner_spec(3, 2, tied=False)
 
 
 @pytest.mark.parametrize("case", list(CASES))

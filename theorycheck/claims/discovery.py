@@ -14,7 +14,22 @@ from theorycheck.errors import ClaimError
 
 
 def discover(path: str | Path | None = None) -> list[Claim]:
-    """All claims of the built-in ``proofs`` package, or of the folder ``path``."""
+    """All claims of the built-in ``proofs`` package, or of the folder ``path``.
+
+    Parameters
+    ----------
+    path : str, Path or None
+        A folder of ``.py`` files, or one ``.py`` file; None for the built-in claims.
+
+    Returns
+    -------
+    list of Claim
+
+    Raises
+    ------
+    ClaimError
+        The folder is missing, holds no claims, or two claims share an id.
+    """
     modules = _builtin_modules() if path is None else _folder_modules(Path(path))
     found: dict[str, Claim] = {}
     for mod in modules:
@@ -33,6 +48,24 @@ def discover(path: str | Path | None = None) -> list[Claim]:
 
 
 def find_claim(claim_id: str, path: str | Path | None = None) -> Claim:
+    """The claim called ``claim_id``, built-in or in the folder ``path``.
+
+    Parameters
+    ----------
+    claim_id : str
+        The claim's exact id.
+    path : str, Path or None
+        Where to look, as for :func:`discover` (None: the built-in claims).
+
+    Returns
+    -------
+    Claim
+
+    Raises
+    ------
+    ClaimError
+        No claim has that id.
+    """
     for c in discover(path):
         if c.id == claim_id:
             return c

@@ -58,6 +58,21 @@ class Measurement:
     With ``stderr > 0`` the verdict uses the band ``value ± z * stderr``:
     clear of the bound on the right side is ``holds``, clear on the wrong side
     is ``fails``, straddling it is ``inconclusive``.
+
+    Parameters
+    ----------
+    value : float
+        The measured quantity.
+    bound : float
+        What it is compared with.
+    relation : str
+        ``"<="`` or ``">="``.
+    stderr : float
+        Monte Carlo standard error of ``value`` (0 for an exact measurement).
+    label : str
+        A short name shown in reports.
+    detail : mapping
+        Extra numbers kept in the report (JSON-able).
     """
 
     value: float
@@ -114,8 +129,24 @@ class Measurement:
 class ClaimResult:
     """What a search found: the verdict and the evidence behind it (docs/theory.md §0.2).
 
-    Attributes
+    Parameters
     ----------
+    claim_id, statement, paper, tag, ref : str
+        The claim (see :class:`Claim`).
+    scale : str
+        ``quick`` or ``full``.
+    seed : int
+        Seed of the search.
+    worst : dict or None
+        The worst measurement (value, bound, relation, stderr, label).
+    counterexample_measurements : list or None
+        The measurements of the counterexample.
+    seconds : float
+        Wall time of the search.
+    reproducer : str or None
+        A Python snippet that re-measures the counterexample.
+    worst_instance : object
+        The instance that reached ``worst_ratio``.
     verdict : str
         ``holds``, ``fails``, ``inconclusive`` or ``error``.
     instances : int
@@ -287,6 +318,33 @@ class Claim:
     ``optimise`` is the evaluation budget of the optimiser phase that follows the search
     (:mod:`theorycheck.claims.optimise`): None for :data:`OPTIMISE_EVALS`, an int or a
     mapping ``{scale: int}`` as for ``max_examples``, or False to skip the phase.
+
+    Parameters
+    ----------
+    id : str
+        Unique dotted id, e.g. ``gaussian.mc.agrees_with_exact``.
+    statement : str
+        The statement in prose, as in docs/theory.md.
+    paper : str
+        The paper (``bfc``, ``three_layer``, ``labels``) or any label for a user claim.
+    tag : str
+        ``A``, ``R`` or ``M`` (docs/theory.md §0.1).
+    ref : str
+        Its section in docs/theory.md, e.g. ``§1.8.1``.
+    measure : callable
+        ``measure(instance, [rng], **knobs)`` returning a :class:`Measurement` or a list of them.
+    instances : strategy, sequence, mapping or callable
+        A hypothesis strategy, a grid (sequence of instances), ``{scale: either}`` or
+        ``scale -> either``.
+    max_examples : int, mapping or None
+        The search effort (see above).
+    z : float
+        Half-width, in standard errors, of the band of a Monte Carlo measurement
+        (docs/theory.md §0.2).
+    knobs : mapping
+        Keyword arguments passed to ``measure`` (constants a broken variant overrides).
+    optimise : int, mapping, bool or None
+        The optimiser phase's budget (see above).
     """
 
     id: str
@@ -488,6 +546,26 @@ def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances:
     ``optimise`` the optimiser phase's budget in the same forms, or False to skip it.
     ``statement`` is prose: it may be wrapped over lines (a triple-quoted string); every run
     of white space becomes one space.
+
+    Parameters
+    ----------
+    id, statement, paper, tag, ref : str
+        The claim's identity (see :class:`Claim`; ``ref`` is its section of docs/theory.md).
+    instances : strategy, sequence, mapping or callable
+        Where the instances come from (see above).
+    max_examples : int, mapping or None
+        The search effort.
+    z : float
+        Band half-width in standard errors for Monte Carlo measurements (docs/theory.md §0.2).
+    optimise : int, mapping, bool or None
+        The optimiser phase's budget, or False.
+    **knobs
+        Constants passed to ``measure`` as keyword arguments (overridden by :meth:`Claim.variant`).
+
+    Returns
+    -------
+    callable
+        A decorator that turns ``measure`` into a :class:`Claim`.
     """
     check_claim_fields(id=id, statement=statement, paper=paper, tag=tag, ref=ref,
                        instances=instances, z=z)
@@ -507,7 +585,18 @@ def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances:
 
 
 def grid(**axes: Iterable) -> list[dict]:
-    """Cartesian product of the axes as a list of dicts, in the given order."""
+    """Cartesian product of the axes as a list of dicts, in the given order.
+
+    Parameters
+    ----------
+    **axes : iterable
+        ``name=values``; the product is taken in keyword order.
+
+    Returns
+    -------
+    list of dict
+        One ``{name: value}`` per point, usable as a claim's ``instances``.
+    """
     names = list(axes)
     return [dict(zip(names, vals)) for vals in itertools.product(*(list(axes[n]) for n in names))]
 
@@ -518,7 +607,21 @@ def instance_rng(instance: Any, seed: int) -> np.random.Generator:
 
 
 def evaluate(claim_: Claim, instance: Any, seed: int = 0) -> list[Measurement]:
-    """Measure one instance; always returns a non-empty list of Measurements."""
+    """Measure one instance; always returns a non-empty list of Measurements.
+
+    Parameters
+    ----------
+    claim_ : Claim
+        The claim whose ``measure`` is called.
+    instance : object
+        One instance, as the claim's strategy or grid produces it.
+    seed : int
+        Seed of the ``rng`` passed to a measure that takes one.
+
+    Returns
+    -------
+    list of Measurement
+    """
     kwargs = dict(claim_.knobs)
     if "rng" in inspect.signature(claim_.measure).parameters:
         kwargs["rng"] = instance_rng(instance, seed)
@@ -1102,6 +1205,15 @@ def reproduce(claim_: Claim, instance: Any, seed: int = 0) -> str:
     This is what a saved reproducer script calls; the script exits 1 when the verdict is
     ``fails`` or ``error``. Besides the four verdicts (docs/theory.md §0.2) the result may
     be ``discarded`` (the measure rejected the instance with ``hypothesis.assume``).
+
+    Parameters
+    ----------
+    claim_ : Claim
+        The claim to re-measure.
+    instance : object
+        The saved instance (a counterexample).
+    seed : int
+        Seed of the measure's ``rng``.
     """
     from hypothesis.errors import UnsatisfiedAssumption
     try:
@@ -1256,7 +1368,20 @@ def describe_result(res: ClaimResult) -> str:
 
 
 def select(claims: Sequence[Claim], patterns: Sequence[str] | None) -> list[Claim]:
-    """Claims whose id matches any glob in ``patterns`` (all when empty)."""
+    """Claims whose id matches any glob in ``patterns`` (all when empty).
+
+    Parameters
+    ----------
+    claims : sequence of Claim
+        The candidates (e.g. :func:`discover`'s result).
+    patterns : sequence of str or None
+        Ids or ``fnmatch`` globs, e.g. ``["gaussian.*"]``; None or empty selects all.
+
+    Raises
+    ------
+    ClaimError
+        A pattern matches no claim.
+    """
     if not patterns:
         return list(claims)
     chosen, ids = [], [c.id for c in claims]

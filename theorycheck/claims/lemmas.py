@@ -210,7 +210,37 @@ def lemma(*, id: str, instances: Any, relation: str = "<=", rtol: float | Callab
     (or an array that broadcasts against the sides): a tolerance that follows the numerics of
     the instance, e.g. ``rtol=lambda inst: backward_stable(n, np.linalg.cond(inst))`` with the
     helpers of :mod:`theorycheck.tolerance` (docs/lemmas.md). ``optimise`` is the optimiser
-    phase's budget (see :class:`~theorycheck.claims.engine.Claim`)."""
+    phase's budget (see :class:`~theorycheck.claims.engine.Claim`).
+
+    Parameters
+    ----------
+    id : str
+        Unique dotted id.
+    instances : strategy, sequence, mapping or callable
+        As for :func:`~theorycheck.claims.engine.claim`.
+    relation : str
+        ``"<="``, ``">="`` or ``"=="``.
+    rtol, atol : float or callable
+        Relative and absolute tolerance, or functions of the instance (see above).
+    statement : str or None
+        Prose; default ``"lhs <relation> rhs"`` built from the function name.
+    paper, tag, ref : str
+        As for a claim (tag ``M``: standard mathematics, docs/theory.md §0.1).
+    max_examples : int, mapping or None
+        The search effort.
+    z : float
+        Band half-width in standard errors when a third return value is a standard error.
+    optimise : int, mapping, bool or None
+        The optimiser phase's budget, or False.
+    lhs, rhs : callable or None
+        The two sides as functions of the instance (instead of decorating).
+    **knobs
+        Constants passed to the function as keyword arguments.
+
+    Returns
+    -------
+    Claim, or a decorator returning one
+    """
     from theorycheck.claims.engine import check_claim_fields
     check_claim_fields(id=id, statement="" if statement is None else statement, paper=paper,
                        tag=tag, ref=ref, instances=instances, z=z)
@@ -329,6 +359,15 @@ def save_counterexample(result: ClaimResult, folder: str | Path, path: str | Non
     so it runs from any directory. A result without a counterexample (the claim now
     holds, or is inconclusive) removes the files an earlier run left for the same id.
     Returns the .py path, or None.
+
+    Parameters
+    ----------
+    result : ClaimResult
+        The result of a check.
+    folder : str or Path
+        Where the files go (created if needed).
+    path : str or None
+        The claim's folder or file, for a user claim (None for a built-in one).
     """
     folder = Path(folder)
     if result.counterexample is None:

@@ -34,7 +34,7 @@ TIGHT = 1e-3
 class Tightness:
     """The worst case a search found for one claim.
 
-    Attributes
+    Parameters
     ----------
     claim_id, statement : str
         The claim.
@@ -60,6 +60,10 @@ class Tightness:
         Instances measured by hypothesis, and by the optimiser phase.
     seconds : float
         Time of the search.
+    scale : str
+        ``quick`` or ``full``.
+    seed : int
+        Seed of the search.
     """
 
     claim_id: str

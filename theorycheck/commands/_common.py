@@ -18,6 +18,19 @@ flags of ``theorycheck train``) is read as a TOML value, as in a config file: ``
 None; ``a,b,c`` is a list of such values; anything else is the text itself. So
 ``--set hints=false`` is a boolean, while ``--set hints=False`` is the text ``"False"``, which a
 boolean key refuses.
+
+Lists and worker counts
+-----------------------
+A list of numbers is one comma-separated value everywhere: ``--ds 8,12,16``, ``--r 1,2,3``,
+``--eps 0.01,0.5`` (:func:`int_list`, :func:`real_list`; the old space-separated ``--r 1 2 3``
+still works for one release, with a deprecation notice). A number of worker processes is
+``-j/--jobs N`` in every command (``--workers`` is its deprecated alias).
+
+Output files
+------------
+No default writes into the source tree: figures and their data go to
+``theorycheck-figures/`` in the current folder unless ``--out`` / ``--json`` say otherwise,
+and files are created with the user's umask (:mod:`theorycheck.atomic`).
 """
 
 from __future__ import annotations
@@ -31,6 +44,7 @@ from theorycheck.tomlfile import read_toml, tomllib
 
 LOG_WIDTH = 160
 DEFAULT_STORE = "theorycheck-results.sqlite"
+DEFAULT_FIGURES = "theorycheck-figures"  # figures and their data, in the current folder
 STORE_ENV = "THEORYCHECK_STORE"
 
 
@@ -129,11 +143,54 @@ def seed_count(name: str, value, axes: dict, *, min_value: int = 1, what: str = 
     return n
 
 
+def list_option(name: str, tokens, *, kind: str = "int", min_value: int | None = 1,
+                positive: bool = True, prog: str = "theorycheck") -> list:
+    """The one list syntax of the command line, ``--ds 8,12,16``, for an option that still
+    accepts the old space-separated form (``nargs="+"``): several tokens are joined and a
+    one-line deprecation notice naming the comma form goes to stderr."""
+    tokens = [tokens] if isinstance(tokens, (str, int, float)) else list(tokens)
+    text = ",".join(str(t) for t in tokens)
+    if len(tokens) > 1:
+        deprecation_notice(prog, f"{name} {' '.join(map(str, tokens))}", f"{name} {text}")
+    if kind == "int":
+        return int_list(name, text, min_value=min_value)
+    return real_list(name, text, positive=positive)
+
+
+def deprecation_notice(prog: str, old: str, new: str) -> None:
+    """One line on stderr: ``PROG: DeprecationWarning: OLD is deprecated ...; use NEW``."""
+    import sys
+    sys.stderr.write(f"{prog}: DeprecationWarning: {old} is deprecated and will be removed in "
+                     f"the next release; use {new}\n")
+
+
+def add_deprecated_flag(parser, flag: str, *, dest: str, new: str) -> None:
+    """Keep ``flag`` working for one release as a hidden alias of the option stored in
+    ``dest``: using it prints a :func:`deprecation_notice` naming ``new``."""
+    import argparse
+
+    class _Deprecated(argparse.Action):
+        def __call__(self, parser_, namespace, values, option_string=None):
+            deprecation_notice(parser_.prog, option_string, new)
+            setattr(namespace, self.dest, values)
+
+    parser.add_argument(flag, dest=dest, action=_Deprecated, help=argparse.SUPPRESS)
+
+
+def add_jobs_argument(parser, *, help: str, default=None, deprecated: tuple[str, ...] = ()) -> None:
+    """Add ``-j/--jobs N``, the one name of a worker count (dest ``jobs``); each flag in
+    ``deprecated`` (e.g. ``--workers``) still works, hidden from the help, with a
+    :func:`deprecation_notice` naming ``-j/--jobs``."""
+    parser.add_argument("-j", "--jobs", default=default, dest="jobs", metavar="N", help=help)
+    for flag in deprecated:
+        add_deprecated_flag(parser, flag, dest="jobs", new="-j/--jobs")
+
+
 WORKER_BYTES = 256 * 2**20  # a worker process: interpreter, numpy, numba, dask
 
 
 def worker_count(name: str, value) -> int:
-    """A number of worker processes (``--workers``, ``--jobs``), checked against the memory
+    """A number of worker processes (``-j/--jobs``), checked against the memory
     budget at :data:`WORKER_BYTES` each before any process starts."""
     from theorycheck.budget import check_memory
     from theorycheck.validation import check_int
@@ -251,6 +308,20 @@ def add_valued_options(parser, rows) -> None:
     parsed and checked by the command, where their meaning is known."""
     for flag, default, help_ in rows:
         parser.add_argument(flag, default=default, help=help_)
+
+
+_MARKUP = ((r":[a-z]+:`~?([^`]+)`", r"\1"), (r"``([^`]+)``", r"\1"), (r"\*\*([^*]+)\*\*", r"\1"))
+
+
+def plain_text(text: str | None) -> str | None:
+    """``text`` without reStructuredText markup (double backquotes, roles such as
+    ``:func:`x```, bold): what ``--help`` prints."""
+    import re
+    if text is None:
+        return None
+    for pattern, repl in _MARKUP:
+        text = re.sub(pattern, repl, text)
+    return text
 
 
 def action_parser(sub, name: str, help_: str, doc: str, actions, default: str):

@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 
-from theorycheck.commands._common import (action_parser, add_valued_options, int_list, name_list,
-                                         real_list, store_help, store_path)
+from theorycheck.commands._common import (DEFAULT_FIGURES, action_parser, add_jobs_argument,
+                                         add_valued_options, int_list, name_list, real_list,
+                                         store_help, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
@@ -25,7 +26,8 @@ SPAN_OPTIONS = (
     ("--N", 60, "span: sample count (default 60)"),
 )
 SCALING_OPTIONS = (
-    ("--ds", "6,8,10,12", "scaling: d values"),
+    ("--ds", None, "scaling: d values (default 6,8,10,12); figure: the panels' d (default: the "
+                   "smallest and the largest)"),
     ("--ns", "16,32,64,128,256,512,1024,2048,4096", "scaling: N values"),
     ("--Ls", None, "scaling: target depths (default 2,3); figure: keep only these"),
     ("--seeds", 3, "scaling: number of seeds (default 3)"),
@@ -45,11 +47,13 @@ def add_parser(sub) -> None:
                         "per fit: reaches the interpolation regime)")
     p.add_argument("--eps", default="0.5", help="scaling/figure: relative test error threshold(s), "
                                                  "comma-separated (default 0.5)")
-    p.add_argument("-j", "--jobs", default=None,
-                   help="scaling: worker processes, one BLAS thread each (default: the cores available)")
-    p.add_argument("--json", default="docs/img/kernel_scaling.json",
-                   help="scaling: cells out / figure: in (comma-separated files are merged)")
-    p.add_argument("--out", default="docs/img/kernel_scaling.png", help="figure: image path")
+    add_jobs_argument(p, help="scaling: worker processes, one BLAS thread each (default: the cores "
+                              "available)")
+    p.add_argument("--json", default=f"{DEFAULT_FIGURES}/kernel_scaling.json",
+                   help="scaling: cells out / figure: in (comma-separated files are merged; "
+                        "default %(default)s)")
+    p.add_argument("--out", default=f"{DEFAULT_FIGURES}/kernel_scaling.png",
+                   help="figure: image path (default %(default)s)")
     p.add_argument("--seed", default=0, help="span: seed")
     p.add_argument("--from-store", nargs="?", default=None, const="", metavar="PATH",
                    help="scaling: read the cells from the results store written by 'theorycheck "
@@ -85,7 +89,7 @@ def _span(args) -> int:
 def _scaling(args) -> int:
     import time
     from theorycheck.papers.bfc.kernel_scaling import cells_to_records, kernel_study
-    ds, ns, Ls = int_list("ds", args.ds), int_list("ns", args.ns), int_list("Ls", args.Ls or "2,3")
+    ds, ns, Ls = int_list("ds", args.ds or "6,8,10,12"), int_list("ns", args.ns), int_list("Ls", args.Ls or "2,3")
     from theorycheck.commands._common import seed_count
     seeds = range(seed_count("--seeds", args.seeds, {"d": ds, "n": ns, "L": Ls}, min_value=2,
                              what="kernel scaling"))
@@ -167,7 +171,8 @@ def _figure(args) -> int:
                         f"{exc}); write them again with 'theorycheck kernel scaling'") from None
     _tables(cells, _eps(args.eps))
     from theorycheck.atomic import save_figure
-    path = save_figure(scaling_figure(data), args.out, dpi=120)
+    ds = None if args.ds is None else int_list("ds", args.ds)
+    path = save_figure(scaling_figure(data, ds=ds), args.out, dpi=150)
     print(f"wrote {path}")
     return 0
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from theorycheck.commands._common import add_store_argument, int_list, parse_assignment, store_path
+from theorycheck.commands._common import (add_jobs_argument, add_store_argument, int_list,
+                                         list_option, parse_assignment, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
 
@@ -33,7 +34,7 @@ def add_parser(sub) -> None:
                                     "'label-depth' run of the sweep engine, recorded in --store; "
                                     "rerunning skips the runs already recorded. --in-process runs "
                                     "the cells in this process without a store.")
-    st.add_argument("--r", nargs="+", default=None, help="depths (default 1 2 3)")
+    st.add_argument("--r", nargs="+", default=None, help="depths, e.g. 1,2,3 (the default)")
     st.add_argument("--seeds", default=None, help="seeds per depth, 0..N-1 (default 5)")
     st.add_argument("--scale", default=None, help="quick | full (default quick)")
     st.add_argument("--mlp-epochs", default=None, help="override the MLP's epochs")
@@ -46,8 +47,8 @@ def add_parser(sub) -> None:
                     help="take the runs from a 'label-depth' grid file (e.g. "
                          "examples/label_depth.toml) instead of --r/--seeds/--scale/--set")
     add_store_argument(st, grid=True)
-    st.add_argument("--workers", default=None,
-                    help="sweep worker processes (default: the cores available)")
+    add_jobs_argument(st, deprecated=("--workers",),
+                      help="sweep worker processes (default: the cores available)")
     st.add_argument("--serial", action="store_true",
                     help="run the sweep one run at a time in this process (no dask)")
     st.add_argument("--retry-failed", action="store_true", help="run failed runs again")
@@ -98,7 +99,8 @@ def _study_config(args):
     """(scale, rs, seeds, settings) from --scale/--r/--seeds/--set/--mlp-*."""
     from theorycheck.papers.labels.depth_gap import SCALES
     scale = check_choice("--scale", args.scale or "quick", tuple(SCALES))
-    rs = [check_int("--r", v, min_value=1, max_value=12) for v in (args.r or ["1", "2", "3"])]
+    rs = [check_int("--r", v, min_value=1, max_value=12)
+          for v in list_option("--r", args.r or "1,2,3", prog="theorycheck labels study")]
     from theorycheck.commands._common import seed_count
     n_seeds = seed_count("--seeds", 5 if args.seeds is None else args.seeds, {"r": rs},
                          what="labels study")
@@ -193,7 +195,7 @@ def _sweep(args, specs, store_path):
     from theorycheck.runs.store import Store
 
     from theorycheck.commands._common import worker_count
-    workers = None if args.workers is None else worker_count("--workers", args.workers)
+    workers = None if args.jobs is None else worker_count("--jobs", args.jobs)
     from theorycheck.runs.sweep import check_budgets
     check_budgets(specs, store_path, args.retry_failed)  # sizes, before anything is recorded
     Store(store_path).close()  # reject a non-store file before any cluster starts

@@ -69,8 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMANDS:
         importlib.import_module(f"theorycheck.commands.{name.replace('-', '_')}").add_parser(sub)
-    for p in _subparsers(parser):
-        _add_globals(p, top=False)
+    from theorycheck.commands._common import plain_text
+    for p in [parser, *_subparsers(parser)]:
+        if p is not parser:
+            _add_globals(p, top=False)
+        p.description, p.epilog = plain_text(p.description), plain_text(p.epilog)
+        for action in p._actions:
+            action.help = plain_text(action.help)
+            for choice in getattr(action, "_choices_actions", ()):
+                choice.help = plain_text(choice.help)
     return parser
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from theorycheck.commands._common import add_store_argument, store_path
+from theorycheck.commands._common import DEFAULT_FIGURES, add_store_argument, store_path
 from theorycheck.errors import SpecError
 
 
@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
     p.add_argument("runs", nargs="+", metavar="RUN", help="run hash or unique prefix (see "
                                                           "'theorycheck results')")
     add_store_argument(p)
-    p.add_argument("--out", default="theorycheck-figures", help="output folder (default: %(default)s)")
+    p.add_argument("--out", default=DEFAULT_FIGURES, help="output folder (default: %(default)s)")
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,7 @@ import math
 import os
 import sys
 
-from theorycheck.commands._common import SweepProgress, add_store_argument, store_path
+from theorycheck.commands._common import SweepProgress, add_jobs_argument, add_store_argument, store_path
 from theorycheck.commands._common import console as _console
 
 from theorycheck.errors import TheorycheckError
@@ -22,8 +22,8 @@ def add_parser(sub) -> None:
     add_store_argument(p, grid=True)
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="an existing dask scheduler (default: start a LocalCluster)")
-    p.add_argument("--workers", default=None,
-                   help="LocalCluster worker processes (default: the cores available)")
+    add_jobs_argument(p, deprecated=("--workers",),
+                      help="LocalCluster worker processes (default: the cores available)")
     p.add_argument("--threads-per-worker", default=1, dest="threads",
                    help="BLAS/OpenMP/numba threads per run (default: 1)")
     p.add_argument("--listen", default="127.0.0.1",
@@ -46,7 +46,7 @@ def run(args) -> int:
 
     from theorycheck.commands._common import worker_count
     threads = check_int("--threads-per-worker", args.threads, min_value=1, max_value=1024)
-    workers = None if args.workers is None else worker_count("--workers", args.workers)
+    workers = None if args.jobs is None else worker_count("--jobs", args.jobs)
     lease = check_real("--lease", args.lease, positive=True)
     timeout = check_real("--connect-timeout", args.connect_timeout, positive=True, max_value=10)
     if args.scheduler is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from theorycheck.commands._common import console as _console
-from theorycheck.commands._common import int_list, real_list
+from theorycheck.commands._common import add_deprecated_flag, int_list, real_list
 
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int, check_real
@@ -22,7 +22,9 @@ def add_parser(sub) -> None:
                                    "information gap, verified in exact arithmetic.")
     p.add_argument("--d", default=4, help="input dimension (default: 4)")
     p.add_argument("--L", default=3, help="number of layers, >= 2 (default: 3)")
-    p.add_argument("--k", default="2", help="width of layers 2..L: one integer or a comma list (default: 2)")
+    p.add_argument("--k-target", dest="k_target", default="2",
+                   help="target width of layers 2..L: one integer or a comma list (default: 2)")
+    add_deprecated_flag(p, "--k", dest="k_target", new="--k-target")
     p.add_argument("--connections", default="chain",
                    help="chain (J_2={0,1}, J_l={l-1}), dense (J_l={0..l-1}) or explicit sets "
                         "'2:0,1;3:1,2' (default: chain)")
@@ -82,7 +84,7 @@ def run(args) -> int:
 
     alphas = None if args.alphas is None else _float_list("alphas", args.alphas)
     spec = target_spec(check_int("--d", args.d, min_value=1), check_int("--L", args.L, min_value=2),
-                       k=_int_list("k", args.k), connections=_connections(args.connections), alphas=alphas,
+                       k_target=_int_list("k-target", args.k_target), connections=_connections(args.connections), alphas=alphas,
                        delta=None if alphas is not None else check_real("--delta", args.delta, positive=True),
                        kappa=check_real("--kappa", args.kappa, min_value=1.0),
                        seed=check_int("--seed", args.seed, min_value=0), centred=not args.raw,

@@ -14,7 +14,8 @@ import warnings
 from pathlib import Path
 
 
-from theorycheck.commands._common import (action_parser, add_store_argument, add_valued_options,
+from theorycheck.commands._common import (DEFAULT_FIGURES, action_parser, add_jobs_argument,
+                                         add_store_argument, add_valued_options,
                                          int_list, name_list, real_list, store_path)
 from theorycheck.errors import SpecError
 from theorycheck.validation import check_choice, check_int
@@ -51,9 +52,9 @@ def add_parser(sub) -> None:
                    help="exponents: target relative MSE values (default 0.4,0.5,0.6)")
     p.add_argument("--learners", default="three_layer,poly_krr,relu_rf,two_layer_gd",
                    help="exponents: learners to include")
-    p.add_argument("-j", "--jobs", "--workers", default=None, dest="jobs",
-                   help="exponents/figures: worker processes, one BLAS thread each (default: the "
-                        "cores available; 1: serial, in this process)")
+    add_jobs_argument(p, deprecated=("--workers",),
+                      help="exponents/figures: worker processes, one BLAS thread each (default: "
+                           "the cores available; 1: serial, in this process)")
     p.add_argument("--serial", action="store_true",
                    help="exponents: run the cells one by one in this process (no dask)")
     add_store_argument(p, grid=True)
@@ -61,7 +62,8 @@ def add_parser(sub) -> None:
                    help="exponents: a sweep grid file of kind three-layer-fit (e.g. "
                         "examples/three_layer_exponents.toml) instead of --ds/--ns/--seeds/--learners")
     p.add_argument("--retry-failed", action="store_true", help="exponents: rerun failed cells")
-    p.add_argument("--out", default="docs/img", help="figures/exponents: output folder")
+    p.add_argument("--out", default=DEFAULT_FIGURES,
+                   help="figures/exponents: output folder (default %(default)s)")
     p.set_defaults(func=run)
 
 
@@ -125,7 +127,7 @@ def _target(args, d: int):
                         "drop one")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t = quadratic_target(d, rng=np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
+        t = quadratic_target(d, seed=np.random.default_rng(check_int("--seed", args.seed, min_value=0)),
                              A=A, rank=rank, dist=dist, normalise=args.normalise)
     for w in caught:
         print(f"warning: {w.message}")

@@ -6,8 +6,9 @@ Conventions [R]: N_required is read off a loss curve by linear interpolation in
 (log n, loss) at the first grid crossing of ``eps``; a seed whose curve never reaches
 ``eps`` on the grid is *censored* at that d and left out of the fit (reported); so is a
 seed already below ``eps`` at the smallest n (left-censored). Per seed, e is the
-least-squares slope of log N_required on log d; the interval is
-mean +- t_{0.975, s-1} sd / sqrt(s) over the s seeds with a fit.
+least-squares slope of log N_required on log d (``scipy.stats.linregress``); the interval is
+the one-sample t-interval mean +- t_{0.975, s-1} sd / sqrt(s) over the s seeds with a fit
+(``scipy.stats.ttest_1samp(...).confidence_interval``).
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def fit_exponent(ds: Sequence[float], n_req: Sequence[float]) -> float:
     ok = np.isfinite(n_req)
     if ok.sum() < 2:
         return math.nan
-    return float(np.polyfit(np.log(ds[ok]), np.log(n_req[ok]), 1)[0])
+    if np.ptp(ds[ok]) == 0:
+        return math.nan
+    return float(stats.linregress(np.log(ds[ok]), np.log(n_req[ok])).slope)
 
 
 @dataclass
@@ -161,9 +164,11 @@ def seed_interval(per_seed: Sequence[float]) -> tuple[float, float, float]:
     (2.0, 2.4841)
     """
     k = len(per_seed)
-    if k >= 2:
-        m, sd = float(np.mean(per_seed)), float(np.std(per_seed, ddof=1))
-        half = float(stats.t.ppf(0.975, k - 1)) * sd / math.sqrt(k)
-    else:
-        m, half = (per_seed[0] if k else math.nan), math.nan
-    return m, m - half, m + half
+    if k < 2:
+        m = float(per_seed[0]) if k else math.nan
+        return m, math.nan, math.nan
+    m = float(np.mean(per_seed))
+    if np.ptp(per_seed) == 0:   # identical seeds: a zero-width interval (scipy gives nan)
+        return m, m, m
+    ci = stats.ttest_1samp(per_seed, 0.0).confidence_interval(0.95)
+    return m, float(ci.low), float(ci.high)

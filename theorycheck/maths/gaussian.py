@@ -24,7 +24,17 @@ from theorycheck.validation import check_choice, check_int
 
 @lru_cache(maxsize=None)
 def gaussian_moment(n: int) -> int:
-    """E[z^n] for z ~ N(0, 1): (n-1)!! for even n, 0 for odd n."""
+    """E[z^n] for z ~ N(0, 1): (n-1)!! for even n, 0 for odd n.
+
+    Parameters
+    ----------
+    n : int
+        The order, >= 0.
+
+    Returns
+    -------
+    int
+    """
     n = check_int("n", n, min_value=0)
     return 0 if n % 2 else int(sp.factorial2(n - 1)) if n else 1
 
@@ -46,6 +56,13 @@ def expectation(p, variables: Sequence[sp.Symbol] | None = None):
 
     Returns a sympy number (Rational for rational coefficients) or an
     expression in any symbolic coefficients.
+
+    Parameters
+    ----------
+    p : sympy expression or Poly
+        A polynomial in the Gaussian variables.
+    variables : sequence of Symbol or None
+        The Gaussian coordinates; None takes the free symbols of ``p`` (docs/theory.md §1.8.7).
     """
     poly = as_poly(p, variables)
     dom = poly.get_domain()
@@ -69,7 +86,21 @@ def second_moment(p, variables: Sequence[sp.Symbol] | None = None):
 
 
 def sample_inputs(n: int, d: int, rng: np.random.Generator, dist: str = "gaussian") -> np.ndarray:
-    """``n`` inputs in R^d: N(0, I_d), or uniform on the sphere of radius sqrt(d)."""
+    """``n`` inputs in R^d: N(0, I_d), or uniform on the sphere of radius sqrt(d).
+
+    Parameters
+    ----------
+    n, d : int
+        Number of inputs and dimension.
+    rng : numpy.random.Generator
+        Source of randomness.
+    dist : str
+        ``"gaussian"`` or ``"sphere"``.
+
+    Returns
+    -------
+    ndarray, shape (n, d), float64
+    """
     n = check_int("n", n, min_value=1)
     d = check_int("d", d, min_value=1)
     check_choice("dist", dist, ("gaussian", "sphere"))
@@ -81,6 +112,19 @@ def sample_inputs(n: int, d: int, rng: np.random.Generator, dist: str = "gaussia
 
 @dataclass(frozen=True)
 class MCEstimate:
+    """A Monte Carlo mean with its standard error (:func:`mc_expectation`).
+
+    ``interval(z)`` is ``mean -+ z stderr`` (docs/theory.md §0.2).
+
+    Parameters
+    ----------
+    mean : float
+        The sample mean.
+    stderr : float
+        Its standard error.
+    n : int
+        Samples used.
+    """
     mean: float
     stderr: float
     n: int
@@ -95,6 +139,23 @@ def mc_expectation(f: Callable[[np.ndarray], np.ndarray], d: int, n: int,
     """Monte Carlo E[f(x)] with its standard error; ``f`` maps (b, d) inputs to (b,) values.
 
     Batches are accumulated with Welford/Chan updates, so memory stays bounded.
+
+    Parameters
+    ----------
+    f : callable
+        Maps a (b, d) float64 array to (b,) values.
+    d, n : int
+        Dimension and number of samples.
+    rng : numpy.random.Generator
+        Source of the inputs.
+    dist : str
+        ``"gaussian"`` (N(0, I_d)) or ``"sphere"``.
+    batch : int
+        Inputs drawn per call of ``f``.
+
+    Returns
+    -------
+    MCEstimate
     """
     n = check_int("n", n, min_value=2)
     count, mean, m2 = 0, 0.0, 0.0

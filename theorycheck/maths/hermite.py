@@ -66,7 +66,18 @@ def _terms(p):
 
 
 def hermite_coefficients(p) -> dict[tuple[int, ...], object]:
-    """Exact ``{beta: h_beta}`` with p = sum_beta h_beta He_beta (zero entries dropped)."""
+    """Exact ``{beta: h_beta}`` with p = sum_beta h_beta He_beta (zero entries dropped).
+
+    Parameters
+    ----------
+    p : sympy expression or Poly
+        A polynomial with rational (or symbolic) coefficients (docs/theory.md §1.3.5).
+
+    Returns
+    -------
+    dict
+        ``{beta: h_beta}``, beta a tuple of degrees, one per variable.
+    """
     out: dict[tuple[int, ...], object] = {}
     for monom, coeff in _terms(p):
         partial = [((), coeff)]
@@ -79,7 +90,15 @@ def hermite_coefficients(p) -> dict[tuple[int, ...], object]:
 
 
 def energy_by_degree(p, degree: int | None = None) -> tuple:
-    """Exact ``(energy_0, ..., energy_D)`` as sympy Rationals, D = ``degree`` or deg p."""
+    """Exact ``(energy_0, ..., energy_D)`` as sympy Rationals, D = ``degree`` or deg p.
+
+    Parameters
+    ----------
+    p : sympy expression or Poly
+        The polynomial (docs/theory.md §1.3.5).
+    degree : int or None
+        Highest degree reported; None: deg p.
+    """
     h = hermite_coefficients(p)
     top = max((sum(b) for b in h), default=0)
     D = top if degree is None else check_int("degree", degree, min_value=0)
@@ -113,6 +132,23 @@ def mc_energy_by_degree(f: Callable[[np.ndarray], np.ndarray], d: int, degree: i
 
     ``f`` is a polynomial of degree <= ``degree`` mapping complex (b, d) arrays to (b,)
     values (see the module docstring for the root-of-unity Mehler estimator [R]).
+
+    Parameters
+    ----------
+    f : callable
+        The polynomial, evaluable on complex (b, d) arrays.
+    d : int
+        Input dimension.
+    degree : int
+        An upper bound on deg f; energies for q = 0..degree are returned.
+    n : int
+        Samples.
+    rng : numpy.random.Generator
+        Source of the samples.
+    radius : float
+        Radius of the circle of evaluation points (0 < radius <= 1).
+    batch : int
+        Samples per evaluation of ``f``.
     """
     d = check_int("d", d, min_value=1)
     degree = check_int("degree", degree, min_value=0)

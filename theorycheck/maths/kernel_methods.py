@@ -414,7 +414,27 @@ class KernelFit:
     """A fitted kernel ridge predictor x -> K(x, X) @ alpha (call it, or :meth:`predict`).
 
     A fit solved in feature space (``weights`` set, ``alpha`` None) predicts
-    x -> features(x) @ weights, the same predictor (:func:`fit_kernel_ridge`)."""
+    x -> features(x) @ weights, the same predictor (:func:`fit_kernel_ridge`).
+
+    Parameters
+    ----------
+    spec : KernelSpec
+        The kernel chosen.
+    X : ndarray, shape (N, d)
+        The training inputs.
+    alpha : ndarray or None
+        Dual coefficients, (N,) or (N, outputs); None for a fit in feature space.
+    lam : float
+        The ridge penalty chosen.
+    val_losses : tuple
+        Validation loss of every (kernel, penalty) candidate.
+    seconds : float
+        Time of the fit.
+    weights : ndarray or None
+        Primal weights of a fit in feature space.
+    features : callable or None
+        The exact feature map of that fit.
+    """
 
     spec: KernelSpec
     X: np.ndarray

@@ -52,7 +52,18 @@ def best_rotation(W, W_star) -> np.ndarray:
 
 
 def rotation_distance(W, W_star) -> float:
-    """min_{U in O(k)} ||W - U W*||_F."""
+    """min_{U in O(k)} ||W - U W*||_F.
+
+    Parameters
+    ----------
+    W, W_star : array_like, shape (k, n)
+        Two weight matrices of the same shape (docs/theory.md §1.8.3).
+
+    Returns
+    -------
+    float
+        The Frobenius distance after the best orthogonal alignment (orthogonal Procrustes).
+    """
     W, W_star = _pair(W, W_star)
     U = best_rotation(W, W_star)
     return float(np.linalg.norm(W - U @ W_star))

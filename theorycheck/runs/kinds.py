@@ -122,7 +122,7 @@ SEED_MAX = 2**32 - 1
 class RunKind:
     """A registered run kind.
 
-    Attributes
+    Parameters
     ----------
     name : str
         The registered name.
@@ -288,7 +288,19 @@ def register_run_kind(name: str, fn: Callable, schema: Mapping[str, Param] | Non
 
 def run_kind(name: str, schema: Mapping[str, Param] | None = None, *, config: type | None = None,
              doc: str | None = None):
-    """Decorator form of :func:`register_run_kind`; the decorated name becomes the RunKind."""
+    """Decorator form of :func:`register_run_kind`; the decorated name becomes the RunKind.
+
+    Parameters
+    ----------
+    name : str
+        The kind's name.
+    schema : mapping or None
+        ``{key: Param}``, when no ``config`` dataclass is given.
+    config : type or None
+        A frozen dataclass of settings.
+    doc : str or None
+        One-line description (default: the function's first line).
+    """
     def wrap(fn):
         return register_run_kind(name, fn, schema, config=config, doc=doc)
     return wrap
@@ -317,7 +329,17 @@ def kinds() -> dict[str, RunKind]:
 
 
 def get_kind(name: str) -> RunKind:
-    """The run kind called ``name`` (a registered name or ``"module:attribute"``)."""
+    """The run kind called ``name`` (a registered name or ``"module:attribute"``).
+
+    Parameters
+    ----------
+    name : str
+        E.g. ``"bfc-train"``, or ``"package.module:ATTRIBUTE"``.
+
+    Returns
+    -------
+    RunKind
+    """
     _load_builtins()
     if not isinstance(name, str):
         raise SpecError(f"kind={name!r} is invalid; give a run kind name such as 'target-energy'")
@@ -340,7 +362,31 @@ def get_kind(name: str) -> RunKind:
 
 class Recorder:
     """What a run kind writes through. Points are buffered and committed every
-    ``flush_every`` points or ``flush_s`` seconds, at each checkpoint, and at the end."""
+    ``flush_every`` points or ``flush_s`` seconds, at each checkpoint, and at the end.
+
+    Parameters
+    ----------
+    store : Store
+        The open results store.
+    h : str
+        The run's hash.
+    owner : str
+        This process's lease owner id.
+    seed : int
+        The run's seed.
+    config : dict
+        The run's config.
+    resume : object
+        The last checkpoint's state, or None.
+    resume_step : int or None
+        Its step.
+    lease_s : float
+        Seconds the lease lasts without a heartbeat.
+    flush_every : int
+        Points buffered before a commit.
+    flush_s : float
+        Seconds between commits.
+    """
 
     def __init__(self, store: Store, h: str, owner: str, *, seed: int, config: dict,
                  resume: Any = None, resume_step: int | None = None,
@@ -427,6 +473,25 @@ def execute_run(store_path: str, h: str, *, lease_s: float = DEFAULT_LEASE_S,
     Returns ``{"hash", "status", "seconds", "error"}`` with status ``done``/``failed``
     (executed here), ``skipped`` (already done, or failed and not retried). A run held by a
     live owner elsewhere is waited for; one whose owner died is taken over and resumed.
+
+    Parameters
+    ----------
+    store_path : str
+        The results store.
+    h : str
+        The run's hash.
+    lease_s : float
+        Lease length in seconds.
+    retry_failed : bool
+        Run a failed run again.
+    threads : int
+        BLAS/numba threads inside the run.
+    imports : sequence of str
+        Modules that register run kinds.
+    poll_s : float
+        Seconds between checks on a run held elsewhere.
+    progress : callable or None
+        Passed to a kind that takes it.
     """
     t0 = time.perf_counter()
     store = _store(store_path)

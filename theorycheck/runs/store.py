@@ -99,7 +99,13 @@ CHECK_HINT = "run 'theorycheck results --store {path} --check' to see which runs
 
 
 class StoreError(TheorycheckError):
-    """A store file that is missing, not a theorycheck store, or of another schema version."""
+    """A store file that is missing, not a theorycheck store, or of another schema version.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the bad value and the fix (the CLI prints it as is).
+    """
 
 
 class LeaseLost(TheorycheckError):
@@ -120,7 +126,21 @@ def canonical_json(obj: Any) -> str:
 
 
 def config_hash(kind: str, config: Mapping[str, Any], seed: int) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``{kind, config, seed}``: the run's key."""
+    """SHA-256 (hex) of the canonical JSON of ``{kind, config, seed}``: the run's key.
+
+    Parameters
+    ----------
+    kind : str
+        The run kind.
+    config : mapping
+        Its full config.
+    seed : int
+        The run's seed.
+
+    Returns
+    -------
+    str
+    """
     payload = canonical_json({"kind": kind, "config": dict(config), "seed": int(seed)})
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
 

@@ -54,11 +54,29 @@ _ADDRESS = re.compile(r"^(tcp|tls|ucx|ws|wss)://[^\s:/]+(:\d+)?/?$")
 
 
 class GridError(SpecError):
-    """A grid file that cannot be expanded into runs."""
+    """A grid file that cannot be expanded into runs.
+
+    Parameters
+    ----------
+    message : str
+        One line naming the bad value and the fix (the CLI prints it as is).
+    """
 
 
 @dataclass(frozen=True)
 class RunSpec:
+    """One run of a sweep: a run kind, its config and a seed (the store keys it by
+    :func:`~theorycheck.runs.store.config_hash`).
+
+    Parameters
+    ----------
+    kind : str
+        A registered run kind.
+    config : dict
+        Its config.
+    seed : int
+        The run's seed.
+    """
     kind: str
     config: dict
     seed: int
@@ -79,7 +97,22 @@ class Grid:
 
 def load_grid(path: str | os.PathLike) -> Grid:
     """Read and expand a grid file (see the module docstring): every run's config is checked
-    here, on the driver, so a bad value stops the sweep before anything is stored."""
+    here, on the driver, so a bad value stops the sweep before anything is stored.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A TOML grid file.
+
+    Returns
+    -------
+    Grid
+
+    Raises
+    ------
+    GridError
+        A bad key or value, naming it.
+    """
     if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
         raise GridError(f"path={path!r:.60} is invalid: a {type(path).__name__}; pass the grid "
                         f"file's path as a string or pathlib.Path")
@@ -317,6 +350,39 @@ def run_sweep(specs: Sequence[RunSpec], store_path: str | os.PathLike, *,
     ``serial`` runs them one by one in this process (the reference for "identical to a
     serial run"); otherwise on ``client``, on the cluster at ``scheduler``, or on a new
     LocalCluster. ``progress(counts, total)`` is called as runs finish.
+
+    Parameters
+    ----------
+    specs : sequence of RunSpec
+        The runs.
+    store_path : str or PathLike
+        The results store.
+    scheduler : str or None
+        Address of a running dask scheduler.
+    client : distributed.Client or None
+        A client to use.
+    workers : int or None
+        Local worker processes.
+    serial : bool
+        Run in this process.
+    retry_failed : bool
+        Run failed runs again.
+    threads : int
+        Threads per run.
+    lease_s : float
+        Lease length in seconds.
+    imports : sequence of str
+        Modules that register run kinds.
+    listen : str
+        Host of a new LocalCluster.
+    connect_timeout_s : float
+        Seconds to reach ``scheduler``.
+    progress : callable or None
+        ``progress(counts, total)``.
+
+    Returns
+    -------
+    SweepResult
     """
     t0 = time.perf_counter()
     if not specs:

@@ -180,8 +180,26 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
     seed).
 
     The cells are run as curves (:func:`run_kernel_curve`, one per (learner, L, d, seed)),
-    the costliest first, through ``map`` (builtin map, or an executor's map such as
-    :func:`theorycheck.runs.pool.process_map`)."""
+    the costliest first, through ``map``.
+
+    Parameters
+    ----------
+    ds, ns, seeds : iterable of int
+        Dimensions, sample sizes N and seeds.
+    Ls : sequence of int
+        Target depths.
+    learners : sequence of str
+        ``poly``, ``gaussian``, ``ntk``, ``rf``, ``network``.
+    map : callable
+        A ``map`` to run the curves with (builtin map, or
+        :func:`theorycheck.runs.pool.process_map`'s).
+    **options
+        Fields of the cell task (``m``, ``steps``, ``n_test``, ``delta``, ``ridge_grid``, ...).
+
+    Returns
+    -------
+    list of KernelCell
+    """
     ds = sorted({check_int("d", d, min_value=2) for d in ds})
     ns = sorted({check_int("N", n, min_value=8) for n in ns})
     seeds = list(dict.fromkeys(check_int("seed", s, min_value=0) for s in seeds))
@@ -206,7 +224,15 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
 def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
     """{L: [ExponentRow per learner]} fitted at threshold ``eps`` by
     :func:`theorycheck.maths.exponents.fit_row`; each (learner, d) uses the N values measured
-    for it, so grids merged from several studies need not be complete."""
+    for it, so grids merged from several studies need not be complete.
+
+    Parameters
+    ----------
+    cells : sequence of KernelCell
+        Measured cells (docs/theory.md §1.7.3).
+    eps : float
+        Relative test error threshold.
+    """
     eps = check_real("eps", eps, positive=True)
     loss = {(c.task.L, c.task.learner, c.task.d, c.task.seed, c.task.n): c.rel_mse for c in cells}
     out = {}

@@ -61,7 +61,29 @@ PATHS = ("auto", "loops", "blas")
 # ----------------------------------------------------------------------------- spec
 @dataclass(frozen=True)
 class LearnerSpec:
-    """Architecture of F. Build with :func:`learner_spec` or :func:`learner_spec_for`."""
+    """Architecture of F. Build with :func:`learner_spec` or :func:`learner_spec_for`.
+
+    Parameters
+    ----------
+    d, L : int
+        Input dimension and number of layers.
+    widths, m : tuple of int
+        k_l and m_l for l = 2..L.
+    connections : tuple of tuple of int
+        J_l for l = 2..L.
+    alphas : tuple of float
+        alpha_l for l = 2..L (docs/theory.md §1.3.3).
+    B : float
+        Truncation of the square (§1.4.3).
+    lift_rows : tuple of int
+        p_j for j = 2..L-1 (§1.4.1).
+    centred, tied, offsets : bool
+        Conventions of the module docstring.
+    loss : str
+        ``"squared"`` or ``"logistic"`` (§1.4.4).
+    seed : int
+        Seed of the fixed lifts.
+    """
 
     d: int
     L: int
@@ -108,14 +130,58 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
                  connections: str | Mapping[int, Sequence[int]] = "chain",
                  alphas: Sequence[float] | None = None, delta: float = 0.25,
                  B: float = 16.0, lift_rows: int | Sequence[int] | None = None,
-                 centred: bool = True, tied: bool = False, offsets: bool = True,
+                 centred: bool = True, tied: bool | None = None, offsets: bool = True,
                  loss: str = "squared", seed: int = 0) -> LearnerSpec:
     """Validate a learner architecture (docs/theory.md §1.4; conventions in the module docstring).
 
     ``k``/``m``/``lift_rows`` are one value for every layer or one per layer
     (``m`` and ``k`` for l = 2..L, ``lift_rows`` for j = 2..L-1). ``m`` defaults to
     ``k`` (and must equal it when ``tied``); ``lift_rows`` defaults to k(k+1)/2 + 2.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    L : int
+        Number of layers, >= 2.
+    k : int or sequence of int
+        Learner width k_l (the target's is ``k_target`` in training configs).
+    m : int, sequence of int or None
+        Wide width m_l; default ``k``.
+    connections : str or mapping
+        ``"chain"``, ``"dense"`` or ``{l: J_l}``.
+    alphas : sequence of float or None
+        alpha_2..alpha_L; None uses ``delta``.
+    delta : float
+        Information-gap exponent: alpha_(l+1) = alpha_l d^-delta (docs/theory.md §1.3.3).
+    B : float
+        Truncation of the square.
+    lift_rows : int, sequence of int or None
+        Rows p_j of the lifts.
+    centred : bool
+        Phi_1 = x^2 - 1 (True) or x^2.
+    tied : bool or None
+        K = W (m = k). Pass it: left out, it is False with a DeprecationWarning, and in the
+        next release it becomes True, the default of ``TrainConfig`` (the learner that
+        docs/theory.md §1.6b measured).
+    offsets : bool
+        Train the offsets b_{l,j}.
+    loss : str
+        ``"squared"`` or ``"logistic"``.
+    seed : int
+        Seed of the lifts.
+
+    Returns
+    -------
+    LearnerSpec
     """
+    if tied is None:
+        import warnings
+        warnings.warn("learner_spec(tied=...) left out is deprecated: it means tied=False here "
+                      "but tied=True in TrainConfig, and becomes True in the next release; pass "
+                      "tied=False (untied K, W) or tied=True (K = W)", DeprecationWarning,
+                      stacklevel=2)
+        tied = False
     d = check_int("d", d, min_value=1)
     L = check_int("L", L, min_value=2, max_value=8)
     widths = _per_layer("k", k, L - 1)
@@ -159,7 +225,21 @@ def learner_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
 def learner_spec_for(target: BFCTarget, *, k: int | Sequence[int] | None = None,
                      m: int | Sequence[int] | None = None, **kwargs) -> LearnerSpec:
     """A learner matching ``target``'s d, L, connections, alphas and centring;
-    widths default to the target's (over-parameterise with larger ``k``/``m``)."""
+    widths default to the target's (over-parameterise with larger ``k``/``m``).
+
+    Parameters
+    ----------
+    target : BFCTarget
+        The target to match (docs/theory.md §1.3).
+    k, m : int, sequence of int or None
+        Learner widths; None: the target's widths.
+    **kwargs
+        Other :func:`learner_spec` arguments (``tied``, ``B``, ``loss``, ...).
+
+    Returns
+    -------
+    LearnerSpec
+    """
     s = target.spec
     return learner_spec(s.d, s.L, k=list(s.widths) if k is None else k, m=m,
                         connections={l: s.J(l) for l in range(2, s.L + 1)},
@@ -240,7 +320,7 @@ def layer_slots(spec: LearnerSpec, l: int) -> LayerSlots:
 
     Examples
     --------
-    >>> spec = learner_spec(4, 3, k=2)
+    >>> spec = learner_spec(4, 3, k=2, tied=False)
     >>> s = layer_slots(spec, 2)
     >>> s.M.stop - s.M.start == spec.rows(2) * spec.nin(2)
     True
@@ -259,7 +339,19 @@ def layer_slots(spec: LearnerSpec, l: int) -> LayerSlots:
 # ------------------------------------------------------------------------- params
 @dataclass
 class LearnerParams:
-    """Trainable ``theta`` (flat), fixed lifts ``R[j]`` (p_j x k_j) and frozen layers."""
+    """Trainable ``theta`` (flat), fixed lifts ``R[j]`` (p_j x k_j) and frozen layers.
+
+    Parameters
+    ----------
+    spec : LearnerSpec
+        The architecture.
+    theta : ndarray
+        Every trainable parameter, flat (views: :meth:`K`, :meth:`W`, :meth:`b`).
+    R : dict
+        ``{j: R_j}``, the fixed lifts (docs/theory.md §1.4.1).
+    frozen : frozenset of int
+        Layers not trained.
+    """
 
     spec: LearnerSpec
     theta: np.ndarray
@@ -320,7 +412,7 @@ class LearnerParams:
 
         Examples
         --------
-        >>> init_learner(learner_spec(4, 3, k=2))  # doctest: +ELLIPSIS
+        >>> init_learner(learner_spec(4, 3, k=2, tied=False))  # doctest: +ELLIPSIS
         LearnerParams(d=4, L=3, k=(2, 2), m=(2, 2), lifts={2: (5, 2)}, theta: ... float64 (... trained), frozen=())
         """
         s = self.spec
@@ -418,6 +510,27 @@ def init_learner(spec: LearnerSpec, target: BFCTarget | None = None, scheme: str
     reads sigma(S*_j) off the lift (C_j = quadratic_design(R_j), E picks the
     squares); extra rows of a wider learner are zero, and W_l is K_l padded
     with zero rows to m_l. Lifts R_j are drawn from ``spec.seed`` either way.
+
+    Parameters
+    ----------
+    spec : LearnerSpec
+        The architecture.
+    target : BFCTarget or None
+        Needed by ``scheme="planted"``.
+    scheme : str
+        ``"small"`` or ``"planted"``.
+    rng : Generator, int or None
+        Source of the initial weights.
+    scale : float
+        Standard deviation scale of ``"small"``.
+    dtype : numpy dtype
+        float64 (default) or float32.
+    frozen : iterable of int
+        Layers not trained.
+
+    Returns
+    -------
+    LearnerParams
     """
     if not isinstance(spec, LearnerSpec):
         raise SpecError(f"spec={_short(spec)} is invalid: a {type(spec).__name__}, not a "
@@ -533,7 +646,17 @@ def forward(params: LearnerParams, X, *, path: str = "auto"):
     """F(X), shape (n,), and the intermediate arrays: on the BLAS path a dict with
     ``S[l]`` (n, k_l), ``Z[l]`` (the wide pre-activation W_l(Phi - b), (n, m_l)),
     ``IN[l]`` (layer l's input Phi_J - b), ``U[l]`` = R_l S_l, ``pre[l]`` = [S_l, Z_l] and
-    ``Phi`` (every Phi_j side by side); on the loop path (small batches) None."""
+    ``Phi`` (every Phi_j side by side); on the loop path (small batches) None.
+
+    Parameters
+    ----------
+    params : LearnerParams
+        The network.
+    X : array_like, shape (n, d)
+        Inputs.
+    path : str
+        ``"auto"``, ``"loops"`` or ``"blas"`` (module docstring).
+    """
     X, _ = _check_batch(params, X, need_y=False)
     path = _pick_path(path, X.shape[0])
     if path == "loops":
@@ -656,7 +779,19 @@ def loss_and_grad(params: LearnerParams, X, y, *, lambda_tie: float = 0.0, lambd
                   path: str = "auto"):
     """(loss, grad): the batch loss plus regularisers, and its gradient with respect to
     ``theta`` (zero on frozen layers and on the untrained offsets). Raises
-    :class:`NumericalError` when the loss is not finite (overflow, NaN input)."""
+    :class:`NumericalError` when the loss is not finite (overflow, NaN input).
+
+    Parameters
+    ----------
+    params : LearnerParams
+        The network.
+    X, y : array_like
+        Batch inputs (n, d) and targets (n,).
+    lambda_tie, lambda_wd : float
+        Tie and weight-decay regularisers (docs/theory.md §1.4.2).
+    path : str
+        ``"auto"``, ``"loops"`` or ``"blas"``.
+    """
     X, y = _check_batch(params, X, y)
     lambda_tie, lambda_wd = _check_reg(lambda_tie, lambda_wd)
     _, loss, grad = _loss_grad(params, X, y, lambda_tie, lambda_wd, path)
@@ -767,7 +902,23 @@ def sgd_step(params: LearnerParams, X, y, lr: float, *, lambda_tie: float = 0.0,
     before the step (without regularisers). With the loop path and no tie regulariser the
     update is fused into the backward pass (one walk over each parameter row).
     A non-finite loss raises :class:`NumericalError` and leaves theta untouched.
-    ``check=False`` skips input validation (hot loops that validated once)."""
+    ``check=False`` skips input validation (hot loops that validated once).
+
+    Parameters
+    ----------
+    params : LearnerParams
+        Updated in place.
+    X, y : array_like
+        Batch inputs (n, d) and targets (n,).
+    lr : float
+        Step size.
+    lambda_tie, lambda_wd : float
+        Regularisers.
+    path : str
+        ``"auto"``, ``"loops"`` or ``"blas"``.
+    check : bool
+        Validate the inputs.
+    """
     if check:
         X, y = _check_batch(params, X, y)
         lambda_tie, lambda_wd = _check_reg(lambda_tie, lambda_wd)
@@ -799,7 +950,7 @@ def _raise_update_overflow(lr: float) -> None:
 
 def warmup() -> None:
     """Compile (or load from cache) the learner kernels for float64."""
-    spec = learner_spec(3, 3, k=2, m=3)
+    spec = learner_spec(3, 3, k=2, m=3, tied=False)
     params = init_learner(spec, rng=0)
     X = np.random.default_rng(0).standard_normal((2, 3))
     y = np.zeros(2)

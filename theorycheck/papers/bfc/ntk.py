@@ -44,7 +44,7 @@ def make_kernel(name: str, d: int, *, q: int = 4, bandwidth: float = 1.0, m: int
     Examples
     --------
     >>> from theorycheck.papers.bfc.learner import init_learner, learner_spec
-    >>> P = init_learner(learner_spec(3, 2, k=2), rng=0)
+    >>> P = init_learner(learner_spec(3, 2, k=2, tied=False), rng=0)
     >>> make_kernel("ntk", 3, learner=P).name
     'ntk'
     """
@@ -54,7 +54,7 @@ def make_kernel(name: str, d: int, *, q: int = 4, bandwidth: float = 1.0, m: int
     d = check_int("d", d, min_value=1)
     if learner is None:
         raise SpecError("kernel='ntk' needs the learner at initialisation (learner=LearnerParams); "
-                        "build one with learner_spec_for(target) and init_learner(spec)")
+                        "build one with learner_spec_for(target, tied=False) and init_learner(spec)")
     if learner.spec.d != d:
         raise SpecError(f"the learner has d={learner.spec.d} but the data has d={d}; build the "
                         f"learner for the target the data came from")
@@ -81,7 +81,7 @@ def ntk_features(params: LearnerParams, X) -> np.ndarray:
     Examples
     --------
     >>> from theorycheck.papers.bfc.learner import init_learner, learner_spec
-    >>> P = init_learner(learner_spec(3, 2, k=2), rng=0)
+    >>> P = init_learner(learner_spec(3, 2, k=2, tied=False), rng=0)
     >>> ntk_features(P, np.ones((2, 3))).shape == (2, P.theta.size)
     True
     """

@@ -9,6 +9,8 @@
 * ``bfc-train``: train the learner on G* (docs/theory.md §1.5-§1.6); its config class is
   :class:`~theorycheck.papers.bfc.training.TrainConfig`.
 * ``kernel-fit``: one kernel-ridge cell of the kernel scaling study (docs/theory.md §1.7).
+* ``bfc-depth``: one cell of the depth study, the network under the budget rule of
+  :mod:`theorycheck.papers.bfc.depth_study` (docs/theory.md §1.7.4).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theorycheck.maths.gaussian import mc_expectation
+from theorycheck.papers.bfc.depth_study import BFC_DEPTH
 from theorycheck.papers.bfc.kernel_scaling import KERNEL_FIT
 from theorycheck.papers.bfc.target import build_target, target_spec
 from theorycheck.papers.bfc.training import TrainConfig, run_train_kind
@@ -52,7 +55,7 @@ class TargetEnergyConfig:
 
 def run_target_energy(config: TargetEnergyConfig, seed: int, recorder) -> dict:
     """Monte Carlo moments of each layer term alpha_l ||S*_l(x)||^2 of G* (docs/theory.md §1.3)."""
-    spec = target_spec(config.d, config.L, k=config.k, connections=config.connections,
+    spec = target_spec(config.d, config.L, k_target=config.k, connections=config.connections,
                        delta=config.delta, kappa=config.kappa, seed=seed,
                        centred=config.centred, dist=config.dist)
     target = build_target(spec)
@@ -97,4 +100,4 @@ BFC_TRAIN = register_run_kind("bfc-train", run_train_kind, config=TrainConfig,
                                   "e2e, layerwise or two-layer")
 
 
-__all__ = ["TARGET_ENERGY", "BFC_TRAIN", "KERNEL_FIT"]
+__all__ = ["TARGET_ENERGY", "BFC_TRAIN", "KERNEL_FIT", "BFC_DEPTH"]

@@ -41,7 +41,17 @@ _WEIGHTS = _WEIGHTS / math.sqrt(2.0 * math.pi)
 
 
 def dim_q(d: int, q: int) -> int:
-    """D_q = C(d + q - 1, q), the dimension of V_q (docs/theory.md §1.7)."""
+    """D_q = C(d + q - 1, q), the dimension of V_q (docs/theory.md §1.7).
+
+    Parameters
+    ----------
+    d, q : int
+        Dimension and degree.
+
+    Returns
+    -------
+    int
+    """
     d = check_int("d", d, min_value=1)
     q = check_int("q", q, min_value=0)
     return math.comb(d + q - 1, q)
@@ -77,7 +87,25 @@ def _ridge_rows(U: np.ndarray, gq: np.ndarray, alphas: np.ndarray, q: int) -> np
 def degree_q_sections(kernel: str, X: np.ndarray, q: int, *, degree: int = 4, bandwidth: float = 1.0,
                       m: int = 64, rng: np.random.Generator | None = None) -> np.ndarray:
     """Coefficients in the basis h_alpha of the degree-q components of the functions that span
-    the kernel's predictor space: shape (dim H, D_q)."""
+    the kernel's predictor space: shape (dim H, D_q).
+
+    Parameters
+    ----------
+    kernel : str
+        ``"poly"``, ``"gaussian"`` or ``"rf"`` (docs/theory.md §1.7.2).
+    X : ndarray, shape (N, d)
+        The training inputs.
+    q : int
+        The degree.
+    degree : int
+        Degree of the polynomial kernel.
+    bandwidth : float
+        Gaussian kernel bandwidth, in units of d.
+    m : int
+        Random ReLU features of ``"rf"``.
+    rng : Generator or None
+        Source of the random features.
+    """
     check_choice("kernel", kernel, SPAN_KERNELS)
     N, d = X.shape
     alphas = multi_indices(d, q)
@@ -136,6 +164,27 @@ def span_experiment(kernel: str, d: int, q: int, N: int, rng: np.random.Generato
     nothing and the bound is 0 (never negative); residuals are clipped at 0 (a squared norm).
     ``names`` spells the sizes in messages (the CLI passes ``{"N": "--N", ...}``).
 
+    Parameters
+    ----------
+    kernel : str
+        ``"poly"``, ``"gaussian"`` or ``"rf"``.
+    d, q, N : int
+        Dimension, degree and number of training inputs.
+    rng : Generator
+        Source of the inputs and directions.
+    r : float
+        Norm of the random directions.
+    directions : int
+        Random directions averaged.
+    names : dict or None
+        Spellings of the sizes in messages.
+    **options
+        ``degree``, ``bandwidth``, ``m`` as for :func:`degree_q_sections`.
+
+    Returns
+    -------
+    SpanResult
+
     Raises
     ------
     SpecError
@@ -187,7 +236,24 @@ def target_energy_by_degree(target, *, exact_max_d: int = 4, n: int = 40000,
     method used: exact (sympy, :func:`theorycheck.papers.bfc.symbolic.energy_by_degree_table`) for
     d <= ``exact_max_d``, Monte Carlo (:func:`theorycheck.papers.bfc.symbolic.mc_energy_table`) beyond.
     Together with :func:`dim_q` this is what the span lemma needs: a kernel must spend of
-    order D_q samples on every degree q whose energy it has to capture."""
+    order D_q samples on every degree q whose energy it has to capture.
+
+    Parameters
+    ----------
+    target : BFCTarget
+        The target.
+    exact_max_d : int
+        Largest d computed exactly.
+    n : int
+        Monte Carlo samples beyond.
+    rng : Generator or None
+        Source of the samples.
+
+    Returns
+    -------
+    (ndarray, str)
+        The energies and ``"exact"`` or ``"mc"``.
+    """
     from theorycheck.papers.bfc.symbolic import energy_by_degree_table, mc_energy_table, symbolic_target
     if target.spec.d <= exact_max_d:
         table = energy_by_degree_table(symbolic_target(target))
@@ -279,7 +345,7 @@ def _energy_profile(d: int, L: int, k_target: int, delta: float, seed: int, conn
                     exact_max_d: int, n_mc: int):
     from theorycheck.papers.bfc.symbolic import energy_by_degree_table, mc_energy_table, symbolic_target
     from theorycheck.papers.bfc.target import build_target, target_spec
-    target = build_target(target_spec(d, L, k=k_target, connections=connections, delta=delta, seed=seed))
+    target = build_target(target_spec(d, L, k_target=k_target, connections=connections, delta=delta, seed=seed))
     if d <= exact_max_d:
         table = energy_by_degree_table(symbolic_target(target))
         se = np.zeros(2 ** L + 1)
@@ -351,5 +417,5 @@ def bound_exponent(ds, L: int, eps: float, **options) -> tuple[float, tuple[floa
         return 0.0, tuple(n)           # below eps without a sample at every d: nothing grows
     if min(n) <= 0:
         raise SpecError(f"the bound is already below eps={eps} at some d (N_required={n}); lower eps")
-    slope = float(np.polyfit(np.log(ds), np.log(n), 1)[0])
-    return slope, tuple(n)
+    from theorycheck.maths.exponents import fit_exponent
+    return fit_exponent(ds, n), tuple(n)

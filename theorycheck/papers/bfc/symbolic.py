@@ -78,6 +78,25 @@ class SymbolicTarget:
     ``S[l]`` (l >= 2) and ``G[l]`` (l >= 0) are tuples of ``PolyElement`` over QQ in
     ``ring``; ``terms[l]`` = alpha_l Sum(G*_l); ``G_star`` = sum of the terms;
     ``abstract[l]`` is G*_l as homogeneous quadratics in ``layer_ring`` (layer symbols).
+
+    Parameters
+    ----------
+    target : BFCTarget
+        The numeric target.
+    ring, layer_ring : PolyRing
+        Rings over QQ of the inputs (or t on a line) and of the layer symbols.
+    alphas : tuple
+        Exact alpha_l.
+    S, G, terms : dict
+        Per layer, as above.
+    G_star : PolyElement
+        The whole target.
+    abstract : dict
+        Per layer, G*_l in layer symbols.
+    blocks : dict
+        The exact weight blocks.
+    line : tuple or None
+        ``(u, v)`` of a line restriction, or None.
     """
 
     target: BFCTarget
@@ -154,7 +173,7 @@ class SymbolicTarget:
         Examples
         --------
         >>> from theorycheck.papers.bfc.target import build_target
-        >>> sym = symbolic_target(build_target(d=2, L=2, k=1))
+        >>> sym = symbolic_target(build_target(d=2, L=2, k_target=1))
         >>> sorted(sym.latex_names().values())[:2]
         ['G_{0,0}', 'G_{0,1}']
         """
@@ -183,7 +202,7 @@ class SymbolicTarget:
         Examples
         --------
         >>> from theorycheck.papers.bfc.target import build_target
-        >>> sym = symbolic_target(build_target(d=2, L=2, k=1))
+        >>> sym = symbolic_target(build_target(d=2, L=2, k_target=1))
         >>> "G_{1,0}" in sym.latex(sym.abstract[2][0], digits=3)
         True
         """
@@ -258,6 +277,19 @@ def symbolic_target(target: BFCTarget, line=None, seed: int = 0) -> SymbolicTarg
 
     ``line``: None (polynomials in x0..x_{d-1}), ``"random"`` or a pair ``(u, v)`` of
     integer vectors (polynomials in t on the line x = u + t v; see the module docstring).
+
+    Parameters
+    ----------
+    target : BFCTarget
+        From :func:`theorycheck.papers.bfc.target.build_target`.
+    line : None, str or tuple
+        Restrict to a line (see above).
+    seed : int
+        Seed of a ``"random"`` line.
+
+    Returns
+    -------
+    SymbolicTarget
 
     Raises
     ------
@@ -344,6 +376,17 @@ def plant_cancellation(target: BFCTarget, layer: int | None = None) -> BFCTarget
     G*_{l-1} share their top-degree part, and each row of W*_{l,l-1} is made to sum to
     zero, so that part cancels in S*_l: deg S*_l < 2^{l-1} although every block is
     nonzero. Needs 3 <= layer <= L and width k_{l-1} >= 2.
+
+    Parameters
+    ----------
+    target : BFCTarget
+        The target to copy.
+    layer : int or None
+        Layer whose top degree cancels; default L.
+
+    Returns
+    -------
+    BFCTarget
     """
     spec = target.spec
     l = spec.L if layer is None else check_int("layer", layer, min_value=3, max_value=spec.L)
@@ -474,7 +517,18 @@ def _check_sym(sym) -> None:
 
 
 def verify_degrees(sym: SymbolicTarget) -> DegreeReport:
-    """Degree verifier (docs/theory.md §1.3 degree bookkeeping, issue item 4a)."""
+    """Degree verifier (docs/theory.md §1.3.4).
+
+    Parameters
+    ----------
+    sym : SymbolicTarget
+        The exact target.
+
+    Returns
+    -------
+    DegreeReport
+        deg S*_l, deg G*_l and deg G* against 2^(l-1), 2^l and 2^L (docs/theory.md §1.3.4).
+    """
     _check_sym(sym)
     spec = sym.spec
     deg_G = {0: 1, 1: 2}
@@ -557,13 +611,23 @@ def in_span(targets: Sequence[PolyElement], basis: Sequence[PolyElement]) -> boo
 
 
 def verify_structure(sym: SymbolicTarget) -> StructureReport:
-    """Structure verifier (issue item 4b): each G*_l is a quadratic of G*_j, j in J_l only.
+    """Structure verifier (docs/theory.md §1.3): each G*_l is a quadratic of G*_j, j in J_l only.
 
     Three independent checks per layer: the weight blocks present are within J_l; the
     abstract form (in layer symbols) is a homogeneous quadratic reading J_l only and, with
     the concrete G*_j substituted, equals G*_l exactly; and, without using the weights,
     every component of S*_l lies in the QQ-span of the components of G*_j, j in J_l (exact
     rank test; skipped on a line restriction, where the span test is too weak).
+
+    Parameters
+    ----------
+    sym : SymbolicTarget
+        The exact target.
+
+    Returns
+    -------
+    StructureReport
+        One row per layer (docs/theory.md §1.3).
     """
     _check_sym(sym)
     spec = sym.spec
@@ -637,7 +701,7 @@ class EnergyTable(_Table):
 
 
 def energy_by_degree_table(sym: SymbolicTarget) -> EnergyTable:
-    """Exact energy by degree of G* and of each layer term (issue item 4c)."""
+    """Exact energy by degree of G* and of each layer term (docs/theory.md §1.3.5)."""
     _check_sym(sym)
     if sym.line is not None:
         raise SpecError("this SymbolicTarget is restricted to a line; Hermite energies need the "
@@ -773,9 +837,23 @@ class GapReport(_Table):
 
 def verify_gap(sym: SymbolicTarget, delta: float | None = None,
                energy: EnergyTable | None = None) -> GapReport:
-    """Information-gap verifier (issue item 4c): alpha_{l+1}/alpha_l <= d^-delta (skipped when
+    """Information-gap verifier (docs/theory.md §1.3.3): alpha_{l+1}/alpha_l <= d^-delta (skipped when
     ``delta`` is None) and, at each degree q = 2^l, energy_q(alpha_l Sum G*_l) exceeds
-    energy_q of every other layer term. The top degree 2^L is reached by layer L alone."""
+    energy_q of every other layer term. The top degree 2^L is reached by layer L alone.
+
+    Parameters
+    ----------
+    sym : SymbolicTarget
+        The exact target.
+    delta : float or None
+        The gap exponent to check (docs/theory.md §1.3.3).
+    energy : EnergyTable or None
+        Energies by degree, if already computed.
+
+    Returns
+    -------
+    GapReport
+    """
     _check_sym(sym)
     return GapReport(sym.spec.d, None if delta is None else float(delta),
                      tuple(QQ.to_sympy(a) for a in sym.alphas),

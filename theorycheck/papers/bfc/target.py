@@ -36,7 +36,8 @@ import numpy as np
 
 from theorycheck.errors import SpecError
 from theorycheck.maths.gaussian import sample_inputs
-from theorycheck.validation import check_array, check_bool, check_choice, check_int, check_real
+from theorycheck.validation import (check_array, check_bool, check_choice, check_int, check_real,
+                                    renamed)
 
 NORMALISATION_SAMPLES = 1 << 16
 
@@ -73,16 +74,51 @@ class TargetSpec:
                 "centred": self.centred, "dist": self.dist, "normalise": self.normalise}
 
 
-def target_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
+def target_spec(d: int = 16, L: int = 3, *, k_target: int | Sequence[int] | None = None,
                 connections: str | Mapping[int, Sequence[int]] = "chain",
                 alphas: Sequence[float] | None = None, delta: float | None = 0.25,
                 kappa: float = 2.0, seed: int = 0, centred: bool = True,
-                dist: str = "gaussian", normalise: bool = True) -> TargetSpec:
+                dist: str = "gaussian", normalise: bool = True,
+                k: int | Sequence[int] | None = None) -> TargetSpec:
     """Validate and normalise a target specification (docs/theory.md §1.3).
 
-    ``k`` is one width for every layer 2..L or a list of L-1 widths.
-    ``alphas`` (L-1 positive numbers for layers 2..L) overrides ``delta``.
+    ``k_target`` is one width for every layer 2..L or a list of L-1 widths (default 2): the
+    same name as the target width of :func:`~theorycheck.papers.bfc.training.train`, whose
+    ``k`` is the learner's width. ``alphas`` (L-1 positive numbers for layers 2..L)
+    overrides ``delta``.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    L : int
+        Number of layers, 2..8.
+    k_target : int or sequence of int
+        Width k_l of layers 2..L (docs/theory.md §1.3.1).
+    connections : str or mapping
+        ``"chain"``, ``"dense"`` or ``{l: J_l}``.
+    alphas : sequence of float or None
+        alpha_2..alpha_L; None derives them from ``delta``.
+    delta : float or None
+        Information-gap exponent, alpha_(l+1) = alpha_l d^-delta (§1.3.3).
+    kappa : float
+        Condition bound of the blocks W*_(l,l-1) (§1.3.2).
+    seed : int
+        Seed of the weights.
+    centred : bool
+        G*_1 = x^2 - 1 (True) or x^2.
+    dist : str
+        ``"gaussian"`` or ``"sphere"``.
+    normalise : bool
+        Scale each layer to E||S*_l||^2 = k_l.
+    k : int or sequence of int or None
+        Deprecated name of ``k_target`` (a DeprecationWarning).
+
+    Returns
+    -------
+    TargetSpec
     """
+    k = renamed("target_spec", "k", k, "k_target", k_target, 2)
     d = check_int("d", d, min_value=1)
     L = check_int("L", L, min_value=2, max_value=8)
     if isinstance(k, (list, tuple)):
@@ -91,7 +127,7 @@ def target_spec(d: int = 16, L: int = 3, *, k: int | Sequence[int] = 2,
                             f"give {L - 1} widths (one per layer 2..L) or a single k")
         widths = tuple(check_int(f"widths[{i}]", w, min_value=1) for i, w in enumerate(k))
     else:
-        widths = (check_int("k", k, min_value=1),) * (L - 1)
+        widths = (check_int("k_target", k, min_value=1),) * (L - 1)
     conns = _connections(connections, L)
     if alphas is not None:
         alphas = tuple(alphas)
@@ -182,7 +218,7 @@ class BFCTarget:
 
         Examples
         --------
-        >>> build_target(d=4, L=3, k=2, alphas=[1.0, 0.5])
+        >>> build_target(d=4, L=3, k_target=2, alphas=[1.0, 0.5])
         BFCTarget(d=4, L=3, widths=(2, 2), alphas=(1.0, 0.5), dist='gaussian', seed=0)
         """
         s = self.spec
@@ -206,7 +242,7 @@ class BFCTarget:
 
     def with_alphas(self, alphas: Sequence[float]) -> "BFCTarget":
         """The same weights with other coefficients (for information-gap studies)."""
-        spec = target_spec(self.d, self.L, k=list(self.spec.widths),
+        spec = target_spec(self.d, self.L, k_target=list(self.spec.widths),
                            connections={l: self.spec.J(l) for l in range(2, self.L + 1)},
                            alphas=alphas, kappa=self.spec.kappa, seed=self.spec.seed,
                            centred=self.spec.centred, dist=self.spec.dist,
@@ -250,6 +286,19 @@ def check_build_budget(spec: TargetSpec, name: str = "d") -> None:
 
 def build_target(spec: TargetSpec | None = None, **kwargs) -> BFCTarget:
     """Draw the weights of G* for ``spec`` (or for ``target_spec(**kwargs)``).
+
+    Parameters
+    ----------
+    spec : TargetSpec or None
+        A checked specification; None builds one from the keywords.
+    **kwargs
+        The keywords of :func:`target_spec`: ``d``, ``L``, ``k_target`` (the target's
+        widths), ``connections``, ``alphas``, ``delta``, ``kappa``, ``seed``, ``centred``,
+        ``dist``, ``normalise``.
+
+    Returns
+    -------
+    BFCTarget
 
     Raises
     ------

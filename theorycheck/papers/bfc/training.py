@@ -68,7 +68,9 @@ class TrainConfig:
     k: int = setting(4, min_value=1, help="learner hidden width")
     m: int | None = setting(None, min_value=1, help="untied K width (default k)")
     tied: bool = setting(True, help="tied learner K = W")
-    B: float = setting(16.0, positive=True, allow_inf=True, help="truncation of the square")
+    B: float | tuple[float, ...] = setting(
+        16.0, positive=True, allow_inf=True, form="real > 0 or inf, or a list of them, one per stage",
+        help="truncation of the output square, or one per stage")
     init_scale: float = setting(0.1, positive=True, help="initialisation scale")
     two_layer_width: int = setting(16, min_value=1, help="width of the two-layer baseline")
     # optimisation
@@ -102,8 +104,10 @@ class TrainConfig:
         lr = _per_stage("lr", self.lr, n, lambda name, v: check_real(name, v, positive=True))
         freeze = tuple(sorted({check_int("freeze", l, min_value=2, max_value=self.L)
                                for l in self.freeze}))
+        if isinstance(self.B, tuple):
+            _per_stage("B", self.B, n, lambda name, v: v)
         out = dataclasses.replace(self, steps=steps, lr=lr, freeze=freeze)
-        target_spec(out.d, out.L, k=out.k_target, connections=out.connections, delta=out.delta,
+        target_spec(out.d, out.L, k_target=out.k_target, connections=out.connections, delta=out.delta,
                     centred=out.centred, seed=out.target_seed)
         return out
 
@@ -157,7 +161,7 @@ def train_cost(cfg: "TrainConfig", **sizes) -> tuple[float, float]:
     v = {k: getattr(cfg, k) for k in _SIZE_KEYS}
     v.update(sizes)
     d, n_test, batch, N = v["d"], v["n_test"], v["batch"], v["N"] or 0
-    tspec = target_spec(d, cfg.L, k=v["k_target"], connections=cfg.connections, delta=cfg.delta,
+    tspec = target_spec(d, cfg.L, k_target=v["k_target"], connections=cfg.connections, delta=cfg.delta,
                         centred=cfg.centred, seed=cfg.target_seed)
     params, rows, cols = _learner_of(cfg, d, v["k"], v["two_layer_width"]).sizes()
     ktot = sum(tspec.widths)
@@ -234,7 +238,7 @@ class TrainResult:
         c = self.config
         rows = [("mode", c.mode), ("target", f"d={c.d}, L={c.L}, k*={c.k_target}, "
                                              f"{c.connections}, delta={c.delta:g}"),
-                ("learner", f"k={c.k}, m={c.m or c.k}, tied={c.tied}, B={c.B:g}"),
+                ("learner", f"k={c.k}, m={c.m or c.k}, tied={c.tied}, B={c.B}"),
                 ("optimiser", f"{c.optimizer}, lr={c.lr}, steps={c.steps}, batch={c.batch}"),
                 ("seed", c.seed), ("curve rows", len(self.curves)),
                 ("seconds", f"{self.seconds:.3g}")]
@@ -265,18 +269,18 @@ class MemoryRecorder:
 
 
 def make_target(cfg: TrainConfig) -> BFCTarget:
-    return build_target(target_spec(cfg.d, cfg.L, k=cfg.k_target, connections=cfg.connections,
+    return build_target(target_spec(cfg.d, cfg.L, k_target=cfg.k_target, connections=cfg.connections,
                                     delta=cfg.delta, centred=cfg.centred, seed=cfg.target_seed))
 
 
 def make_learner(cfg: TrainConfig, target: BFCTarget) -> LearnerParams:
     if cfg.mode == "two-layer":
         spec = learner_spec(cfg.d, 2, k=cfg.two_layer_width, m=None, connections="chain",
-                            alphas=[1.0], B=cfg.B, centred=cfg.centred, tied=True, loss=cfg.loss,
+                            alphas=[1.0], B=stage_B(cfg, 0), centred=cfg.centred, tied=True, loss=cfg.loss,
                             seed=cfg.seed)
     else:
         m = None if cfg.tied else (cfg.m or cfg.k)
-        spec = learner_spec_for(target, k=cfg.k, m=m, tied=cfg.tied, B=cfg.B, loss=cfg.loss,
+        spec = learner_spec_for(target, k=cfg.k, m=m, tied=cfg.tied, B=stage_B(cfg, 0), loss=cfg.loss,
                                 seed=cfg.seed)
     return init_learner(spec, rng=np.random.default_rng([cfg.seed, 0xA11]), scale=cfg.init_scale)
 
@@ -288,8 +292,16 @@ def stages(cfg: TrainConfig) -> list[tuple[int, int, float]]:
     return [(l, s, lr) for l, s, lr in zip(range(2, cfg.L + 1), cfg.steps, cfg.lr)]
 
 
+def stage_B(cfg: TrainConfig, index: int) -> float:
+    """The output truncation B of stage ``index`` (0 for stage 2): ``cfg.B`` itself, or its
+    entry when it is given per stage (docs/theory.md §1.4)."""
+    return float(cfg.B[index] if isinstance(cfg.B, tuple) else cfg.B)
+
+
 def _stage_params(P: LearnerParams, cfg: TrainConfig, l: int) -> LearnerParams:
     spec = P.spec
+    if isinstance(cfg.B, tuple) and cfg.mode != "two-layer":
+        spec = dataclasses.replace(spec, B=stage_B(cfg, l - 2))
     alphas = tuple(a if j <= l else 0.0 for j, a in zip(range(2, spec.L + 1), spec.alphas))
     frozen = {j for j in range(2, spec.L + 1) if j > l}
     if cfg.mode == "layerwise":
@@ -400,6 +412,8 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
     for si in range(start_stage, len(plan)):
         l, n_steps, lr0 = plan[si]
         Q = _stage_params(P, cfg, l)
+        P_eval = P if not isinstance(cfg.B, tuple) else \
+            LearnerParams(dataclasses.replace(P.spec, B=Q.spec.B), P.theta, P.R)
         mask = Q.trainable_mask().astype(np.float64)
         if logistic:
             mask = np.append(mask, 1.0)
@@ -429,7 +443,7 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
             gstep += 1
             if gstep in marks:
                 row = {"step": gstep, "stage": l, "train_loss": running / n_running,
-                       **evaluate(P, target, Xte, yte, S_star, top_energy, upto=l,
+                       **evaluate(P_eval, target, Xte, yte, S_star, top_energy, upto=l,
                                   shift=float(vec[-1]) if logistic else 0.0)}
                 running, n_running = 0.0, 0
                 if not math.isfinite(row["test_loss"]):
@@ -450,6 +464,8 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
                 if progress is not None:
                     progress(row)
         opt_state = None
+    if isinstance(cfg.B, tuple) and cfg.mode != "two-layer":
+        P = LearnerParams(dataclasses.replace(P.spec, B=stage_B(cfg, len(plan) - 1)), P.theta, P.R)
     summary = _summarise(cfg, curves, end_of_stage, target.L)
     if logistic:
         summary.update(final_class_err=curves[-1]["class_err"], final_margin=curves[-1]["margin"],

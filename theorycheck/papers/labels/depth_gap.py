@@ -87,7 +87,25 @@ def _run_task(task: Mapping) -> dict:
 
 def depth_study(rs: Sequence[int], seeds: Iterable[int], config: Mapping | None = None,
                 map: Callable = map) -> list[dict]:
-    """Run :func:`run_task` over every (r, seed) with ``map`` (builtin by default)."""
+    """Run :func:`run_task` over every (r, seed) with ``map`` (builtin by default).
+
+    Parameters
+    ----------
+    rs : sequence of int
+        Depths r.
+    seeds : iterable of int
+        Seeds per depth.
+    config : mapping or None
+        Overrides of the quick-scale task (``d``, ``n``, ``width``, ``kernel``, ``mlp``, ...;
+        docs/theory.md §3.2b).
+    map : callable
+        A ``map`` to run the cells with (e.g. a pool's).
+
+    Returns
+    -------
+    list of dict
+        One result per (r, seed).
+    """
     base = {**QUICK, **(config or {})}
     tasks = [{**base, "r": int(r), "seed": int(s)} for r in rs for s in seeds]
     return list(map(run_task, tasks))
@@ -162,20 +180,22 @@ def error_per_block_figure(results: Sequence[dict], *, ax=None):
     -------
     matplotlib.figure.Figure
     """
-    from theorycheck.plotting import finish, subplots
+    from theorycheck.plotting import MIN_FONT, finish, subplots
 
     r = max(res["r"] for res in results)
-    E = np.mean([res["after_block"] for res in results if res["r"] == r], axis=0)
-    fig, ax_ = subplots(ax, figsize=(5, 3.5))
+    runs = [res["after_block"] for res in results if res["r"] == r]
+    E = np.mean(runs, axis=0)
+    fig, ax_ = subplots(ax, figsize=(5.0, 3.6))
     blocks = np.arange(1, r + 1)
     for t in range(r):
         ax_.plot(blocks, E[:, t], marker="o", label=f"level {t + 1}")
-    ax_.set_xlabel("after block")
-    ax_.set_ylabel("test error")
+    ax_.set_xlabel("after block $t$", fontsize=10)
+    ax_.set_ylabel("test error of the level's labels", fontsize=10)
     ax_.set_xticks(blocks)
     ax_.set_ylim(-0.02, 0.55)
-    ax_.set_title(f"per-level error vs block (r = {r}, mean over seeds)")
-    ax_.legend(fontsize=8)
+    ax_.set_title(f"each level is learned at its block ($r = {r}$)", fontsize=10)
+    ax_.tick_params(labelsize=MIN_FONT + 1)
+    ax_.legend(fontsize=MIN_FONT + 1, title=f"mean over {len(runs)} seeds", title_fontsize=MIN_FONT)
     return finish(fig, ax is None)
 
 
@@ -194,19 +214,21 @@ def top_error_figure(results: Sequence[dict], *, ax=None):
     -------
     matplotlib.figure.Figure
     """
-    from theorycheck.plotting import finish, subplots
+    from theorycheck.plotting import MIN_FONT, finish, subplots
 
     rows = gap_table(results)
-    fig, ax_ = subplots(ax, figsize=(5, 3.5))
+    fig, ax_ = subplots(ax, figsize=(5.0, 3.6))
     rs = [row["r"] for row in rows]
     for m in ("layerwise", "kernel", "mlp"):
         if m in rows[0]:
             ax_.errorbar(rs, [row[m] for row in rows], yerr=[row[m + "_sd"] for row in rows],
                          marker="o", capsize=3, label=m)
-    ax_.axhline(0.5, color="grey", ls=":", lw=1)
-    ax_.set_xlabel("depth r")
-    ax_.set_ylabel("top-level test error")
+    ax_.axhline(0.5, color="grey", ls=":", lw=1, label="chance")
+    ax_.set_xlabel("depth $r$", fontsize=10)
+    ax_.set_ylabel("top-level test error", fontsize=10)
     ax_.set_xticks(rs)
-    ax_.set_title("top-level error vs depth (mean ± sd over seeds)")
-    ax_.legend(fontsize=8)
+    ax_.set_title("only the layerwise learner stays below chance", fontsize=10)
+    ax_.tick_params(labelsize=MIN_FONT + 1)
+    ax_.legend(fontsize=MIN_FONT + 1, title="mean, bars: ±1 s.d. over seeds",
+               title_fontsize=MIN_FONT)
     return finish(fig, ax is None)

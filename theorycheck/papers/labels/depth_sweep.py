@@ -194,5 +194,19 @@ def sweep_study(specs: Sequence, store_path: str | os.PathLike, **sweep_kw):
 def depth_study_sweep(rs: Sequence[int], seeds: Iterable[int], config: Mapping | None,
                       store_path: str | os.PathLike, **sweep_kw):
     """``depth_study`` through the sweep engine: ``(results, SweepResult)``; rerunning with
-    the same store skips the finished runs."""
+    the same store skips the finished runs.
+
+    Parameters
+    ----------
+    rs : sequence of int
+        Depths r.
+    seeds : iterable of int
+        Seeds per depth.
+    config : mapping or None
+        Overrides of the task (as for :func:`depth_study`).
+    store_path : str or PathLike
+        The results store.
+    **sweep_kw
+        Passed to :func:`theorycheck.runs.sweep.run_sweep` (``serial``, ``workers``, ...).
+    """
     return sweep_study(study_specs(rs, seeds, config), store_path, **sweep_kw)

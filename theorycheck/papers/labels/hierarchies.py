@@ -55,7 +55,20 @@ MAX_SUPPORT = 18
 
 @dataclass(frozen=True)
 class Label:
-    """One label: ``sign(sum_S c_S prod_{j in S} parents[j])`` at ``level``."""
+    """One label: ``sign(sum_S c_S prod_{j in S} parents[j])`` at ``level``.
+
+    Parameters
+    ----------
+    name : str
+        Unique name, e.g. ``y2_0``.
+    level : int
+        Its level, >= 1 (level-1 labels read x).
+    parents : tuple of str
+        Names of the inputs it reads (``x3`` or labels of lower levels).
+    poly : tuple
+        ``((S, c_S), ...)``: monomials as tuples of positions in ``parents`` with integer
+        coefficients (docs/theory.md §3.2.1).
+    """
 
     name: str
     level: int
@@ -98,7 +111,21 @@ def label(name: str, level: int, parents: Sequence[str],
 
 @dataclass(frozen=True)
 class Hierarchy:
-    """A validated label hierarchy over {±1}^d. Build with :func:`hierarchy`."""
+    """A validated label hierarchy over {±1}^d. Build with :func:`hierarchy`.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension; inputs are in {±1}^d.
+    K : int
+        Degree bound of every label's PTF (docs/theory.md §3.2.1).
+    M : int
+        Coefficient bound of every label's PTF.
+    labels : tuple of Label
+        The labels, level by level.
+    meta : mapping
+        How the hierarchy was drawn (family, seed, ...); not compared.
+    """
 
     d: int
     K: int
@@ -195,6 +222,26 @@ def hierarchy(d: int, labels: Sequence[Label], *, K: int, M: int, meta=None) -> 
     Checks, in order: ranges of d, K, M; unique names; unknown parents; cycles;
     dependencies on the same or a later level; level-1 labels reading labels;
     degree <= K and 1 <= |c| <= M; monomial positions within the parent list.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    labels : sequence of Label
+        The labels, in any order.
+    K, M : int
+        Degree and coefficient bounds.
+    meta : mapping or None
+        Provenance kept with the hierarchy.
+
+    Returns
+    -------
+    Hierarchy
+
+    Raises
+    ------
+    SpecError
+        The first check that fails, naming the label.
     """
     d = check_int("d", d, min_value=1)
     K = check_int("K", K, min_value=1, max_value=MAX_DEGREE)
@@ -487,7 +534,17 @@ def spectrum(h: Hierarchy, name: str, max_support: int = MAX_SUPPORT) -> dict | 
 
 def x_degree(h: Hierarchy, name: str, max_support: int = MAX_SUPPORT) -> int | None:
     """The label's true degree as a polynomial in x (docs/theory.md §3.2b); None if its support is
-    larger than ``max_support`` (not computed)."""
+    larger than ``max_support`` (not computed).
+
+    Parameters
+    ----------
+    h : Hierarchy
+        The hierarchy.
+    name : str
+        The label's name.
+    max_support : int
+        Largest number of input coordinates it may depend on for the exact computation.
+    """
     sp_ = spectrum(h, name, max_support)
     if sp_ is None:
         return None
@@ -658,6 +715,21 @@ class Teacher:
     (level 0 is x; level i-1 >= 1 is the previous level's revealed labels: the
     teacher computes through what it is aware of). The level-i labels are
     majority votes over ``vote_size`` random gates of layer i.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    gates : tuple
+        Per gate: the names of its inputs and their signs.
+    layer_of_gate : tuple of int
+        The circuit layer of each gate.
+    votes : tuple of tuple of int
+        Per label: the gates it takes the majority of.
+    level_of_vote : tuple of int
+        The level of each label.
+    gate_fan_in : int
+        Inputs per gate.
     """
 
     d: int
@@ -712,7 +784,29 @@ class Teacher:
 
 def teacher(d: int, r: int, labels_per_level: int = 8, *, gates_per_layer: int = 8,
             gate_fan_in: int = 3, vote_size: int = 3, seed: int = 0) -> Teacher:
-    """Draw a teacher model (docs/theory.md §3.2 last item); see :class:`Teacher`."""
+    """Draw a teacher model (docs/theory.md §3.2 last item); see :class:`Teacher`.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    r : int
+        Levels (circuit layers).
+    labels_per_level : int
+        Labels revealed per level.
+    gates_per_layer : int
+        Gates per circuit layer.
+    gate_fan_in : int
+        Inputs per gate (odd, so majorities have no ties).
+    vote_size : int
+        Gates per label's majority vote (odd).
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    Teacher
+    """
     d = check_int("d", d, min_value=1)
     r = check_int("r", r, min_value=1, max_value=64)
     m = check_int("labels_per_level", labels_per_level, min_value=1)

@@ -128,6 +128,33 @@ def fit_residual(X: np.ndarray, Y: np.ndarray, level_cols: Sequence[Sequence[int
     level t+1. See the module docstring for ``writeback``, ``train_on``, ``hints`` and
     ``label_gain``. ``zero_readout=True`` freezes every read-out at zero (a broken
     learner used by the claims' mutant tests).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Inputs in {±1}^d.
+    Y : ndarray, shape (n, #labels)
+        Every label's values.
+    level_cols : sequence of sequence of int
+        Columns of ``Y`` per level.
+    width : int
+        Random features per block.
+    lam : float
+        Ridge penalty of each block's read-out.
+    writeback, train_on : str
+        What a block passes up and what it is trained on (module docstring).
+    hints : bool
+        Whether earlier levels' labels are inputs of later blocks.
+    zero_readout : bool
+        Freeze read-outs at zero (a broken learner).
+    label_gain : float
+        Scale of the labels fed to the next block.
+    seed : int
+        Seed of the random features.
+
+    Returns
+    -------
+    ResidualLearner
     """
     X = check_array("X", X, ndim=2)
     n, d = X.shape
@@ -169,7 +196,20 @@ def sign_error(est: np.ndarray, Y: np.ndarray) -> float:
 
 def level_errors(learner: ResidualLearner, X: np.ndarray, Y: np.ndarray) -> list[dict]:
     """Per level t: test error at block t, the added error (block t fed true earlier labels)
-    and the inherited error (the difference), docs/theory.md §3.2b.2."""
+    and the inherited error (the difference), docs/theory.md §3.2b.2.
+
+    Parameters
+    ----------
+    learner : ResidualLearner
+        A learner from :func:`fit_residual`.
+    X, Y : ndarray
+        Test inputs and all their labels.
+
+    Returns
+    -------
+    list of dict
+        ``error``, ``added`` and ``inherited`` per level.
+    """
     est = learner.predict(X)
     oracle = learner.predict(X, Y_true=Y)
     out = []

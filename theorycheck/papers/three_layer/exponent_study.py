@@ -76,7 +76,7 @@ class ExponentCell:
 
 def run_exponent_task(task: ExponentTask) -> ExponentCell:
     """Fit one learner on one (d, n, seed) draw; the target A depends on (d, seed) only."""
-    target = quadratic_target(task.d, rng=np.random.default_rng([task.seed, task.d]), dist=task.dist)
+    target = quadratic_target(task.d, seed=np.random.default_rng([task.seed, task.d]), dist=task.dist)
     rng = np.random.default_rng([task.seed, task.d, task.n, LEARNERS.index(task.learner)])
     if task.learner == "three_layer":
         n1, n2 = split_budget(task.n, task.frac1)
@@ -110,6 +110,19 @@ def exponent_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *
     """Run every (learner, d, n, seed) cell through ``map`` and fit the exponents.
 
     Returns ``(rows, cells)``: one :class:`ExponentRow` per learner and the raw cells.
+
+    Parameters
+    ----------
+    ds, ns, seeds : iterable of int
+        Dimensions, total sample sizes and seeds (docs/theory.md §2.3.2).
+    learners : sequence of str
+        ``three_layer`` and baselines.
+    eps : float
+        Relative test error threshold of the fit.
+    map : callable
+        A ``map`` to run the cells with.
+    **task_options
+        Fields of the ``three-layer-fit`` config (``m1``, ``frac1``, ``n_test``, ...).
     """
     ds, ns, seeds = check_study_grid(ds, ns, seeds, learners)
     eps = check_real("eps", eps, positive=True)

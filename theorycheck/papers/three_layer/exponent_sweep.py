@@ -46,7 +46,21 @@ def exponent_specs(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *
                    learners: Sequence[str] = LEARNERS, **task_options) -> list:
     """The run specs of the study: every (learner, d, n, seed), configs validated against
     the ``three-layer-fit`` schema (defaults filled in, so the hashes match the ones a grid
-    file with the same values produces)."""
+    file with the same values produces).
+
+    Parameters
+    ----------
+    ds, ns, seeds : iterable of int
+        The grid.
+    learners : sequence of str
+        Learners.
+    **task_options
+        Other ``three-layer-fit`` config keys.
+
+    Returns
+    -------
+    list of RunSpec
+    """
     from theorycheck.runs.kinds import get_kind
     from theorycheck.runs.sweep import RunSpec
     kind = get_kind(KIND)
@@ -58,7 +72,19 @@ def exponent_specs(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *
 def cells_from_store(store_path: str | os.PathLike, specs: Sequence | None = None) -> list:
     """The stored cells as :class:`theorycheck.papers.three_layer.exponent_study.ExponentCell` s: those of
     ``specs`` (every one must be done), or, with ``specs=None``, every done
-    ``three-layer-fit`` run in the store."""
+    ``three-layer-fit`` run in the store.
+
+    Parameters
+    ----------
+    store_path : str or PathLike
+        The results store.
+    specs : sequence of RunSpec or None
+        The runs to read; None reads every done ``three-layer-fit`` run.
+
+    Returns
+    -------
+    list of ExponentCell
+    """
     from theorycheck.papers.three_layer.exponent_study import ExponentCell, ExponentTask
     from theorycheck.runs.store import Store
     if not os.path.exists(store_path):
@@ -100,6 +126,31 @@ def run_exponent_sweep(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int
     and fit. ``specs`` (e.g. from a grid file) replaces the grid built from ds/ns/seeds.
 
     Returns ``(rows, cells, sweep_result)``.
+
+    Parameters
+    ----------
+    ds, ns, seeds : iterable of int
+        The grid (ignored with ``specs``).
+    store_path : str or PathLike
+        The results store.
+    learners : sequence of str
+        Learners.
+    eps : float
+        Relative test error threshold of the fit.
+    specs : sequence of RunSpec or None
+        Runs to use instead of the grid.
+    serial : bool
+        Run in this process.
+    workers : int or None
+        Local dask worker processes.
+    scheduler : str or None
+        Address of a running dask scheduler.
+    retry_failed : bool
+        Run failed runs again.
+    progress : callable or None
+        ``progress(counts, total)``.
+    **task_options
+        Other ``three-layer-fit`` config keys.
     """
     from theorycheck.papers.three_layer.exponent_study import exponent_rows
     from theorycheck.runs.sweep import run_sweep

@@ -9,11 +9,12 @@ import warnings
 from typing import Callable, Sequence
 
 import numpy as np
+from scipy import stats
 
 from theorycheck.papers.three_layer.baselines import run_baseline
 from theorycheck.papers.three_layer.quadratic_features import quadratic_target
 from theorycheck.papers.three_layer.learner import ThreeLayerConfig, n1_ladder, run_three_layer, split_budget
-from theorycheck.plotting import finish, subplots
+from theorycheck.plotting import MIN_FONT, finish, page_figsize, subplots
 
 
 def _log_x(ax, ticks) -> None:
@@ -42,7 +43,7 @@ def ladder_data(d: int, n1s: Sequence[int], n2: int, seeds: Sequence[int], *,
 def _ladder_task(task) -> list[tuple[float, float]]:
     d, n1s, n2, s, s1, m1, m2, dist = task
     rng = np.random.default_rng([s, d])
-    runs = n1_ladder(quadratic_target(d, rng=rng, dist=dist), list(n1s), n2, rng,
+    runs = n1_ladder(quadratic_target(d, seed=rng, dist=dist), list(n1s), n2, rng,
                      config=ThreeLayerConfig(m1=m1, m2=m2, sigma1=s1))
     return [(r.corr, r.rel_mse) for r in runs]
 
@@ -61,7 +62,7 @@ def matched_n_data(d: int, ns: Sequence[int], seeds: Sequence[int], *,
 
 def _matched_task(task) -> dict:
     d, s, n, baselines, m1, m2, frac1, dist = task
-    target = quadratic_target(d, rng=np.random.default_rng([s, d]), dist=dist)
+    target = quadratic_target(d, seed=np.random.default_rng([s, d]), dist=dist)
     rng = np.random.default_rng([s, d, n])
     n1, n2 = split_budget(n, frac1)
     out = {"three_layer": run_three_layer(target, n1, n2, rng,
@@ -91,19 +92,22 @@ def plot_ladder(data, n1s, d: int, *, fig=None):
     matplotlib.figure.Figure
     """
     owned = fig is None
-    fig, axes = subplots(fig=fig, ncols=2, figsize=(9, 3.6))
+    fig, axes = subplots(fig=fig, ncols=2, figsize=page_figsize(1, 2, 3.3))
     for s1, (corr, loss) in data.items():
         for ax, arr in zip(axes, (corr, loss)):
             ax.errorbar(n1s, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3,
-                        label=f"sigma1 = {s1}")
-    axes[0].set(xlabel="n1 (stage-1 samples)", ylabel="corr(phi, x^T A x)",
-                title=f"learned feature, d = {d}")
-    axes[1].set(xlabel="n1 (stage-1 samples)", ylabel="relative test MSE",
-                title="three-layer test loss")
+                        label=f"$\\sigma_1 = $ {s1}")
+    axes[0].set_ylabel(r"$\mathrm{corr}(\varphi,\ x^\top A x)$", fontsize=10)
+    axes[0].set_title(f"the learned feature, $d = {d}$", fontsize=10)
+    axes[1].set_ylabel("relative test MSE", fontsize=10)
+    axes[1].set_title("the three-layer test loss", fontsize=10)
     for ax in axes:
+        ax.set_xlabel("$n_1$ (stage-1 samples)", fontsize=10)
         _log_x(ax, n1s)
+        ax.tick_params(labelsize=MIN_FONT + 1)
         ax.grid(alpha=0.3)
-        ax.legend()
+    axes[0].legend(fontsize=MIN_FONT + 1, title="mean, bars: ±1 s.d. over seeds",
+                   title_fontsize=MIN_FONT)
     return finish(fig, owned)
 
 
@@ -136,10 +140,13 @@ def plot_matched_n(data, ns, d: int, *, ax=None):
     for name, arr in data.items():
         ax_.errorbar(ns, arr.mean(0), yerr=arr.std(0, ddof=1), marker="o", capsize=3, label=name)
     _log_x(ax_, ns)
-    ax_.set(xlabel="total samples n", ylabel="relative test MSE",
-            title=f"$g^*(x^\\top A x)$, $d = {d}$: matched $n$ (bars: ±1 s.d. over seeds)")
+    ax_.set_xlabel("total samples $n$", fontsize=10)
+    ax_.set_ylabel("relative test MSE", fontsize=10)
+    ax_.set_title(f"$g^*(x^\\top A x)$, $d = {d}$: three layers against two at matched $n$",
+                  fontsize=10)
+    ax_.tick_params(labelsize=MIN_FONT + 1)
     ax_.grid(alpha=0.3)
-    ax_.legend()
+    ax_.legend(fontsize=MIN_FONT + 1, title="mean, bars: ±1 s.d. over seeds", title_fontsize=MIN_FONT)
     return finish(fig, ax is None)
 
 
@@ -168,14 +175,20 @@ def plot_exponents(rows, ds, eps: float, *, ax=None):
         with warnings.catch_warnings():  # a d column censored for every seed stays nan
             warnings.simplefilter("ignore", RuntimeWarning)
             gm = np.exp(np.nanmean(np.log(req), axis=0))
-        line = ax_.plot(ds, gm, "o", label=f"{r.learner}: e = {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]")
+        line = ax_.plot(ds, gm, "o", label=f"{r.learner}: $e$ = {r.exponent:.2f} [{r.lo:.2f}, {r.hi:.2f}]")
         ok = np.isfinite(gm)
         if ok.sum() >= 2:
-            c = np.polyfit(np.log(ds[ok]), np.log(gm[ok]), 1)
-            ax_.plot(ds, np.exp(np.polyval(c, np.log(ds))), "--", color=line[0].get_color())
+            fit = stats.linregress(np.log(ds[ok]), np.log(gm[ok]))
+            ax_.plot(ds, np.exp(fit.intercept + fit.slope * np.log(ds)), "--",
+                     color=line[0].get_color())
     _log_x(ax_, ds.astype(int))
-    ax_.set(yscale="log", xlabel="d", ylabel=f"N_required (rel. MSE <= {eps:g})",
-            title="empirical sample-size exponents")
+    ax_.set_yscale("log")
+    ax_.set_xlabel("input dimension $d$", fontsize=10)
+    ax_.set_ylabel(f"$N_{{\\mathrm{{required}}}}$ (rel. MSE $\\leq {eps:g}$)", fontsize=10)
+    ax_.set_title("empirical sample-size exponents $N_{\\mathrm{required}} \\propto d^{\\,e}$",
+                  fontsize=10)
+    ax_.tick_params(labelsize=MIN_FONT + 1)
     ax_.grid(alpha=0.3, which="both")
-    ax_.legend(fontsize=8)
+    ax_.legend(fontsize=MIN_FONT, title="markers: geometric mean over seeds; dashed: fit;\n"
+               "[95% t-interval of e over seeds]", title_fontsize=MIN_FONT)
     return finish(fig, ax is None)

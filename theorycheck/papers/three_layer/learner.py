@@ -83,7 +83,31 @@ def first_layer_mean(sigma1: str, d: int, dist: str) -> float:
 
 @dataclass(frozen=True)
 class ThreeLayerConfig:
-    """Widths, activations and step of the layer-wise algorithm (docs/theory.md §2.2 [R])."""
+    """Widths, activations and step of the layer-wise algorithm (docs/theory.md §2.2 [R]).
+
+    Parameters
+    ----------
+    m1, m2 : int
+        Widths of the first (random, fixed) and second hidden layers.
+    sigma1 : str
+        First activation: ``abs``, ``relu``, ``tanh`` or ``square`` (§2.2b.1).
+    sigma2 : str
+        Second activation.
+    eta : float
+        Stage-1 step size.
+    weight_decay : float
+        Stage-1 weight decay.
+    bias_scale : float
+        tau: stage-2 biases are Unif[-tau s_j, tau s_j] (module docstring).
+    centre : str
+        ``"exact"``, ``"empirical"`` or ``"none"``.
+    lambdas : tuple of float
+        Ridge penalties tried in stage 2.
+    val_frac : float
+        Share of the stage-2 sample held out to choose the penalty.
+    batch : int
+        Rows per block of the feature computation.
+    """
 
     m1: int = 1024
     m2: int = 256
@@ -206,7 +230,25 @@ def stage2(net: ThreeLayerNet, X2: np.ndarray, y2: np.ndarray, rng: np.random.Ge
 
 def fit_three_layer(X1, y1, X2, y2, rng: np.random.Generator, config: ThreeLayerConfig | None = None,
                     dist: str = "sphere") -> ThreeLayerNet:
-    """The layer-wise algorithm of docs/theory.md §2.2 on (X1, y1) then fresh (X2, y2)."""
+    """The layer-wise algorithm of docs/theory.md §2.2 on (X1, y1) then fresh (X2, y2).
+
+    Parameters
+    ----------
+    X1, y1 : ndarray
+        Stage-1 inputs (n1, d) and targets.
+    X2, y2 : ndarray
+        Fresh stage-2 inputs and targets.
+    rng : Generator
+        Source of V, a and the stage-2 biases.
+    config : ThreeLayerConfig or None
+        Widths and step; None: the defaults.
+    dist : str
+        Input distribution, for the exact centring.
+
+    Returns
+    -------
+    ThreeLayerNet
+    """
     config = config or ThreeLayerConfig()
     X1 = check_array("X1", X1, ndim=2)
     X2 = check_array("X2", X2, shape=(None, X1.shape[1]))
@@ -282,7 +324,25 @@ class ThreeLayerRun:
 def run_three_layer(target, n1: int, n2: int, rng: np.random.Generator, *,
                     config: ThreeLayerConfig | None = None, n_test: int = 4000) -> ThreeLayerRun:
     """Draw n1 + n2 training and n_test test samples from ``target``, fit, and measure
-    corr(phi, h*) and the relative test MSE (docs/theory.md §2.3)."""
+    corr(phi, h*) and the relative test MSE (docs/theory.md §2.3).
+
+    Parameters
+    ----------
+    target : QuadraticFeatureTarget
+        The target f* (docs/theory.md §2.2.1).
+    n1, n2 : int
+        Stage-1 and stage-2 sample sizes.
+    rng : Generator
+        Source of samples and weights.
+    config : ThreeLayerConfig or None
+        The learner.
+    n_test : int
+        Test samples.
+
+    Returns
+    -------
+    ThreeLayerRun
+    """
     n1 = check_int("n1", n1, min_value=1)
     n2 = check_int("n2", n2, min_value=4)
     n_test = check_int("n_test", n_test, min_value=2)
@@ -329,7 +389,27 @@ def n1_ladder(target, n1s: Sequence[int], n2: int, rng: np.random.Generator, *,
     """corr(phi, h*) and test loss along a ladder of n1 with common random numbers
     (docs/theory.md §2.3): nested stage-1 samples (the first n1 of one draw), and the same
     V, a, stage-2 sample, stage-2 biases and test set for every n1, so differences
-    along the ladder come from n1 alone."""
+    along the ladder come from n1 alone.
+
+    Parameters
+    ----------
+    target : QuadraticFeatureTarget
+        The target.
+    n1s : sequence of int
+        The stage-1 sample sizes, increasing.
+    n2 : int
+        Stage-2 sample size.
+    rng : Generator
+        Source of everything shared along the ladder.
+    config : ThreeLayerConfig or None
+        The learner.
+    n_test : int
+        Test samples.
+
+    Returns
+    -------
+    list of ThreeLayerRun
+    """
     n1s = [check_int("n1", n1, min_value=1) for n1 in n1s]
     if not n1s:
         raise SpecError("n1s=[] is invalid; pass at least one stage-1 sample size")

@@ -27,7 +27,8 @@ import sympy as sp
 
 from theorycheck.errors import SpecError
 from theorycheck.maths.gaussian import as_poly, expectation, sample_inputs
-from theorycheck.validation import check_array, check_bool, check_choice, check_int
+from theorycheck.validation import (NOT_GIVEN, check_array, check_bool, check_choice, check_int,
+                                    warn_renamed)
 
 DISTS = ("sphere", "gaussian")
 
@@ -89,7 +90,21 @@ def quadratic_moments(A: np.ndarray, kmax: int, dist: str = "sphere") -> np.ndar
 
 
 def variance_oracle(d: int, dist: str = "sphere", frob2: float = 1.0) -> float:
-    """Var(x^T A x) for symmetric trace-free A with ||A||_F^2 = frob2 (docs/theory.md §2.2 [M])."""
+    """Var(x^T A x) for symmetric trace-free A with ||A||_F^2 = frob2 (docs/theory.md §2.2 [M]).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    dist : str
+        ``"sphere"`` (radius sqrt(d)) or ``"gaussian"``.
+    frob2 : float
+        ||A||_F^2.
+
+    Returns
+    -------
+    float
+    """
     d = check_int("d", d, min_value=1)
     check_choice("dist", dist, DISTS)
     return 2.0 * frob2 * (1.0 if dist == "gaussian" else d / (d + 2.0))
@@ -186,7 +201,17 @@ class _LinkOfFeature:
 @dataclass(frozen=True)
 class QuadraticFeatureTarget(_LinkOfFeature):
     """f*(x) = g*(x^T A x) - E g*(x^T A x); g* a polynomial with coefficients ``link``
-    (lowest degree first). ``link`` is centred exactly under ``dist``."""
+    (lowest degree first). ``link`` is centred exactly under ``dist``.
+
+    Parameters
+    ----------
+    A : ndarray, shape (d, d)
+        Symmetric, trace-free (docs/theory.md §2.2.1).
+    link : ndarray
+        Coefficients of g*, lowest degree first.
+    dist : str
+        ``"sphere"`` or ``"gaussian"``.
+    """
 
     A: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
@@ -230,7 +255,17 @@ class QuadraticFeatureTarget(_LinkOfFeature):
 
 @dataclass(frozen=True)
 class SingleIndexTarget(_LinkOfFeature):
-    """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (docs/theory.md §2.2)."""
+    """f*(x) = g*(<beta, x>) - E g*, ||beta|| = 1 (docs/theory.md §2.2).
+
+    Parameters
+    ----------
+    beta : ndarray, shape (d,)
+        Unit direction.
+    link : ndarray
+        Coefficients of g*, lowest degree first.
+    dist : str
+        ``"sphere"`` or ``"gaussian"``.
+    """
 
     beta: np.ndarray
     link: np.ndarray = field(default_factory=lambda: np.asarray(DEFAULT_LINK))
@@ -266,9 +301,9 @@ class SingleIndexTarget(_LinkOfFeature):
         return f"SingleIndexTarget(d={self.d}, link={list(self.link)}, dist={self.dist!r})"
 
 
-def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | None = 0, A=None,
+def quadratic_target(d: int | None = None, *, seed: np.random.Generator | int | None = 0, A=None,
                      rank: int | None = None, link=DEFAULT_LINK, dist: str = "sphere",
-                     normalise: bool = False) -> QuadraticFeatureTarget:
+                     normalise: bool = False, rng=NOT_GIVEN) -> QuadraticFeatureTarget:
     """Build f*(x) = g*(x^T A x) (docs/theory.md §2.2). A user-given ``A`` is validated
     (:func:`validate_quadratic_matrix`); otherwise A is drawn with ``rank``.
 
@@ -276,8 +311,9 @@ def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | N
     ----------
     d : int, optional
         The input dimension (default 16); with ``A`` it must equal A's size.
-    rng : numpy.random.Generator, int or None
-        Draws A when it is not given.
+    seed : int, numpy.random.Generator or None
+        Draws A when it is not given (the same name as ``build_target(seed=)``; None: fresh
+        entropy).
     A : array_like, optional
         A d x d symmetric, trace-free matrix of unit Frobenius norm.
     rank : int, optional
@@ -289,6 +325,8 @@ def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | N
     normalise : bool
         Symmetrise / remove the trace / rescale a given ``A`` (with a warning) instead of
         rejecting it.
+    rng : int, Generator or None
+        Deprecated name of ``seed`` (a DeprecationWarning).
 
     Raises
     ------
@@ -297,6 +335,9 @@ def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | N
     BudgetError
         Drawing a d x d matrix beyond the memory budget.
     """
+    if rng is not NOT_GIVEN:
+        warn_renamed("quadratic_target", "rng", "seed")
+        seed = rng
     check_choice("dist", dist, DISTS)
     check_bool("normalise", normalise)
     if A is not None and d is not None:
@@ -307,27 +348,51 @@ def quadratic_target(d: int | None = None, *, rng: np.random.Generator | int | N
                             f"{shape[0] if shape else '...'} or an A of size {d}, or leave d out")
     if A is None:
         d = check_int("d", 16 if d is None else d, min_value=2)
-        if rng is not None and (isinstance(rng, bool) or not isinstance(
-                rng, (np.random.Generator, int, np.integer))):
-            raise SpecError(f"rng={rng!r:.60} is invalid: a {type(rng).__name__}; pass a "
-                            f"numpy.random.Generator, an integer seed or None")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(
+                seed, (np.random.Generator, int, np.integer))):
+            raise SpecError(f"seed={seed!r:.60} is invalid: a {type(seed).__name__}; pass an "
+                            f"integer seed, a numpy.random.Generator or None")
         from theorycheck.budget import array_bytes, check_memory
         check_memory(lambda n: array_bytes(5, n, n), "d", d, what="the matrix A", lo=2)
-        rng = np.random.default_rng(rng)
-        A = random_quadratic_matrix(d, rng, rank)
+        A = random_quadratic_matrix(d, np.random.default_rng(seed), rank)
     else:
         A = validate_quadratic_matrix(A, normalise=normalise)
     return QuadraticFeatureTarget(A, _link(link), dist)
 
 
-def single_index_target(d: int = 16, *, rng: np.random.Generator | int | None = 0, beta=None,
+def single_index_target(d: int = 16, *, seed: np.random.Generator | int | None = 0, beta=None,
                         link=DEFAULT_LINK, dist: str = "sphere",
-                        normalise: bool = False) -> SingleIndexTarget:
-    """Build f*(x) = g*(<beta, x>) with ||beta|| = 1 (docs/theory.md §2.2)."""
+                        normalise: bool = False, rng=NOT_GIVEN) -> SingleIndexTarget:
+    """Build f*(x) = g*(<beta, x>) with ||beta|| = 1 (docs/theory.md §2.2).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    seed : int, Generator or None
+        Draws a random ``beta`` (None: fresh entropy).
+    beta : array_like or None
+        The direction (normalised); None draws one.
+    link : sequence of float
+        Coefficients of g*, lowest degree first.
+    dist : str
+        ``"sphere"`` or ``"gaussian"``.
+    normalise : bool
+        Rescale a given ``beta`` to unit norm (with a warning) instead of rejecting it.
+    rng : int, Generator or None
+        Deprecated name of ``seed`` (a DeprecationWarning).
+
+    Returns
+    -------
+    SingleIndexTarget
+    """
+    if rng is not NOT_GIVEN:
+        warn_renamed("single_index_target", "rng", "seed")
+        seed = rng
     check_choice("dist", dist, DISTS)
     if beta is None:
         d = check_int("d", d, min_value=1)
-        beta = np.random.default_rng(rng).standard_normal(d)
+        beta = np.random.default_rng(seed).standard_normal(d)
         beta /= np.linalg.norm(beta)
     else:
         beta = check_array("beta", beta, ndim=1)
