@@ -41,9 +41,14 @@ def add_parser(sub) -> None:
     p.add_argument("--learners", default=None, help="scaling: learners (default poly,gaussian,network); "
                                                      "figure: keep only these")
     p.add_argument("--steps", default=1500, help="scaling: network steps per stage (default 1500)")
+    p.add_argument("--ridge-grid", default="fixed", choices=("fixed", "spectral"),
+                   help="scaling: kernel ridge penalties: fixed (1e-8 .. 1e-2, default) or spectral "
+                        "(decades down to the Gram spectrum's rounding floor, one eigendecomposition "
+                        "per fit: reaches the interpolation regime)")
     p.add_argument("--eps", default="0.5", help="scaling/figure: relative test error threshold(s), "
                                                  "comma-separated (default 0.5)")
-    add_jobs_argument(p, default=1, help="scaling: worker processes (default 1)")
+    add_jobs_argument(p, help="scaling: worker processes, one BLAS thread each (default: the cores "
+                              "available)")
     p.add_argument("--json", default=f"{DEFAULT_FIGURES}/kernel_scaling.json",
                    help="scaling: cells out / figure: in (comma-separated files are merged; "
                         "default %(default)s)")
@@ -93,23 +98,28 @@ def _scaling(args) -> int:
     from theorycheck.papers.bfc.kernel_scaling import LEARNERS
     learners = [check_choice("--learners", name, LEARNERS)
                 for name in name_list(args.learners or "poly,gaussian,network")]
+    from theorycheck.claims.parallel import default_jobs
     from theorycheck.commands._common import worker_count
-    jobs = worker_count("--jobs", args.jobs)
+    jobs = worker_count("--jobs", default_jobs() if args.jobs is None else args.jobs)
     output_file("--json", args.json, (".json",))
     if args.from_store is None and any(name != "network" for name in learners):
-        from theorycheck.maths.kernel_methods import check_memory
-        check_memory(max(ns), name="--ns")  # the largest Gram, before any cell runs
+        from theorycheck.budget import check_memory
+        from theorycheck.papers.bfc.kernel_scaling import curve_memory_bytes
+        spectral = args.ridge_grid == "spectral"
+        workers = min(jobs, len(ds) * len(seeds) * len(Ls) * len(learners))
+        check_memory(lambda n: workers * curve_memory_bytes(n, spectral=spectral), "--ns", max(ns),
+                     what=f"the Gram matrices of {workers} curve(s) at once", lo=8,
+                     others="--jobs")  # the largest curves, before any cell runs
     t0 = time.perf_counter()
-    opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1))
+    opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1),
+                ridge_grid=args.ridge_grid)
     if args.from_store is not None:
         from theorycheck.papers.bfc.kernel_scaling import cells_from_store
         cells = cells_from_store(store_path(args.from_store or None))
-    elif jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(jobs) as ex:
-            cells = kernel_study(ds, ns, seeds, map=ex.map, **opts)
     else:
-        cells = kernel_study(ds, ns, seeds, **opts)
+        from theorycheck.runs.pool import process_map
+        with process_map(jobs) as pmap:
+            cells = kernel_study(ds, ns, seeds, map=pmap, **opts)
     from theorycheck.atomic import atomic_write_text
     out = Path(args.json)
     atomic_write_text(out, json.dumps({"eps": epss[0], "cells": cells_to_records(cells)}, indent=1))
@@ -128,8 +138,9 @@ def _tables(cells, epss) -> None:
         print(format_scaling_table(scaling_rows(cells, eps), eps))
         ds = sorted({c.task.d for c in cells})
         qs = {L: error_degree(ds[len(ds) // 2], L, eps, n=20000)[0] for L in sorted({c.task.L for c in cells})}
-        print("degree carried by the remaining error q* (Monte Carlo energies at d="
-              f"{ds[len(ds) // 2]}): " + ", ".join(f"L={L}: {q}" for L, q in qs.items()) + "\n")
+        print(f"degree carried by the remaining error q* (energies by degree at d={ds[len(ds) // 2]}: "
+              f"exact least squares where the Hermite basis fits, else Monte Carlo): "
+              + ", ".join(f"L={L}: {q}" for L, q in qs.items()) + "\n")
 
 
 def _figure(args) -> int:

@@ -52,9 +52,9 @@ def add_parser(sub) -> None:
                    help="exponents: target relative MSE values (default 0.4,0.5,0.6)")
     p.add_argument("--learners", default="three_layer,poly_krr,relu_rf,two_layer_gd",
                    help="exponents: learners to include")
-    add_jobs_argument(p, default=1, deprecated=("--workers",),
-                      help="exponents/figures: dask worker processes (default 1: serial, in this "
-                           "process)")
+    add_jobs_argument(p, deprecated=("--workers",),
+                      help="exponents/figures: worker processes, one BLAS thread each (default: "
+                           "the cores available; 1: serial, in this process)")
     p.add_argument("--serial", action="store_true",
                    help="exponents: run the cells one by one in this process (no dask)")
     add_store_argument(p, grid=True)
@@ -192,8 +192,7 @@ def _exponents(args, figure: bool):
     from theorycheck.papers.three_layer.exponent_sweep import run_exponent_sweep
     from theorycheck.commands._common import output_folder
     ds, ns, seeds, eps, learners = _exponent_args(args)
-    from theorycheck.commands._common import worker_count
-    jobs = worker_count("--jobs", args.jobs)
+    jobs = _jobs(args)
     output_folder("--out", args.out)
     out = Path(args.out)
     specs, grid_store = None, None
@@ -238,6 +237,13 @@ def _exponents(args, figure: bool):
     return 0
 
 
+def _jobs(args) -> int:
+    """--jobs, by default the cores available (checked against the memory budget)."""
+    from theorycheck.claims.parallel import default_jobs
+    from theorycheck.commands._common import worker_count
+    return worker_count("--jobs", default_jobs() if args.jobs is None else args.jobs)
+
+
 def _progress():
     """A progress callback printing to stderr about every 5% of the cells."""
     import sys
@@ -261,19 +267,20 @@ def _figures(args) -> int:
     from theorycheck.commands._common import output_folder
     out = Path(output_folder("--out", args.out))
     _exponent_args(args)  # the exponent study's options, checked before the figures' work
-    from theorycheck.commands._common import worker_count
-    worker_count("--jobs", args.jobs)
+    jobs = _jobs(args)
     seeds = list(range(check_int("--seeds", args.seeds, min_value=2)))  # checked just above
     t0 = time.perf_counter()
     n1s = [250, 500, 1000, 2000, 4000, 8000]
-    lad = ladder_data(16, n1s, 3000, seeds)
+    ns = [1000, 2000, 3000, 4000]
+    from theorycheck.runs.pool import process_map
+    with process_map(1 if args.serial else jobs) as pmap:
+        lad = ladder_data(16, n1s, 3000, seeds, map=pmap)
+        mat = matched_n_data(20, ns, seeds, map=pmap)
     print(save_figure(plot_ladder(lad, n1s, 16), out / "three_layer_ladder.png", dpi=110))
     for s1, (corr, loss) in lad.items():
         print(f"d=16 sigma1={s1}: n1={n1s}")
         print(f"  corr mean {np.round(corr.mean(0), 3).tolist()} sd {np.round(corr.std(0, ddof=1), 3).tolist()}")
         print(f"  loss mean {np.round(loss.mean(0), 3).tolist()} sd {np.round(loss.std(0, ddof=1), 3).tolist()}")
-    ns = [1000, 2000, 3000, 4000]
-    mat = matched_n_data(20, ns, seeds)
     print(save_figure(plot_matched_n(mat, ns, 20), out / "three_layer_matched_n.png", dpi=110))
     for k, arr in mat.items():
         print(f"d=20 {k}: n={ns} loss mean {np.round(arr.mean(0), 3).tolist()} "

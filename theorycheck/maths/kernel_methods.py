@@ -32,12 +32,53 @@ from typing import Callable, Sequence
 import numpy as np
 
 from theorycheck.errors import SpecError
-from theorycheck.maths.ridge import LAM_SCALES, MIXED_MIN_N, kernel_ridge_solve, split_indices
+from theorycheck.errors import NumericalError
+from theorycheck.maths.ridge import (EIGH_MIN_PENALTIES, LAM_SCALES, MIXED_MIN_N, SpectralPath,
+                                     kernel_ridge_solve, split_indices)
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 KERNELS = ("poly", "gaussian", "rf")
 #: default penalty grid of :func:`fit_kernel_ridge` (relative to the mean Gram diagonal).
 LAMBDAS = (1e-8, 1e-6, 1e-4, 1e-2)
+#: ``lambdas=SPECTRAL``: the grid of :func:`spectral_lambdas`, down to the interpolation regime.
+SPECTRAL = "spectral"
+#: The largest penalty of the spectral grid (relative to the mean Gram diagonal).
+SPECTRAL_TOP = 1e-1
+
+
+def spectral_lambdas(largest: float, scale: float) -> tuple[float, ...]:
+    """The penalties 10^-1, 10^-2, ... down to the rounding floor of a Gram matrix's spectrum.
+
+    With the penalty n lam s of :mod:`theorycheck.maths.ridge` (s the mean diagonal), the
+    floor is n lam s >= n eps w_max, i.e. lam >= eps w_max / s: an eigendecomposition (or Cholesky factorisation) of an
+    n x n Gram matrix with largest eigenvalue w_max carries absolute errors of order
+    n eps w_max, so directions below that level are rounding noise, and a smaller penalty
+    only amplifies it. Above the floor, the grid reaches the interpolation regime: a
+    predictor whose penalty is negligible against every eigenvalue the data resolve.
+
+    Parameters
+    ----------
+    largest : float
+        w_max, the largest eigenvalue of the training Gram matrix.
+    scale : float
+        s, the penalty scale (the mean diagonal, or 1 for ``lam_scale="none"``).
+
+    Returns
+    -------
+    tuple of float
+        Decreasing decades, at least one.
+
+    Examples
+    --------
+    >>> spectral_lambdas(largest=100.0, scale=1.0)[-1]
+    1e-13
+    """
+    floor = np.finfo(float).eps * max(largest, 0.0) / scale
+    out, k = [], 1
+    while 10.0 ** -k >= floor or not out:
+        out.append(float(f"1e-{k}"))
+        k += 1
+    return tuple(out)
 
 
 def poly_kernel(A: np.ndarray, B: np.ndarray, q: int) -> np.ndarray:
@@ -317,10 +358,12 @@ def available_memory_bytes() -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
+def gram_memory_bytes(n: int, val_frac: float = 0.2, *, spectral: bool = False) -> int:
     """Peak bytes of :func:`fit_kernel_ridge` at n samples: the training Gram and its
-    factor during validation (2 n_tr^2 doubles) or the full Gram factored in place (n^2; with
-    its float32 factor, 1.5 n^2, from :data:`~theorycheck.maths.ridge.MIXED_MIN_N` rows on).
+    factor (or eigenvectors) during validation (2 n_tr^2 doubles) or the full Gram factored
+    in place (n^2; with its float32 factor, 1.5 n^2, from
+    :data:`~theorycheck.maths.ridge.MIXED_MIN_N` rows on; ``spectral``: 2 n^2, the
+    eigenvectors of the fallback below Cholesky's reach).
 
     Examples
     --------
@@ -328,7 +371,7 @@ def gram_memory_bytes(n: int, val_frac: float = 0.2) -> int:
     True
     """
     n_tr = n - max(1, int(round(val_frac * n)))
-    refit = n * n * (1.5 if n >= MIXED_MIN_N else 1.0)  # + the float32 factor (mixed precision)
+    refit = n * n * (2.0 if spectral else 1.5 if n >= MIXED_MIN_N else 1.0)
     return int(8 * max(2 * n_tr * n_tr + n_tr * (n - n_tr), refit))
 
 
@@ -473,7 +516,7 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
                      lambdas: Sequence[float] = LAMBDAS, val_frac: float = 0.2,
                      loss: Callable[[np.ndarray, np.ndarray], float] = mean_squared_error,
                      lam_scale: str = "mean_diag", memory_budget: int | None = None,
-                     block: int = 2048) -> KernelFit:
+                     block: int = 2048, pool: "GramPool | None" = None) -> KernelFit:
     """Kernel ridge regression with the penalty (and kernel) chosen on a validation split.
 
     Every (kernel, penalty) candidate is fitted on the training rows of one split (one
@@ -497,8 +540,14 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     Y : ndarray, shape (n,) or (n, k)
     rng : numpy.random.Generator
         Draws the split (:func:`theorycheck.maths.ridge.split_indices`).
-    lambdas : sequence of float
-        Candidate penalties, positive (scaled as ``lam_scale`` says).
+    lambdas : sequence of float or "spectral"
+        Candidate penalties, positive (scaled as ``lam_scale`` says); from
+        :data:`~theorycheck.maths.ridge.EIGH_MIN_PENALTIES` of them on, one eigendecomposition
+        of the training Gram serves them all. ``"spectral"`` (:data:`SPECTRAL`): the decades
+        of :func:`spectral_lambdas`, from 1e-1 down to the training Gram's rounding floor, one
+        eigendecomposition per kernel; the refit falls back to the eigendecomposition where a
+        Cholesky factorisation of the chosen penalty breaks down (docs/kernels.md, "L = 3 to
+        the cliff").
     val_frac : float
         Fraction held out.
     loss : callable
@@ -509,6 +558,10 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
         Bytes the Gram matrices may take (:func:`check_memory`).
     block : int
         Rows per Gram block.
+    pool : GramPool, optional
+        Gram matrices and features of a larger sample whose first n rows are ``X``
+        (:class:`GramPool`): blocks are read from it instead of recomputed, so a learning
+        curve over nested sample sizes computes them once.
 
     Returns
     -------
@@ -536,9 +589,12 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     for s in specs:
         s.check_data("X", X)
     Y = check_array("Y", Y, shape=(X.shape[0],) + ((None,) if np.ndim(Y) == 2 else ()))
-    if isinstance(lambdas, (str, bytes)) or not hasattr(lambdas, "__iter__"):
-        raise SpecError(f"lambdas={lambdas!r:.60} is invalid; pass a list of positive penalties")
-    lambdas = [check_real("ridge", lam, positive=True) for lam in lambdas]
+    spectral = lambdas == SPECTRAL
+    if not spectral and (isinstance(lambdas, (str, bytes)) or not hasattr(lambdas, "__iter__")):
+        raise SpecError(f"lambdas={lambdas!r:.60} is invalid; pass a list of positive penalties "
+                        f"or {SPECTRAL!r}")
+    lambdas = [SPECTRAL_TOP] if spectral else [check_real("ridge", lam, positive=True)
+                                                for lam in lambdas]
     check_choice("lam_scale", lam_scale, LAM_SCALES)
     if not lambdas:
         raise SpecError("lambdas=[] is invalid: empty; pass at least one positive penalty")
@@ -550,42 +606,83 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     n, d = X.shape
     candidates = [(s, lam) for s in specs for lam in lambdas]
     n_tr = n - max(1, int(round(val_frac * n)))
-    n_val_fits = len(lambdas) if len(candidates) > 1 else 0
+    validate = spectral or len(candidates) > 1
+    n_val_fits = (EIGH_MIN_PENALTIES if spectral else len(lambdas)) if validate else 0
     plans = {id(s): _plan(s, d, n_tr, n, n_val_fits) for s in specs}
     if any(p is None for p in plans.values()):
         check_memory(n, memory_budget, val_frac)
-    if len(candidates) > 1:
+    if pool is not None:
+        pool.check_rows(X)
+    every = slice(0, n)
+
+    def K(s, rows, cols=None):
+        if pool is not None:
+            return pool.gram(s, rows, cols)
+        return gram(s, X[rows], None if cols is None else X[cols], block=block)
+
+    def F(s, feats, rows):
+        return pool.features(s, feats, rows) if pool is not None else feats(X[rows])
+
+    if validate:
         tr, va = split_indices(n, val_frac, rng)
-        losses = []
+        losses, candidates = [], []
         for s in specs:
             if plans[id(s)] is None:
-                Ktr = gram(s, X[tr], block=block)
-                Kva = gram(s, X[va], X[tr], block=block)
-                losses += [loss(Kva @ kernel_ridge_solve(Ktr, Y[tr], lam, lam_scale=lam_scale),
-                                Y[va]) for lam in lambdas]
-                del Ktr, Kva
+                Ktr = K(s, tr)
+                Kva = K(s, va, tr)
+                scale = _penalty_scale(np.diag(Ktr), lam_scale)
+                path, lams = _path(Ktr, Y[tr], scale, lambdas, spectral)
+                for lam in lams:
+                    a = (path.solve(len(tr) * lam * scale) if path is not None else
+                         kernel_ridge_solve(Ktr, Y[tr], lam, lam_scale=lam_scale))
+                    losses.append(loss(Kva @ a, Y[va]))
+                candidates += [(s, lam) for lam in lams]
+                del Ktr, Kva, path
                 continue
             feats = plans[id(s)]
-            Ftr, Fva = feats(X[tr]), feats(X[va])
+            Ftr, Fva = F(s, feats, tr), F(s, feats, va)
             G, rhs = Ftr.T @ Ftr, Ftr.T @ Y[tr]
             scale = _penalty_scale(_kernel_diag(s, X[tr], Ftr), lam_scale)
-            losses += [loss(Fva @ _primal_solve(G, rhs, len(tr) * lam * scale, lam), Y[va])
-                       for lam in lambdas]
-            del Ftr, Fva, G
+            path, lams = _path(G, rhs, scale, lambdas, spectral)
+            losses += [loss(Fva @ (path.solve(len(tr) * lam * scale) if path is not None else
+                                   _primal_solve(G, rhs, len(tr) * lam * scale, lam)), Y[va])
+                       for lam in lams]
+            candidates += [(s, lam) for lam in lams]
+            del Ftr, Fva, G, path
         losses = tuple(losses)
         chosen, lam = candidates[int(np.argmin(losses))]
     else:
         (chosen, lam), losses = candidates[0], ()
     feats = plans[id(chosen)]
     if feats is None:
-        K = gram(chosen, X, block=block)
-        alpha = kernel_ridge_solve(K, Y, lam, lam_scale=lam_scale, overwrite=True)
+        try:
+            alpha = kernel_ridge_solve(K(chosen, every), Y, lam, lam_scale=lam_scale, overwrite=True)
+        except NumericalError:  # below Cholesky's reach: the eigendecomposition solves any lam > 0
+            Kn = K(chosen, every)
+            mu = n * lam * _penalty_scale(np.diag(Kn), lam_scale)
+            alpha = SpectralPath(Kn, Y, overwrite=True).solve(mu)
         return KernelFit(chosen, X, alpha, float(lam), losses, time.perf_counter() - t0)
-    F = feats(X)
-    scale = _penalty_scale(_kernel_diag(chosen, X, F), lam_scale)
-    w = _primal_solve(F.T @ F, F.T @ Y, n * lam * scale, lam)
+    Fn = F(chosen, feats, every)
+    scale = _penalty_scale(_kernel_diag(chosen, X, Fn), lam_scale)
+    G = Fn.T @ Fn
+    try:
+        w = _primal_solve(G, Fn.T @ Y, n * lam * scale, lam)
+    except NumericalError:
+        w = SpectralPath(G, Fn.T @ Y, overwrite=True).solve(n * lam * scale)
     return KernelFit(chosen, X, None, float(lam), losses, time.perf_counter() - t0,
                      weights=w, features=feats)
+
+
+def _path(G: np.ndarray, rhs: np.ndarray, scale: float, lambdas, spectral: bool):
+    """(SpectralPath or None, penalties): one eigendecomposition for the spectral grid or a
+    grid of at least :data:`EIGH_MIN_PENALTIES` penalties, else None (a Cholesky per
+    penalty). G is the training Gram or the features' Gram (the same nonzero spectrum)."""
+    if not spectral and len(lambdas) < EIGH_MIN_PENALTIES:
+        return None, list(lambdas)
+    path = SpectralPath(G, rhs, overwrite=True)
+    if not spectral:
+        return path, list(lambdas)
+    return path, list(spectral_lambdas(path.largest, scale))
 
 
 def _penalty_scale(diag: np.ndarray, lam_scale: str) -> float:
@@ -602,3 +699,78 @@ def _plan(spec: KernelSpec, d: int, n_train: int, n: int, n_lambdas: int) -> Cal
     if width < 0:
         width = feats(np.zeros((1, d))).shape[1]
     return feats if primal_is_cheaper(n_train, n, width, n_lambdas) else None
+
+
+class GramPool:
+    """Gram matrices and feature rows of one sample ``X`` (and a test sample ``Xt``), each
+    computed once per kernel and then sliced, for fits on the leading rows of ``X``.
+
+    A learning curve fits the first n rows of one fixed sample for several n: with a pool,
+    :func:`fit_kernel_ridge` reads its training, validation and refit blocks out of
+    K(X, X) (or the features of X) instead of recomputing them per n, and
+    :meth:`predict` reads K(Xt, X[:n]) out of K(Xt, X). Entries agree with direct
+    computation to rounding (the same formula; BLAS may block the products differently).
+    Kernels given by a feature map of their own (``rf``, ``ntk``) are pooled through their
+    features; the memory is that of the full Gram (n^2 and n_test n doubles).
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((30, 2))
+    >>> pool, spec = GramPool(X), make_kernel("gaussian", 2)
+    >>> bool(np.allclose(pool.gram(spec, slice(0, 10)), gram(spec, X[:10])))
+    True
+    """
+
+    def __init__(self, X: np.ndarray, Xt: np.ndarray | None = None, *, block: int = 2048):
+        self.X = check_array("X", X, ndim=2)
+        self.Xt = None if Xt is None else check_array("Xt", Xt, shape=(None, X.shape[1]), ndim=2)
+        self.block = check_int("block", block, min_value=1)
+        self._K, self._Kt, self._F, self._Ft = {}, {}, {}, {}
+
+    @staticmethod
+    def _key(spec: KernelSpec):
+        return (spec.name, spec.q, spec.bandwidth, spec.m, id(spec.features))
+
+    def check_rows(self, X: np.ndarray) -> None:
+        """Refuse a sample that is not the pool's first rows."""
+        n = X.shape[0]
+        if n > self.X.shape[0] or not np.array_equal(X, self.X[:n]):
+            raise SpecError(f"X ({n} rows) is not the first rows of the pool's sample "
+                            f"({self.X.shape[0]} rows); build the GramPool from the largest sample "
+                            f"and fit on its leading rows")
+
+    def full(self, spec: KernelSpec) -> np.ndarray:
+        """K(X, X) of the whole pool."""
+        key = self._key(spec)
+        if key not in self._K:
+            self._K[key] = gram(spec, self.X, block=self.block)
+        return self._K[key]
+
+    def gram(self, spec: KernelSpec, rows, cols=None) -> np.ndarray:
+        """K(X[rows], X[cols]) (cols None: the same as rows), a fresh C-ordered array."""
+        K = self.full(spec)
+        if isinstance(rows, slice) and (cols is None or isinstance(cols, slice)):
+            return np.ascontiguousarray(K[rows, rows if cols is None else cols])
+        rows = np.asarray(rows)
+        cols = rows if cols is None else np.asarray(cols)
+        return K[np.ix_(rows, cols)]
+
+    def features(self, spec: KernelSpec, feats: Callable, rows) -> np.ndarray:
+        """feats(X[rows]), with feats(X) computed once per kernel."""
+        key = self._key(spec)
+        if key not in self._F:
+            self._F[key] = feats(self.X)
+        return self._F[key][rows]
+
+    def predict(self, fit: KernelFit) -> np.ndarray:
+        """fit(Xt) for a fit made on the pool's first rows (``pool=self``)."""
+        if self.Xt is None:
+            raise SpecError("this GramPool has no test sample; build it with GramPool(X, Xt)")
+        n, key = fit.X.shape[0], self._key(fit.spec)
+        if fit.weights is not None:
+            if key not in self._Ft:
+                self._Ft[key] = fit.features(self.Xt)
+            return self._Ft[key] @ fit.weights
+        if key not in self._Kt:
+            self._Kt[key] = gram(fit.spec, self.Xt, self.X, block=self.block)
+        return self._Kt[key][:, :n] @ fit.alpha

@@ -124,7 +124,9 @@ def solve_spd_mixed(A: np.ndarray, rhs: np.ndarray, shift: float = 0.0) -> np.nd
     x = solve32(b)
     if x is None:
         return None
-    norm = float(lapack.dlange("I", A)) + abs(shift)
+    # ||A||_inf = ||A^T||_1; A^T is column-major when A is row-major, so LAPACK reads A's
+    # buffer instead of a column-major copy of it (n^2 doubles)
+    norm = float(lapack.dlange("1", A.T) if A.flags.c_contiguous else lapack.dlange("I", A)) + abs(shift)
     cte = norm * _U64 * np.sqrt(n)
     for _ in range(MIXED_MAX_ITER + 1):
         r = b - A @ x
@@ -269,6 +271,53 @@ def kernel_ridge_solve(K: np.ndarray, Y: np.ndarray, lam: float, *, lam_scale: s
     M = K if overwrite else K.copy()
     M[np.diag_indices(n)] += mu
     return _cholesky_solve(M, Y, lam)
+
+
+#: From this many penalties on, one eigendecomposition for the whole path is cheaper than a
+#: Cholesky factorisation per penalty (``eigh`` was measured at 7 to 12 factorisations for n
+#: in the thousands, docs/performance.md).
+EIGH_MIN_PENALTIES = 10
+
+
+class SpectralPath:
+    """(G + mu I)^-1 rhs for any number of shifts mu > 0 from one eigendecomposition of the
+    symmetric positive semidefinite G (docs/theory.md §4.4): G = V diag(w) V^T once
+    (n^3 work, 2 n^2 doubles), then V diag(1 / (w + mu)) V^T rhs per shift (2 n^2 k work).
+    Eigenvalues below 0 (rounding of a singular G) are set to 0, so every mu > 0 is solvable,
+    also where a Cholesky factorisation of G + mu I would break down.
+
+    Parameters
+    ----------
+    G : ndarray, shape (n, n)
+        Destroyed when ``overwrite``.
+    rhs : ndarray, shape (n,) or (n, k)
+
+    Examples
+    --------
+    >>> G = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> path = SpectralPath(G, np.array([1.0, 0.0]))
+    >>> bool(np.allclose(path.solve(0.5), np.linalg.solve(G + 0.5 * np.eye(2), [1.0, 0.0])))
+    True
+    """
+
+    def __init__(self, G: np.ndarray, rhs: np.ndarray, *, overwrite: bool = False):
+        from scipy.linalg import eigh
+        if overwrite and G.flags.c_contiguous and not G.flags.f_contiguous:
+            G = G.T  # the same symmetric buffer, column-major: LAPACK works in it, no copy
+        with _safe_blas(G.shape[0]):
+            w, self.V = eigh(G, overwrite_a=overwrite, check_finite=False, driver="evr")
+        self.w = np.maximum(w, 0.0)
+        self.c = self.V.T @ rhs
+
+    @property
+    def largest(self) -> float:
+        """The largest eigenvalue of G."""
+        return float(self.w[-1])
+
+    def solve(self, mu: float) -> np.ndarray:
+        """(G + mu I)^-1 rhs."""
+        scale = 1.0 / (self.w + mu)
+        return self.V @ (self.c * (scale if self.c.ndim == 1 else scale[:, None]))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ import numpy as np
 
 from theorycheck.maths.exponents import fit_row
 from theorycheck.maths.gaussian import sample_inputs
-from theorycheck.maths.kernel_methods import fit_kernel_ridge
+from theorycheck.errors import SpecError
+from theorycheck.maths.kernel_methods import (LAMBDAS, SPECTRAL, GramPool, fit_kernel_ridge,
+                                               gram_memory_bytes)
 from theorycheck.maths.metrics import relative_mse
 from theorycheck.papers.bfc.ntk import KERNELS, make_kernel
 from theorycheck.runs.kinds import register_run_kind, setting
@@ -50,6 +52,12 @@ class KernelTask:
     delta: float = 0.25
     steps: int = 1500             # network: steps per stage
     n_test: int = 4000
+    ridge_grid: str = "fixed"     # "fixed": LAMBDAS; "spectral": down to the interpolation regime
+
+
+#: ``KernelTask.ridge_grid``: the fixed grid of :data:`theorycheck.maths.kernel_methods.LAMBDAS`
+#: or :func:`theorycheck.maths.kernel_methods.spectral_lambdas` (one eigendecomposition).
+RIDGE_GRIDS = ("fixed", "spectral")
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,16 @@ class KernelCell:
     ridge: float | None = None
 
 
+def _config(task: KernelTask):
+    from theorycheck.papers.bfc.training import train_config
+    return train_config(mode="e2e", d=task.d, L=task.L, k_target=task.k_target, delta=task.delta,
+                        target_seed=task.seed, seed=task.seed, N=task.n, n_test=task.n_test,
+                        steps=task.steps, eval_points=2)
+
+
 def _data(task: KernelTask):
-    from theorycheck.papers.bfc.training import make_target, train_config
-    cfg = train_config(mode="e2e", d=task.d, L=task.L, k_target=task.k_target, delta=task.delta,
-                       target_seed=task.seed, seed=task.seed, N=task.n, n_test=task.n_test,
-                       steps=task.steps, eval_points=2)
+    from theorycheck.papers.bfc.training import make_target
+    cfg = _config(task)
     target = make_target(cfg)
     Xte = sample_inputs(cfg.n_test, cfg.d, np.random.default_rng([cfg.target_seed, cfg.seed, 0x7E57]),
                         target.spec.dist)
@@ -75,28 +88,99 @@ def _data(task: KernelTask):
 
 def run_kernel_task(task: KernelTask) -> KernelCell:
     """Fit one learner on one (d, L, N, seed) draw and measure its relative test error."""
-    check_choice("learner", task.learner, LEARNERS)
+    return run_kernel_curve((task,))[0]
+
+
+#: Kernels whose Gram matrix depends on the inputs only (not on the cell's generator), so
+#: that one matrix serves every N of a curve.
+POOLED = ("poly", "gaussian")
+
+
+def curve_key(task: KernelTask) -> tuple:
+    """Cells with the same key differ only in N: they share the data and the Gram matrix."""
+    return (task.learner, task.L, task.d, task.seed) + tuple(
+        v for k, v in sorted(asdict(task).items()) if k not in ("learner", "L", "d", "seed", "n"))
+
+
+def run_kernel_curve(tasks: Sequence[KernelTask]) -> list[KernelCell]:
+    """The cells of one learning curve (tasks equal but for N), in the given order.
+
+    The data of the largest N is drawn once (the pool of N inputs is nested: the first n of
+    them are the pool for n) and, for the kernels of :data:`POOLED`, the Gram matrices of the
+    pool and of the test set are computed once and sliced per N
+    (:class:`theorycheck.maths.kernel_methods.GramPool`). Each cell keeps its own
+    validation split and generator, so every cell equals :func:`run_kernel_task`'s per-cell
+    computation to rounding (tests/test_kernel_curves.py). The network is trained per cell.
+    """
+    tasks = list(tasks)
+    if len({curve_key(t) for t in tasks}) != 1:
+        raise SpecError("run_kernel_curve takes the cells of one curve (equal but for n); group "
+                        "them with curve_key")
+    check_choice("learner", tasks[0].learner, LEARNERS)
+    check_choice("ridge_grid", tasks[0].ridge_grid, RIDGE_GRIDS)
+    if tasks[0].learner == "network":
+        return [_network_cell(t) for t in tasks]
     t0 = time.perf_counter()
-    if task.learner == "network":
-        from theorycheck.papers.bfc.training import train
-        cfg, *_ = _data(task)
-        res = train(cfg)
-        return KernelCell(task, float(res.summary["final_rel_loss"]), time.perf_counter() - t0)
-    cfg, target, X, y, Xte, yte, top = _data(task)
-    rng = np.random.default_rng([task.seed, task.d, task.n, LEARNERS.index(task.learner)])
-    learner = None
-    if task.learner == "ntk":
-        from theorycheck.papers.bfc.training import make_learner
-        learner = make_learner(cfg, target)
-    spec = make_kernel(task.learner, task.d, q=task.q or 2 ** task.L, bandwidth=task.bandwidth,
-                       m=task.m, rng=rng, learner=learner)
-    fit = fit_kernel_ridge(spec, X, y, rng)
-    return KernelCell(task, relative_mse(fit(Xte), yte, top), time.perf_counter() - t0, fit.lam)
+    big = max(tasks, key=lambda t: t.n)
+    cfg, target, X, y, Xte, yte, top = _data(big)
+    pool = GramPool(X, Xte) if big.learner in POOLED and len(tasks) > 1 else None
+    shared = time.perf_counter() - t0
+    cells = []
+    for task in tasks:
+        t1 = time.perf_counter()
+        n = task.n
+        rng = np.random.default_rng([task.seed, task.d, n, LEARNERS.index(task.learner)])
+        learner = None
+        if task.learner == "ntk":
+            from theorycheck.papers.bfc.training import make_learner
+            learner = make_learner(_config(task), target)
+        spec = make_kernel(task.learner, task.d, q=task.q or 2 ** task.L, bandwidth=task.bandwidth,
+                           m=task.m, rng=rng, learner=learner)
+        fit = fit_kernel_ridge(spec, X[:n], y[:n], rng, pool=pool,
+                               lambdas=SPECTRAL if task.ridge_grid == "spectral" else LAMBDAS)
+        pred = pool.predict(fit) if pool is not None else fit(Xte)
+        seconds = time.perf_counter() - t1 + (shared if task is big else 0.0)
+        cells.append(KernelCell(task, relative_mse(pred, yte, top), seconds, fit.lam))
+    return cells
+
+
+def curve_memory_bytes(n: int, n_test: int = 4000, *, spectral: bool = False) -> int:
+    """Peak bytes of one kernel curve whose largest sample is n: the pooled Gram matrices
+    (n^2 and n_test n doubles, :class:`~theorycheck.maths.kernel_methods.GramPool`) and the
+    largest cell's solve (:func:`~theorycheck.maths.kernel_methods.gram_memory_bytes`).
+
+    Examples
+    --------
+    >>> curve_memory_bytes(1000, 100) - gram_memory_bytes(1000) == 8 * (1000 ** 2 + 100 * 1000)
+    True
+    """
+    return gram_memory_bytes(n, spectral=spectral) + 8 * (n * n + n_test * n)
+
+
+def _network_cell(task: KernelTask) -> KernelCell:
+    from theorycheck.papers.bfc.training import train
+    t0 = time.perf_counter()
+    cfg, *_ = _data(task)
+    res = train(cfg)
+    return KernelCell(task, float(res.summary["final_rel_loss"]), time.perf_counter() - t0)
+
+
+def curve_cost(tasks: Sequence[KernelTask]) -> float:
+    """A rough relative cost of a curve (for scheduling the longest first): cubic in N for
+    the kernels' solves, steps times stages for the network."""
+    t = tasks[0]
+    if t.learner == "network":
+        return sum(1e-3 * t.steps * t.L * (1.0 + t.n / 4096) for t in tasks)
+    return sum((t.n / 1000.0) ** 3 + t.n / 1000.0 for t in tasks)
 
 
 def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, Ls: Sequence[int] = (2,),
                  learners: Sequence[str] = ("poly", "network"), map: Callable = map, **options):
-    """Every (learner, L, d, N, seed) cell through ``map``; returns the cells.
+    """Every (learner, L, d, N, seed) cell; returns the cells in the order (L, learner, d, N,
+    seed).
+
+    The cells are run as curves (:func:`run_kernel_curve`, one per (learner, L, d, seed)),
+    the costliest first, through ``map``.
 
     Parameters
     ----------
@@ -107,9 +191,10 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
     learners : sequence of str
         ``poly``, ``gaussian``, ``ntk``, ``rf``, ``network``.
     map : callable
-        A ``map`` to run the cells with.
+        A ``map`` to run the curves with (builtin map, or
+        :func:`theorycheck.runs.pool.process_map`'s).
     **options
-        Fields of the cell task (``m``, ``steps``, ``n_test``, ``delta``, ...).
+        Fields of the cell task (``m``, ``steps``, ``n_test``, ``delta``, ``ridge_grid``, ...).
 
     Returns
     -------
@@ -122,7 +207,18 @@ def kernel_study(ds: Iterable[int], ns: Iterable[int], seeds: Iterable[int], *, 
         check_choice("learner", name, LEARNERS)
     tasks = [KernelTask(l, d, n, s, L=L, **options) for L in Ls for l in learners for d in ds
              for n in ns for s in seeds]
-    return list(map(run_kernel_task, tasks))
+    groups: dict = {}
+    for t in tasks:
+        groups.setdefault(curve_key(t), []).append(t)
+    curves = list(groups.values())
+    if any(c[0].learner == "network" for c in curves):  # cells train independently: spread them
+        curves = [c for c in curves if c[0].learner != "network"] + [
+            [t] for c in curves if c[0].learner == "network" for t in c]
+    curves.sort(key=curve_cost, reverse=True)
+    done = {}
+    for curve, cells in zip(curves, map(run_kernel_curve, curves)):
+        done.update({id(t): c for t, c in zip(curve, cells)})
+    return [done[id(t)] for t in tasks]
 
 
 def scaling_rows(cells: Sequence[KernelCell], eps: float) -> dict:
@@ -216,21 +312,52 @@ KERNEL_FIT = register_run_kind("kernel-fit", run_kernel_fit, config=KernelFitCon
 
 
 # ------------------------------------------------------------------ degree carried by the error
-def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
-                 n: int = 20000) -> tuple[int, tuple]:
-    """The degree a learner must capture to reach relative error ``eps``: the largest q with
-    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (docs/theory.md §1.3 energy by
-    degree, Monte Carlo; the span lemma then asks N of order D_q). Returns (q, energies)."""
-    from theorycheck.papers.bfc.symbolic import mc_energy_table
+#: Largest Hermite basis (C(d + 2^L, 2^L) functions) fitted by least squares for exact
+#: energies; beyond it the energies are Monte Carlo estimates with standard errors.
+EXACT_MAX_BASIS = 5000
+
+
+def target_energies(d: int, L: int, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
+                    n: int = 20000) -> tuple[np.ndarray, np.ndarray, str]:
+    """Energy of G* by Hermite degree q = 0..2^L relative to the top-term energy
+    alpha_L^2 Var(Sum G*_L), with standard errors and the method (docs/theory.md §1.3).
+
+    ``"exact"``: least squares of G* and its top term on the orthonormal Hermite basis of
+    degree <= 2^L (:func:`theorycheck.maths.hermite.lstsq_energy_by_degree`; both are
+    polynomials of that degree, so the fit is exact and the standard errors are 0) when the
+    basis has at most :data:`EXACT_MAX_BASIS` functions; ``"mc"``: the Monte Carlo
+    estimator on n samples otherwise (its standard errors; the top-term energy is taken as
+    exact, its relative error being far smaller than the high-degree energies').
+    """
+    import math
+
     from theorycheck.papers.bfc.training import make_target, train_config
     cfg = train_config(d=d, L=L, k_target=k_target, delta=delta, target_seed=seed)
     target = make_target(cfg)
-    table = mc_energy_table(target, n, np.random.default_rng([seed, d, 0xE6]))
-    E = np.array([float(e) for e in table.total])
+    rng = np.random.default_rng([seed, d, 0xE6])
+    if math.comb(d + 2 ** L, 2 ** L) <= EXACT_MAX_BASIS:
+        from theorycheck.maths.hermite import lstsq_energy_by_degree
+        fit = lstsq_energy_by_degree(lambda X: np.stack([target(X), target.layer_terms(X)[L]], 1),
+                                     d, 2 ** L, rng)
+        top = float(np.sum(fit.energy[1:, 1]))
+        return fit.energy[:, 0] / top, np.zeros(2 ** L + 1), "exact"
+    from theorycheck.papers.bfc.symbolic import mc_energy_table
+    table = mc_energy_table(target, n, rng)
     top = float(sum(float(e) for e in table.by_layer[L][1:]))
+    return (np.array([float(e) for e in table.total]) / top,
+            np.array([float(e) for e in table.stderr]) / top, "mc")
+
+
+def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2, delta: float = 0.25,
+                 n: int = 20000) -> tuple[int, tuple]:
+    """The degree a learner must capture to reach relative error ``eps``: the largest q with
+    sum_{q' >= q} energy_{q'}(G*) > eps * (alpha_L^2 Var Sum G*_L) (energies of
+    :func:`target_energies`: exact where the Hermite basis fits, Monte Carlo otherwise; the
+    span lemma then asks N of order D_q). Returns (q, energies relative to the top term)."""
+    E, _, _ = target_energies(d, L, seed=seed, k_target=k_target, delta=delta, n=n)
     tail = np.cumsum(E[::-1])[::-1]
-    qs = [q for q in range(1, len(E)) if tail[q] > eps * top]
-    return (max(qs) if qs else 0), tuple(E / top)
+    qs = [q for q in range(1, len(E)) if tail[q] > eps]
+    return (max(qs) if qs else 0), tuple(E)
 
 
 def cells_from_store(path) -> list[KernelCell]:
@@ -257,5 +384,5 @@ def cells_from_store(path) -> list[KernelCell]:
 def cells_from_records(records) -> list[KernelCell]:
     """Inverse of :func:`cells_to_records` (cells saved as JSON by ``theorycheck kernel scaling``)."""
     names = [f for f in KernelTask.__dataclass_fields__]
-    return [KernelCell(KernelTask(**{k: r[k] for k in names}), float(r["rel_mse"]), float(r["seconds"]),
+    return [KernelCell(KernelTask(**{k: r[k] for k in names if k in r}), float(r["rel_mse"]), float(r["seconds"]),
                        r.get("ridge")) for r in records]

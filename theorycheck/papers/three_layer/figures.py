@@ -6,7 +6,7 @@ backend owns, and returns the Figure; ``theorycheck three-layer`` saves them."""
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy import stats
@@ -25,36 +25,51 @@ def _log_x(ax, ticks) -> None:
 
 
 def ladder_data(d: int, n1s: Sequence[int], n2: int, seeds: Sequence[int], *,
-                sigma1s=("abs", "relu"), m1: int = 2048, m2: int = 128, dist: str = "sphere"):
-    """{sigma1: (corr array (seeds, n1s), loss array)} from :func:`n1_ladder`."""
+                sigma1s=("abs", "relu"), m1: int = 2048, m2: int = 128, dist: str = "sphere",
+                map: Callable = map):
+    """{sigma1: (corr array (seeds, n1s), loss array)} from :func:`n1_ladder`; each
+    (sigma1, seed) ladder is an independent task run through ``map`` (builtin map, or
+    :func:`theorycheck.runs.pool.process_map`'s), with the same results either way."""
+    tasks = [(d, tuple(n1s), n2, s, s1, m1, m2, dist) for s1 in sigma1s for s in seeds]
+    runs = dict(zip([(t[4], t[3]) for t in tasks], map(_ladder_task, tasks)))
     out = {}
     for s1 in sigma1s:
-        cfg = ThreeLayerConfig(m1=m1, m2=m2, sigma1=s1)
-        corr, loss = [], []
-        for s in seeds:
-            rng = np.random.default_rng([s, d])
-            runs = n1_ladder(quadratic_target(d, seed=rng, dist=dist), n1s, n2, rng, config=cfg)
-            corr.append([r.corr for r in runs])
-            loss.append([r.rel_mse for r in runs])
+        corr = [[r[0] for r in runs[(s1, s)]] for s in seeds]
+        loss = [[r[1] for r in runs[(s1, s)]] for s in seeds]
         out[s1] = (np.array(corr), np.array(loss))
     return out
 
 
+def _ladder_task(task) -> list[tuple[float, float]]:
+    d, n1s, n2, s, s1, m1, m2, dist = task
+    rng = np.random.default_rng([s, d])
+    runs = n1_ladder(quadratic_target(d, seed=rng, dist=dist), list(n1s), n2, rng,
+                     config=ThreeLayerConfig(m1=m1, m2=m2, sigma1=s1))
+    return [(r.corr, r.rel_mse) for r in runs]
+
+
 def matched_n_data(d: int, ns: Sequence[int], seeds: Sequence[int], *,
                    baselines=("poly_krr", "relu_rf", "two_layer_gd"), m1: int = 4096,
-                   m2: int = 128, frac1: float = 0.8, dist: str = "sphere"):
-    """{learner: loss array (seeds, ns)} at matched total sample size n."""
-    out = {k: np.empty((len(seeds), len(ns))) for k in ("three_layer",) + tuple(baselines)}
-    cfg = ThreeLayerConfig(m1=m1, m2=m2)
-    for i, s in enumerate(seeds):
-        target = quadratic_target(d, seed=np.random.default_rng([s, d]), dist=dist)
-        for j, n in enumerate(ns):
-            rng = np.random.default_rng([s, d, n])
-            n1, n2 = split_budget(n, frac1)
-            out["three_layer"][i, j] = run_three_layer(target, n1, n2, rng, config=cfg).rel_mse
-            for b in baselines:
-                opts = {"m": 128, "steps": 400} if b == "two_layer_gd" else {}
-                out[b][i, j] = run_baseline(b, target, n, rng, **opts)
+                   m2: int = 128, frac1: float = 0.8, dist: str = "sphere", map: Callable = map):
+    """{learner: loss array (seeds, ns)} at matched total sample size n; each (seed, n) is an
+    independent task (the three-layer learner, then each baseline, on one generator) run
+    through ``map``."""
+    tasks = [(d, s, n, tuple(baselines), m1, m2, frac1, dist) for s in seeds for n in ns]
+    res = dict(zip([(t[1], t[2]) for t in tasks], map(_matched_task, tasks)))
+    names = ("three_layer",) + tuple(baselines)
+    return {k: np.array([[res[(s, n)][k] for n in ns] for s in seeds]) for k in names}
+
+
+def _matched_task(task) -> dict:
+    d, s, n, baselines, m1, m2, frac1, dist = task
+    target = quadratic_target(d, seed=np.random.default_rng([s, d]), dist=dist)
+    rng = np.random.default_rng([s, d, n])
+    n1, n2 = split_budget(n, frac1)
+    out = {"three_layer": run_three_layer(target, n1, n2, rng,
+                                          config=ThreeLayerConfig(m1=m1, m2=m2)).rel_mse}
+    for b in baselines:
+        opts = {"m": 128, "steps": 400} if b == "two_layer_gd" else {}
+        out[b] = run_baseline(b, target, n, rng, **opts)
     return out
 
 
