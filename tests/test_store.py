@@ -357,3 +357,19 @@ def test_results_cli_lists_filters_exports_and_rejects_non_store(tmp_path, capsy
     assert main(["results", "--store", str(bogus)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "is not a theorycheck store" in err
+
+
+def test_finished_runs_reads_done_runs_of_one_kind_and_names_the_grid_when_missing(tmp_path):
+    from theorycheck.errors import SpecError
+    from theorycheck.runs.kinds import run_once
+    from theorycheck.runs.store import Store, finished_runs
+
+    db = tmp_path / "r.sqlite"
+    with pytest.raises(SpecError, match="run 'theorycheck sweep g.toml --store"):
+        finished_runs(db, "tests.sweep_kinds:WALK", grid="g.toml")
+    run_once("tests.sweep_kinds:WALK", {"steps": 2}, 0, db)
+    with Store(db) as st:
+        st.ensure([("tests.sweep_kinds:WALK", {"steps": 3}, 1)])   # queued, never run
+    rows = finished_runs(db, "tests.sweep_kinds:WALK", grid="g.toml")
+    assert [(r["seed"], r["status"]) for r in rows] == [(0, "done")]
+    assert finished_runs(db, "kernel-fit", grid="g.toml") == []

@@ -662,6 +662,36 @@ class Store:
         return self._query("PRAGMA integrity_check")[0][0] == "ok"
 
 
+def finished_runs(path, kind: str, *, grid: str) -> list[dict]:
+    """The finished runs of ``kind`` in the store at ``path``, for a study's report.
+
+    Parameters
+    ----------
+    path : str or Path
+        The results store.
+    kind : str
+        The run kind.
+    grid : str
+        The grid file whose sweep records such runs; the error for a missing store names it.
+
+    Returns
+    -------
+    list of dict
+        :meth:`Store.runs` rows with status ``done``.
+
+    Raises
+    ------
+    SpecError
+        When no store exists at ``path``.
+    """
+    from theorycheck.errors import SpecError
+    if not Path(path).is_file():
+        raise SpecError(f"store {path} does not exist; run 'theorycheck sweep {grid} --store {path}' "
+                        f"first")
+    with Store(path, create=False) as st:
+        return st.runs(kind=kind, status="done")
+
+
 class StoredRun(dict):
     """One run of a :class:`Store`: a plain ``dict`` (``hash``, ``kind``, ``seed``,
     ``status``, ``config``, ``summary``, ``checkpoint``, times...) with a short repr.

@@ -193,15 +193,8 @@ def records_from_store(path, *, mode: str = "e2e", loss: str = "squared",
     -------
     list of dict
     """
-    from pathlib import Path
-
-    from theorycheck.errors import SpecError
-    from theorycheck.runs.store import Store
-    if not Path(path).is_file():
-        raise SpecError(f"store {path} does not exist; run 'theorycheck sweep "
-                        f"examples/depth_study.toml --store {path}' first")
-    with Store(path, create=False) as st:
-        runs = st.runs(kind="bfc-depth", status="done")
+    from theorycheck.runs.store import finished_runs
+    runs = finished_runs(path, "bfc-depth", grid="examples/depth_study.toml")
     out = []
     for r in runs:
         c, s = r["config"], r["summary"]

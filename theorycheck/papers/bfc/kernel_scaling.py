@@ -362,14 +362,8 @@ def error_degree(d: int, L: int, eps: float, *, seed: int = 0, k_target: int = 2
 
 def cells_from_store(path) -> list[KernelCell]:
     """The finished ``kernel-fit`` runs of a results store (``theorycheck sweep``) as cells."""
-    from pathlib import Path
-    from theorycheck.errors import SpecError
-    from theorycheck.runs.store import Store
-    if not Path(path).is_file():
-        raise SpecError(f"store {path} does not exist; run 'theorycheck sweep examples/kernel_scaling.toml "
-                        f"--store {path}' first")
-    with Store(path, create=False) as st:
-        runs = st.runs(kind="kernel-fit", status="done")
+    from theorycheck.runs.store import finished_runs
+    runs = finished_runs(path, "kernel-fit", grid="examples/kernel_scaling.toml")
     cells = []
     for r in runs:
         c = r["config"]
