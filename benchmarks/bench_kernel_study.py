@@ -21,17 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _cpu() -> float:
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+from bench_sweep import cpu_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -61,9 +57,9 @@ def main() -> None:
     rows, results = [], {}
 
     def timed(name, fn):
-        w0, c0 = time.perf_counter(), _cpu()
+        w0, c0 = time.perf_counter(), cpu_seconds()
         out = fn()
-        rows.append((name, time.perf_counter() - w0, _cpu() - c0))
+        rows.append((name, time.perf_counter() - w0, cpu_seconds() - c0))
         print(f"{name}: {rows[-1][1]:.1f} s wall, {rows[-1][2]:.1f} s CPU, load {os.getloadavg()}",
               flush=True)
         results[name] = [c.rel_mse for c in out]

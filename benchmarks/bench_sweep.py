@@ -50,6 +50,13 @@ def _spin(q, secs: float) -> None:
     q.put((time.process_time() - c) / (time.perf_counter() - t))
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its finished children so far."""
+    import resource
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
 def cpu_available(n_procs: int, secs: float = 1.0) -> list[float]:
     """CPU share each of ``n_procs`` busy-looping processes gets right now (1.0 = a free core)."""
     import multiprocessing as mp

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -23,10 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _cpu() -> float:
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+from bench_sweep import cpu_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -53,9 +49,9 @@ def main() -> None:
     rows, out = [], {}
 
     def timed(part, mode, fn):
-        w0, c0 = time.perf_counter(), _cpu()
+        w0, c0 = time.perf_counter(), cpu_seconds()
         out[(part, mode)] = fn()
-        rows.append((part, mode, time.perf_counter() - w0, _cpu() - c0))
+        rows.append((part, mode, time.perf_counter() - w0, cpu_seconds() - c0))
         print(f"{part} {mode}: {rows[-1][2]:.1f} s wall, {rows[-1][3]:.1f} s CPU, load "
               f"{os.getloadavg()}", flush=True)
 
