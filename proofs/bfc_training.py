@@ -33,6 +33,8 @@ SETTINGS = {"quick": QUICK, "full": FULL, "reference": REFERENCE}
 FROZEN_TOP = (3,)
 SEEDS = {"quick": [{"scale": "quick", "seed": s} for s in range(3)],
          "full": [{"scale": "full", "seed": s} for s in range(3)]}
+#: The cache of end-to-end runs that the fit, gap and correction claims share (:func:`run_summary`).
+RUNS = "bfc.training.runs"
 
 
 @functools.lru_cache(maxsize=64)
@@ -50,7 +52,7 @@ def run_summary(scale: str, seed: int, mode: str, freeze: tuple = (), L: int | N
 
 @claim(id="bfc.training.e2e_fits", tag="A", ref="docs/theory.md §1.1.1, §1.5", paper=PAPER,
        statement="progressive end-to-end training reaches test loss < 0.1 x the top term's energy",
-       instances=SEEDS, freeze=())
+       instances=SEEDS, freeze=(), shares=RUNS)
 def e2e_fits(inst, *, freeze):
     s = run_summary(inst["scale"], inst["seed"], "e2e", tuple(freeze))
     return Measurement(s["final_rel_loss"], FIT, "<=", label="e2e loss / top-term energy",
@@ -60,7 +62,7 @@ def e2e_fits(inst, *, freeze):
 @claim(id="bfc.training.layerwise_gap", tag="R", ref="docs/theory.md §1.1.4, §1.5", paper=PAPER,
        statement="""layerwise training with the same budget stays above 0.1 x the top term's energy
                  (gap to end-to-end reported)""",
-       instances=SEEDS, mode="layerwise")
+       instances=SEEDS, mode="layerwise", shares=RUNS)
 def layerwise_gap(inst, *, mode):
     lw = run_summary(inst["scale"], inst["seed"], mode)
     e2e = run_summary(inst["scale"], inst["seed"], "e2e")
@@ -72,7 +74,7 @@ def layerwise_gap(inst, *, mode):
        statement="""end-to-end training cuts layer 2's feature error >= 2x after stage 2, and >= 2x
                  more than the control that trains on with layer 3 frozen at its initial values
                  (same seed, same stage 2): e2e ratio <= 0.5 and <= control ratio / 2""",
-       instances=SEEDS, e2e_mode="e2e", e2e_freeze=(), factor=2.0, corrected=0.5)
+       instances=SEEDS, e2e_mode="e2e", e2e_freeze=(), factor=2.0, corrected=0.5, shares=RUNS)
 def backward_correction(inst, *, e2e_mode, e2e_freeze, factor: float, corrected: float):
     """Backward feature correction (docs/theory.md §1.1.2, §1.6.3): once layer 3 trains on
     top of layer 2, the top layer's loss moves layer 2 towards S*_2.

@@ -127,6 +127,8 @@ CLASS_SEEDS = {"quick": [{"scale": "quick", "seed": s} for s in range(3)],
 CLASS_FIT = 0.008
 #: Layerwise error over end-to-end error that the gap claim requires on every seed.
 CLASS_GAP = 1.5
+#: The cache the classification claims share (:func:`class_summary`'s runs).
+CLASS_RUNS = "bfc.classification.runs"
 
 
 @functools.lru_cache(maxsize=32)
@@ -139,7 +141,7 @@ def class_summary(scale: str, seed: int, mode: str) -> dict:
 @claim(id="bfc.classification.e2e_fits", tag="A", ref="docs/theory.md §1.1.1, §1.4.4, §1.5", paper=PAPER,
        statement="""binary classification of sign(G* - median) with the logistic loss: progressive
                  end-to-end training reaches test classification error <= 0.008""",
-       instances=CLASS_SEEDS, mode="e2e", threshold=CLASS_FIT)
+       instances=CLASS_SEEDS, mode="e2e", threshold=CLASS_FIT, shares=CLASS_RUNS)
 def class_e2e_fits(inst, *, mode: str, threshold: float):
     s = class_summary(inst["scale"], inst["seed"], mode)
     return Measurement(s["final_class_err"], threshold, "<=", label="e2e test classification error",
@@ -152,7 +154,7 @@ def class_e2e_fits(inst, *, mode: str, threshold: float):
        statement="""binary classification of sign(G* - median): layerwise training with the same
                  budget errs on the test set at least 1.5 times as often as end-to-end training,
                  on every seed""",
-       instances=CLASS_SEEDS, mode="layerwise", factor=CLASS_GAP)
+       instances=CLASS_SEEDS, mode="layerwise", factor=CLASS_GAP, shares=CLASS_RUNS)
 def class_layerwise_gap(inst, *, mode: str, factor: float):
     """Fails when layerwise training classifies about as well as end-to-end training, i.e. when
     training the layers together buys nothing for classification at this budget."""

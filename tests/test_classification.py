@@ -50,6 +50,20 @@ def test_shifted_loss_gradient_matches_finite_differences(loss):
     assert l0 == pytest.approx(l1, rel=1e-14) and np.allclose(g0, g1, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("n", [8, 33, 256])
+@pytest.mark.parametrize("loss", Lr.LOSSES)
+def test_shifted_loss_fused_path_agrees_with_the_blas_path(loss, n):
+    """From 8 samples the shifted loss runs in the fused kernel; the BLAS path is the reference."""
+    P, X, y = _instance(loss, seed=n, n=n)
+    c = -0.41
+    loss_f, g_f, dc_f = Lr.loss_grad_shift(P, X, y, c)
+    box = {}
+    loss_b, g_b = Lr._blas_loss_grad(P, np.ascontiguousarray(X), y, None, shift=c, out=box)
+    assert loss_f == pytest.approx(loss_b, rel=1e-13)
+    np.testing.assert_allclose(g_f, g_b, rtol=1e-11, atol=1e-14)
+    assert dc_f == pytest.approx(-float(box["g"].sum()), rel=1e-12, abs=1e-15)
+
+
 def test_logistic_derivative_against_sympy():
     sp = pytest.importorskip("sympy")
     P, X, y = _instance("logistic", seed=3)

@@ -3,6 +3,7 @@ same report as one process (timings aside), and an interrupted run still reports
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -241,3 +242,61 @@ def test_a_worker_that_dies_makes_its_claim_an_error(tmp_path, capsys):
 def test_jobs_is_validated(capsys):
     assert main(["check", "-c", "gaussian.moments.*", "-j", "0"]) == 2
     assert "--jobs=" in capsys.readouterr().err
+
+
+#: claims that share a per-process cache: each records the process that computed its run
+SHARED = '''
+import os
+from theorycheck import claim, Measurement, grid
+
+RUNS = {}
+
+def run(seed):
+    if seed not in RUNS:
+        RUNS[seed] = os.getpid()
+    return RUNS[seed]
+
+@claim(id="s.first", statement="x", paper="me", tag="M", ref="-",
+       instances=grid(seed=[0, 1, 2, 3]), shares="s.runs")
+def first(inst):
+    return Measurement(0.5, 1.0, label="first", detail={"pid": run(inst["seed"]), "me": os.getpid()})
+
+@claim(id="s.second", statement="x", paper="me", tag="M", ref="-",
+       instances=grid(seed=[0, 1, 2, 3]), shares="s.runs")
+def second(inst):
+    assert run(inst["seed"]) == os.getpid(), "the shared run was computed in another process"
+    return Measurement(0.5, 1.0, label="second")
+
+@claim(id="s.alone", statement="x", paper="me", tag="M", ref="-", instances=grid(seed=[0, 1, 2, 3]))
+def alone(inst):
+    return Measurement(0.5, 1.0, label="alone")
+'''
+
+
+def test_claims_sharing_a_cache_run_in_one_worker_in_their_order(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / f"shared_{tmp_path.name.replace('-', '_')}.py").write_text(SHARED)
+    from theorycheck.claims.discovery import discover
+    claims = discover(folder)
+    ids = [c.id for c in claims]
+    tasks = plan(claims, "quick", jobs=2, previous={i: 10.0 for i in ids})
+    bundle = [t for t in tasks if t.also]
+    assert len(bundle) == 1 and [claims[i].id for i in bundle[0].members] == ["s.first", "s.second"]
+    assert bundle[0].indices is None and bundle[0].estimate == 20.0
+    assert not any(t.claim in bundle[0].members for t in tasks if t is not bundle[0])
+    assert "s.first + s.second" in bundle[0].label(claims)
+    # one process: the bundle is not formed (every claim shares the one process anyway)
+    assert not any(t.also for t in plan(claims, "quick", jobs=1))
+    results = run_claims(claims, jobs=2, source=folder, previous={i: 10.0 for i in ids})
+    assert [r.verdict for r in results] == ["holds"] * 3, [r.traceback for r in results]
+    # without a shared name no bundle is formed
+    loose = [dataclasses.replace(c, shares=None) for c in claims]
+    assert plan(loose, "quick", jobs=2, previous={i: 10.0 for i in ids})[0].also == ()
+
+
+def test_a_bad_shares_name_is_refused():
+    from theorycheck.errors import ClaimError
+    with pytest.raises(ClaimError, match="shares=.*non-empty string"):
+        claim(id="x.y", statement="s", paper="p", tag="M", ref="-", instances=[{}], shares="")(
+            lambda inst: Measurement(0.0, 1.0))

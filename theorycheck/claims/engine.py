@@ -345,6 +345,11 @@ class Claim:
         Keyword arguments passed to ``measure`` (constants a broken variant overrides).
     optimise : int, mapping, bool or None
         The optimiser phase's budget (see above).
+    shares : str or None
+        Name of a per-process cache (e.g. memoised training runs) that this claim reuses
+        with the other claims naming it. ``check -j N`` runs such claims one after another
+        in one worker, in their order, so that each run is computed once
+        (:mod:`theorycheck.claims.parallel`); the verdicts do not depend on it.
     """
 
     id: str
@@ -358,6 +363,7 @@ class Claim:
     z: float = 4.0
     knobs: Mapping[str, Any] = field(default_factory=dict)
     optimise: Mapping[str, int] | int | bool | None = None
+    shares: str | None = None
 
     def __post_init__(self):
         check_claim_fields(id=self.id, statement=self.statement, paper=self.paper, tag=self.tag,
@@ -370,6 +376,9 @@ class Claim:
                              f"keyword knobs")
         if not self.id or any(c.isspace() for c in self.id):
             raise ClaimError(f"claim id={self.id!r} is invalid; use a dotted name without spaces")
+        if self.shares is not None and (not isinstance(self.shares, str) or not self.shares.strip()):
+            raise ClaimError(f"claim {self.id}: shares={short_repr(self.shares)} is invalid; pass "
+                             f"the name of the cache it shares (a non-empty string) or None")
         if self.tag not in TAGS:
             raise ClaimError(f"claim {self.id}: tag={self.tag!r} is invalid; use one of A, R, M "
                              f"(docs/theory.md §0.1's tags)")
@@ -536,7 +545,7 @@ def check_claim_fields(*, id, statement, paper, tag, ref, instances, z=4.0) -> N
 
 def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances: Any,
           max_examples: Mapping[str, int] | int | None = None, z: float = 4.0,
-          optimise: Mapping[str, int] | int | bool | None = None,
+          optimise: Mapping[str, int] | int | bool | None = None, shares: str | None = None,
           **knobs) -> Callable[[Callable], Claim]:
     """Decorator turning ``measure(instance, [rng], **knobs)`` into a :class:`Claim`.
 
@@ -559,6 +568,9 @@ def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances:
         Band half-width in standard errors for Monte Carlo measurements (docs/theory.md §0.2).
     optimise : int, mapping, bool or None
         The optimiser phase's budget, or False.
+    shares : str or None
+        Name of a per-process cache of runs this claim reuses with other claims (see
+        :class:`Claim`).
     **knobs
         Constants passed to ``measure`` as keyword arguments (overridden by :meth:`Claim.variant`).
 
@@ -580,7 +592,7 @@ def claim(*, id: str, statement: str, paper: str, tag: str, ref: str, instances:
                              f"callable; decorate a function measure(instance, ...)")
         return Claim(id=id, statement=statement, paper=paper, tag=tag, ref=ref, measure=fn,
                      instances=instances, z=z, knobs=knobs, max_examples=max_examples,
-                     optimise=optimise)
+                     optimise=optimise, shares=shares)
     return wrap
 
 

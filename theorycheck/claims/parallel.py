@@ -14,6 +14,9 @@ What runs where
   :class:`~theorycheck.claims.engine.ClaimResult`, equal to the one a single process
   computes (verdict, counts, worst instance, counterexample, warnings; only ``seconds``,
   the sum of the parts' times, differs).
+* Claims that name the same ``shares`` cache (:class:`~theorycheck.claims.engine.Claim`)
+  form one task and run whole, in their order, in one worker: the runs they share are
+  computed once, as with ``-j 1``.
 * Tasks are started longest first, by the claim's ``seconds`` in the previous report of the
   same scale (:func:`previous_seconds`); claims without one start first, in their order.
 
@@ -115,9 +118,15 @@ class Task:
     parts: int                         # parts of this claim
     indices: tuple[int, ...] | None    # grid instances of this part; None: the whole claim
     estimate: float                    # seconds expected; inf when unknown
+    also: tuple[int, ...] = ()         # claims run after ``claim`` in the same worker (shares)
+
+    @property
+    def members(self) -> tuple[int, ...]:
+        """The claims whose results this task gives."""
+        return (self.claim,) + self.also
 
     def label(self, claims: Sequence[Claim]) -> str:
-        cid = claims[self.claim].id
+        cid = " + ".join(claims[i].id for i in self.members)
         return cid if self.parts == 1 else f"{cid} [{self.part + 1}/{self.parts}]"
 
 
@@ -142,13 +151,24 @@ def plan(claims: Sequence[Claim], scale: str, *, jobs: int, max_examples: int | 
         A grid claim of n instances and expected time T is cut into
         ``min(n, ceil(T / max(total / (3 jobs), 2 s)))`` parts (``min(n, jobs)`` when T is
         unknown); part k holds instances k, k + parts, k + 2 parts, ... so that the parts of a
-        grid listed small-to-large cost about the same.
+        grid listed small-to-large cost about the same. Claims naming the same ``shares``
+        cache are one task, never split, expected to cost the sum of their times.
     """
     previous = dict(previous or {})
     known = [previous[c.id] for c in claims if c.id in previous]
     target = max(sum(known) / (PARTS_PER_JOB * max(jobs, 1)), MIN_PART_SECONDS)
     tasks: list[Task] = []
+    groups: dict[str, list[int]] = {}
     for i, c in enumerate(claims):
+        if c.shares is not None and jobs > 1:
+            groups.setdefault(c.shares, []).append(i)
+    for members in groups.values():
+        est = sum(previous.get(claims[i].id, math.inf) for i in members)
+        tasks.append(Task(members[0], 0, 1, None, est, tuple(members[1:])))
+    grouped = {i for members in groups.values() for i in members}
+    for i, c in enumerate(claims):
+        if i in grouped:
+            continue
         est = previous.get(c.id, math.inf)
         n = grid_size(c, scale, max_examples) if jobs > 1 else None
         if not n or n < 2:
@@ -162,7 +182,7 @@ def plan(claims: Sequence[Claim], scale: str, *, jobs: int, max_examples: int | 
             idx = tuple(range(k, n, parts))
             tasks.append(Task(i, k, parts, idx, est * len(idx) / n))
     # longest first; unknown (inf) first of all, each group in the claims' order
-    return sorted(tasks, key=lambda t: -t.estimate)
+    return sorted(tasks, key=lambda t: (-t.estimate, t.claim))
 
 
 class CheckInterrupted(KeyboardInterrupt):
@@ -342,9 +362,13 @@ def _portable(obj):
         return _Repr(_full_repr(obj))
 
 
-def _work(source, claim_id: str, scale: str, seed: int, max_examples, database, optimise,
+def _work(source, claim_id, scale: str, seed: int, max_examples, database, optimise,
           indices):
-    """One task in a worker: a ClaimResult (whole claim) or a GridPart."""
+    """One task in a worker: a ClaimResult (whole claim), a list of them (a tuple of claim
+    ids sharing a cache, run in order) or a GridPart."""
+    if isinstance(claim_id, tuple):
+        return [_work(source, one, scale, seed, max_examples, database, optimise, None)
+                for one in claim_id]
     c = _worker_claim(source, claim_id)
     if indices is None:
         res = run_claim(c, scale=scale, seed=seed, max_examples=max_examples, database=database,
@@ -408,8 +432,8 @@ class _Pool:
                     self.pending.popleft()
                     token = self.tokens
                     self.tokens += 1
-                    c = self.claims[t.claim]
-                    fut = ex.submit(_work, self.source, c.id, self.scale, self.seed,
+                    ids = tuple(self.claims[i].id for i in t.members)
+                    fut = ex.submit(_work, self.source, ids if t.also else ids[0], self.scale, self.seed,
                                     self.max_examples, self.database, self.optimise, t.indices)
                     running[fut] = (t, token)
                     self.progress.started(token, t.label(self.claims))
@@ -427,8 +451,8 @@ class _Pool:
                         continue
                     except Exception as exc:  # the task itself could not run
                         tb = "".join(traceback.format_exception(exc))
-                        self._give(t.claim, _crash_result(self.claims[t.claim], self.scale,
-                                                          self.seed, tb))
+                        for i in t.members:
+                            self._give(i, _crash_result(self.claims[i], self.scale, self.seed, tb))
                         continue
                     self._collect(t, out)
                 if broken:
@@ -456,13 +480,18 @@ class _Pool:
             tb = (f"BrokenProcessPool: the worker process measuring {t.label(self.claims)} died "
                   f"twice ({exc or 'the process pool broke'}); it may have run out of memory "
                   f"or crashed in native code; run it alone with -j 1 to see more")
-            self._give(t.claim, _crash_result(self.claims[t.claim], self.scale, self.seed, tb))
+            for i in t.members:
+                self._give(i, _crash_result(self.claims[i], self.scale, self.seed, tb))
             return
         self.solo.add(t)
         self.pending.appendleft(t)
 
     def _collect(self, t: Task, out) -> None:
         if t.claim in self.closed:
+            return
+        if t.also:
+            for i, res in zip(t.members, out):
+                self._give(i, res)
             return
         if t.indices is None:
             self._give(t.claim, out)

@@ -81,13 +81,51 @@ def adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-12) -> Optimiser:
     def update(grads: np.ndarray, state: OptState, scale) -> tuple[np.ndarray, OptState]:
         m, v = state.moments
         t = state.count + 1
+        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+        if _fits_kernel(grads, m, v, scale):
+            out = np.empty_like(grads)
+            arr = isinstance(scale, np.ndarray)
+            _adam_kernel(grads, m, v, scale if arr else grads[:0], 0.0 if arr else float(scale),
+                         arr, b1, c1, b2, c2, bc1, bc2, eps, out)
+            return out, OptState(t, (m, v))
         m *= b1
         m += c1 * grads
         v *= b2
         v += c2 * grads * grads
-        return scale * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps), OptState(t, (m, v))
+        return scale * (m / bc1) / (np.sqrt(v / bc2) + eps), OptState(t, (m, v))
 
     return Optimiser("adam", init, update)
+
+
+def _fits_kernel(grads, m, v, scale) -> bool:
+    """Whether :func:`_adam_kernel` applies: 1-d contiguous float64 arrays of one length and a
+    scale that is a number or such an array (anything else takes the NumPy expression)."""
+    arrays = (grads, m, v) + ((scale,) if isinstance(scale, np.ndarray) else ())
+    n = grads.shape[0] if isinstance(grads, np.ndarray) and grads.ndim == 1 else -1
+    return n >= 0 and all(isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == (n,)
+                          and a.flags.c_contiguous for a in arrays) and (
+        isinstance(scale, np.ndarray) or isinstance(scale, (float, int)))
+
+
+def _adam_kernel(*args):
+    """Adam's moment update and step in one pass (:func:`_adam_pass`), compiled on first use
+    so that importing this module never loads numba."""
+    global _adam_kernel
+    from numba import njit
+    _adam_kernel = njit(cache=True)(_adam_pass)
+    return _adam_kernel(*args)
+
+
+def _adam_pass(g, m, v, scale_arr, scale, per_entry, b1, c1, b2, c2, bc1, bc2, eps, out):
+    """The NumPy expression of :func:`adam`'s update, entry by entry, in the same order of
+    operations (so the same bits: no fastmath, no contraction into fused multiply-adds)."""
+    for i in range(g.shape[0]):
+        mi = m[i] * b1 + c1 * g[i]
+        vi = v[i] * b2 + c2 * g[i] * g[i]
+        m[i] = mi
+        v[i] = vi
+        s = scale_arr[i] if per_entry else scale
+        out[i] = s * (mi / bc1) / (math.sqrt(vi / bc2) + eps)
 
 
 def sgd() -> Optimiser:

@@ -684,10 +684,11 @@ def _fused_plan(params: LearnerParams, n: int) -> tuple:
     return args
 
 
-def _run_fused(params: LearnerParams, X, y, grad, mode: int, lr: float, wd: float):
+def _run_fused(params: LearnerParams, X, y, grad, mode: int, lr: float, wd: float,
+               shift: float = 0.0):
     head, (frozen, ptot), work = _fused_plan(params, X.shape[0])
     f = np.empty(X.shape[0])
-    loss = _fk.step_blas(params.theta, grad, X, y, *head, mode, lr, wd, frozen, ptot, f, work)
+    loss = _fk.step_blas(params.theta, grad, X, y, *head, mode, lr, wd, shift, frozen, ptot, f, work)
     return loss, f
 
 
@@ -850,6 +851,16 @@ def loss_and_grad(params: LearnerParams, X, y, *, lambda_tie: float = 0.0, lambd
     return loss, grad
 
 
+def _trainer_loss_grad(params: LearnerParams, X: np.ndarray, y: np.ndarray, lambda_tie: float,
+                       lambda_wd: float, shift: float | None = None):
+    """:func:`loss_and_grad` (``shift`` None) or :func:`loss_grad_shift` for the trainer's own
+    batches: the same numbers, without validating arguments the trainer drew and checked once
+    (at small batches the checks cost as much as the step)."""
+    if shift is None:
+        return _loss_grad(params, X, y, lambda_tie, lambda_wd, "auto")[1:]
+    return _loss_grad_shift(params, X, y, shift, lambda_tie, lambda_wd)
+
+
 def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True, ws=None):
     """(data loss, total loss, gradient); ``with_wd=False`` leaves weight decay out of both
     (sgd_step applies it inside the update kernel); ``ws``: BLAS-path workspace."""
@@ -867,7 +878,6 @@ def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True, ws=None)
     if not math.isfinite(loss):
         _raise_nonfinite(params, X, y, loss)
     data_loss = float(loss)
-    mask = params.trainable_mask()
     if lambda_wd and with_wd:
         loss += lambda_wd * weight_decay_penalty(params)
         for l in range(2, params.spec.L + 1):
@@ -877,7 +887,7 @@ def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True, ws=None)
     if lambda_tie:
         t, tg = tie_penalty(params, with_grad=True)
         loss += lambda_tie * t
-        grad += lambda_tie * tg * mask
+        grad += lambda_tie * tg * params.trainable_mask()
     return data_loss, float(loss), grad
 
 
@@ -886,12 +896,24 @@ def loss_grad_shift(params: LearnerParams, X, y, shift: float, *, lambda_tie: fl
     """(loss, grad, dshift) of the loss of the shifted output F(x) - ``shift``: the loss of
     :func:`loss_and_grad` with a scalar output offset c = ``shift`` (the threshold a
     classifier sign(F - c) needs, since F >= 0; docs/theory.md §1.4.4), its gradient with
-    respect to ``theta`` and its derivative with respect to c. BLAS path."""
+    respect to ``theta`` and its derivative with respect to c."""
     X, y = _check_batch(params, X, y)
     lambda_tie, lambda_wd = _check_reg(lambda_tie, lambda_wd)
-    shift = check_real("shift", shift)
-    box = {}
-    loss, grad = _blas_loss_grad(params, X, y, None, shift=shift, out=box)
+    return _loss_grad_shift(params, X, y, check_real("shift", shift), lambda_tie, lambda_wd)
+
+
+def _loss_grad_shift(params: LearnerParams, X: np.ndarray, y: np.ndarray, shift: float,
+                     lambda_tie: float, lambda_wd: float):
+    if _pick_path("auto", X.shape[0]) == "fused":
+        grad = np.empty_like(params.theta)
+        loss, f = _run_fused(params, X, y, grad, 0, 0.0, 0.0, shift)
+        g = np.empty(X.shape[0])
+        if math.isfinite(loss):
+            _k.loss_and_dloss(f - shift if shift else f, y, LOSSES.index(params.spec.loss), g)
+        box = {"g": g}
+    else:
+        box = {}
+        loss, grad = _blas_loss_grad(params, X, y, None, shift=shift, out=box)
     if not math.isfinite(loss):
         _raise_nonfinite(params, X, y, loss)
     if lambda_wd or lambda_tie:     # the regularisers do not depend on the shift

@@ -2,7 +2,9 @@
 
 Same arguments, layout (``lay``, ``cols``, ``lifted``; see
 :mod:`theorycheck.papers.bfc.learner_numba`), modes (0 loss and gradient, 1 SGD update,
-2 forward) and return value as the loop kernel ``step``, plus a workspace ``work`` of
+2 forward) and return value as the loop kernel ``step``, plus the loss's output offset
+``shift`` (the loss is that of F - shift, docs/theory.md §1.4.4; 0 for regression; ``out_f``
+receives F itself) and a workspace ``work`` of
 :func:`work_size` entries (theta's dtype) that the caller keeps between steps (fresh
 large temporaries cost a page fault per 4 KiB). One call makes every matrix product
 through BLAS (:func:`theorycheck.papers.bfc.learner_blas.mm`) on views of the workspace
@@ -93,7 +95,7 @@ def _take(work, at, size):
 
 @njit(cache=True, fastmath=FAST)
 def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-              mode, lr, wd, frozen, ptot, out_f, work):
+              mode, lr, wd, shift, frozen, ptot, out_f, work):
     n, d = X.shape
     nl = lay.shape[0]
     last = nl - 1
@@ -171,6 +173,9 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         out_f[s] = f[s]
     if mode == 2:
         return 0.0
+    if shift != 0.0:        # the loss of F - shift (a classifier's threshold); out_f keeps F
+        for s in range(n):
+            f[s] -= shift
     g = np.empty(n)
     loss = _loss_and_dloss(f, y, loss_kind, g)
     if not math.isfinite(loss):

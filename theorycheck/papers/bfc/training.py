@@ -38,7 +38,7 @@ from theorycheck.papers.bfc.diagnostics import correction_ratio, feature_error_l
 from theorycheck.errors import NumericalError, SpecError
 from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.papers.bfc.learner import (LearnerParams, forward, init_learner, learner_spec, learner_spec_for,
-                                            loss_and_grad, loss_grad_shift)
+                                            _check_reg, _trainer_loss_grad)
 from theorycheck.maths.optim import SCHEDULES, OptState, apply_updates, optimiser, step_size
 from theorycheck.papers.bfc.target import BFCTarget, build_target, target_spec
 from theorycheck.runs.config import check_config, setting
@@ -409,6 +409,7 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
         end_of_stage = {int(k): v for k, v in resume.get("end_of_stage", {}).items()}
 
     running, n_running = 0.0, 0
+    tie, wd = _check_reg(cfg.lambda_tie, cfg.lambda_wd)
     for si in range(start_stage, len(plan)):
         l, n_steps, lr0 = plan[si]
         Q = _stage_params(P, cfg, l)
@@ -419,22 +420,21 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
             mask = np.append(mask, 1.0)
             vec[:-1] = P.theta
         it0 = start_it if si == start_stage else 0
+        lrs = [step_size(lr0, it, n_steps, cfg.schedule) for it in range(n_steps)]
         if opt_state is None or it0 == 0:
             opt_state = opt.init(vec)
         for it in range(it0, n_steps):
             X, y = _batch(rng, cfg, target, pool, label)
             try:
                 if logistic:
-                    loss, g, dc = loss_grad_shift(Q, X, y, vec[-1], lambda_tie=cfg.lambda_tie,
-                                                  lambda_wd=cfg.lambda_wd)
+                    loss, g, dc = _trainer_loss_grad(Q, X, y, tie, wd, shift=float(vec[-1]))
                     g = np.append(g, dc)
                 else:
-                    loss, g = loss_and_grad(Q, X, y, lambda_tie=cfg.lambda_tie, lambda_wd=cfg.lambda_wd)
+                    loss, g = _trainer_loss_grad(Q, X, y, tie, wd)
             except NumericalError as exc:
                 raise NumericalError(f"training diverged at stage {l}, step {it + 1} ({exc}); the "
                                      f"last good checkpoint is kept: lower lr[{si}]={lr0}") from None
-            lr = step_size(lr0, it, n_steps, cfg.schedule)
-            updates, opt_state = opt.update(g, opt_state, lr * mask)
+            updates, opt_state = opt.update(g, opt_state, lrs[it] * mask)
             apply_updates(vec, updates)
             if logistic:
                 P.theta[:] = vec[:-1]
