@@ -81,3 +81,60 @@ def test_least_squares_energies_equal_the_exact_hermite_energies():
     low = lstsq_energy_by_degree(lambda X: f(X.T), 3, 3, np.random.default_rng(7))
     assert low.residual[0] > 1e-3       # a degree-4 function is not in the degree-3 basis
     assert math.comb(3 + 4, 4) * 2 == got.n
+
+
+# ------------------------------------------------------------------ one Cholesky per penalty
+def test_cholesky_path_solves_like_the_spectral_path_in_both_precisions():
+    """n = 2100 >= MIXED_MIN_N: the large shifts go through float32 + refinement, the small
+    ones through float64; both agree with the eigendecomposition, and so does the top
+    eigenvalue (Lanczos against eigh)."""
+    from theorycheck.maths.ridge import MIXED_MIN_N, CholeskyPath, _cond_bound, _mixed_ok
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((2100, 4))
+    G, y = km.poly_kernel(X, X, 3), rng.standard_normal(2100)
+    assert G.shape[0] >= MIXED_MIN_N
+    path, ref = CholeskyPath(G, y), SpectralPath(G.copy(), y, overwrite=True)
+    trace = float(np.trace(G))
+    shifts = [trace * 10.0 ** -k for k in (1, 3, 7, 9)]
+    assert [_mixed_ok(2100, _cond_bound(trace, mu)) for mu in shifts] == [True, True, False, False]
+    for mu in shifts:  # normwise, to rounding amplified by the condition number (trace + mu) / mu
+        x, want = path.solve(mu), ref.solve(mu)
+        bound = 100 * np.finfo(float).eps * (trace + mu) / mu
+        assert np.linalg.norm(x - want) <= bound * np.linalg.norm(want)
+    assert path.largest == pytest.approx(ref.largest, rel=1e-12)
+    assert path.fallback is None
+
+
+def test_cholesky_path_falls_back_to_one_eigendecomposition_below_its_reach():
+    from theorycheck.maths.ridge import CholeskyPath
+    X = np.random.default_rng(9).standard_normal((40, 2))
+    K = km.poly_kernel(X, X, 2)          # rank 6: K + 1e-30 I is singular in float64
+    path = CholeskyPath(K.copy(), X[:, 0])
+    path.solve(1.0)
+    assert path.fallback is None
+    tiny = path.solve(1e-30)
+    assert path.fallback is not None and np.all(np.isfinite(tiny))
+    np.testing.assert_allclose(path.solve(1.0), SpectralPath(K.copy(), X[:, 0]).solve(1.0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("d, ns", [(4, (448, 560, 640, 1024)), (5, (1280,))])
+def test_cholesky_solver_chooses_the_ridge_and_error_of_the_eigendecomposition(d, ns):
+    """The L = 3 polynomial kernel (degree 8, C(d + 8, 8) = 495 / 1287 functions) on both
+    sides of its cliff, through the dual (N = 448, 560, 640, 1280) and the feature space
+    (N = 1024): the same spectral grid, the same chosen penalty, the same validation losses
+    and test error to rounding."""
+    from theorycheck.papers.bfc.kernel_scaling import KernelTask, run_kernel_curve
+    cells = {s: run_kernel_curve([KernelTask("poly", d, n, 0, L=3, ridge_grid="spectral", n_test=1000,
+                                             ridge_solver=s) for n in ns]) for s in ("eigh", "cholesky")}
+    for a, b in zip(cells["eigh"], cells["cholesky"]):
+        assert a.ridge == b.ridge
+        assert b.rel_mse == pytest.approx(a.rel_mse, rel=1e-4, abs=1e-9)
+    assert max(c.rel_mse for c in cells["eigh"]) > 0.01 or d == 5
+
+
+def test_unknown_path_solver_is_refused_in_one_line():
+    from theorycheck.errors import SpecError
+    X = np.random.default_rng(10).standard_normal((20, 2))
+    with pytest.raises(SpecError, match="path_solver"):
+        km.fit_kernel_ridge(km.make_kernel("gaussian", 2), X, X[:, 0], np.random.default_rng(0),
+                            lambdas=km.SPECTRAL, path_solver="qr")

@@ -33,8 +33,8 @@ import numpy as np
 
 from theorycheck.errors import SpecError
 from theorycheck.errors import NumericalError
-from theorycheck.maths.ridge import (EIGH_MIN_PENALTIES, LAM_SCALES, MIXED_MIN_N, SpectralPath,
-                                     kernel_ridge_solve, split_indices)
+from theorycheck.maths.ridge import (EIGH_MIN_PENALTIES, LAM_SCALES, MIXED_MIN_N, PATH_SOLVERS,
+                                     CholeskyPath, SpectralPath, kernel_ridge_solve, split_indices)
 from theorycheck.validation import check_array, check_choice, check_int, check_real
 
 KERNELS = ("poly", "gaussian", "rf")
@@ -516,7 +516,8 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
                      lambdas: Sequence[float] = LAMBDAS, val_frac: float = 0.2,
                      loss: Callable[[np.ndarray, np.ndarray], float] = mean_squared_error,
                      lam_scale: str = "mean_diag", memory_budget: int | None = None,
-                     block: int = 2048, pool: "GramPool | None" = None) -> KernelFit:
+                     block: int = 2048, pool: "GramPool | None" = None,
+                     path_solver: str = "eigh") -> KernelFit:
     """Kernel ridge regression with the penalty (and kernel) chosen on a validation split.
 
     Every (kernel, penalty) candidate is fitted on the training rows of one split (one
@@ -562,6 +563,13 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
         Gram matrices and features of a larger sample whose first n rows are ``X``
         (:class:`GramPool`): blocks are read from it instead of recomputed, so a learning
         curve over nested sample sizes computes them once.
+    path_solver : {"eigh", "cholesky"}
+        How a path of penalties (the spectral grid, or a grid of at least
+        :data:`~theorycheck.maths.ridge.EIGH_MIN_PENALTIES`) is solved: one eigendecomposition
+        (:class:`~theorycheck.maths.ridge.SpectralPath`) or one Cholesky factorisation per
+        penalty (:class:`~theorycheck.maths.ridge.CholeskyPath`, the grid's floor from the
+        Lanczos top eigenvalue), the same penalties and solutions to rounding and cheaper
+        for a dozen penalties at n in the thousands (docs/kernels.md, "The d = 8 cliff").
 
     Returns
     -------
@@ -596,6 +604,7 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
     lambdas = [SPECTRAL_TOP] if spectral else [check_real("ridge", lam, positive=True)
                                                 for lam in lambdas]
     check_choice("lam_scale", lam_scale, LAM_SCALES)
+    check_choice("path_solver", path_solver, PATH_SOLVERS)
     if not lambdas:
         raise SpecError("lambdas=[] is invalid: empty; pass at least one positive penalty")
     val_frac = check_real("val_frac", val_frac, positive=True, max_value=0.9)
@@ -631,7 +640,7 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
                 Ktr = K(s, tr)
                 Kva = K(s, va, tr)
                 scale = _penalty_scale(np.diag(Ktr), lam_scale)
-                path, lams = _path(Ktr, Y[tr], scale, lambdas, spectral)
+                path, lams = _path(Ktr, Y[tr], scale, lambdas, spectral, path_solver)
                 for lam in lams:
                     a = (path.solve(len(tr) * lam * scale) if path is not None else
                          kernel_ridge_solve(Ktr, Y[tr], lam, lam_scale=lam_scale))
@@ -643,7 +652,7 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
             Ftr, Fva = F(s, feats, tr), F(s, feats, va)
             G, rhs = Ftr.T @ Ftr, Ftr.T @ Y[tr]
             scale = _penalty_scale(_kernel_diag(s, X[tr], Ftr), lam_scale)
-            path, lams = _path(G, rhs, scale, lambdas, spectral)
+            path, lams = _path(G, rhs, scale, lambdas, spectral, path_solver)
             losses += [loss(Fva @ (path.solve(len(tr) * lam * scale) if path is not None else
                                    _primal_solve(G, rhs, len(tr) * lam * scale, lam)), Y[va])
                        for lam in lams]
@@ -673,13 +682,15 @@ def fit_kernel_ridge(spec: KernelSpec | Sequence[KernelSpec], X, Y, rng: np.rand
                      weights=w, features=feats)
 
 
-def _path(G: np.ndarray, rhs: np.ndarray, scale: float, lambdas, spectral: bool):
-    """(SpectralPath or None, penalties): one eigendecomposition for the spectral grid or a
-    grid of at least :data:`EIGH_MIN_PENALTIES` penalties, else None (a Cholesky per
-    penalty). G is the training Gram or the features' Gram (the same nonzero spectrum)."""
+def _path(G: np.ndarray, rhs: np.ndarray, scale: float, lambdas, spectral: bool,
+          solver: str = "eigh"):
+    """(path or None, penalties): for the spectral grid or a grid of at least
+    :data:`EIGH_MIN_PENALTIES` penalties, one eigendecomposition (``solver="eigh"``) or a
+    :class:`CholeskyPath`; else None (a Cholesky per penalty). G is the training Gram or the
+    features' Gram (the same nonzero spectrum)."""
     if not spectral and len(lambdas) < EIGH_MIN_PENALTIES:
         return None, list(lambdas)
-    path = SpectralPath(G, rhs, overwrite=True)
+    path = (SpectralPath if solver == "eigh" else CholeskyPath)(G, rhs, overwrite=True)
     if not spectral:
         return path, list(lambdas)
     return path, list(spectral_lambdas(path.largest, scale))
