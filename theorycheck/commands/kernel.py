@@ -45,6 +45,15 @@ def add_parser(sub) -> None:
                    help="scaling: kernel ridge penalties: fixed (1e-8 .. 1e-2, default) or spectral "
                         "(decades down to the Gram spectrum's rounding floor, one eigendecomposition "
                         "per fit: reaches the interpolation regime)")
+    p.add_argument("--ridge-solver", default="eigh", choices=("eigh", "cholesky"),
+                   help="scaling, spectral grid: one eigendecomposition per fit (eigh, default) or "
+                        "one Cholesky factorisation per penalty (cholesky: the same penalties and "
+                        "fits to rounding, cheaper for training sets in the thousands)")
+    p.add_argument("--bracket-ds", default=None,
+                   help="scaling/figure: also fit the poly kernel's exponent with these d added where "
+                        "they are not measured, each seed's N_required bracketed between the "
+                        "every-kernel bound and the interpolation size C(d + 2^L, 2^L) / 0.8 "
+                        "(comma-separated, e.g. 10)")
     p.add_argument("--eps", default="0.5", help="scaling/figure: relative test error threshold(s), "
                                                  "comma-separated (default 0.5)")
     add_jobs_argument(p, help="scaling: worker processes, one BLAS thread each (default: the cores "
@@ -112,7 +121,7 @@ def _scaling(args) -> int:
                      others="--jobs")  # the largest curves, before any cell runs
     t0 = time.perf_counter()
     opts = dict(Ls=Ls, learners=learners, steps=check_int("steps", args.steps, min_value=1),
-                ridge_grid=args.ridge_grid)
+                ridge_grid=args.ridge_grid, ridge_solver=args.ridge_solver)
     if args.from_store is not None:
         from theorycheck.papers.bfc.kernel_scaling import cells_from_store
         cells = cells_from_store(store_path(args.from_store or None))
@@ -123,7 +132,7 @@ def _scaling(args) -> int:
     from theorycheck.atomic import atomic_write_text
     out = Path(args.json)
     atomic_write_text(out, json.dumps({"eps": epss[0], "cells": cells_to_records(cells)}, indent=1))
-    _tables(cells, epss)
+    _tables(cells, epss, args.bracket_ds)
     print(f"{len(cells)} cells in {time.perf_counter() - t0:.0f} s; cells written to {out}")
     return 0
 
@@ -132,10 +141,14 @@ def _eps(text) -> list[float]:
     return real_list("eps", text)
 
 
-def _tables(cells, epss) -> None:
-    from theorycheck.papers.bfc.kernel_scaling import error_degree, format_scaling_table, scaling_rows
+def _tables(cells, epss, bracket_ds=None) -> None:
+    from theorycheck.papers.bfc.kernel_scaling import (bracketed_rows, error_degree, format_bracketed_table,
+                                                       format_scaling_table, scaling_rows)
+    brackets = int_list("--bracket-ds", bracket_ds, min_value=2) if bracket_ds else []
     for eps in epss:
         print(format_scaling_table(scaling_rows(cells, eps), eps))
+        if brackets and any(c.task.learner == "poly" for c in cells):
+            print("\n" + format_bracketed_table(bracketed_rows(cells, eps, brackets), eps))
         ds = sorted({c.task.d for c in cells})
         qs = {L: error_degree(ds[len(ds) // 2], L, eps, n=20000)[0] for L in sorted({c.task.L for c in cells})}
         print(f"degree carried by the remaining error q* (energies by degree at d={ds[len(ds) // 2]}: "
@@ -169,7 +182,7 @@ def _figure(args) -> int:
     except (KeyError, TypeError, ValueError) as exc:
         raise SpecError(f"--json {args.json!r} holds cells of another layout ({type(exc).__name__}: "
                         f"{exc}); write them again with 'theorycheck kernel scaling'") from None
-    _tables(cells, _eps(args.eps))
+    _tables(cells, _eps(args.eps), args.bracket_ds)
     from theorycheck.atomic import save_figure
     ds = None if args.ds is None else int_list("ds", args.ds)
     path = save_figure(scaling_figure(data, ds=ds), args.out, dpi=150)

@@ -172,3 +172,124 @@ def seed_interval(per_seed: Sequence[float]) -> tuple[float, float, float]:
         return m, m, m
     ci = stats.ttest_1samp(per_seed, 0.0).confidence_interval(0.95)
     return m, float(ci.low), float(ci.high)
+
+
+@dataclass
+class BracketedRow:
+    """An exponent fitted where some N_required are known only to lie in a bracket
+    [lo, hi] (:func:`fit_row_bracketed`): the range of the mean exponent and the union of the
+    95 % intervals over every choice of the bracketed values.
+
+    Attributes
+    ----------
+    learner : str
+    mean_lo, mean_hi : float
+        Least and largest mean exponent over the brackets.
+    lo, hi : float
+        Least lower end and largest upper end of the t-interval over the brackets.
+    seeds_fitted : int
+        Seeds with a fit (at least two finite or bracketed points).
+    censored : int
+        (seed, d) with neither a crossing nor a bracket.
+    n_required : dict
+        ``n_required[seed][d]``: the measured crossing, or the bracket (lo, hi).
+    corners : int
+        Choices of the bracketed values evaluated (every corner of the box).
+    """
+
+    learner: str
+    mean_lo: float
+    mean_hi: float
+    lo: float
+    hi: float
+    seeds_fitted: int
+    censored: int
+    n_required: dict = field(default_factory=dict)
+    corners: int = 0
+
+
+#: Most bracketed (seed, d) points :func:`fit_row_bracketed` takes (2^k corners are fitted).
+MAX_BRACKETED = 12
+
+
+def fit_row_bracketed(learner: str, ds: Sequence[int], seeds: Sequence[int],
+                      curves: Mapping[tuple[int, int], tuple[Sequence[int], Sequence[float]]],
+                      eps: float, brackets: Mapping[tuple[int, int], tuple[float, float]], *,
+                      joint: bool = True) -> BracketedRow:
+    """:func:`fit_row` where some N_required(d) are bracketed instead of measured.
+
+    Rule [R]: a (d, seed) whose curve gives no crossing (censored, or no curve) but has a
+    bracket ``brackets[(d, seed)] = (lo, hi)`` (lo <= N_required <= hi, e.g. a proved lower
+    bound and a proved upper bound) enters the fit with values in [lo, hi]; the row reports
+    the range of the mean exponent and the union of the 95 % t-intervals over them:
+
+    * ``joint=True``: every bracketed point at the same relative position in its bracket,
+      log N = (1 - t) log lo + t log hi for one t in [0, 1] (the bracket is one unknown
+      shared by the seeds, not a seed-to-seed difference);
+    * ``joint=False``: every point anywhere in its bracket, independently.
+
+    Each seed's slope is linear in every log N_required, so the mean is extreme, and the
+    interval's ends mean -+ t_{0.975} sd / sqrt(s) (concave and convex in the slopes) are
+    extreme, at corners of the set of choices: t = 0 and t = 1 (joint), or every corner of
+    the box of brackets (at most 2^:data:`MAX_BRACKETED`). A measured crossing takes
+    precedence over a bracket.
+
+    Parameters
+    ----------
+    learner, ds, seeds, curves, eps
+        As for :func:`fit_row`.
+    brackets : mapping
+        ``{(d, seed): (lo, hi)}`` with 0 < lo <= hi.
+    joint : bool
+        One position shared by the brackets (default), or each anywhere in its own.
+
+    Returns
+    -------
+    BracketedRow
+
+    Examples
+    --------
+    N_required = d^2 measured at d = 2, 4; at d = 8 only known to lie in [8, 512]:
+
+    >>> ns = [1, 10, 100, 1000]
+    >>> curves = {(d, s): (ns, [math.log(d ** 2 / n) for n in ns]) for d in (2, 4) for s in (0, 1)}
+    >>> b = {(8, s): (8.0, 512.0) for s in (0, 1)}
+    >>> r = fit_row_bracketed("toy", [2, 4, 8], [0, 1], curves, 0.0, b)
+    >>> round(r.mean_lo, 6), round(r.mean_hi, 6), r.corners
+    (0.5, 3.5, 2)
+    >>> fit_row_bracketed("toy", [2, 4, 8], [0, 1], curves, 0.0, b, joint=False).corners
+    4
+    """
+    from itertools import product
+
+    measured = {}
+    for s in seeds:
+        for d in ds:
+            c = curves.get((d, s))
+            measured[(d, s)] = required_n(*c, eps) if c is not None and len(c[0]) else math.nan
+    free = []
+    for key, (lo, hi) in brackets.items():
+        if not (0 < lo <= hi and math.isfinite(hi)):
+            raise ValueError(f"bracket {key}={lo, hi} is invalid; pass 0 < lo <= hi < inf")
+        if key[0] in ds and key[1] in seeds and not math.isfinite(measured[key]):
+            free.append(key)
+    if not joint and len(free) > MAX_BRACKETED:
+        raise ValueError(f"{len(free)} bracketed points is more than MAX_BRACKETED="
+                         f"{MAX_BRACKETED}; measure some of them")
+    n_req = {s: {d: (tuple(brackets[(d, s)]) if (d, s) in free else measured[(d, s)]) for d in ds}
+             for s in seeds}
+    censored = sum(1 for k, v in measured.items() if not math.isfinite(v) and k not in free)
+    means, los, his, fitted = [], [], [], 0
+    corners = [(0,) * len(free), (1,) * len(free)] if joint else list(product(*[(0, 1)] * len(free)))
+    for corner in (corners[:1] if not free else corners):
+        chosen = dict(measured)
+        chosen.update({k: brackets[k][side] for k, side in zip(free, corner)})
+        per_seed = [e for e in (fit_exponent(ds, [chosen[(d, s)] for d in ds]) for s in seeds)
+                    if np.isfinite(e)]
+        m, lo, hi = seed_interval(per_seed)
+        fitted = len(per_seed)
+        means.append(m)
+        los.append(lo)
+        his.append(hi)
+    return BracketedRow(learner, float(np.min(means)), float(np.max(means)), float(np.min(los)),
+                        float(np.max(his)), fitted, censored, n_req, len(corners) if free else 1)

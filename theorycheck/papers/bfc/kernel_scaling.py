@@ -53,11 +53,14 @@ class KernelTask:
     steps: int = 1500             # network: steps per stage
     n_test: int = 4000
     ridge_grid: str = "fixed"     # "fixed": LAMBDAS; "spectral": down to the interpolation regime
+    ridge_solver: str = "eigh"    # a spectral path: one eigendecomposition, or "cholesky" per penalty
 
 
 #: ``KernelTask.ridge_grid``: the fixed grid of :data:`theorycheck.maths.kernel_methods.LAMBDAS`
 #: or :func:`theorycheck.maths.kernel_methods.spectral_lambdas` (one eigendecomposition).
 RIDGE_GRIDS = ("fixed", "spectral")
+#: ``KernelTask.ridge_solver``: :data:`theorycheck.maths.ridge.PATH_SOLVERS`.
+RIDGE_SOLVERS = ("eigh", "cholesky")
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ def run_kernel_curve(tasks: Sequence[KernelTask]) -> list[KernelCell]:
                         "them with curve_key")
     check_choice("learner", tasks[0].learner, LEARNERS)
     check_choice("ridge_grid", tasks[0].ridge_grid, RIDGE_GRIDS)
+    check_choice("ridge_solver", tasks[0].ridge_solver, RIDGE_SOLVERS)
     if tasks[0].learner == "network":
         return [_network_cell(t) for t in tasks]
     t0 = time.perf_counter()
@@ -137,7 +141,8 @@ def run_kernel_curve(tasks: Sequence[KernelTask]) -> list[KernelCell]:
         spec = make_kernel(task.learner, task.d, q=task.q or 2 ** task.L, bandwidth=task.bandwidth,
                            m=task.m, rng=rng, learner=learner)
         fit = fit_kernel_ridge(spec, X[:n], y[:n], rng, pool=pool,
-                               lambdas=SPECTRAL if task.ridge_grid == "spectral" else LAMBDAS)
+                               lambdas=SPECTRAL if task.ridge_grid == "spectral" else LAMBDAS,
+                               path_solver=task.ridge_solver)
         pred = pool.predict(fit) if pool is not None else fit(Xte)
         seconds = time.perf_counter() - t1 + (shared if task is big else 0.0)
         cells.append(KernelCell(task, relative_mse(pred, yte, top), seconds, fit.lam))
@@ -283,6 +288,12 @@ class KernelFitConfig:
     delta: float = setting(0.25, positive=True, help="information gap")
     steps: int = setting(1500, min_value=1, help="network: steps per stage")
     n_test: int = setting(4000, min_value=100, help="test samples")
+    ridge_grid: str = setting("fixed", choices=RIDGE_GRIDS,
+                              help="kernel ridge penalties: fixed, or spectral (down to the "
+                                   "interpolation regime)")
+    ridge_solver: str = setting("eigh", choices=RIDGE_SOLVERS,
+                                help="spectral grid: one eigendecomposition, or a Cholesky "
+                                     "factorisation per penalty")
 
     def budget(self) -> None:
         """Budgets before the run is recorded (:mod:`theorycheck.budget`): a kernel's Gram
@@ -301,7 +312,8 @@ def run_kernel_fit(config: KernelFitConfig, seed: int, recorder) -> dict:
     """Run kind ``kernel-fit``: one cell of the scaling study."""
     c = config
     task = KernelTask(c.learner, c.d, c.N, seed, L=c.L, q=c.q or None, bandwidth=c.bandwidth,
-                      m=c.m, k_target=c.k_target, delta=c.delta, steps=c.steps, n_test=c.n_test)
+                      m=c.m, k_target=c.k_target, delta=c.delta, steps=c.steps, n_test=c.n_test,
+                      ridge_grid=c.ridge_grid, ridge_solver=c.ridge_solver)
     cell = run_kernel_task(task)
     return {"rel_mse": cell.rel_mse, "seconds": round(cell.seconds, 3), "ridge": cell.ridge}
 
@@ -369,7 +381,9 @@ def cells_from_store(path) -> list[KernelCell]:
         c = r["config"]
         task = KernelTask(c["learner"], c["d"], c["N"], r["seed"], L=c["L"], q=c["q"] or None,
                           bandwidth=c["bandwidth"], m=c["m"], k_target=c["k_target"], delta=c["delta"],
-                          steps=c["steps"], n_test=c["n_test"])
+                          steps=c["steps"], n_test=c["n_test"],
+                          ridge_grid=c.get("ridge_grid", "fixed"),
+                          ridge_solver=c.get("ridge_solver", "eigh"))
         s = r["summary"]
         cells.append(KernelCell(task, float(s["rel_mse"]), float(s["seconds"]), s.get("ridge")))
     return cells
@@ -380,3 +394,94 @@ def cells_from_records(records) -> list[KernelCell]:
     names = [f for f in KernelTask.__dataclass_fields__]
     return [KernelCell(KernelTask(**{k: r[k] for k in names if k in r}), float(r["rel_mse"]), float(r["seconds"]),
                        r.get("ridge")) for r in records]
+
+
+# ------------------------------------------------------------------ brackets beyond reach
+def interpolation_n(d: int, L: int, *, q: int | None = None, val_frac: float = 0.2) -> float:
+    """p / (1 - val_frac), p = C(d + q, q) (q = 2^L by default): from this N on, the training
+    rows of a cell's validation split number at least p.
+
+    Theorem (docs/kernels.md, "The exponent over d = 6, 8, 10"): the polynomial kernel
+    (1 + x.y/d)^q has as features every monomial of degree <= q with a positive weight, so its
+    feature space is the p-dimensional space of polynomials of degree <= q. G* of depth L is a
+    polynomial of degree 2^L <= q, labels are noiseless, and n >= p Gaussian inputs are
+    almost surely unisolvent (no nonzero polynomial of degree <= q vanishes on all of them).
+    Then kernel ridge regression on them tends to G* itself as the penalty tends to 0 (the
+    unique interpolant in the feature space), on the training split and on all N rows alike:
+    for every eps the method's error falls below eps once its penalty grid reaches far enough
+    down. So N_required(eps) <= interpolation_n for the ridgeless limit; that the spectral
+    grid's floor is far enough down is a measurement (errors 1e-9 .. 1e-5 above it at
+    d = 4, 5, 6, 8).
+
+    Examples
+    --------
+    >>> interpolation_n(8, 3), interpolation_n(10, 3)
+    (16087.5, 54697.5)
+    """
+    import math
+    q = 2 ** check_int("L", L, min_value=1) if q is None else check_int("q", q, min_value=1)
+    return math.comb(check_int("d", d, min_value=1) + q, q) / (1.0 - check_real("val_frac", val_frac,
+                                                                                    positive=True, max_value=0.9))
+
+
+def cliff_brackets(d: int, L: int, seeds: Iterable[int], eps: float, *, val_frac: float = 0.2) -> dict:
+    """``{(d, seed): (lo, hi)}``: brackets of the polynomial kernel's N_required(eps) where it
+    is not measured. lo: the every-kernel bound's requirement for the seed's target
+    (:func:`theorycheck.papers.bfc.span_lemma.every_kernel_bound`, exact energies; a theorem
+    about the class of targets with G*'s energy profile, docs/theory.md §1.7.4, not about G*
+    itself); hi: :func:`interpolation_n` (a theorem about this kernel and G*, in the ridgeless
+    limit). Exact energies at d = 10, L = 3 take seconds.
+    """
+    from theorycheck.papers.bfc.span_lemma import every_kernel_bound
+    hi = interpolation_n(d, L, val_frac=val_frac)
+    out = {}
+    for s in seeds:
+        lo = every_kernel_bound(d, L, seed=s, exact_max_d=d).n_required(eps)
+        out[(d, s)] = (min(lo, hi), hi)
+    return out
+
+
+def bracketed_rows(cells: Sequence[KernelCell], eps: float, bracket_ds: Sequence[int], *,
+                   learner: str = "poly", joint: bool = True) -> dict:
+    """{L: BracketedRow} of ``learner``: the exponent over the measured d and ``bracket_ds``,
+    where the d of ``bracket_ds`` without a measured crossing enter with
+    :func:`cliff_brackets` (:func:`theorycheck.maths.exponents.fit_row_bracketed`). Seeds:
+    those measured at every measured d of the L."""
+    from theorycheck.maths.exponents import fit_row_bracketed
+    eps = check_real("eps", eps, positive=True)
+    out = {}
+    for L in sorted({c.task.L for c in cells if c.task.learner == learner}):
+        mine = [c for c in cells if c.task.L == L and c.task.learner == learner]
+        measured = sorted({c.task.d for c in mine})
+        seeds = sorted(set.intersection(*[{c.task.seed for c in mine if c.task.d == d} for d in measured]))
+        ds = sorted(set(measured) | {check_int("d", d, min_value=2) for d in bracket_ds})
+        curves = {}
+        for d in measured:
+            for s in seeds:
+                pts = sorted((c.task.n, c.rel_mse) for c in mine if c.task.d == d and c.task.seed == s)
+                curves[(d, s)] = ([n for n, _ in pts], [e for _, e in pts])
+        brackets = {}
+        for d in bracket_ds:
+            brackets.update(cliff_brackets(d, L, seeds, eps))
+        out[L] = fit_row_bracketed(learner, ds, seeds, curves, eps, brackets, joint=joint)
+    return out
+
+
+def format_bracketed_table(rows: dict, eps: float) -> str:
+    lines = [f"| learner | L | d | seeds | mean exponent (N_required ~ d^e at rel. error <= {eps:g}) | "
+             f"95% interval over the brackets | N_required per d: median (measured) or [lo, hi] (bracket) |",
+             "|---|---|---|---|---|---|---|"]
+    for L, r in rows.items():
+        ds = sorted(next(iter(r.n_required.values())))
+        per_d = []
+        for d in ds:
+            vals = [r.n_required[s][d] for s in r.n_required]
+            if isinstance(vals[0], tuple):
+                per_d.append(f"d={d}: [{min(v[0] for v in vals):.0f}, {max(v[1] for v in vals):.0f}]")
+            else:
+                per_d.append(f"d={d}: {np.nanmedian(vals):.0f}")
+        mean = (f"{r.mean_lo:.2f}" if abs(r.mean_hi - r.mean_lo) < 5e-3 else
+                f"{r.mean_lo:.2f} .. {r.mean_hi:.2f}")
+        lines.append(f"| {r.learner} | {L} | {', '.join(map(str, ds))} | {r.seeds_fitted} | {mean} | "
+                     f"[{r.lo:.2f}, {r.hi:.2f}] | {'; '.join(per_d)} |")
+    return "\n".join(lines)
