@@ -44,7 +44,9 @@ BLOCKS = {
     "docs/bfc.md#3": "shell",
     "docs/errors.md#0": "shell", "docs/errors.md#1": "shell", "docs/errors.md#2": "shell",
     "docs/kernels.md#0": "shell", "docs/kernels.md#1": "shell", "docs/kernels.md#2": "output",
-    "docs/kernels.md#3": "shell", "docs/kernels.md#4": "shell", "docs/kernels.md#5": "shell",
+    "docs/kernels.md#3": "shell", "docs/kernels.md#4": "shell", "docs/kernels.md#5": "toml",
+    "docs/kernels.md#6": "shell", "docs/kernels.md#7": "shell", "docs/kernels.md#8": "shell",
+    "docs/kernels.md#9": "shell", "docs/kernels.md#10": "shell",
     "docs/labels.md#0": "shell", "docs/labels.md#1": "shell", "docs/labels.md#2": "shell",
     "docs/labels.md#3": "shell", "docs/labels.md#4": "shell", "docs/labels.md#5": "shell",
     "docs/labels.md#6": "shell",
@@ -113,6 +115,14 @@ REDUCED = {
         "python examples/depth_report.py --store theorycheck-results.sqlite --no-bound --out docs/img "
         "--steps-scale 0.02 --figure-d 4",
     "python benchmarks/bench_kernel.py": "python benchmarks/bench_kernel.py --N 500",
+    "python benchmarks/bench_ridge_path.py": "python benchmarks/bench_ridge_path.py --n 300",
+    "python benchmarks/bench_ridge_path.py --n 8000": "python benchmarks/bench_ridge_path.py --n 400",
+    "python -m theorycheck kernel scaling --Ls 3 --learners poly --ds 6 --ns 2048,2304,2560,2816,3072,3328,3584,3840,4096 --seeds 3 --ridge-grid spectral --ridge-solver cholesky --eps 0.01 -j 1 --json docs/img/kernel_cliff_L3_d6.json":
+        "python -m theorycheck kernel scaling --Ls 3 --learners poly --ds 3 --ns 103,310 --seeds 2 --ridge-grid spectral --ridge-solver cholesky --eps 0.01 -j 1 --json docs/img/kernel_cliff_L3_d6_reduced.json",
+    "python -m theorycheck kernel scaling --Ls 2 --learners poly --ds 6,8,10 --ns 128,144,160,176,192,208,224,240,256,288,320,352,384,416,448,480,512,544,576,608,640,704,768,832,896,960,1024,1088,1152,1216,1280,1408 --seeds 3 --ridge-grid spectral --ridge-solver cholesky --eps 0.01 -j 1 --json docs/img/kernel_cliff_L2.json":
+        "python -m theorycheck kernel scaling --Ls 2 --learners poly --ds 4,5 --ns 64,128 --seeds 2 --ridge-grid spectral --ridge-solver cholesky --eps 0.01 -j 1 --json docs/img/kernel_cliff_L2_reduced.json",
+    "python -m theorycheck kernel scaling --Ls 3 --learners gaussian,ntk --ds 6 --ns 256,512,1024,2048,3072,4096 --seeds 3 --ridge-grid spectral --ridge-solver cholesky --eps 0.01 -j 1 --json docs/img/kernel_cliff_gaussian_ntk.json":
+        "python -m theorycheck kernel scaling --Ls 3 --learners gaussian,ntk --ds 3 --ns 64,128 --seeds 2 --ridge-grid spectral --ridge-solver cholesky --eps 0.01 -j 1 --json docs/img/kernel_cliff_gaussian_ntk_reduced.json",
 }
 
 # The grids of examples/ at a reduced size (same kind and keys, fewer values).
