@@ -401,7 +401,7 @@ def interpolation_n(d: int, L: int, *, q: int | None = None, val_frac: float = 0
     """p / (1 - val_frac), p = C(d + q, q) (q = 2^L by default): from this N on, the training
     rows of a cell's validation split number at least p.
 
-    Theorem (docs/kernels.md, "The exponent over d = 6, 8, 10"): the polynomial kernel
+    Theorem (docs/theory.md §1.7.3, "An upper bound for the polynomial kernel"): the polynomial kernel
     (1 + x.y/d)^q has as features every monomial of degree <= q with a positive weight, so its
     feature space is the p-dimensional space of polynomials of degree <= q. G* of depth L is a
     polynomial of degree 2^L <= q, labels are noiseless, and n >= p Gaussian inputs are
