@@ -476,3 +476,31 @@ def test_beats_two_layer_at_full_scale():
     top rung (KRR at n = 8192) the quick scale cannot afford."""
     res = P.beats_two_layer.check(scale="full")
     assert res.verdict == "holds", res.worst
+
+
+def test_shared_first_layer_features_give_the_recomputed_numbers():
+    """The n1 ladder and one run reuse sigma1(VX) - shift across calls; every consumer must give
+    the bits it gives when it recomputes the features in row batches (batch not dividing n)."""
+    from theorycheck.papers.three_layer.learner import (ThreeLayerConfig, init_network, learned_feature,
+                                                        stage1, stage2)
+    rng = np.random.default_rng(5)
+    cfg = ThreeLayerConfig(m1=96, m2=24, batch=37)
+    net = init_network(6, cfg, rng, "sphere")
+    X1, X = rng.standard_normal((50, 6)), rng.standard_normal((101, 6))
+    net = stage1(net, X1, X1[:, 0] * X1[:, 1])
+    H = net.shared_features(X)
+    assert H.shape == (101, 96)
+    a = stage2(net, X, X[:, 2] ** 2, np.random.default_rng(1))
+    b = stage2(net, X, X[:, 2] ** 2, np.random.default_rng(1), H)
+    assert np.array_equal(a.b, b.b) and np.array_equal(a.a, b.a)
+    assert np.array_equal(a(X), a(X, H)) and np.array_equal(learned_feature(a, X), learned_feature(a, X, H))
+
+
+def test_shared_features_are_not_kept_beyond_their_memory_cap(monkeypatch):
+    from theorycheck.papers.three_layer import learner as TL
+    net = TL.init_network(4, TL.ThreeLayerConfig(m1=64, m2=8), np.random.default_rng(0), "sphere")
+    X = np.random.default_rng(1).standard_normal((40, 4))
+    assert net.shared_features(X) is not None
+    monkeypatch.setattr(TL, "SHARED_FEATURE_BYTES", 8 * 40 * 64 - 1)
+    assert net.shared_features(X) is None
+    assert TL._shared_bytes(40, 64) == 0

@@ -100,11 +100,20 @@ def adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-12) -> Optimiser:
 def _fits_kernel(grads, m, v, scale) -> bool:
     """Whether :func:`_adam_kernel` applies: 1-d contiguous float64 arrays of one length and a
     scale that is a number or such an array (anything else takes the NumPy expression)."""
-    arrays = (grads, m, v) + ((scale,) if isinstance(scale, np.ndarray) else ())
-    n = grads.shape[0] if isinstance(grads, np.ndarray) and grads.ndim == 1 else -1
-    return n >= 0 and all(isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == (n,)
-                          and a.flags.c_contiguous for a in arrays) and (
-        isinstance(scale, np.ndarray) or isinstance(scale, (float, int)))
+    if not isinstance(grads, np.ndarray) or grads.ndim != 1:
+        return False
+    if isinstance(scale, np.ndarray):
+        arrays = (grads, m, v, scale)
+    elif isinstance(scale, (float, int)):
+        arrays = (grads, m, v)
+    else:
+        return False
+    shape = grads.shape
+    for a in arrays:
+        if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == shape
+                and a.flags.c_contiguous):
+            return False
+    return True
 
 
 def _adam_kernel(*args):

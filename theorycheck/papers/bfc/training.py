@@ -419,6 +419,7 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
         if logistic:
             mask = np.append(mask, 1.0)
             vec[:-1] = P.theta
+        loss_grad = _trainer_loss_grad(Q, tie, wd, cfg.batch, shifted=logistic)
         it0 = start_it if si == start_stage else 0
         lrs = [step_size(lr0, it, n_steps, cfg.schedule) for it in range(n_steps)]
         if opt_state is None or it0 == 0:
@@ -427,10 +428,10 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
             X, y = _batch(rng, cfg, target, pool, label)
             try:
                 if logistic:
-                    loss, g, dc = _trainer_loss_grad(Q, X, y, tie, wd, shift=float(vec[-1]))
+                    loss, g, dc = loss_grad(X, y, float(vec[-1]))
                     g = np.append(g, dc)
                 else:
-                    loss, g = _trainer_loss_grad(Q, X, y, tie, wd)
+                    loss, g = loss_grad(X, y)
             except NumericalError as exc:
                 raise NumericalError(f"training diverged at stage {l}, step {it + 1} ({exc}); the "
                                      f"last good checkpoint is kept: lower lr[{si}]={lr0}") from None
