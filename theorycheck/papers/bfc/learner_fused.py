@@ -36,9 +36,13 @@ import math
 import numpy as np
 from numba import njit
 
+from theorycheck.maths.optim import adam_pass_jit
 from theorycheck.papers.bfc.learner_blas import gram, mm
 from theorycheck.papers.bfc.learner_numba import (BO, CO, FAST, IO, K, MO, NIN, P, PO, QO, RO, ROWS,
                                                   UO, ZR, _loss_and_dloss)
+
+
+_adam = adam_pass_jit()
 
 
 @njit(cache=True)
@@ -317,3 +321,35 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
     if not math.isfinite(check):
         return -1.0
     return loss
+
+
+@njit(cache=True)
+def pool_adam_steps(theta, Xp, yp, idx, lrs, mask, m, v, b1, c1, b2, c2, bc1, bc2, eps,
+                    lay, cols, lifted, R, alphas, bt, centred, loss_kind, frozen, ptot, work,
+                    Xb, yb, grad, f, scale, upd, losses):
+    """``idx.shape[0]`` Adam steps on batches ``Xp[idx[t]]``, ``yp[idx[t]]`` of a fixed pool:
+    the trainer's loop body (gather, :func:`step_blas` in mode 0, :func:`adam` with step size
+    ``lrs[t] * mask``, ``theta -= update``) without a return to Python between steps. The
+    bias corrections ``bc1[t]``, ``bc2[t]`` come from the caller. ``losses[t]`` receives each
+    step's loss. Returns the steps done: fewer than asked when a loss is not finite (that
+    step's batch is left in ``Xb``, ``yb`` and theta is not updated by it)."""
+    steps, n = idx.shape
+    d = Xp.shape[1]
+    for t in range(steps):
+        for s in range(n):
+            j = idx[t, s]
+            for a in range(d):
+                Xb[s, a] = Xp[j, a]
+            yb[s] = yp[j]
+        loss = step_blas(theta, grad, Xb, yb, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
+                         0, 0.0, 0.0, 0.0, frozen, ptot, f, work)
+        losses[t] = loss
+        if not math.isfinite(loss):
+            return t
+        lr = lrs[t]
+        for i in range(mask.shape[0]):
+            scale[i] = lr * mask[i]
+        _adam(grad, m, v, scale, 0.0, True, b1, c1, b2, c2, bc1[t], bc2[t], eps, upd)
+        for i in range(theta.shape[0]):
+            theta[i] -= upd[i]
+    return steps
