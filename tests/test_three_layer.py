@@ -504,3 +504,17 @@ def test_shared_features_are_not_kept_beyond_their_memory_cap(monkeypatch):
     monkeypatch.setattr(TL, "SHARED_FEATURE_BYTES", 8 * 40 * 64 - 1)
     assert net.shared_features(X) is None
     assert TL._shared_bytes(40, 64) == 0
+
+
+def test_middle_layer_gradient_at_zero_weights_skips_only_a_zero_product():
+    from theorycheck.papers.three_layer.learner import middle_layer_gradient
+    rng = np.random.default_rng(2)
+    H1, y = rng.standard_normal((40, 12)), rng.standard_normal(40)
+    W, b, a = np.zeros((5, 12)), rng.standard_normal(5), rng.choice([-1.0, 1.0], 5)
+    fast = middle_layer_gradient(W, b, a, H1, y, "relu", 0.1)
+    Z = H1 @ W.T + b
+    r = np.maximum(Z, 0.0) @ a - y
+    ref = ((r[:, None] * (Z >= 0)) * a[None, :]).T @ H1 / 40 + 0.1 * W
+    assert np.array_equal(fast, ref)
+    H1[3, 4] = np.inf          # inf * 0 is NaN: the product is not skipped
+    assert np.isnan(middle_layer_gradient(W, b, a, H1, y, "relu")).any()

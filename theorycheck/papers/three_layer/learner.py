@@ -52,8 +52,14 @@ SIGMA2 = ("relu", "softplus")
 CENTRE = ("exact", "empirical", "none")
 
 
-def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
+def activation(name: str, *, inplace: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """sigma by name; ``inplace``: the function overwrites its (float64) argument and returns
+    it (the same values, one large array fewer)."""
     check_choice("activation", name, SIGMA1 + SIGMA2)
+    if inplace:
+        return {"abs": lambda z: np.abs(z, out=z), "relu": lambda z: np.maximum(z, 0.0, out=z),
+                "tanh": lambda z: np.tanh(z, out=z), "square": lambda z: np.square(z, out=z),
+                "softplus": lambda z: np.logaddexp(0.0, z, out=z)}[name]
     return {"abs": np.abs, "relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh,
             "square": np.square, "softplus": lambda z: np.logaddexp(0.0, z)}[name]
 
@@ -150,7 +156,9 @@ class ThreeLayerNet:
     ridge: RidgeChoice | None = None
 
     def first_layer(self, X: np.ndarray) -> np.ndarray:
-        return activation(self.config.sigma1)(X @ self.V.T) - self.shift
+        H = activation(self.config.sigma1, inplace=True)(X @ self.V.T)
+        H -= self.shift
+        return H
 
     def shared_features(self, X: np.ndarray) -> np.ndarray | None:
         """``first_layer(X)`` computed once for callers that need it again with the same V and
@@ -172,7 +180,7 @@ class ThreeLayerNet:
         return self._on_features(lambda Hb: Hb @ self.W.T + self.b, X, H1)
 
     def hidden(self, X: np.ndarray, H1: np.ndarray | None = None) -> np.ndarray:
-        return activation(self.config.sigma2)(self.preactivation(X, H1))
+        return activation(self.config.sigma2, inplace=True)(self.preactivation(X, H1))
 
     def __call__(self, X: np.ndarray, H1: np.ndarray | None = None) -> np.ndarray:
         return self.hidden(X, H1) @ self.a
@@ -211,8 +219,12 @@ def middle_layer_loss(W, b, a, H1, y, sigma2: str = "relu", weight_decay: float 
 
 
 def middle_layer_gradient(W, b, a, H1, y, sigma2: str = "relu", weight_decay: float = 0.0):
-    """dL/dW for :func:`middle_layer_loss`: (1/n) sum_i r_i (a * sigma2'(z_i)) h1_i^T + wd W."""
-    Z = H1 @ W.T + b
+    """dL/dW for :func:`middle_layer_loss`: (1/n) sum_i r_i (a * sigma2'(z_i)) h1_i^T + wd W.
+    At W = 0 (stage 1 starts there) the product H1 W^T is zero for finite H1 and is skipped."""
+    if not W.any() and np.isfinite(H1).all():
+        Z = np.zeros((H1.shape[0], W.shape[0])) + b
+    else:
+        Z = H1 @ W.T + b
     r = activation(sigma2)(Z) @ a - y
     G = (r[:, None] * activation_derivative(sigma2)(Z)) * a[None, :]
     return G.T @ H1 / H1.shape[0] + weight_decay * W
