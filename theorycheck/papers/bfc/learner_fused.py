@@ -97,7 +97,7 @@ def _take(work, at, size):
     return work[at:at + size], at + size
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(fastmath=FAST)
 def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
               mode, lr, wd, shift, frozen, ptot, out_f, work):
     n, d = X.shape
@@ -323,16 +323,39 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
     return loss
 
 
+#: Arguments of :func:`fused_steps` past ``work`` for a single step (no pool steps).
+NO_POOL = None
+
+
+def no_pool(dtype=np.float64) -> tuple:
+    """The trailing arguments of :func:`fused_steps` for a single step: empty arrays of the
+    right types (built once per dtype)."""
+    global NO_POOL
+    if NO_POOL is None or NO_POOL[0].dtype != dtype:
+        e1, e2 = np.empty(0, dtype), np.empty((0, 0), dtype)
+        NO_POOL = (e2, e1, np.empty((0, 0), np.int64), np.empty(0), np.empty(0), e1, e1,
+                   np.empty(5), np.empty(0), np.empty(0), e2, e1, e1, e1, np.empty(0))
+    return NO_POOL
+
+
 @njit(cache=True)
-def pool_adam_steps(theta, Xp, yp, idx, lrs, mask, m, v, b1, c1, b2, c2, bc1, bc2, eps,
-                    lay, cols, lifted, R, alphas, bt, centred, loss_kind, frozen, ptot, work,
-                    Xb, yb, grad, f, scale, upd, losses):
-    """``idx.shape[0]`` Adam steps on batches ``Xp[idx[t]]``, ``yp[idx[t]]`` of a fixed pool:
-    the trainer's loop body (gather, :func:`step_blas` in mode 0, :func:`adam` with step size
-    ``lrs[t] * mask``, ``theta -= update``) without a return to Python between steps. The
-    bias corrections ``bc1[t]``, ``bc2[t]`` come from the caller. ``losses[t]`` receives each
-    step's loss. Returns the steps done: fewer than asked when a loss is not finite (that
-    step's batch is left in ``Xb``, ``yb`` and theta is not updated by it)."""
+def fused_steps(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
+                mode, lr, wd, shift, frozen, ptot, out_f, work,
+                Xp, yp, idx, lrs, mask, m, v, hyper, bc1, bc2, Xb, yb, scale, upd, losses):
+    """The one compiled entry of this module (so that numba compiles the step once).
+
+    ``mode`` 0, 1, 2: one :func:`step_blas` on ``X``, ``y`` (the arguments past ``work`` are
+    unused; pass :func:`no_pool`). ``mode`` 3: ``idx.shape[0]`` Adam steps on batches
+    ``Xp[idx[t]]``, ``yp[idx[t]]`` of a fixed pool, the trainer's loop body (gather,
+    :func:`step_blas` in mode 0 into ``grad``, Adam (:func:`theorycheck.maths.optim.adam`) with
+    step size ``lrs[t] * mask`` and bias corrections ``bc1[t]``, ``bc2[t]`` from the caller,
+    ``theta -= update``) without a return to Python between steps; ``hyper`` holds Adam's
+    ``b1, c1, b2, c2, eps``, ``losses[t]`` each step's loss. Returns the loss (modes 0-2) or
+    the steps done (mode 3): fewer than asked when a loss is not finite (that step's batch
+    is left in ``Xb``, ``yb`` and theta is not updated by it)."""
+    if mode != 3:
+        return step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
+                         mode, lr, wd, shift, frozen, ptot, out_f, work)
     steps, n = idx.shape
     d = Xp.shape[1]
     for t in range(steps):
@@ -342,14 +365,15 @@ def pool_adam_steps(theta, Xp, yp, idx, lrs, mask, m, v, b1, c1, b2, c2, bc1, bc
                 Xb[s, a] = Xp[j, a]
             yb[s] = yp[j]
         loss = step_blas(theta, grad, Xb, yb, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-                         0, 0.0, 0.0, 0.0, frozen, ptot, f, work)
+                         0, 0.0, 0.0, 0.0, frozen, ptot, out_f, work)
         losses[t] = loss
         if not math.isfinite(loss):
-            return t
-        lr = lrs[t]
+            return float(t)
+        rate = lrs[t]
         for i in range(mask.shape[0]):
-            scale[i] = lr * mask[i]
-        _adam(grad, m, v, scale, 0.0, True, b1, c1, b2, c2, bc1[t], bc2[t], eps, upd)
+            scale[i] = rate * mask[i]
+        _adam(grad, m, v, scale, 0.0, True, hyper[0], hyper[1], hyper[2], hyper[3], bc1[t], bc2[t],
+              hyper[4], upd)
         for i in range(theta.shape[0]):
             theta[i] -= upd[i]
-    return steps
+    return float(steps)

@@ -510,7 +510,7 @@ def _restore_opt_state(name: str, resume: Mapping[str, Any]) -> OptState:
 
 class _PoolRunner:
     """Adam steps on batches drawn from a fixed pool, many per call of the fused kernel
-    (:func:`theorycheck.papers.bfc.learner_fused.pool_adam_steps`): the loop body of
+    (:func:`theorycheck.papers.bfc.learner_fused.fused_steps`, mode 3): the loop body of
     :func:`train` for regression without regularisers, with the same draws from ``rng``
     (``rng.integers`` per step, as :func:`_batch`) and the same bits."""
 
@@ -525,6 +525,7 @@ class _PoolRunner:
 
     def __init__(self, Q: LearnerParams, n: int, hyper, pool):
         self.Q, self.hyper = Q, hyper
+        self.adam = np.array([hyper["b1"], hyper["c1"], hyper["b2"], hyper["c2"], hyper["eps"]])
         self.head, (self.frozen, self.ptot), self.work = _fused_plan(Q, n)
         self.Xp, self.yp = np.ascontiguousarray(pool[0]), np.ascontiguousarray(pool[1])
         theta = Q.theta
@@ -533,7 +534,7 @@ class _PoolRunner:
 
     def __call__(self, rng, lrs, mask, state):
         """Take ``len(lrs)`` steps: ``(steps done, their losses, the new optimiser state)``."""
-        from theorycheck.papers.bfc.learner_fused import pool_adam_steps
+        from theorycheck.papers.bfc.learner_fused import fused_steps
 
         k, (n, N) = len(lrs), (self.Xb.shape[0], self.Xp.shape[0])
         idx = np.empty((k, n), dtype=np.int64)
@@ -544,10 +545,11 @@ class _PoolRunner:
         bc2 = np.array([1 - h["b2"] ** t for t in range(c0 + 1, c0 + k + 1)])
         losses = np.empty(k)
         m, v = state.moments
-        done = pool_adam_steps(self.Q.theta, self.Xp, self.yp, idx, np.asarray(lrs, dtype=np.float64),
-                               mask, m, v, h["b1"], h["c1"], h["b2"], h["c2"], bc1, bc2, h["eps"],
-                               *self.head, self.frozen, self.ptot, self.work, self.Xb, self.yb,
-                               *self.bufs, losses)
+        grad, f, scale, upd = self.bufs
+        done = int(fused_steps(self.Q.theta, grad, self.Xb, self.yb, *self.head, 3, 0.0, 0.0, 0.0,
+                               self.frozen, self.ptot, f, self.work, self.Xp, self.yp, idx,
+                               np.asarray(lrs, dtype=np.float64), mask, m, v, self.adam, bc1, bc2,
+                               self.Xb, self.yb, scale, upd, losses))
         return done, losses[:done + (done < k)], OptState(c0 + done, (m, v))
 
     def raise_nonfinite(self, loss: float) -> None:
