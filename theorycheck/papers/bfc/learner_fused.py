@@ -353,19 +353,21 @@ def fused_steps(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, lo
     ``b1, c1, b2, c2, eps``, ``losses[t]`` each step's loss. Returns the loss (modes 0-2) or
     the steps done (mode 3): fewer than asked when a loss is not finite (that step's batch
     is left in ``Xb``, ``yb`` and theta is not updated by it)."""
-    if mode != 3:
-        return step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-                         mode, lr, wd, shift, frozen, ptot, out_f, work)
-    steps, n = idx.shape
-    d = Xp.shape[1]
+    pool = mode == 3
+    steps = idx.shape[0] if pool else 1
+    one = 0 if pool else mode       # a single call site of step_blas: numba compiles it once
     for t in range(steps):
-        for s in range(n):
-            j = idx[t, s]
-            for a in range(d):
-                Xb[s, a] = Xp[j, a]
-            yb[s] = yp[j]
-        loss = step_blas(theta, grad, Xb, yb, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-                         0, 0.0, 0.0, 0.0, frozen, ptot, out_f, work)
+        if pool:
+            for s in range(Xb.shape[0]):
+                j = idx[t, s]
+                for a in range(Xb.shape[1]):
+                    Xb[s, a] = Xp[j, a]
+                yb[s] = yp[j]
+        loss = step_blas(theta, grad, Xb if pool else X, yb if pool else y, lay, cols, lifted, R,
+                         alphas, bt, centred, loss_kind, one, 0.0 if pool else lr,
+                         0.0 if pool else wd, 0.0 if pool else shift, frozen, ptot, out_f, work)
+        if not pool:
+            return loss
         losses[t] = loss
         if not math.isfinite(loss):
             return float(t)
