@@ -518,3 +518,16 @@ def test_middle_layer_gradient_at_zero_weights_skips_only_a_zero_product():
     assert np.array_equal(fast, ref)
     H1[3, 4] = np.inf          # inf * 0 is NaN: the product is not skipped
     assert np.isnan(middle_layer_gradient(W, b, a, H1, y, "relu")).any()
+
+
+def test_gd_gradient_pass_agrees_with_two_layer_gradients():
+    from theorycheck.papers.three_layer.baselines import _Gradients
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((57, 5)), rng.standard_normal(57)
+    p = TwoLayerParams(rng.standard_normal((23, 5)), rng.standard_normal(23), rng.standard_normal(23))
+    ref, fast = two_layer_gradients(p, X, y), _Gradients(X, y, 23)(p)
+    for name in ("W", "b", "a"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), rtol=1e-12, atol=1e-15)
+    again = _Gradients(X, y, 23)
+    again(TwoLayerParams(p.W + 1.0, p.b, p.a))          # the work arrays keep nothing between calls
+    assert np.array_equal(again(p).W, fast.W)
