@@ -182,11 +182,18 @@ from theorycheck import claim, Measurement, grid
 
 @claim(id="i.first", statement="fast", paper="me", tag="M", ref="-", instances=[0])
 def first(i):
+    open(os.environ["TC_MARK"], "a").close()
     return Measurement(0, 1)
 
 @claim(id="i.stop", statement="Ctrl-C while it runs", paper="me", tag="M", ref="-", instances=[0])
 def stop(i):
-    time.sleep(0.5)
+    # with -j 2 the other worker may still be starting: wait until i.first has run, and a
+    # little more for its result to reach the parent
+    for _ in range(600):
+        if os.path.exists(os.environ["TC_MARK"]):
+            break
+        time.sleep(0.05)
+    time.sleep(1.0)
     os.kill(int(os.environ["TC_PARENT"]), signal.SIGINT)
     time.sleep(30)
     return Measurement(0, 1)
@@ -202,7 +209,7 @@ def test_ctrl_c_leaves_a_report_of_the_finished_claims(tmp_path, jobs):
             "from theorycheck.commands.main import main; "
             f"sys.exit(main(['check', {str(tmp_path / 'p')!r}, '--out', {str(out)!r}, '-j', {jobs!r}, "
             "'-c', 'i.first', '-c', 'i.stop']))")
-    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT), "TC_MARK": str(tmp_path / "first-ran")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           timeout=120)
     assert proc.returncode == 130, proc.stderr[-2000:]

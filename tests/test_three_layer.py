@@ -476,3 +476,58 @@ def test_beats_two_layer_at_full_scale():
     top rung (KRR at n = 8192) the quick scale cannot afford."""
     res = P.beats_two_layer.check(scale="full")
     assert res.verdict == "holds", res.worst
+
+
+def test_shared_first_layer_features_give_the_recomputed_numbers():
+    """The n1 ladder and one run reuse sigma1(VX) - shift across calls; every consumer must give
+    the bits it gives when it recomputes the features in row batches (batch not dividing n)."""
+    from theorycheck.papers.three_layer.learner import (ThreeLayerConfig, init_network, learned_feature,
+                                                        stage1, stage2)
+    rng = np.random.default_rng(5)
+    cfg = ThreeLayerConfig(m1=96, m2=24, batch=37)
+    net = init_network(6, cfg, rng, "sphere")
+    X1, X = rng.standard_normal((50, 6)), rng.standard_normal((101, 6))
+    net = stage1(net, X1, X1[:, 0] * X1[:, 1])
+    H = net.shared_features(X)
+    assert H.shape == (101, 96)
+    a = stage2(net, X, X[:, 2] ** 2, np.random.default_rng(1))
+    b = stage2(net, X, X[:, 2] ** 2, np.random.default_rng(1), H)
+    assert np.array_equal(a.b, b.b) and np.array_equal(a.a, b.a)
+    assert np.array_equal(a(X), a(X, H)) and np.array_equal(learned_feature(a, X), learned_feature(a, X, H))
+
+
+def test_shared_features_are_not_kept_beyond_their_memory_cap(monkeypatch):
+    from theorycheck.papers.three_layer import learner as TL
+    net = TL.init_network(4, TL.ThreeLayerConfig(m1=64, m2=8), np.random.default_rng(0), "sphere")
+    X = np.random.default_rng(1).standard_normal((40, 4))
+    assert net.shared_features(X) is not None
+    monkeypatch.setattr(TL, "SHARED_FEATURE_BYTES", 8 * 40 * 64 - 1)
+    assert net.shared_features(X) is None
+    assert TL._shared_bytes(40, 64) == 0
+
+
+def test_middle_layer_gradient_at_zero_weights_skips_only_a_zero_product():
+    from theorycheck.papers.three_layer.learner import middle_layer_gradient
+    rng = np.random.default_rng(2)
+    H1, y = rng.standard_normal((40, 12)), rng.standard_normal(40)
+    W, b, a = np.zeros((5, 12)), rng.standard_normal(5), rng.choice([-1.0, 1.0], 5)
+    fast = middle_layer_gradient(W, b, a, H1, y, "relu", 0.1)
+    Z = H1 @ W.T + b
+    r = np.maximum(Z, 0.0) @ a - y
+    ref = ((r[:, None] * (Z >= 0)) * a[None, :]).T @ H1 / 40 + 0.1 * W
+    assert np.array_equal(fast, ref)
+    H1[3, 4] = np.inf          # inf * 0 is NaN: the product is not skipped
+    assert np.isnan(middle_layer_gradient(W, b, a, H1, y, "relu")).any()
+
+
+def test_gd_gradient_pass_agrees_with_two_layer_gradients():
+    from theorycheck.papers.three_layer.baselines import _Gradients
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((57, 5)), rng.standard_normal(57)
+    p = TwoLayerParams(rng.standard_normal((23, 5)), rng.standard_normal(23), rng.standard_normal(23))
+    ref, fast = two_layer_gradients(p, X, y), _Gradients(X, y, 23)(p)
+    for name in ("W", "b", "a"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), rtol=1e-12, atol=1e-15)
+    again = _Gradients(X, y, 23)
+    again(TwoLayerParams(p.W + 1.0, p.b, p.a))          # the work arrays keep nothing between calls
+    assert np.array_equal(again(p).W, fast.W)

@@ -184,3 +184,46 @@ def test_backward_correction_holds_at_full_scale():
 
     res = backward_correction.check(scale="full")
     assert res.verdict == "holds", res.worst
+
+
+def _step_by_step(monkeypatch):
+    from theorycheck.papers.bfc import training as T
+    monkeypatch.setattr(T._PoolRunner, "make", classmethod(lambda cls, *a: None))
+
+
+@pytest.mark.parametrize("L", [2, 3, 4])
+def test_pool_runner_gives_the_step_by_step_loops_bits(monkeypatch, L):
+    """On a fixed pool the trainer takes its Adam steps inside the fused kernel between marks;
+    every logged number, the checkpoints and the parameters must be those of the plain loop."""
+    cfg = train_config(d=5, L=L, N=90, steps=(150,) * (L - 1), batch=64, n_test=300, eval_points=6,
+                       lr=0.01)
+    rec_fast = MemoryRecorder()
+    fast = train(cfg, recorder=rec_fast)
+    _step_by_step(monkeypatch)
+    rec_slow = MemoryRecorder()
+    slow = train(cfg, recorder=rec_slow)
+    assert json.dumps(fast.curves) == json.dumps(slow.curves)
+    assert np.array_equal(fast.params.theta, slow.params.theta)
+    assert json.dumps(rec_fast.checkpoints, default=str) == json.dumps(rec_slow.checkpoints, default=str)
+
+
+def test_pool_runner_stops_at_a_non_finite_loss_and_names_it():
+    from theorycheck.maths.optim import optimiser
+    from theorycheck.papers.bfc.training import _PoolRunner, make_learner, make_target
+    cfg = train_config(d=5, L=3, N=90, steps=(40, 40), batch=64, n_test=300)
+    target = make_target(cfg)
+    P = make_learner(cfg, target)
+    X = np.random.default_rng(0).standard_normal((90, 5))
+    opt = optimiser("adam")
+    runner = _PoolRunner.make(P, cfg, opt, (X, target(X)))
+    mask = P.trainable_mask().astype(np.float64)
+    P.theta[:] *= 1e80
+    before = P.theta.copy()
+    done, losses, state = runner(np.random.default_rng(1), [1e-3] * 5, mask, opt.init(P.theta))
+    assert done == 0 and len(losses) == 1 and not np.isfinite(losses[0]) and state.count == 0
+    assert np.array_equal(P.theta, before)
+    with pytest.raises(NumericalError, match="not finite"):
+        runner.raise_nonfinite(losses[0])
+    # another optimiser, or fresh samples: no runner, the loop steps one by one
+    assert _PoolRunner.make(P, cfg, optimiser("sgd"), (X, target(X))) is None
+    assert _PoolRunner.make(P, cfg, opt, None) is None

@@ -14,8 +14,8 @@ v_hat = v / (1 - b2^t).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -35,11 +35,14 @@ class OptState:
 
 @dataclass(frozen=True)
 class Optimiser:
-    """``init(params) -> OptState`` and ``update(grads, state, scale) -> (updates, OptState)``."""
+    """``init(params) -> OptState`` and ``update(grads, state, scale) -> (updates, OptState)``;
+    ``hyper``: the settings (Adam: ``b1``, ``b2``, ``eps`` and the complements ``c1``, ``c2``),
+    for kernels that apply the same update inside their own loop (:func:`adam_pass_jit`)."""
 
     name: str
     init: Callable[[np.ndarray], OptState]
     update: Callable[[np.ndarray, OptState, "float | np.ndarray"], "tuple[np.ndarray, OptState]"]
+    hyper: Mapping[str, float] = field(default_factory=dict)
 
 
 def _complement(b: float) -> float:
@@ -94,26 +97,46 @@ def adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-12) -> Optimiser:
         v += c2 * grads * grads
         return scale * (m / bc1) / (np.sqrt(v / bc2) + eps), OptState(t, (m, v))
 
-    return Optimiser("adam", init, update)
+    return Optimiser("adam", init, update, {"b1": b1, "b2": b2, "eps": eps, "c1": c1, "c2": c2})
 
 
 def _fits_kernel(grads, m, v, scale) -> bool:
     """Whether :func:`_adam_kernel` applies: 1-d contiguous float64 arrays of one length and a
     scale that is a number or such an array (anything else takes the NumPy expression)."""
-    arrays = (grads, m, v) + ((scale,) if isinstance(scale, np.ndarray) else ())
-    n = grads.shape[0] if isinstance(grads, np.ndarray) and grads.ndim == 1 else -1
-    return n >= 0 and all(isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == (n,)
-                          and a.flags.c_contiguous for a in arrays) and (
-        isinstance(scale, np.ndarray) or isinstance(scale, (float, int)))
+    if not isinstance(grads, np.ndarray) or grads.ndim != 1:
+        return False
+    if isinstance(scale, np.ndarray):
+        arrays = (grads, m, v, scale)
+    elif isinstance(scale, (float, int)):
+        arrays = (grads, m, v)
+    else:
+        return False
+    shape = grads.shape
+    for a in arrays:
+        if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape == shape
+                and a.flags.c_contiguous):
+            return False
+    return True
+
+
+_ADAM_JIT = None
+
+
+def adam_pass_jit():
+    """The numba-compiled one-pass Adam update (:func:`_adam_pass`; compiled on first use, so
+    that importing this module never loads numba), for :func:`adam` and for kernels that take
+    Adam steps inside their own loop. Arguments: ``(g, m, v, scale_arr, scale, per_entry, b1,
+    c1, b2, c2, bc1, bc2, eps, out)`` with the bias corrections ``bc1 = 1 - b1**t``, ``bc2 = 1 -
+    b2**t`` computed by the caller in Python (so that they have Python's bits)."""
+    global _ADAM_JIT
+    if _ADAM_JIT is None:
+        from numba import njit
+        _ADAM_JIT = njit(cache=True)(_adam_pass)
+    return _ADAM_JIT
 
 
 def _adam_kernel(*args):
-    """Adam's moment update and step in one pass (:func:`_adam_pass`), compiled on first use
-    so that importing this module never loads numba."""
-    global _adam_kernel
-    from numba import njit
-    _adam_kernel = njit(cache=True)(_adam_pass)
-    return _adam_kernel(*args)
+    return adam_pass_jit()(*args)
 
 
 def _adam_pass(g, m, v, scale_arr, scale, per_entry, b1, c1, b2, c2, bc1, bc2, eps, out):

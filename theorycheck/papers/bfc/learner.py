@@ -52,7 +52,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -688,7 +688,8 @@ def _run_fused(params: LearnerParams, X, y, grad, mode: int, lr: float, wd: floa
                shift: float = 0.0):
     head, (frozen, ptot), work = _fused_plan(params, X.shape[0])
     f = np.empty(X.shape[0])
-    loss = _fk.step_blas(params.theta, grad, X, y, *head, mode, lr, wd, shift, frozen, ptot, f, work)
+    loss = _fk.fused_steps(params.theta, grad, X, y, *head, mode, lr, wd, shift, frozen, ptot, f, work,
+                           *_fk.no_pool(params.theta.dtype))
     return loss, f
 
 
@@ -851,14 +852,29 @@ def loss_and_grad(params: LearnerParams, X, y, *, lambda_tie: float = 0.0, lambd
     return loss, grad
 
 
-def _trainer_loss_grad(params: LearnerParams, X: np.ndarray, y: np.ndarray, lambda_tie: float,
-                       lambda_wd: float, shift: float | None = None):
-    """:func:`loss_and_grad` (``shift`` None) or :func:`loss_grad_shift` for the trainer's own
-    batches: the same numbers, without validating arguments the trainer drew and checked once
-    (at small batches the checks cost as much as the step)."""
-    if shift is None:
-        return _loss_grad(params, X, y, lambda_tie, lambda_wd, "auto")[1:]
-    return _loss_grad_shift(params, X, y, shift, lambda_tie, lambda_wd)
+def _trainer_loss_grad(params: LearnerParams, lambda_tie: float, lambda_wd: float, n: int,
+                       *, shifted: bool = False) -> Callable:
+    """The trainer's ``loss_grad(X, y)`` -> (loss, grad), or with ``shifted``
+    ``loss_grad(X, y, shift)`` -> (loss, grad, dshift): :func:`loss_and_grad` and
+    :func:`loss_grad_shift` for batches of ``n`` rows that the trainer drew and checked
+    itself, with the same numbers. The checks and the fused kernel's plan are done once
+    here, not at every step (at small batches they cost as much as the step). ``params``
+    must keep its ``theta`` and lifts while the function is used (the trainer updates theta
+    in place)."""
+    if shifted:
+        return lambda X, y, shift: _loss_grad_shift(params, X, y, shift, lambda_tie, lambda_wd)
+    if lambda_tie or lambda_wd or _pick_path("auto", n) != "fused":
+        return lambda X, y: _loss_grad(params, X, y, lambda_tie, lambda_wd, "auto")[1:]
+    head, (frozen, ptot), work = _fused_plan(params, n)
+    theta, step, rest = params.theta, _fk.fused_steps, _fk.no_pool()
+
+    def loss_grad(X, y):
+        grad = np.empty_like(theta)
+        loss = step(theta, grad, X, y, *head, 0, 0.0, 0.0, 0.0, frozen, ptot, np.empty(n), work, *rest)
+        if not math.isfinite(loss):
+            _raise_nonfinite(params, X, y, loss)
+        return float(loss), grad
+    return loss_grad
 
 
 def _loss_grad(params, X, y, lambda_tie, lambda_wd, path, with_wd=True, ws=None):
@@ -902,15 +918,22 @@ def loss_grad_shift(params: LearnerParams, X, y, shift: float, *, lambda_tie: fl
     return _loss_grad_shift(params, X, y, check_real("shift", shift), lambda_tie, lambda_wd)
 
 
+def _dloss(f: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    """d(mean loss)/d f_s, in NumPy (the kernels' ``_loss_and_dloss``, for the shift's
+    derivative; NaN where f is not finite)."""
+    from scipy.special import expit
+    n = f.shape[0]
+    if loss == "squared":
+        return 2.0 * (f - y) / n
+    return -y * expit(-(y * f)) / n
+
+
 def _loss_grad_shift(params: LearnerParams, X: np.ndarray, y: np.ndarray, shift: float,
                      lambda_tie: float, lambda_wd: float):
     if _pick_path("auto", X.shape[0]) == "fused":
         grad = np.empty_like(params.theta)
         loss, f = _run_fused(params, X, y, grad, 0, 0.0, 0.0, shift)
-        g = np.empty(X.shape[0])
-        if math.isfinite(loss):
-            _k.loss_and_dloss(f - shift if shift else f, y, LOSSES.index(params.spec.loss), g)
-        box = {"g": g}
+        box = {"g": _dloss(f - shift if shift else f, y, params.spec.loss)}
     else:
         box = {}
         loss, grad = _blas_loss_grad(params, X, y, None, shift=shift, out=box)

@@ -36,9 +36,13 @@ import math
 import numpy as np
 from numba import njit
 
+from theorycheck.maths.optim import adam_pass_jit
 from theorycheck.papers.bfc.learner_blas import gram, mm
 from theorycheck.papers.bfc.learner_numba import (BO, CO, FAST, IO, K, MO, NIN, P, PO, QO, RO, ROWS,
                                                   UO, ZR, _loss_and_dloss)
+
+
+_adam = adam_pass_jit()
 
 
 @njit(cache=True)
@@ -93,7 +97,7 @@ def _take(work, at, size):
     return work[at:at + size], at + size
 
 
-@njit(cache=True, fastmath=FAST)
+@njit(fastmath=FAST)
 def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
               mode, lr, wd, shift, frozen, ptot, out_f, work):
     n, d = X.shape
@@ -317,3 +321,61 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
     if not math.isfinite(check):
         return -1.0
     return loss
+
+
+#: Arguments of :func:`fused_steps` past ``work`` for a single step (no pool steps).
+NO_POOL = None
+
+
+def no_pool(dtype=np.float64) -> tuple:
+    """The trailing arguments of :func:`fused_steps` for a single step: empty arrays of the
+    right types (built once per dtype)."""
+    global NO_POOL
+    if NO_POOL is None or NO_POOL[0].dtype != dtype:
+        e1, e2 = np.empty(0, dtype), np.empty((0, 0), dtype)
+        NO_POOL = (e2, e1, np.empty((0, 0), np.int64), np.empty(0), np.empty(0), e1, e1,
+                   np.empty(5), np.empty(0), np.empty(0), e2, e1, e1, e1, np.empty(0))
+    return NO_POOL
+
+
+@njit(cache=True)
+def fused_steps(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
+                mode, lr, wd, shift, frozen, ptot, out_f, work,
+                Xp, yp, idx, lrs, mask, m, v, hyper, bc1, bc2, Xb, yb, scale, upd, losses):
+    """The one compiled entry of this module (so that numba compiles the step once).
+
+    ``mode`` 0, 1, 2: one :func:`step_blas` on ``X``, ``y`` (the arguments past ``work`` are
+    unused; pass :func:`no_pool`). ``mode`` 3: ``idx.shape[0]`` Adam steps on batches
+    ``Xp[idx[t]]``, ``yp[idx[t]]`` of a fixed pool, the trainer's loop body (gather,
+    :func:`step_blas` in mode 0 into ``grad``, Adam (:func:`theorycheck.maths.optim.adam`) with
+    step size ``lrs[t] * mask`` and bias corrections ``bc1[t]``, ``bc2[t]`` from the caller,
+    ``theta -= update``) without a return to Python between steps; ``hyper`` holds Adam's
+    ``b1, c1, b2, c2, eps``, ``losses[t]`` each step's loss. Returns the loss (modes 0-2) or
+    the steps done (mode 3): fewer than asked when a loss is not finite (that step's batch
+    is left in ``Xb``, ``yb`` and theta is not updated by it)."""
+    pool = mode == 3
+    steps = idx.shape[0] if pool else 1
+    one = 0 if pool else mode       # a single call site of step_blas: numba compiles it once
+    for t in range(steps):
+        if pool:
+            for s in range(Xb.shape[0]):
+                j = idx[t, s]
+                for a in range(Xb.shape[1]):
+                    Xb[s, a] = Xp[j, a]
+                yb[s] = yp[j]
+        loss = step_blas(theta, grad, Xb if pool else X, yb if pool else y, lay, cols, lifted, R,
+                         alphas, bt, centred, loss_kind, one, 0.0 if pool else lr,
+                         0.0 if pool else wd, 0.0 if pool else shift, frozen, ptot, out_f, work)
+        if not pool:
+            return loss
+        losses[t] = loss
+        if not math.isfinite(loss):
+            return float(t)
+        rate = lrs[t]
+        for i in range(mask.shape[0]):
+            scale[i] = rate * mask[i]
+        _adam(grad, m, v, scale, 0.0, True, hyper[0], hyper[1], hyper[2], hyper[3], bc1[t], bc2[t],
+              hyper[4], upd)
+        for i in range(theta.shape[0]):
+            theta[i] -= upd[i]
+    return float(steps)

@@ -38,7 +38,8 @@ from theorycheck.papers.bfc.diagnostics import correction_ratio, feature_error_l
 from theorycheck.errors import NumericalError, SpecError
 from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.papers.bfc.learner import (LearnerParams, forward, init_learner, learner_spec, learner_spec_for,
-                                            _check_reg, _trainer_loss_grad)
+                                            _check_reg, _fused_plan, _pick_path, _raise_nonfinite,
+                                            _trainer_loss_grad)
 from theorycheck.maths.optim import SCHEDULES, OptState, apply_updates, optimiser, step_size
 from theorycheck.papers.bfc.target import BFCTarget, build_target, target_spec
 from theorycheck.runs.config import check_config, setting
@@ -419,28 +420,47 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
         if logistic:
             mask = np.append(mask, 1.0)
             vec[:-1] = P.theta
+        loss_grad = _trainer_loss_grad(Q, tie, wd, cfg.batch, shifted=logistic)
         it0 = start_it if si == start_stage else 0
         lrs = [step_size(lr0, it, n_steps, cfg.schedule) for it in range(n_steps)]
         if opt_state is None or it0 == 0:
             opt_state = opt.init(vec)
-        for it in range(it0, n_steps):
-            X, y = _batch(rng, cfg, target, pool, label)
-            try:
+        runner = None if logistic or tie or wd else _PoolRunner.make(Q, cfg, opt, pool)
+        it = it0
+        while it < n_steps:
+            if runner is not None:      # the steps up to the next mark in one kernel call
+                k = min(n_steps - it, min(m for m in marks if m > gstep) - gstep)
+                done, losses, opt_state = runner(rng, lrs[it:it + k], mask, opt_state)
+                if done < k:
+                    try:
+                        runner.raise_nonfinite(losses[done])
+                    except NumericalError as exc:
+                        raise NumericalError(
+                            f"training diverged at stage {l}, step {it + done + 1} ({exc}); the "
+                            f"last good checkpoint is kept: lower lr[{si}]={lr0}") from None
+                for x in losses:
+                    running += float(x)
+                n_running += k
+                gstep += k
+                it += k - 1
+            else:
+                X, y = _batch(rng, cfg, target, pool, label)
+                try:
+                    if logistic:
+                        loss, g, dc = loss_grad(X, y, float(vec[-1]))
+                        g = np.append(g, dc)
+                    else:
+                        loss, g = loss_grad(X, y)
+                except NumericalError as exc:
+                    raise NumericalError(f"training diverged at stage {l}, step {it + 1} ({exc}); the "
+                                         f"last good checkpoint is kept: lower lr[{si}]={lr0}") from None
+                updates, opt_state = opt.update(g, opt_state, lrs[it] * mask)
+                apply_updates(vec, updates)
                 if logistic:
-                    loss, g, dc = _trainer_loss_grad(Q, X, y, tie, wd, shift=float(vec[-1]))
-                    g = np.append(g, dc)
-                else:
-                    loss, g = _trainer_loss_grad(Q, X, y, tie, wd)
-            except NumericalError as exc:
-                raise NumericalError(f"training diverged at stage {l}, step {it + 1} ({exc}); the "
-                                     f"last good checkpoint is kept: lower lr[{si}]={lr0}") from None
-            updates, opt_state = opt.update(g, opt_state, lrs[it] * mask)
-            apply_updates(vec, updates)
-            if logistic:
-                P.theta[:] = vec[:-1]
-            running += loss
-            n_running += 1
-            gstep += 1
+                    P.theta[:] = vec[:-1]
+                running += loss
+                n_running += 1
+                gstep += 1
             if gstep in marks:
                 row = {"step": gstep, "stage": l, "train_loss": running / n_running,
                        **evaluate(P_eval, target, Xte, yte, S_star, top_energy, upto=l,
@@ -463,6 +483,7 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
                         "curves": curves, "end_of_stage": {str(k): v for k, v in end_of_stage.items()}})
                 if progress is not None:
                     progress(row)
+            it += 1
         opt_state = None
     if isinstance(cfg.B, tuple) and cfg.mode != "two-layer":
         P = LearnerParams(dataclasses.replace(P.spec, B=stage_B(cfg, len(plan) - 1)), P.theta, P.R)
@@ -485,6 +506,55 @@ def _restore_opt_state(name: str, resume: Mapping[str, Any]) -> OptState:
     """The optimiser state of a checkpoint; its step count is the step within the stage."""
     moments = (np.array(resume["adam_m"]), np.array(resume["adam_v"])) if name == "adam" else ()
     return OptState(int(resume["it"]), moments)
+
+
+class _PoolRunner:
+    """Adam steps on batches drawn from a fixed pool, many per call of the fused kernel
+    (:func:`theorycheck.papers.bfc.learner_fused.fused_steps`, mode 3): the loop body of
+    :func:`train` for regression without regularisers, with the same draws from ``rng``
+    (``rng.integers`` per step, as :func:`_batch`) and the same bits."""
+
+    @classmethod
+    def make(cls, Q: LearnerParams, cfg: TrainConfig, opt, pool) -> "_PoolRunner | None":
+        """A runner for stage parameters ``Q``, or None where the loop body must run step by
+        step (fresh samples, another optimiser, a batch below the fused kernel's range)."""
+        if pool is None or opt.name != "adam" or Q.theta.dtype != np.float64 \
+                or _pick_path("auto", cfg.batch) != "fused":
+            return None
+        return cls(Q, cfg.batch, opt.hyper, pool)
+
+    def __init__(self, Q: LearnerParams, n: int, hyper, pool):
+        self.Q, self.hyper = Q, hyper
+        self.adam = np.array([hyper["b1"], hyper["c1"], hyper["b2"], hyper["c2"], hyper["eps"]])
+        self.head, (self.frozen, self.ptot), self.work = _fused_plan(Q, n)
+        self.Xp, self.yp = np.ascontiguousarray(pool[0]), np.ascontiguousarray(pool[1])
+        theta = Q.theta
+        self.Xb, self.yb = np.empty((n, self.Xp.shape[1])), np.empty(n)
+        self.bufs = (np.empty_like(theta), np.empty(n), np.empty_like(theta), np.empty_like(theta))
+
+    def __call__(self, rng, lrs, mask, state):
+        """Take ``len(lrs)`` steps: ``(steps done, their losses, the new optimiser state)``."""
+        from theorycheck.papers.bfc.learner_fused import fused_steps
+
+        k, (n, N) = len(lrs), (self.Xb.shape[0], self.Xp.shape[0])
+        idx = np.empty((k, n), dtype=np.int64)
+        for t in range(k):
+            idx[t] = rng.integers(0, N, size=n)
+        h, c0 = self.hyper, state.count
+        bc1 = np.array([1 - h["b1"] ** t for t in range(c0 + 1, c0 + k + 1)])
+        bc2 = np.array([1 - h["b2"] ** t for t in range(c0 + 1, c0 + k + 1)])
+        losses = np.empty(k)
+        m, v = state.moments
+        grad, f, scale, upd = self.bufs
+        done = int(fused_steps(self.Q.theta, grad, self.Xb, self.yb, *self.head, 3, 0.0, 0.0, 0.0,
+                               self.frozen, self.ptot, f, self.work, self.Xp, self.yp, idx,
+                               np.asarray(lrs, dtype=np.float64), mask, m, v, self.adam, bc1, bc2,
+                               self.Xb, self.yb, scale, upd, losses))
+        return done, losses[:done + (done < k)], OptState(c0 + done, (m, v))
+
+    def raise_nonfinite(self, loss: float) -> None:
+        """The error :func:`loss_and_grad` raises for the batch left in the buffers."""
+        _raise_nonfinite(self.Q, self.Xb, self.yb, loss)
 
 
 def _batch(rng, cfg: TrainConfig, target: BFCTarget, pool, label=None):

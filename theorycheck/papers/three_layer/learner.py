@@ -52,8 +52,14 @@ SIGMA2 = ("relu", "softplus")
 CENTRE = ("exact", "empirical", "none")
 
 
-def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
+def activation(name: str, *, inplace: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """sigma by name; ``inplace``: the function overwrites its (float64) argument and returns
+    it (the same values, one large array fewer)."""
     check_choice("activation", name, SIGMA1 + SIGMA2)
+    if inplace:
+        return {"abs": lambda z: np.abs(z, out=z), "relu": lambda z: np.maximum(z, 0.0, out=z),
+                "tanh": lambda z: np.tanh(z, out=z), "square": lambda z: np.square(z, out=z),
+                "softplus": lambda z: np.logaddexp(0.0, z, out=z)}[name]
     return {"abs": np.abs, "relu": lambda z: np.maximum(z, 0.0), "tanh": np.tanh,
             "square": np.square, "softplus": lambda z: np.logaddexp(0.0, z)}[name]
 
@@ -150,17 +156,44 @@ class ThreeLayerNet:
     ridge: RidgeChoice | None = None
 
     def first_layer(self, X: np.ndarray) -> np.ndarray:
-        return activation(self.config.sigma1)(X @ self.V.T) - self.shift
+        H = activation(self.config.sigma1, inplace=True)(X @ self.V.T)
+        H -= self.shift
+        return H
 
-    def preactivation(self, X: np.ndarray) -> np.ndarray:
-        """W sigma1(V x) + b, in batches of rows."""
-        return _batched(lambda Xb: self.first_layer(Xb) @ self.W.T + self.b, X, self.config.batch)
+    def shared_features(self, X: np.ndarray) -> np.ndarray | None:
+        """``first_layer(X)`` computed once for callers that need it again with the same V and
+        centring (the rungs of the n1 ladder, the test set of one run); None when it would
+        take more than :data:`SHARED_FEATURE_BYTES` (the callers then recompute it in batches)."""
+        if _shared_bytes(X.shape[0], self.V.shape[0]) == 0:
+            return None
+        return _batched(self.first_layer, X, self.config.batch)
 
-    def hidden(self, X: np.ndarray) -> np.ndarray:
-        return activation(self.config.sigma2)(self.preactivation(X))
+    def _on_features(self, fn, X: np.ndarray, H1: np.ndarray | None) -> np.ndarray:
+        """``fn(first_layer(Xb))`` over the row batches of X, taking the batches from ``H1``
+        (:meth:`shared_features` of X) when given: the same products on the same blocks."""
+        if H1 is None:
+            return _batched(lambda Xb: fn(self.first_layer(Xb)), X, self.config.batch)
+        return _batched(fn, H1, self.config.batch)
 
-    def __call__(self, X: np.ndarray) -> np.ndarray:
-        return self.hidden(X) @ self.a
+    def preactivation(self, X: np.ndarray, H1: np.ndarray | None = None) -> np.ndarray:
+        """W sigma1(V x) + b, in batches of rows (``H1``: see :meth:`_on_features`)."""
+        return self._on_features(lambda Hb: Hb @ self.W.T + self.b, X, H1)
+
+    def hidden(self, X: np.ndarray, H1: np.ndarray | None = None) -> np.ndarray:
+        return activation(self.config.sigma2, inplace=True)(self.preactivation(X, H1))
+
+    def __call__(self, X: np.ndarray, H1: np.ndarray | None = None) -> np.ndarray:
+        return self.hidden(X, H1) @ self.a
+
+
+#: Largest first-layer feature matrix kept for reuse (:meth:`ThreeLayerNet.shared_features`).
+SHARED_FEATURE_BYTES = 256 * 2**20
+
+
+def _shared_bytes(n: int, m1: int) -> int:
+    """Bytes of an n x m1 feature matrix kept for reuse, 0 when it is not kept."""
+    nbytes = 8 * int(n) * int(m1)
+    return nbytes if nbytes <= SHARED_FEATURE_BYTES else 0
 
 
 def _batched(fn, X, batch):
@@ -186,8 +219,12 @@ def middle_layer_loss(W, b, a, H1, y, sigma2: str = "relu", weight_decay: float 
 
 
 def middle_layer_gradient(W, b, a, H1, y, sigma2: str = "relu", weight_decay: float = 0.0):
-    """dL/dW for :func:`middle_layer_loss`: (1/n) sum_i r_i (a * sigma2'(z_i)) h1_i^T + wd W."""
-    Z = H1 @ W.T + b
+    """dL/dW for :func:`middle_layer_loss`: (1/n) sum_i r_i (a * sigma2'(z_i)) h1_i^T + wd W.
+    At W = 0 (stage 1 starts there) the product H1 W^T is zero for finite H1 and is skipped."""
+    if not W.any() and np.isfinite(H1).all():
+        Z = np.zeros((H1.shape[0], W.shape[0])) + b
+    else:
+        Z = H1 @ W.T + b
     r = activation(sigma2)(Z) @ a - y
     G = (r[:, None] * activation_derivative(sigma2)(Z)) * a[None, :]
     return G.T @ H1 / H1.shape[0] + weight_decay * W
@@ -203,23 +240,25 @@ def stage1(net: ThreeLayerNet, X1: np.ndarray, y1: np.ndarray) -> ThreeLayerNet:
     return replace(net, W=net.W - cfg.eta * grad, a1=net.a.copy())
 
 
-def learned_feature(net: ThreeLayerNet, X: np.ndarray) -> np.ndarray:
+def learned_feature(net: ThreeLayerNet, X: np.ndarray, H1: np.ndarray | None = None) -> np.ndarray:
     """phi(x): the common direction of the rows of W applied to sigma1(V x), over m1.
 
     After stage 1 every row W_j = c_j g; phi(x) = <g, sigma1(Vx)> / m1 with g the
     row of largest norm, sign-fixed by the stage-1 output sign a1_j (so c_j > 0 for
-    eta > 0). Zero if W = 0.
+    eta > 0). Zero if W = 0. ``H1``: ``net.shared_features(X)``, when the caller has it.
     """
     j = int(np.argmax(np.linalg.norm(net.W, axis=1)))
     a1 = net.a if net.a1 is None else net.a1
     g = net.W[j] * (1.0 if a1[j] > 0 else -1.0)
-    return _batched(lambda Xb: net.first_layer(Xb) @ g, X, net.config.batch) / net.W.shape[1]
+    return net._on_features(lambda Hb: Hb @ g, X, H1) / net.W.shape[1]
 
 
-def stage2(net: ThreeLayerNet, X2: np.ndarray, y2: np.ndarray, rng: np.random.Generator) -> ThreeLayerNet:
-    """Redraw b at the learned pre-activation's scale and fit a by ridge (docs/theory.md §2.2, stage 2)."""
+def stage2(net: ThreeLayerNet, X2: np.ndarray, y2: np.ndarray, rng: np.random.Generator,
+           H1: np.ndarray | None = None) -> ThreeLayerNet:
+    """Redraw b at the learned pre-activation's scale and fit a by ridge (docs/theory.md §2.2,
+    stage 2). ``H1``: ``net.shared_features(X2)``, when the caller has it."""
     cfg = net.config
-    Z = _batched(lambda Xb: net.first_layer(Xb) @ net.W.T, X2, cfg.batch)
+    Z = net._on_features(lambda Hb: Hb @ net.W.T, X2, H1)
     spread = Z.std(axis=0)
     spread = np.where(spread > 0, spread, 1.0)
     b = rng.uniform(-cfg.bias_scale, cfg.bias_scale, size=cfg.m2) * spread
@@ -272,7 +311,9 @@ def three_layer_memory_bytes(d: int, n1: int, n2: int, m1: int, m2: int, *, n_te
                              batch: int = 4096, baselines=()) -> float:
     """Peak bytes of :func:`run_three_layer` and of the two-layer ``baselines`` (names, or
     True for all three) at n = n1 + n2: the target's matrix A, the samples, V, W and its
-    gradient, the stage-1 features (n1 x m1, not batched), the stage-2 and test activations;
+    gradient, the stage-1 features (n1 x m1, not batched), the stage-2 and test activations,
+    the stage-2 and test samples' first-layer features where they are kept for reuse
+    (:data:`SHARED_FEATURE_BYTES`);
     poly_krr's Gram matrices (about 1.5 n^2 doubles and n_test x n), relu_rf's and
     two_layer_gd's features."""
     from theorycheck.budget import array_bytes as b
@@ -281,7 +322,7 @@ def three_layer_memory_bytes(d: int, n1: int, n2: int, m1: int, m2: int, *, n_te
     n = n1 + n2
     mem = (b(5, d, d) + b(2, n1 + n2 + n_test, d) + b(m1, d) + b(3, m2, m1)
            + b(2, n1, m1) + b(3, n1 + n2, m2) + b(2, min(batch, n_test), m1) + b(2, n_test, m2)
-           + b(m2, m2))
+           + b(m2, m2) + _shared_bytes(n2, m1) + _shared_bytes(n_test, m1))
     extra = {"poly_krr": b(1.5, n, n) + b(min(n_test, 2048), n),
              "relu_rf": b(3, n + n_test, 1024) + b(1024, 1024),
              "two_layer_gd": b(6, n, 256) + b(2, n + n_test, d)}
@@ -356,8 +397,9 @@ def run_three_layer(target, n1: int, n2: int, rng: np.random.Generator, *,
     X2, y2 = target.sample(n2, rng)
     Xt, yt = target.sample(n_test, rng)
     net = fit_three_layer(X1, y1, X2, y2, rng, config, target.dist)
-    return ThreeLayerRun(n1, n2, correlation(learned_feature(net, Xt), target.feature(Xt)),
-                         relative_mse(net(Xt), yt), net.ridge.lam)
+    Ht = net.shared_features(Xt)
+    return ThreeLayerRun(n1, n2, correlation(learned_feature(net, Xt, Ht), target.feature(Xt)),
+                         relative_mse(net(Xt, Ht), yt), net.ridge.lam)
 
 
 def _check_config(config):
@@ -420,10 +462,16 @@ def n1_ladder(target, n1s: Sequence[int], n2: int, rng: np.random.Generator, *,
     Xt, yt = target.sample(check_int("n_test", n_test, min_value=2), rng)
     init_seed, stage2_seed = rng.integers(2**63, size=2)
     net0 = init_network(target.d, config, np.random.default_rng(init_seed), target.dist)
+    # V and the centring are the same on every rung (unless the centring is re-estimated
+    # from each stage-1 sample), so the stage-2 and test features are computed once
+    shared = config.centre != "empirical"
+    H2 = net0.shared_features(X2) if shared else None
+    Ht = net0.shared_features(Xt) if shared else None
+    feature_t = target.feature(Xt)
     runs = []
     for n1 in n1s:
         net = stage1(net0, X1[:n1], y1[:n1])
-        net = stage2(net, X2, y2, np.random.default_rng(stage2_seed))
-        runs.append(ThreeLayerRun(n1, n2, correlation(learned_feature(net, Xt), target.feature(Xt)),
-                                  relative_mse(net(Xt), yt), net.ridge.lam))
+        net = stage2(net, X2, y2, np.random.default_rng(stage2_seed), H2)
+        runs.append(ThreeLayerRun(n1, n2, correlation(learned_feature(net, Xt, Ht), feature_t),
+                                  relative_mse(net(Xt, Ht), yt), net.ridge.lam))
     return runs
