@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -188,7 +189,8 @@ def test_backward_correction_holds_at_full_scale():
 
 def _step_by_step(monkeypatch):
     from theorycheck.papers.bfc import training as T
-    monkeypatch.setattr(T._PoolRunner, "make", classmethod(lambda cls, *a: None))
+    monkeypatch.setattr(T._FusedRunner, "make", classmethod(lambda cls, *a: None))
+    monkeypatch.setattr(T, "FRESH_CHUNK_ROWS", 1)
 
 
 @pytest.mark.parametrize("L", [2, 3, 4])
@@ -207,23 +209,43 @@ def test_pool_runner_gives_the_step_by_step_loops_bits(monkeypatch, L):
     assert json.dumps(rec_fast.checkpoints, default=str) == json.dumps(rec_slow.checkpoints, default=str)
 
 
-def test_pool_runner_stops_at_a_non_finite_loss_and_names_it():
+@pytest.mark.parametrize("loss, L", [("squared", 3), ("squared", 2), ("logistic", 3)])
+def test_fresh_batches_drawn_in_chunks_give_the_step_by_step_loops_bits(monkeypatch, loss, L):
+    """Fresh batches are drawn several steps at a time and (squared loss) stepped in the fused
+    kernel; the curves, checkpoints (generator state included) and parameters must be those of
+    one draw and one step at a time. A small chunk makes several chunks per segment."""
+    from theorycheck.papers.bfc import training as T
+    cfg = train_config(d=5, L=L, steps=(70,) * (L - 1), batch=64, n_test=300, eval_points=5,
+                       lr=0.01, loss=loss)
+    monkeypatch.setattr(T, "FRESH_CHUNK_ROWS", 64 * 7)
+    rec_fast = MemoryRecorder()
+    fast = train(cfg, recorder=rec_fast)
+    _step_by_step(monkeypatch)
+    rec_slow = MemoryRecorder()
+    slow = train(cfg, recorder=rec_slow)
+    assert json.dumps(fast.curves) == json.dumps(slow.curves)
+    assert np.array_equal(fast.params.theta, slow.params.theta)
+    assert json.dumps(rec_fast.checkpoints, default=str) == json.dumps(rec_slow.checkpoints, default=str)
+
+
+def test_fused_runner_stops_at_a_non_finite_loss_and_names_it():
     from theorycheck.maths.optim import optimiser
-    from theorycheck.papers.bfc.training import _PoolRunner, make_learner, make_target
+    from theorycheck.papers.bfc.training import _FusedRunner, make_learner, make_target
     cfg = train_config(d=5, L=3, N=90, steps=(40, 40), batch=64, n_test=300)
     target = make_target(cfg)
     P = make_learner(cfg, target)
     X = np.random.default_rng(0).standard_normal((90, 5))
     opt = optimiser("adam")
-    runner = _PoolRunner.make(P, cfg, opt, (X, target(X)))
+    runner = _FusedRunner.make(P, cfg, opt)
     mask = P.trainable_mask().astype(np.float64)
     P.theta[:] *= 1e80
     before = P.theta.copy()
-    done, losses, state = runner(np.random.default_rng(1), [1e-3] * 5, mask, opt.init(P.theta))
+    idx = np.random.default_rng(1).integers(0, 90, size=(5, 64))
+    done, losses, state = runner([1e-3] * 5, mask, opt.init(P.theta), X, target(X), idx)
     assert done == 0 and len(losses) == 1 and not np.isfinite(losses[0]) and state.count == 0
     assert np.array_equal(P.theta, before)
     with pytest.raises(NumericalError, match="not finite"):
         runner.raise_nonfinite(losses[0])
-    # another optimiser, or fresh samples: no runner, the loop steps one by one
-    assert _PoolRunner.make(P, cfg, optimiser("sgd"), (X, target(X))) is None
-    assert _PoolRunner.make(P, cfg, opt, None) is None
+    # another optimiser, or a batch below the fused kernel's range: the loop steps one by one
+    assert _FusedRunner.make(P, cfg, optimiser("sgd")) is None
+    assert _FusedRunner.make(P, dataclasses.replace(cfg, batch=1), opt) is None

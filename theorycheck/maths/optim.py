@@ -183,8 +183,22 @@ def apply_updates(params: np.ndarray, updates: np.ndarray) -> np.ndarray:
 
 def step_size(base: float, it: int, total: int, schedule: str = "cosine") -> float:
     """Step size at iteration ``it`` (0-based) of a stage with ``total`` iterations."""
+    return step_sizes(base, total, schedule, start=it, stop=it + 1)[0]
+
+
+def step_sizes(base: float, total: int, schedule: str = "cosine", *, start: int = 0,
+               stop: int | None = None) -> list[float]:
+    """The step sizes of iterations ``start .. stop - 1`` (default: all ``total``) of a stage,
+    each equal to :func:`step_size` at that iteration; the arguments are checked once.
+
+    Examples
+    --------
+    >>> step_sizes(1.0, 4)
+    [1.0, 0.8535533905932737, 0.5, 0.14644660940672627]
+    """
     check_real("lr", base, positive=True)
     check_choice("schedule", schedule, SCHEDULES)
+    its = range(start, total if stop is None else stop)
     if schedule == "constant" or total <= 1:
-        return base
-    return base * 0.5 * (1.0 + math.cos(math.pi * it / total))
+        return [base] * len(its)
+    return [base * 0.5 * (1.0 + math.cos(math.pi * it / total)) for it in its]

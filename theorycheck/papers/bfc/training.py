@@ -40,7 +40,7 @@ from theorycheck.maths.gaussian import sample_inputs
 from theorycheck.papers.bfc.learner import (LearnerParams, forward, init_learner, learner_spec, learner_spec_for,
                                             _check_reg, _fused_plan, _pick_path, _raise_nonfinite,
                                             _trainer_loss_grad)
-from theorycheck.maths.optim import SCHEDULES, OptState, apply_updates, optimiser, step_size
+from theorycheck.maths.optim import SCHEDULES, OptState, apply_updates, optimiser, step_sizes
 from theorycheck.papers.bfc.target import BFCTarget, build_target, target_spec
 from theorycheck.runs.config import check_config, setting
 from theorycheck.validation import check_int, check_real
@@ -48,6 +48,9 @@ from theorycheck.validation import check_int, check_real
 MODES = ("e2e", "layerwise", "two-layer")
 LOSSES = ("squared", "logistic")
 MEDIAN_SAMPLES = 1 << 16
+#: Most input rows the trainer draws at once for fresh batches (several steps' worth; never past
+#: an evaluation mark, so the generator's state at every checkpoint is that of step-by-step draws).
+FRESH_CHUNK_ROWS = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -422,15 +425,25 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
             vec[:-1] = P.theta
         loss_grad = _trainer_loss_grad(Q, tie, wd, cfg.batch, shifted=logistic)
         it0 = start_it if si == start_stage else 0
-        lrs = [step_size(lr0, it, n_steps, cfg.schedule) for it in range(n_steps)]
+        lrs = step_sizes(lr0, n_steps, cfg.schedule)
         if opt_state is None or it0 == 0:
             opt_state = opt.init(vec)
-        runner = None if logistic or tie or wd else _PoolRunner.make(Q, cfg, opt, pool)
+        runner = None if logistic or tie or wd else _FusedRunner.make(Q, cfg, opt)
+        chunk_steps = max(1, FRESH_CHUNK_ROWS // cfg.batch)
+        fresh = _Fresh()
         it = it0
         while it < n_steps:
-            if runner is not None:      # the steps up to the next mark in one kernel call
-                k = min(n_steps - it, min(m for m in marks if m > gstep) - gstep)
-                done, losses, opt_state = runner(rng, lrs[it:it + k], mask, opt_state)
+            if runner is not None or (pool is None and fresh.empty):
+                to_mark = min(n_steps - it, min(m for m in marks if m > gstep) - gstep)
+            if runner is not None:      # the steps up to the next mark (or a chunk) in one kernel call
+                if pool is None:
+                    k = min(to_mark, chunk_steps)
+                    Xp, yp = _draw(rng, cfg, target, k, label)
+                    idx = np.arange(k * cfg.batch).reshape(k, cfg.batch)
+                else:
+                    k, (Xp, yp) = to_mark, pool
+                    idx = rng.integers(0, Xp.shape[0], size=(k, cfg.batch))
+                done, losses, opt_state = runner(lrs[it:it + k], mask, opt_state, Xp, yp, idx)
                 if done < k:
                     try:
                         runner.raise_nonfinite(losses[done])
@@ -444,7 +457,12 @@ def train(cfg: TrainConfig | None = None, *, recorder=None,
                 gstep += k
                 it += k - 1
             else:
-                X, y = _batch(rng, cfg, target, pool, label)
+                if pool is None:
+                    if fresh.empty:
+                        fresh.fill(*_draw(rng, cfg, target, min(to_mark, chunk_steps), label))
+                    X, y = fresh.take(cfg.batch)
+                else:
+                    X, y = _batch(rng, cfg, target, pool, label)
                 try:
                     if logistic:
                         loss, g, dc = loss_grad(X, y, float(vec[-1]))
@@ -508,38 +526,36 @@ def _restore_opt_state(name: str, resume: Mapping[str, Any]) -> OptState:
     return OptState(int(resume["it"]), moments)
 
 
-class _PoolRunner:
-    """Adam steps on batches drawn from a fixed pool, many per call of the fused kernel
-    (:func:`theorycheck.papers.bfc.learner_fused.fused_steps`, mode 3): the loop body of
-    :func:`train` for regression without regularisers, with the same draws from ``rng``
-    (``rng.integers`` per step, as :func:`_batch`) and the same bits."""
+class _FusedRunner:
+    """Adam steps on given batches, many per call of the fused kernel
+    (:func:`theorycheck.papers.bfc.learner_fused.fused_steps`, mode 3: gather, step, Adam,
+    update): the loop body of :func:`train` for regression without regularisers, with the same
+    bits. The caller draws the batches as the loop would: indices into the fixed pool
+    (``rng.integers`` per step, as :func:`_batch`), or fresh inputs (:func:`_draw`) taken in
+    order."""
 
     @classmethod
-    def make(cls, Q: LearnerParams, cfg: TrainConfig, opt, pool) -> "_PoolRunner | None":
+    def make(cls, Q: LearnerParams, cfg: TrainConfig, opt) -> "_FusedRunner | None":
         """A runner for stage parameters ``Q``, or None where the loop body must run step by
-        step (fresh samples, another optimiser, a batch below the fused kernel's range)."""
-        if pool is None or opt.name != "adam" or Q.theta.dtype != np.float64 \
-                or _pick_path("auto", cfg.batch) != "fused":
+        step (another optimiser, a batch below the fused kernel's range)."""
+        if opt.name != "adam" or Q.theta.dtype != np.float64 or _pick_path("auto", cfg.batch) != "fused":
             return None
-        return cls(Q, cfg.batch, opt.hyper, pool)
+        return cls(Q, cfg.batch, cfg.d, opt.hyper)
 
-    def __init__(self, Q: LearnerParams, n: int, hyper, pool):
+    def __init__(self, Q: LearnerParams, n: int, d: int, hyper):
         self.Q, self.hyper = Q, hyper
         self.adam = np.array([hyper["b1"], hyper["c1"], hyper["b2"], hyper["c2"], hyper["eps"]])
         self.head, (self.frozen, self.ptot), self.work = _fused_plan(Q, n)
-        self.Xp, self.yp = np.ascontiguousarray(pool[0]), np.ascontiguousarray(pool[1])
         theta = Q.theta
-        self.Xb, self.yb = np.empty((n, self.Xp.shape[1])), np.empty(n)
+        self.Xb, self.yb = np.empty((n, d)), np.empty(n)
         self.bufs = (np.empty_like(theta), np.empty(n), np.empty_like(theta), np.empty_like(theta))
 
-    def __call__(self, rng, lrs, mask, state):
-        """Take ``len(lrs)`` steps: ``(steps done, their losses, the new optimiser state)``."""
+    def __call__(self, lrs, mask, state, Xp, yp, idx):
+        """Take ``len(lrs)`` steps, step t on the rows ``idx[t]`` of ``(Xp, yp)``:
+        ``(steps done, their losses, the new optimiser state)``."""
         from theorycheck.papers.bfc.learner_fused import fused_steps
 
-        k, (n, N) = len(lrs), (self.Xb.shape[0], self.Xp.shape[0])
-        idx = np.empty((k, n), dtype=np.int64)
-        for t in range(k):
-            idx[t] = rng.integers(0, N, size=n)
+        k = len(lrs)
         h, c0 = self.hyper, state.count
         bc1 = np.array([1 - h["b1"] ** t for t in range(c0 + 1, c0 + k + 1)])
         bc2 = np.array([1 - h["b2"] ** t for t in range(c0 + 1, c0 + k + 1)])
@@ -547,7 +563,7 @@ class _PoolRunner:
         m, v = state.moments
         grad, f, scale, upd = self.bufs
         done = int(fused_steps(self.Q.theta, grad, self.Xb, self.yb, *self.head, 3, 0.0, 0.0, 0.0,
-                               self.frozen, self.ptot, f, self.work, self.Xp, self.yp, idx,
+                               self.frozen, self.ptot, f, self.work, Xp, yp, idx,
                                np.asarray(lrs, dtype=np.float64), mask, m, v, self.adam, bc1, bc2,
                                self.Xb, self.yb, scale, upd, losses))
         return done, losses[:done + (done < k)], OptState(c0 + done, (m, v))
@@ -555,6 +571,32 @@ class _PoolRunner:
     def raise_nonfinite(self, loss: float) -> None:
         """The error :func:`loss_and_grad` raises for the batch left in the buffers."""
         _raise_nonfinite(self.Q, self.Xb, self.yb, loss)
+
+
+class _Fresh:
+    """Fresh batches drawn several steps at a time (:func:`_draw`), handed out in order."""
+
+    def __init__(self):
+        self.X, self.y, self.pos = None, None, 0
+
+    @property
+    def empty(self) -> bool:
+        return self.X is None or self.pos == self.X.shape[0]
+
+    def fill(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.X, self.y, self.pos = X, y, 0
+
+    def take(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        i, self.pos = self.pos, self.pos + n
+        return self.X[i:self.pos], self.y[i:self.pos]
+
+
+def _draw(rng, cfg: TrainConfig, target: BFCTarget, steps: int, label=None):
+    """The inputs and labels of ``steps`` fresh batches in one draw: the generator gives the
+    same inputs as ``steps`` calls of :func:`_batch` (rows are drawn in order, each
+    normalised on its own on the sphere)."""
+    X = sample_inputs(steps * cfg.batch, cfg.d, rng, target.spec.dist)
+    return X, (label or target)(X)
 
 
 def _batch(rng, cfg: TrainConfig, target: BFCTarget, pool, label=None):
