@@ -249,3 +249,22 @@ def test_fused_runner_stops_at_a_non_finite_loss_and_names_it():
     # another optimiser, or a batch below the fused kernel's range: the loop steps one by one
     assert _FusedRunner.make(P, cfg, optimiser("sgd")) is None
     assert _FusedRunner.make(P, dataclasses.replace(cfg, batch=1), opt) is None
+
+
+def test_a_pool_smaller_than_the_batch_is_stepped_on_whole_with_count_weights(monkeypatch):
+    """N = 40 < batch = 64: each step runs on the 40 pool rows weighted by their counts in the
+    drawn batch; the curves and parameters must be those of the gathered batches to rounding,
+    with the same draws (the checkpoints' generator states are equal)."""
+    cfg = train_config(d=5, L=3, N=40, steps=(150, 150), batch=64, n_test=300, eval_points=6,
+                       lr=0.01)
+    rec_fast = MemoryRecorder()
+    fast = train(cfg, recorder=rec_fast)
+    _step_by_step(monkeypatch)
+    rec_slow = MemoryRecorder()
+    slow = train(cfg, recorder=rec_slow)
+    assert [c["step"] for c in fast.curves] == [c["step"] for c in slow.curves]
+    for a, b in zip(fast.curves, slow.curves):
+        for key in ("train_loss", "test_loss", "rel_loss"):
+            assert a[key] == pytest.approx(b[key], rel=1e-9), key
+    np.testing.assert_allclose(fast.params.theta, slow.params.theta, rtol=1e-8, atol=1e-11)
+    assert [c["rng"] for _, c in rec_fast.checkpoints] == [c["rng"] for _, c in rec_slow.checkpoints]

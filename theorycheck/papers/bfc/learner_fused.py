@@ -4,9 +4,10 @@ Same arguments, layout (``lay``, ``cols``, ``lifted``; see
 :mod:`theorycheck.papers.bfc.learner_numba`), modes (0 loss and gradient, 1 SGD update,
 2 forward) and return value as the loop kernel ``step``, plus the loss's output offset
 ``shift`` (the loss is that of F - shift, docs/theory.md §1.4.4; 0 for regression; ``out_f``
-receives F itself) and a workspace ``work`` of
+receives F itself), a workspace ``work`` of
 :func:`work_size` entries (theta's dtype) that the caller keeps between steps (fresh
-large temporaries cost a page fault per 4 KiB). One call makes every matrix product
+large temporaries cost a page fault per 4 KiB) and per-sample loss weights ``wts`` (empty:
+the mean over the batch). One call makes every matrix product
 through BLAS (:func:`theorycheck.papers.bfc.learner_blas.mm`) on views of the workspace
 and does the element-wise work as epilogues of the passes that already touch the data:
 
@@ -99,7 +100,7 @@ def _take(work, at, size):
 
 @njit(fastmath=FAST)
 def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
-              mode, lr, wd, shift, frozen, ptot, out_f, work):
+              mode, lr, wd, shift, frozen, ptot, out_f, work, wts):
     n, d = X.shape
     nl = lay.shape[0]
     last = nl - 1
@@ -181,7 +182,7 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         for s in range(n):
             f[s] -= shift
     g = np.empty(n)
-    loss = _loss_and_dloss(f, y, loss_kind, g)
+    loss = _loss_and_dloss(f, y, loss_kind, g, wts)
     if not math.isfinite(loss):
         return loss
     # --------------------------------------------------------------- backward
@@ -334,14 +335,14 @@ def no_pool(dtype=np.float64) -> tuple:
     if NO_POOL is None or NO_POOL[0].dtype != dtype:
         e1, e2 = np.empty(0, dtype), np.empty((0, 0), dtype)
         NO_POOL = (e2, e1, np.empty((0, 0), np.int64), np.empty(0), np.empty(0), e1, e1,
-                   np.empty(5), np.empty(0), np.empty(0), e2, e1, e1, e1, np.empty(0))
+                   np.empty(5), np.empty(0), np.empty(0), e2, e1, e1, e1, np.empty(0), np.empty(0))
     return NO_POOL
 
 
 @njit(cache=True)
 def fused_steps(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind,
                 mode, lr, wd, shift, frozen, ptot, out_f, work,
-                Xp, yp, idx, lrs, mask, m, v, hyper, bc1, bc2, Xb, yb, scale, upd, losses):
+                Xp, yp, idx, lrs, mask, m, v, hyper, bc1, bc2, Xb, yb, scale, upd, losses, wts):
     """The one compiled entry of this module (so that numba compiles the step once).
 
     ``mode`` 0, 1, 2: one :func:`step_blas` on ``X``, ``y`` (the arguments past ``work`` are
@@ -352,20 +353,39 @@ def fused_steps(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, lo
     ``theta -= update``) without a return to Python between steps; ``hyper`` holds Adam's
     ``b1, c1, b2, c2, eps``, ``losses[t]`` each step's loss. Returns the loss (modes 0-2) or
     the steps done (mode 3): fewer than asked when a loss is not finite (that step's batch
-    is left in ``Xb``, ``yb`` and theta is not updated by it)."""
+    is left in ``Xb``, ``yb`` and theta is not updated by it).
+
+    Weighted mode 3 (``wts`` of one entry per pool row; for a pool smaller than the batch):
+    each step runs on the whole pool, row j weighted by ``wts[j]`` = (times j is in
+    ``idx[t]``) / batch, the same loss and gradient as on the gathered batch (summed in
+    another order) at pool-size instead of batch-size cost."""
     pool = mode == 3
+    weighted = pool and wts.shape[0] > 0
     steps = idx.shape[0] if pool else 1
     one = 0 if pool else mode       # a single call site of step_blas: numba compiles it once
     for t in range(steps):
-        if pool:
+        if weighted:
+            nb = idx.shape[1]
+            for j in range(wts.shape[0]):
+                wts[j] = 0.0
+            for s in range(nb):
+                wts[idx[t, s]] += 1.0
+            for j in range(wts.shape[0]):
+                wts[j] /= nb
+        elif pool:
             for s in range(Xb.shape[0]):
                 j = idx[t, s]
                 for a in range(Xb.shape[1]):
                     Xb[s, a] = Xp[j, a]
                 yb[s] = yp[j]
-        loss = step_blas(theta, grad, Xb if pool else X, yb if pool else y, lay, cols, lifted, R,
+        Xs, ys = X, y
+        if weighted:
+            Xs, ys = Xp, yp
+        elif pool:
+            Xs, ys = Xb, yb
+        loss = step_blas(theta, grad, Xs, ys, lay, cols, lifted, R,
                          alphas, bt, centred, loss_kind, one, 0.0 if pool else lr,
-                         0.0 if pool else wd, 0.0 if pool else shift, frozen, ptot, out_f, work)
+                         0.0 if pool else wd, 0.0 if pool else shift, frozen, ptot, out_f, work, wts)
         if not pool:
             return loss
         losses[t] = loss

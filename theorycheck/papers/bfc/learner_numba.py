@@ -58,25 +58,36 @@ def dsigma_t(z, bt):
 
 
 @njit(cache=True)
-def _loss_and_dloss(f, y, loss_kind, g):
-    """Mean loss over the batch; g[s] = d loss / d f[s]."""
+def _loss_and_dloss(f, y, loss_kind, g, w):
+    """Mean loss over the batch; g[s] = d loss / d f[s]. A non-empty ``w`` weights sample s
+    by ``w[s]`` instead of 1/n (the loss is then sum_s w[s] loss_s)."""
     n = f.shape[0]
+    uniform = w.shape[0] == 0
     total = 0.0
     for s in range(n):
         if loss_kind == 0:
             r = f[s] - y[s]
-            total += r * r
-            g[s] = 2.0 * r / n
+            if uniform:
+                total += r * r
+                g[s] = 2.0 * r / n
+            else:
+                total += w[s] * (r * r)
+                g[s] = 2.0 * r * w[s]
         else:
             z = y[s] * f[s]
-            total += max(-z, 0.0) + math.log1p(math.exp(-abs(z)))
+            ls = max(-z, 0.0) + math.log1p(math.exp(-abs(z)))
             if z >= 0:
                 e = math.exp(-z)
                 sg = e / (1.0 + e)
             else:
                 sg = 1.0 / (1.0 + math.exp(z))
-            g[s] = -y[s] * sg / n
-    return total / n
+            if uniform:
+                total += ls
+                g[s] = -y[s] * sg / n
+            else:
+                total += w[s] * ls
+                g[s] = -y[s] * sg * w[s]
+    return total / n if uniform else total
 
 
 @njit(cache=True, fastmath=FAST)
@@ -249,7 +260,7 @@ def step(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss_kind
     if mode == 2:
         return 0.0
     g = np.empty(n)
-    loss = _loss_and_dloss(f, y, loss_kind, g)
+    loss = _loss_and_dloss(f, y, loss_kind, g, np.empty(0))
     if not math.isfinite(loss):
         return loss
     # --------------------------------------------------------------- backward
@@ -378,7 +389,7 @@ def out_grad(Z, bt, coef, dZ):
 
 @njit(cache=True)
 def loss_and_dloss(f, y, loss_kind, g):
-    return _loss_and_dloss(f, y, loss_kind, g)
+    return _loss_and_dloss(f, y, loss_kind, g, np.empty(0))
 
 
 @njit(cache=True)

@@ -532,7 +532,9 @@ class _FusedRunner:
     update): the loop body of :func:`train` for regression without regularisers, with the same
     bits. The caller draws the batches as the loop would: indices into the fixed pool
     (``rng.integers`` per step, as :func:`_batch`), or fresh inputs (:func:`_draw`) taken in
-    order."""
+    order. A pool smaller than the batch is stepped on whole, each row weighted by its count
+    in the batch over the batch size: the same loss and gradient summed in another order
+    (equal to rounding, not bit for bit), at pool-size cost."""
 
     @classmethod
     def make(cls, Q: LearnerParams, cfg: TrainConfig, opt) -> "_FusedRunner | None":
@@ -556,6 +558,8 @@ class _FusedRunner:
         from theorycheck.papers.bfc.learner_fused import fused_steps
 
         k = len(lrs)
+        weighted = Xp.shape[0] < self.Xb.shape[0]
+        wts = np.empty(Xp.shape[0] if weighted else 0)
         h, c0 = self.hyper, state.count
         bc1 = np.array([1 - h["b1"] ** t for t in range(c0 + 1, c0 + k + 1)])
         bc2 = np.array([1 - h["b2"] ** t for t in range(c0 + 1, c0 + k + 1)])
@@ -565,12 +569,13 @@ class _FusedRunner:
         done = int(fused_steps(self.Q.theta, grad, self.Xb, self.yb, *self.head, 3, 0.0, 0.0, 0.0,
                                self.frozen, self.ptot, f, self.work, Xp, yp, idx,
                                np.asarray(lrs, dtype=np.float64), mask, m, v, self.adam, bc1, bc2,
-                               self.Xb, self.yb, scale, upd, losses))
+                               self.Xb, self.yb, scale, upd, losses, wts))
+        self.last = (Xp, yp) if weighted else (self.Xb, self.yb)
         return done, losses[:done + (done < k)], OptState(c0 + done, (m, v))
 
     def raise_nonfinite(self, loss: float) -> None:
-        """The error :func:`loss_and_grad` raises for the batch left in the buffers."""
-        _raise_nonfinite(self.Q, self.Xb, self.yb, loss)
+        """The error :func:`loss_and_grad` raises for the last batch (or pool) stepped on."""
+        _raise_nonfinite(self.Q, *self.last, loss)
 
 
 class _Fresh:
