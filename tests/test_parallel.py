@@ -15,7 +15,7 @@ import pytest
 
 from theorycheck.claims.engine import (Measurement, claim, merge_grid_parts, run_claim,
                                        run_grid_part)
-from theorycheck.claims.parallel import Task, plan, previous_seconds, run_claims
+from theorycheck.claims.parallel import Task, plan, previous_seconds, run_claims, start_workers
 from theorycheck.commands.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +146,32 @@ def test_workers_give_the_same_results_as_one_process(tmp_path):
     there = run_claims(cs, seed=5, jobs=2, source=folder)
     assert [r.claim_id for r in there] == ["p.mixed", "p.holds"]
     assert all(_same(a, b) for a, b in zip(here, there))
+
+
+def test_workers_started_early_are_taken_over_or_stopped(tmp_path):
+    """``check`` starts its workers before discovering the claims; run_claims takes them over
+    (same results), and stops them when it runs the claims here or for another setting."""
+    folder, claims = _user_claims(tmp_path)
+    cs = [claims["p.mixed"], claims["p.holds"]]
+    here = run_claims(cs, seed=5, jobs=1, source=folder)
+    with start_workers(2, folder) as workers:
+        procs = list(workers.executor._processes.values())
+        there = run_claims(cs, seed=5, jobs=2, source=folder, workers=workers)
+        assert workers.executor is None
+    assert all(_same(a, b) for a, b in zip(here, there))
+    assert procs and not any(p.is_alive() for p in procs)
+    for jobs, source in ((1, folder), (2, None)):   # run here; another source: stopped, not used
+        with start_workers(2, folder) as workers:
+            procs = list(workers.executor._processes.values())
+            if source is None:
+                with pytest.raises(Exception, match="not those discovered"):
+                    run_claims(cs, seed=5, jobs=jobs, source=source, workers=workers)
+            else:
+                assert all(_same(a, b) for a, b in
+                           zip(here, run_claims(cs, seed=5, jobs=jobs, source=source, workers=workers)))
+            assert workers.executor is None and not any(p.is_alive() for p in procs)
+    with start_workers(1) as workers:
+        assert workers is None
 
 
 def test_check_report_is_the_same_with_one_or_two_jobs(tmp_path):

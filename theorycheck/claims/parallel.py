@@ -215,7 +215,7 @@ def run_claims(claims: Sequence[Claim], *, scale: str = "quick", seed: int = 0,
                max_examples: int | None = None, database=None,
                optimise: bool | int | None = None, jobs: int = 1,
                source: str | Path | None = None, previous: Mapping[str, float] | None = None,
-               progress: Progress | None = None) -> list[ClaimResult]:
+               progress: Progress | None = None, workers: "Workers | None" = None) -> list[ClaimResult]:
     """Run ``claims`` on ``jobs`` processes; their results in the claims' order.
 
     Parameters
@@ -232,6 +232,9 @@ def run_claims(claims: Sequence[Claim], *, scale: str = "quick", seed: int = 0,
     previous : mapping, optional
         ``{claim id: seconds}`` of an earlier run (:func:`previous_seconds`), for the order.
     progress : Progress, optional
+    workers : Workers, optional
+        Worker processes started earlier (:func:`start_workers`) for ``jobs`` and ``source``;
+        they are used (``jobs > 1``) or stopped.
 
     Returns
     -------
@@ -247,15 +250,69 @@ def run_claims(claims: Sequence[Claim], *, scale: str = "quick", seed: int = 0,
     jobs = max(1, int(jobs))
     tasks = plan(claims, scale, jobs=jobs, max_examples=max_examples, previous=previous)
     if jobs == 1 or len(tasks) == 1:
+        if workers is not None:
+            workers.close()
         return _run_here(claims, tasks, scale, seed, max_examples, database, optimise, progress)
     known = {c.id: c for c in _discover(source)}
     stray = [c.id for c in claims if known.get(c.id) is not c]
+    ready = None
+    if workers is not None:
+        if stray or (workers.jobs, workers.source) != (jobs, None if source is None else os.fspath(source)):
+            workers.close()
+        else:
+            ready = workers.take()
     if stray:
         raise ClaimError(f"claim(s) {stray[:3]} are not those discovered from "
                          f"{source or 'the built-in library'}; worker processes could not find "
                          f"them; run them with jobs=1")
     return _Pool(claims, tasks, scale, seed, max_examples, database, optimise, jobs, source,
-                 progress).run()
+                 progress, ready).run()
+
+
+class Workers:
+    """``jobs`` worker processes started before the claims are discovered and planned
+    (:func:`start_workers`): each imports the engine and discovers the claims of ``source``
+    while this process does the same, so the first tasks do not wait for them.
+    :func:`run_claims` takes them over (``workers=``) or stops them."""
+
+    def __init__(self, jobs: int, source: str | Path | None = None):
+        self.jobs = int(jobs)
+        self.source = None if source is None else os.fspath(source)
+        self.executor = _executor(self.jobs, self.source)
+        for _ in range(self.jobs):      # a spawn-context pool starts one process per submit
+            self.executor.submit(os.getpid)
+
+    def take(self):
+        """The executor, handed over once; None after :meth:`close`."""
+        ex, self.executor = self.executor, None
+        return ex
+
+    def close(self) -> None:
+        """Stop the workers (nothing of theirs is running)."""
+        ex = self.take()
+        if ex is not None:
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def start_workers(jobs: int, source: str | Path | None = None):
+    """Start ``jobs`` worker processes for claims found in ``source`` (None: the built-in
+    library) now; yields a :class:`Workers` for :func:`run_claims`, or None when
+    ``jobs <= 1``. Workers not handed to :func:`run_claims` are stopped on exit."""
+    workers = Workers(jobs, source) if jobs > 1 else None
+    try:
+        yield workers
+    finally:
+        if workers is not None:
+            workers.close()
+
+
+def _executor(jobs: int, source: str | None):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker,
+                               initargs=({s: default_effort(s) for s in SCALES}, source))
 
 
 def _discover(source):
@@ -320,23 +377,30 @@ def _run_here(claims, tasks, scale, seed, max_examples, database, optimise, prog
 _WORKER_CLAIMS: dict = {}
 
 
-def _init_worker(efforts: dict[str, int]) -> None:
-    """Worker start: ignore Ctrl-C (the parent stops the workers), pin one BLAS thread, and
-    search with the parent's default effort (its hypothesis profile is not loaded here)."""
+def _init_worker(efforts: dict[str, int], source: str | None = None) -> None:
+    """Worker start: ignore Ctrl-C (the parent stops the workers), pin one BLAS thread,
+    search with the parent's default effort (its hypothesis profile is not loaded here), and
+    discover the claims of ``source`` (an error there is reported by the first task)."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from theorycheck.claims import engine
     engine._PINNED_EFFORT = dict(efforts)
     from theorycheck.runs.kinds import pin_threads
     pin_threads(1)
+    with contextlib.suppress(Exception):
+        _worker_claims(source)
 
 
-def _worker_claim(source, claim_id: str) -> Claim:
+def _worker_claims(source) -> dict[str, Claim]:
     key = None if source is None else str(source)
     if key not in _WORKER_CLAIMS:
         _WORKER_CLAIMS[key] = {c.id: c for c in _discover(source)}
+    return _WORKER_CLAIMS[key]
+
+
+def _worker_claim(source, claim_id: str) -> Claim:
     try:
-        return _WORKER_CLAIMS[key][claim_id]
+        return _worker_claims(source)[claim_id]
     except KeyError:
         where = source or "the built-in library"
         raise ClaimError(f"claim id {claim_id!r} is not found from {where} in a worker "
@@ -392,7 +456,7 @@ class _Pool:
     """The parent's loop: at most ``jobs`` tasks in flight, merged as they finish."""
 
     def __init__(self, claims, tasks, scale, seed, max_examples, database, optimise, jobs, source,
-                 progress):
+                 progress, ready=None):
         self.claims, self.scale, self.seed = claims, scale, seed
         self.max_examples, self.jobs, self.progress = max_examples, jobs, progress
         self.optimise = optimise
@@ -406,14 +470,11 @@ class _Pool:
         self.deaths: collections.Counter = collections.Counter()
         self.solo: set[Task] = set()           # retried after a worker died: run alone
         self.tokens = 0
+        self.ready = ready                     # an executor started earlier (Workers)
 
     def _executor(self):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        return ProcessPoolExecutor(max_workers=min(self.jobs, len(self.pending) or 1),
-                                   mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker,
-                                   initargs=({s: default_effort(s) for s in SCALES},))
+        ex, self.ready = self.ready, None
+        return ex or _executor(min(self.jobs, len(self.pending) or 1), self.source)
 
     def run(self) -> list[ClaimResult]:
         from concurrent.futures import FIRST_COMPLETED, wait

@@ -45,7 +45,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from theorycheck.claims.discovery import discover
     from theorycheck.claims.engine import select
-    from theorycheck.claims.parallel import CheckInterrupted, default_jobs, previous_seconds, run_claims
+    from theorycheck.claims.parallel import (CheckInterrupted, default_jobs, previous_seconds, run_claims,
+                                             start_workers)
     from theorycheck.validation import check_int
 
     seed = check_int("--seed", args.seed, min_value=0, max_value=2**32 - 1)
@@ -58,25 +59,30 @@ def run(args) -> int:
         from theorycheck.commands._common import output_folder
         output_folder("--out", args.out)
     database = None if args.no_example_db else Path(args.out) / ".hypothesis"
-    claims = select(discover(args.path), args.claim)
-    console = _console()
-    if args.list:
-        for c in claims:
-            console.print(f"{c.id}  [{c.tag}] {c.ref}: {c.statement}", highlight=False, markup=False)
-        return 0
-    previous = previous_seconds(args.out, args.scale)
-    t0 = time.perf_counter()
-    interrupted = False
-    with _LiveProgress(len(claims), jobs) as live:
-        try:
-            results = run_claims(claims, scale=args.scale, seed=seed, max_examples=max_examples,
-                                 database=database, jobs=jobs, source=args.path, optimise=optimise,
-                                 previous=previous, progress=live)
-        except CheckInterrupted as exc:
-            if not exc.results:
-                from theorycheck.errors import Interrupted
-                raise Interrupted(f"no claim finished (0 of {len(claims)}); no report written") from None
-            results, interrupted = exc.results, True
+    # the whole library on several cores: the workers start while the claims are discovered
+    early = jobs if not (args.list or args.claim) else 1
+    with start_workers(early, args.path) as workers:
+        claims = select(discover(args.path), args.claim)
+        console = _console()
+        if args.list:
+            for c in claims:
+                console.print(f"{c.id}  [{c.tag}] {c.ref}: {c.statement}", highlight=False, markup=False)
+            return 0
+        previous = previous_seconds(args.out, args.scale)
+        t0 = time.perf_counter()
+        interrupted = False
+        with _LiveProgress(len(claims), jobs) as live:
+            try:
+                results = run_claims(claims, scale=args.scale, seed=seed, max_examples=max_examples,
+                                     database=database, jobs=jobs, source=args.path,
+                                     optimise=optimise, previous=previous, progress=live,
+                                     workers=workers)
+            except CheckInterrupted as exc:
+                if not exc.results:
+                    from theorycheck.errors import Interrupted
+                    raise Interrupted(f"no claim finished (0 of {len(claims)}); no report "
+                                      f"written") from None
+                results, interrupted = exc.results, True
     return _finish(args, console, results, seed=seed, jobs=jobs, total=len(claims),
                    wall=time.perf_counter() - t0, interrupted=interrupted)
 
