@@ -33,7 +33,10 @@ SETTINGS = {"quick": QUICK, "full": FULL, "reference": REFERENCE}
 FROZEN_TOP = (3,)
 SEEDS = {"quick": [{"scale": "quick", "seed": s} for s in range(3)],
          "full": [{"scale": "full", "seed": s} for s in range(3)]}
-#: The cache of end-to-end runs that the fit, gap and correction claims share (:func:`run_summary`).
+#: The cache of training runs (:func:`run_summary`) that the fit, gap and correction claims share
+#: and the two-layer claim draws on: one task of ``check -j N``, so that on a fresh install one
+#: worker compiles the learner's kernel for all four while the other measures claims that need
+#: none (docs/performance.md).
 RUNS = "bfc.training.runs"
 
 
@@ -120,7 +123,7 @@ def backward_correction(inst, *, e2e_mode, e2e_freeze, factor: float, corrected:
 @claim(id="bfc.training.two_layer_fails", tag="R", ref="docs/theory.md §1.1.4, §1.5", paper=PAPER,
        statement="""the two-layer quadratic baseline, same budget, fails to fit the top term (loss
                  >= 0.1 x its energy)""",
-       instances=SEEDS, L=None)
+       instances=SEEDS, L=None, shares=RUNS)
 def two_layer_fails(inst, *, L):
     s = run_summary(inst["scale"], inst["seed"], "two-layer", (), L)
     return Measurement(s["final_rel_loss"], FIT, ">=", label="two-layer loss / top-term energy")

@@ -271,7 +271,7 @@ def test_fused_quadratic_identity_agrees_with_plain_blas_path(B):
     dL/dW = 2 W IN^T diag(c) IN where no entry is truncated (B = inf) and the direct
     products where some are (B = 0.5); both must match the plain path."""
     from theorycheck.papers.bfc import learner_fused as LF
-    spec = Lr.learner_spec(3, 3, k=2, m=40, B=B)          # nin = 6 (layer 2) and 5 (layer 3)
+    spec = Lr.learner_spec(3, 3, k=2, m=40, B=B, tied=False)          # nin = 6 (layer 2) and 5 (layer 3)
     params, X, y = _instance(spec, 64, 2, scale=0.3)
     assert LF.quadratic_pays(64, 40, 6, True, False) and LF.quadratic_pays(64, 40, 5, True, True)
     f, cache = Lr.forward(params, X, path="blas")

@@ -23,7 +23,7 @@ BUILTIN_RUN_KINDS = (
 )
 
 #: The order is the order of the report and of a first ``check -j N`` (no claim times known
-#: yet, so tasks start in this order): the end-to-end training claims, which compile the
+#: yet, so tasks start in this order): the training claims, one task that compiles the
 #: learner's fused kernel on a fresh install, come first and the three-layer claims, which
 #: need no compiled kernel, next, so that one worker compiles while the other measures
 #: instead of both compiling the same kernel.
