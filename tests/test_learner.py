@@ -265,17 +265,26 @@ def test_fused_sgd_step_equals_gradient_step(path, n):
 
 
 @pytest.mark.equivalence
-@pytest.mark.parametrize("B", [math.inf, 0.5])
+@pytest.mark.parametrize("B", [math.inf, 1e4, 0.5])
 def test_fused_quadratic_identity_agrees_with_plain_blas_path(B):
     """A wide learner at a large batch: the fused kernel takes the quadratic identity
-    dL/dW = 2 W IN^T diag(c) IN where no entry is truncated (B = inf) and the direct
+    dL/dW = 2 W IN^T diag(c) IN, and the quadratic form IN_s^T (W^T W) IN_s for F, where no
+    entry can be truncated (B = inf, or B = 1e4 above every |W_r| |IN_s|) and the direct
     products where some are (B = 0.5); both must match the plain path."""
     from theorycheck.papers.bfc import learner_fused as LF
     spec = Lr.learner_spec(3, 3, k=2, m=40, B=B, tied=False)          # nin = 6 (layer 2) and 5 (layer 3)
     params, X, y = _instance(spec, 64, 2, scale=0.3)
     assert LF.quadratic_pays(64, 40, 6, True, False) and LF.quadratic_pays(64, 40, 5, True, True)
+    assert LF.forward_quadratic_pays(64, 40, 6) and LF.forward_quadratic_pays(64, 40, 5)
     f, cache = Lr.forward(params, X, path="blas")
-    assert any(np.any(np.abs(Z) > B) for Z in cache["Z"].values()) == (B != math.inf)
+    assert any(np.any(np.abs(Z) > B) for Z in cache["Z"].values()) == (B == 0.5)
+    if B == 1e4:
+        for l, Z in cache["Z"].items():
+            bound = (np.linalg.norm(params.W(l), axis=1).max()
+                     * np.linalg.norm(cache["IN"][l], axis=1).max())
+            assert bound <= B
+    f1, _ = Lr.forward(params, X, path="fused")
+    np.testing.assert_allclose(f1, f, rtol=1e-12)
     y = f * (1.0 + np.random.default_rng(3).standard_normal(f.size))   # residuals of both signs
     assert np.any(f > y) and np.any(f < y)
     l0, g0 = Lr.loss_and_grad(params, X, y, path="blas", **REG)

@@ -27,7 +27,10 @@ factors are symmetric Grams (BLAS ``syrk``, half a GEMM). These cost about
 ``(n/2 + m) nin^2`` instead of ``n m nin`` flops (:func:`quadratic_pays`); the kernel takes
 them per layer when the batch has no truncated entry there and they are cheaper (wide maps,
 m > nin, at large batches), and the direct products otherwise. The update then is
-``W <- shrink W - 2 lr W C`` with ``C = IN^T diag(c) IN``.
+``W <- shrink W - 2 lr W C`` with ``C = IN^T diag(c) IN``. Where the backward pass takes
+the identity and no entry can be truncated (``max_r |W_r| max_s |IN_s| <= B``), the
+forward pass does too when that is cheaper (:func:`forward_quadratic_pays`):
+``sum_r sigma_t(z_r) = IN_s^T (W^T W) IN_s``, and the wide product ``Z`` is never formed.
 """
 
 from __future__ import annotations
@@ -86,6 +89,20 @@ def quadratic_pays(n, m, nin, trained, need_din):
 
 
 @njit(cache=True)
+def forward_quadratic_pays(n, m, nin):
+    """Whether the wide part of a layer's forward pass costs fewer flops as the quadratic
+    form ``sum_r z_r^2 = IN_s^T (W^T W) IN_s`` (``m nin^2 / 2`` for the Gram, ``n nin^2`` for
+    ``IN`` times it) than as the product ``Z = IN W^T`` (``n m nin``).
+
+    Examples
+    --------
+    >>> forward_quadratic_pays(1024, 256, 128), forward_quadratic_pays(128, 256, 128)
+    (True, False)
+    """
+    return nin * (m + 2 * n) < 2 * n * m
+
+
+@njit(cache=True)
 def _mirror_lower(C):
     """Copy the lower triangle of the square C onto its upper triangle."""
     for r in range(C.shape[0]):
@@ -131,6 +148,7 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
             phi[s, d + a] = x * x - c1
     f = np.zeros(n)
     ntrunc = np.zeros(nl, np.int64)
+    quadf = np.zeros(nl, np.bool_)
     # ---------------------------------------------------------------- forward
     for i in range(nl):
         rows, k, nin, mo, bo, co = lay[i, ROWS], lay[i, K], lay[i, NIN], lay[i, MO], lay[i, BO], lay[i, CO]
@@ -152,7 +170,38 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                 for c in range(nin):
                     IN[s, c] = phi[s, cols[co + c]] - theta[bo + c]
         start = zr if (p == 0 and zr > 0) else 0     # the top layer's K rows feed nothing
-        mm(IN, False, M[start:], True, PRE[:, start:], 1.0, 0.0)
+        m = rows - zr
+        quad = False
+        if zr > 0 and m > 0 and forward_quadratic_pays(n, m, nin):
+            need_din = False
+            for c in range(nin):
+                if lifted[co + c]:
+                    need_din = True
+            if quadratic_pays(n, m, nin, frozen[i] == 0, need_din):
+                # no entry truncated when max_r |W_r| max_s |IN_s| <= B (Cauchy-Schwarz)
+                wmax, inmax = 0.0, 0.0
+                for r in range(zr, rows):
+                    acc = 0.0
+                    for c in range(nin):
+                        acc += M[r, c] * M[r, c]
+                    wmax = max(wmax, acc)
+                for s in range(n):
+                    acc = 0.0
+                    for c in range(nin):
+                        acc += IN[s, c] * IN[s, c]
+                    inmax = max(inmax, acc)
+                quad = wmax * inmax <= bt * bt
+        if quad:
+            if start < zr:
+                mm(IN, False, M[:zr], True, PRE[:, :zr], 1.0, 0.0)
+            Q = Qb[:nin * nin].reshape((nin, nin))
+            gram(M[zr:], Q, 1.0, 0.0)
+            _mirror_lower(Q)
+            T = PRE[:, zr:zr + nin]
+            mm(IN, False, Q, False, T, 1.0, 0.0)
+        else:
+            mm(IN, False, M[start:], True, PRE[:, start:], 1.0, 0.0)
+        quadf[i] = quad
         if p > 0:
             U = Ub[n * lay[i, UO]:n * lay[i, UO] + n * p].reshape((n, p))
             Rl = R[ro:ro + p * k].reshape((p, k))
@@ -162,17 +211,24 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                     phi[s, po + q] = U[s, q] * U[s, q]
         a_l = alphas[i]
         nt = 0
-        for s in range(n):
-            acc = 0.0
-            for r in range(zr, rows):
-                # branch-free: with zc = clip(z, -B, B), sigma_t(z) = zc (2 z - zc) (z^2 inside,
-                # 2B|z| - B^2 outside); NaN and inf in z still reach the sum
-                z = PRE[s, r]
-                zc = min(max(z, -bt), bt)
-                acc += zc * (2.0 * z - zc)
-                nt += zc != z
-                PRE[s, r] = zc
-            f[s] += a_l * acc
+        if quad:
+            for s in range(n):
+                acc = 0.0
+                for c in range(nin):
+                    acc += PRE[s, zr + c] * IN[s, c]
+                f[s] += a_l * acc
+        else:
+            for s in range(n):
+                acc = 0.0
+                for r in range(zr, rows):
+                    # branch-free: with zc = clip(z, -B, B), sigma_t(z) = zc (2 z - zc) (z^2
+                    # inside, 2B|z| - B^2 outside); NaN and inf in z still reach the sum
+                    z = PRE[s, r]
+                    zc = min(max(z, -bt), bt)
+                    acc += zc * (2.0 * z - zc)
+                    nt += zc != z
+                    PRE[s, r] = zc
+                f[s] += a_l * acc
         ntrunc[i] = nt
     for s in range(n):
         out_f[s] = f[s]
@@ -219,7 +275,7 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                     U[s, q] = 2.0 * U[s, q] * dphi[s, po + q]
             mm(U, False, Rl, False, dS, 1.0, 0.0)
         m = rows - zr
-        if zr > 0 and ntrunc[i] == 0 and quadratic_pays(n, m, nin, trained, need_din):
+        if quadf[i] or (zr > 0 and ntrunc[i] == 0 and quadratic_pays(n, m, nin, trained, need_din)):
             W = M[zr:]
             Kb = M[:zr]
             if need_din:    # din = dS K + 2 diag(c) IN (W^T W)
