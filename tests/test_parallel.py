@@ -245,6 +245,38 @@ def test_ctrl_c_leaves_a_report_of_the_finished_claims(tmp_path, jobs):
     assert data["meta"]["interrupted"] is True and data["meta"]["selected"] == 2
 
 
+PRINTS = '''
+from theorycheck import claim, Measurement
+
+@claim(id="o.say", statement="prints", paper="me", tag="M", ref="-", instances=[{"i": 0}, {"i": 1}])
+def say(inst):
+    print(f"worker output {inst['i']}", end="")
+    return Measurement(0, 1)
+
+@claim(id="o.other", statement="v <= 1", paper="me", tag="M", ref="-", instances=[{}])
+def other(inst):
+    return Measurement(0, 1)
+'''
+
+
+def test_workers_leave_fast_without_losing_what_they_printed(tmp_path):
+    """Workers exit without the interpreter's teardown once every result is back; output a
+    claim printed into the worker's buffer (a pipe is block-buffered) must still appear, and
+    the exit must come after multiprocessing's flush of the standard streams."""
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "prints.py").write_text(PRINTS)
+    code = ("import sys; from theorycheck.commands.main import main; "
+            f"sys.exit(main(['check', {str(tmp_path / 'p')!r}, '--out', {str(tmp_path / 'rep')!r}, "
+            "'-j', '2', '--no-example-db']))")
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "worker output 0" in proc.stdout and "worker output 1" in proc.stdout
+    data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert data["meta"]["jobs"] == 2 and data["summary"]["holds"] == 2
+
+
 CRASH = '''
 import os
 from theorycheck import claim, Measurement, grid

@@ -389,6 +389,18 @@ def _init_worker(efforts: dict[str, int], source: str | None = None) -> None:
     pin_threads(1)
     with contextlib.suppress(Exception):
         _worker_claims(source)
+    import sys
+    if "coverage" not in sys.modules:     # coverage writes its data at exit
+        import atexit
+        atexit.register(_exit_now)
+
+
+def _exit_now() -> None:
+    """A worker's exit without the interpreter's teardown (half a second with numba, SciPy and
+    SymPy loaded, which the parent waits for): the parent stops a worker only when it has
+    sent back every result (written to the pipe synchronously), and multiprocessing has
+    flushed the standard streams before the exit handlers run."""
+    os._exit(0)
 
 
 def _worker_claims(source) -> dict[str, Claim]:
