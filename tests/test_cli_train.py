@@ -83,7 +83,9 @@ def test_toml_unknown_key_and_wrong_type(tmp_path, capsys):
 
 
 def test_ctrl_c_keeps_store_consistent_and_resume_matches_uninterrupted(tmp_path):
-    args = ["--d", "8", "--steps", "3000,4000", "--batch", "64", "--set", "n_test=500",
+    # long enough that Ctrl-C lands mid-run (the trainer takes tens of microseconds per step
+    # here, so a short run may finish between two polls and meet the signal at exit)
+    args = ["--d", "8", "--steps", "30000,40000", "--batch", "64", "--set", "n_test=500",
             "--set", "eval_points=40"]
     store = str(tmp_path / "r.sqlite")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -91,7 +93,7 @@ def test_ctrl_c_keeps_store_consistent_and_resume_matches_uninterrupted(tmp_path
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while time.time() < deadline:
-        time.sleep(0.3)
+        time.sleep(0.1)
         if os.path.exists(store):
             with Store(store) as st:
                 rows = st.runs(kind="bfc-train")
