@@ -245,6 +245,24 @@ def test_ctrl_c_leaves_a_report_of_the_finished_claims(tmp_path, jobs):
     assert data["meta"]["interrupted"] is True and data["meta"]["selected"] == 2
 
 
+def test_check_starts_workers_early_only_for_the_whole_builtin_library(tmp_path, monkeypatch):
+    import theorycheck.claims.parallel as P
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(jobs, source=None):
+        seen.append((jobs, source))
+        raise Stop
+
+    monkeypatch.setattr(P, "start_workers", spy)
+    folder, _ = _user_claims(tmp_path)
+    for argv in (["-j", "2"], ["-j", "2", "-c", "p.holds"], ["-j", "2", str(folder)], ["-j", "1"]):
+        assert main(["check", *argv, "--out", str(tmp_path / "rep")]) != 0   # stopped by the spy
+    assert seen == [(2, None), (1, None), (1, str(folder)), (1, None)]
+
+
 PRINTS = '''
 from theorycheck import claim, Measurement
 

@@ -59,8 +59,9 @@ def run(args) -> int:
         from theorycheck.commands._common import output_folder
         output_folder("--out", args.out)
     database = None if args.no_example_db else Path(args.out) / ".hypothesis"
-    # the whole library on several cores: the workers start while the claims are discovered
-    early = jobs if not (args.list or args.claim) else 1
+    # the whole built-in library on several cores: the workers start while the claims are
+    # discovered (a user's folder may change hypothesis settings as it is imported)
+    early = jobs if not (args.list or args.claim or args.path) else 1
     with start_workers(early, args.path) as workers:
         claims = select(discover(args.path), args.claim)
         console = _console()
