@@ -296,9 +296,27 @@ class Workers:
 
 @contextlib.contextmanager
 def start_workers(jobs: int, source: str | Path | None = None):
-    """Start ``jobs`` worker processes for claims found in ``source`` (None: the built-in
-    library) now; yields a :class:`Workers` for :func:`run_claims`, or None when
-    ``jobs <= 1``. Workers not handed to :func:`run_claims` are stopped on exit."""
+    """Start ``jobs`` worker processes for claims found in ``source`` now, to hand to
+    :func:`run_claims`; workers not handed over are stopped on exit.
+
+    Parameters
+    ----------
+    jobs : int
+        Worker processes; 1 or fewer starts none.
+    source : str or Path, optional
+        The folder the claims will be discovered from (None: the built-in library).
+
+    Yields
+    ------
+    Workers or None
+        None when ``jobs <= 1``.
+
+    Examples
+    --------
+    >>> with start_workers(1) as workers:
+    ...     print(workers)
+    None
+    """
     workers = Workers(jobs, source) if jobs > 1 else None
     try:
         yield workers

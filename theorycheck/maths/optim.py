@@ -191,6 +191,21 @@ def step_sizes(base: float, total: int, schedule: str = "cosine", *, start: int 
     """The step sizes of iterations ``start .. stop - 1`` (default: all ``total``) of a stage,
     each equal to :func:`step_size` at that iteration; the arguments are checked once.
 
+    Parameters
+    ----------
+    base : float
+        The stage's step size (> 0).
+    total : int
+        Iterations in the stage.
+    schedule : str
+        ``"cosine"`` (base (1 + cos(pi it / total)) / 2) or ``"constant"``.
+    start, stop : int
+        The iterations wanted (``stop`` None: ``total``).
+
+    Returns
+    -------
+    list of float
+
     Examples
     --------
     >>> step_sizes(1.0, 4)
