@@ -193,20 +193,29 @@ def _step_by_step(monkeypatch):
     monkeypatch.setattr(T, "FRESH_CHUNK_ROWS", 1)
 
 
+def _fast_and_step_by_step(monkeypatch, cfg):
+    """``(run, recorder)`` of the trainer as it is, then of one draw and one step at a time."""
+    rec_fast = MemoryRecorder()
+    fast = train(cfg, recorder=rec_fast)
+    _step_by_step(monkeypatch)
+    rec_slow = MemoryRecorder()
+    return (fast, rec_fast), (train(cfg, recorder=rec_slow), rec_slow)
+
+
+def _same_bits(a, b):
+    (fast, rec_fast), (slow, rec_slow) = a, b
+    assert json.dumps(fast.curves) == json.dumps(slow.curves)
+    assert np.array_equal(fast.params.theta, slow.params.theta)
+    assert json.dumps(rec_fast.checkpoints, default=str) == json.dumps(rec_slow.checkpoints, default=str)
+
+
 @pytest.mark.parametrize("L", [2, 3, 4])
 def test_pool_runner_gives_the_step_by_step_loops_bits(monkeypatch, L):
     """On a fixed pool the trainer takes its Adam steps inside the fused kernel between marks;
     every logged number, the checkpoints and the parameters must be those of the plain loop."""
     cfg = train_config(d=5, L=L, N=90, steps=(150,) * (L - 1), batch=64, n_test=300, eval_points=6,
                        lr=0.01)
-    rec_fast = MemoryRecorder()
-    fast = train(cfg, recorder=rec_fast)
-    _step_by_step(monkeypatch)
-    rec_slow = MemoryRecorder()
-    slow = train(cfg, recorder=rec_slow)
-    assert json.dumps(fast.curves) == json.dumps(slow.curves)
-    assert np.array_equal(fast.params.theta, slow.params.theta)
-    assert json.dumps(rec_fast.checkpoints, default=str) == json.dumps(rec_slow.checkpoints, default=str)
+    _same_bits(*_fast_and_step_by_step(monkeypatch, cfg))
 
 
 @pytest.mark.parametrize("loss, L", [("squared", 3), ("squared", 2), ("logistic", 3)])
@@ -218,14 +227,7 @@ def test_fresh_batches_drawn_in_chunks_give_the_step_by_step_loops_bits(monkeypa
     cfg = train_config(d=5, L=L, steps=(70,) * (L - 1), batch=64, n_test=300, eval_points=5,
                        lr=0.01, loss=loss)
     monkeypatch.setattr(T, "FRESH_CHUNK_ROWS", 64 * 7)
-    rec_fast = MemoryRecorder()
-    fast = train(cfg, recorder=rec_fast)
-    _step_by_step(monkeypatch)
-    rec_slow = MemoryRecorder()
-    slow = train(cfg, recorder=rec_slow)
-    assert json.dumps(fast.curves) == json.dumps(slow.curves)
-    assert np.array_equal(fast.params.theta, slow.params.theta)
-    assert json.dumps(rec_fast.checkpoints, default=str) == json.dumps(rec_slow.checkpoints, default=str)
+    _same_bits(*_fast_and_step_by_step(monkeypatch, cfg))
 
 
 def test_fused_runner_stops_at_a_non_finite_loss_and_names_it():
@@ -257,11 +259,7 @@ def test_a_pool_smaller_than_the_batch_is_stepped_on_whole_with_count_weights(mo
     with the same draws (the checkpoints' generator states are equal)."""
     cfg = train_config(d=5, L=3, N=40, steps=(150, 150), batch=64, n_test=300, eval_points=6,
                        lr=0.01)
-    rec_fast = MemoryRecorder()
-    fast = train(cfg, recorder=rec_fast)
-    _step_by_step(monkeypatch)
-    rec_slow = MemoryRecorder()
-    slow = train(cfg, recorder=rec_slow)
+    (fast, rec_fast), (slow, rec_slow) = _fast_and_step_by_step(monkeypatch, cfg)
     assert [c["step"] for c in fast.curves] == [c["step"] for c in slow.curves]
     for a, b in zip(fast.curves, slow.curves):
         for key in ("train_loss", "test_loss", "rel_loss"):
