@@ -103,6 +103,16 @@ def forward_quadratic_pays(n, m, nin):
 
 
 @njit(cache=True)
+def _feeds_lift(lifted, co, nin):
+    """Whether a layer's inputs ``co .. co + nin - 1`` include a lifted feature, i.e. whether
+    its input gradient is needed."""
+    for c in range(nin):
+        if lifted[co + c]:
+            return True
+    return False
+
+
+@njit(cache=True)
 def _mirror_lower(C):
     """Copy the lower triangle of the square C onto its upper triangle."""
     for r in range(C.shape[0]):
@@ -173,11 +183,7 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         m = rows - zr
         quad = False
         if zr > 0 and m > 0 and forward_quadratic_pays(n, m, nin):
-            need_din = False
-            for c in range(nin):
-                if lifted[co + c]:
-                    need_din = True
-            if quadratic_pays(n, m, nin, frozen[i] == 0, need_din):
+            if quadratic_pays(n, m, nin, frozen[i] == 0, _feeds_lift(lifted, co, nin)):
                 # no entry truncated when max_r |W_r| max_s |IN_s| <= B (Cauchy-Schwarz)
                 wmax, inmax = 0.0, 0.0
                 for r in range(zr, rows):
@@ -261,10 +267,7 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         G = grad[mo:mo + rows * nin].reshape((rows, nin)) if mode == 0 else M
         a_l = alphas[i]
         trained = frozen[i] == 0
-        need_din = False
-        for c in range(nin):
-            if lifted[co + c]:
-                need_din = True
+        need_din = _feeds_lift(lifted, co, nin)
         din = dinb[:n * nin].reshape((n, nin))
         dS = dSb[:n * k].reshape((n, k))
         if p > 0:       # dS = (2 U * dPhi_l) R_l: the lift's adjoint
