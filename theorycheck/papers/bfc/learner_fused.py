@@ -23,14 +23,16 @@ and does the element-wise work as epilogues of the passes that already touch the
 Quadratic identity. Where no entry of a layer's wide map is truncated, sigma_t'(z) = 2z
 and the wide map W enters the gradients only through quadratic forms:
 ``dL/dW = 2 W (IN^T diag(c) IN)`` and ``dPRE_W W = 2 diag(c) IN (W^T W)``, whose inner
-factors are symmetric Grams (BLAS ``syrk``, half a GEMM). These cost about
+factors are symmetric Grams (BLAS ``syrk``, half a GEMM; a GEMM on narrow inputs, where
+OpenBLAS's ``syrk`` is slower). These cost about
 ``(n/2 + m) nin^2`` instead of ``n m nin`` flops (:func:`quadratic_pays`); the kernel takes
 them per layer when the batch has no truncated entry there and they are cheaper (wide maps,
 m > nin, at large batches), and the direct products otherwise. The update then is
 ``W <- shrink W - 2 lr W C`` with ``C = IN^T diag(c) IN``. Where the backward pass takes
 the identity and no entry can be truncated (``max_r |W_r| max_s |IN_s| <= B``), the
 forward pass does too when that is cheaper (:func:`forward_quadratic_pays`):
-``sum_r sigma_t(z_r) = IN_s^T (W^T W) IN_s``, and the wide product ``Z`` is never formed.
+``sum_r sigma_t(z_r) = IN_s^T (W^T W) IN_s``, and the wide product ``Z`` is never formed;
+the backward pass then reads ``IN (W^T W)`` from the forward pass for the input gradient.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from theorycheck.papers.bfc.learner_numba import (BO, CO, FAST, IO, K, MO, NIN, 
 
 
 _adam = adam_pass_jit()
+
 
 
 @njit(cache=True)
@@ -121,6 +124,46 @@ def _mirror_lower(C):
 
 
 @njit(cache=True)
+def syrk_loses(rows, nin):
+    """Whether OpenBLAS's GEMM forms ``A^T A`` faster than its symmetric rank-k update, for
+    ``A`` of shape (rows, nin), one thread: on narrow inputs, although it does twice the flops
+    (measured: benchmarks/bench_gram.py).
+
+    Examples
+    --------
+    >>> syrk_loses(256, 38), syrk_loses(1024, 128)
+    (True, False)
+    """
+    return nin <= 16 or (nin < 64 and rows <= 256) or (nin < 40 and rows <= 512)
+
+
+@njit(cache=True)
+def _sym_gram(A, C, alpha, beta):
+    """``C = alpha A^T A + beta C``, all of the square ``C``: one GEMM where
+    :func:`syrk_loses`, else a symmetric rank-k update (half the flops) and a mirror."""
+    if syrk_loses(A.shape[0], A.shape[1]):
+        mm(A, True, A, False, C, alpha, beta)
+    else:
+        gram(A, C, alpha, beta)
+        _mirror_lower(C)
+
+
+@njit(cache=True, fastmath=FAST)
+def _sumsq(v):
+    acc = 0.0
+    for c in range(v.shape[0]):
+        acc += v[c] * v[c]
+    return acc
+
+
+@njit(cache=True, fastmath=FAST)
+def _scaled(src, a, dst):
+    """``dst = a src`` (1-D views; the same array is fine)."""
+    for c in range(src.shape[0]):
+        dst[c] = a * src[c]
+
+
+@njit(cache=True)
 def _take(work, at, size):
     return work[at:at + size], at + size
 
@@ -150,12 +193,14 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
     Cb, at = _take(work, at, ninmax * ninmax)
     Wtb, at = _take(work, at, work.shape[0] - at)
 
+    # every inner loop runs over a row view from index 0: numba vectorises those, not loops
+    # that start at a run-time offset (negative-index wraparound) or walk a 2-D column slice
     c1 = 1.0 if centred else 0.0
     for s in range(n):
+        xs, lin, sq = X[s], phi[s, :d], phi[s, d:2 * d]
         for a in range(d):
-            x = X[s, a]
-            phi[s, a] = x
-            phi[s, d + a] = x * x - c1
+            lin[a] = xs[a]
+            sq[a] = xs[a] * xs[a] - c1
     f = np.zeros(n)
     ntrunc = np.zeros(nl, np.int64)
     quadf = np.zeros(nl, np.bool_)
@@ -166,19 +211,22 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         M = theta[mo:mo + rows * nin].reshape((rows, nin))
         IN = INb[n * lay[i, IO]:n * lay[i, IO] + n * nin].reshape((n, nin))
         PRE = PREb[n * lay[i, QO]:n * lay[i, QO] + n * rows].reshape((n, rows))
-        c0 = cols[co]
+        lcols, b = cols[co:co + nin], theta[bo:bo + nin]
+        c0 = lcols[0]
         contiguous = True
         for c in range(nin):
-            if cols[co + c] != c0 + c:
+            if lcols[c] != c0 + c:
                 contiguous = False
         if contiguous:      # chain connections: a plain (vectorised) copy, no gather
             for s in range(n):
+                src, dst = phi[s, c0:c0 + nin], IN[s]
                 for c in range(nin):
-                    IN[s, c] = phi[s, c0 + c] - theta[bo + c]
+                    dst[c] = src[c] - b[c]
         else:
             for s in range(n):
+                src, dst = phi[s], IN[s]
                 for c in range(nin):
-                    IN[s, c] = phi[s, cols[co + c]] - theta[bo + c]
+                    dst[c] = src[lcols[c]] - b[c]
         start = zr if (p == 0 and zr > 0) else 0     # the top layer's K rows feed nothing
         m = rows - zr
         quad = False
@@ -187,22 +235,15 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                 # no entry truncated when max_r |W_r| max_s |IN_s| <= B (Cauchy-Schwarz)
                 wmax, inmax = 0.0, 0.0
                 for r in range(zr, rows):
-                    acc = 0.0
-                    for c in range(nin):
-                        acc += M[r, c] * M[r, c]
-                    wmax = max(wmax, acc)
+                    wmax = max(wmax, _sumsq(M[r]))
                 for s in range(n):
-                    acc = 0.0
-                    for c in range(nin):
-                        acc += IN[s, c] * IN[s, c]
-                    inmax = max(inmax, acc)
+                    inmax = max(inmax, _sumsq(IN[s]))
                 quad = wmax * inmax <= bt * bt
         if quad:
             if start < zr:
                 mm(IN, False, M[:zr], True, PRE[:, :zr], 1.0, 0.0)
             Q = Qb[:nin * nin].reshape((nin, nin))
-            gram(M[zr:], Q, 1.0, 0.0)
-            _mirror_lower(Q)
+            _sym_gram(M[zr:], Q, 1.0, 0.0)
             T = PRE[:, zr:zr + nin]
             mm(IN, False, Q, False, T, 1.0, 0.0)
         else:
@@ -213,27 +254,30 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
             Rl = R[ro:ro + p * k].reshape((p, k))
             mm(PRE[:, :k], False, Rl, True, U, 1.0, 0.0)
             for s in range(n):
+                us, dst = U[s], phi[s, po:po + p]
                 for q in range(p):
-                    phi[s, po + q] = U[s, q] * U[s, q]
+                    dst[q] = us[q] * us[q]
         a_l = alphas[i]
         nt = 0
         if quad:
             for s in range(n):
+                t, ins = PRE[s, zr:zr + nin], IN[s]
                 acc = 0.0
                 for c in range(nin):
-                    acc += PRE[s, zr + c] * IN[s, c]
+                    acc += t[c] * ins[c]
                 f[s] += a_l * acc
         else:
             for s in range(n):
+                z_s = PRE[s, zr:]
                 acc = 0.0
-                for r in range(zr, rows):
+                for r in range(m):
                     # branch-free: with zc = clip(z, -B, B), sigma_t(z) = zc (2 z - zc) (z^2
                     # inside, 2B|z| - B^2 outside); NaN and inf in z still reach the sum
-                    z = PRE[s, r]
+                    z = z_s[r]
                     zc = min(max(z, -bt), bt)
                     acc += zc * (2.0 * z - zc)
                     nt += zc != z
-                    PRE[s, r] = zc
+                    z_s[r] = zc
                 f[s] += a_l * acc
         ntrunc[i] = nt
     for s in range(n):
@@ -254,8 +298,9 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         for t in range(grad.shape[0]):
             grad[t] = 0.0
     for s in range(n):
-        for c in range(2 * d, ptot):    # only lifted features (Phi_j, j >= 2) get gradients
-            dphi[s, c] = 0.0
+        dl = dphi[s, 2 * d:]    # only lifted features (Phi_j, j >= 2) get gradients
+        for c in range(dl.shape[0]):
+            dl[c] = 0.0
     shrink = 1.0 - 2.0 * lr * wd
     check = 0.0
     for i in range(nl - 1, -1, -1):
@@ -274,22 +319,24 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
             U = Ub[n * lay[i, UO]:n * lay[i, UO] + n * p].reshape((n, p))
             Rl = R[ro:ro + p * k].reshape((p, k))
             for s in range(n):
+                us, dp = U[s], dphi[s, po:po + p]
                 for q in range(p):
-                    U[s, q] = 2.0 * U[s, q] * dphi[s, po + q]
+                    us[q] = 2.0 * us[q] * dp[q]
             mm(U, False, Rl, False, dS, 1.0, 0.0)
         m = rows - zr
         if quadf[i] or (zr > 0 and ntrunc[i] == 0 and quadratic_pays(n, m, nin, trained, need_din)):
             W = M[zr:]
             Kb = M[:zr]
             if need_din:    # din = dS K + 2 diag(c) IN (W^T W)
-                Q = Qb[:nin * nin].reshape((nin, nin))
-                gram(W, Q, 1.0, 0.0)
-                _mirror_lower(Q)
-                mm(IN, False, Q, False, din, 1.0, 0.0)
-                for s in range(n):
-                    cs = 2.0 * a_l * g[s]
-                    for c in range(nin):
-                        din[s, c] *= cs
+                if quadf[i]:    # the forward pass left IN (W^T W) in PRE
+                    for s in range(n):
+                        _scaled(PRE[s, zr:zr + nin], 2.0 * a_l * g[s], din[s])
+                else:
+                    Q = Qb[:nin * nin].reshape((nin, nin))
+                    _sym_gram(W, Q, 1.0, 0.0)
+                    mm(IN, False, Q, False, din, 1.0, 0.0)
+                    for s in range(n):
+                        _scaled(din[s], 2.0 * a_l * g[s], din[s])
                 if p > 0:
                     mm(dS, False, Kb, False, din, 1.0, 1.0)
             if trained:
@@ -308,13 +355,10 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                         row = bot
                     else:
                         continue
-                    sq = math.sqrt(abs(cs))
-                    for c in range(nin):
-                        CIN[row, c] = sq * IN[s, c]
+                    _scaled(IN[s], math.sqrt(abs(cs)), CIN[row])
                 Cm = Cb[:nin * nin].reshape((nin, nin))
-                gram(CIN[:top], Cm, 1.0, 0.0)
-                gram(CIN[bot:], Cm, -1.0, 1.0)
-                _mirror_lower(Cm)
+                _sym_gram(CIN[:top], Cm, 1.0, 0.0)
+                _sym_gram(CIN[bot:], Cm, -1.0, 1.0)
                 if mode == 0:
                     mm(W, False, Cm, False, G[zr:], 2.0, 0.0)
                     if p > 0:
@@ -339,9 +383,8 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
         else:
             start = zr if (p == 0 and zr > 0) else 0
             for s in range(n):
-                cs = 2.0 * a_l * g[s]
-                for r in range(zr, rows):
-                    PRE[s, r] *= cs
+                z_s = PRE[s, zr:]
+                _scaled(z_s, 2.0 * a_l * g[s], z_s)
                 if p > 0:
                     if zr > 0:
                         for r in range(k):
@@ -365,14 +408,16 @@ def step_blas(theta, grad, X, y, lay, cols, lifted, R, alphas, bt, centred, loss
                             check += M[r, c]
         if need_din:
             gb = np.zeros(nin)
+            lf, lcols = lifted[co:co + nin], cols[co:co + nin]
             for s in range(n):
+                dn, dp = din[s], dphi[s]
                 for c in range(nin):
-                    if lifted[co + c]:
-                        gb[c] -= din[s, c]
-                        dphi[s, cols[co + c]] += din[s, c]
+                    if lf[c]:
+                        gb[c] -= dn[c]
+                        dp[lcols[c]] += dn[c]
             if trained:
                 for c in range(nin):
-                    if lifted[co + c] == 1:
+                    if lf[c] == 1:
                         if mode == 0:
                             grad[bo + c] = gb[c]
                         else:
