@@ -298,6 +298,49 @@ def test_fused_quadratic_identity_agrees_with_plain_blas_path(B):
 
 
 @pytest.mark.equivalence
+def test_fused_quadratic_identity_on_the_syrk_route():
+    """The identity with Grams wide enough for syrk (64 inputs): forward, gradient and step
+    agree with the plain path."""
+    from theorycheck.papers.bfc import learner_fused as LF
+    spec = Lr.learner_spec(32, 2, k=2, m=160, B=math.inf, tied=False)    # nin = 64
+    params, X, y = _instance(spec, 256, 5, scale=0.2)
+    assert LF.forward_quadratic_pays(256, 160, 64) and LF.quadratic_pays(256, 160, 64, True, False)
+    assert not LF.syrk_loses(256, 64) and not LF.syrk_loses(160, 64)
+    f, _ = Lr.forward(params, X, path="blas")
+    np.testing.assert_allclose(Lr.forward(params, X, path="fused")[0], f, rtol=1e-12)
+    y = f * (1.0 + np.random.default_rng(6).standard_normal(f.size))
+    l0, g0 = Lr.loss_and_grad(params, X, y, path="blas", **REG)
+    l1, g1 = Lr.loss_and_grad(params, X, y, path="fused", **REG)
+    assert l1 == pytest.approx(l0, rel=1e-12)
+    np.testing.assert_allclose(g1, g0, rtol=1e-11, atol=1e-12 * np.abs(g0).max())
+    q0, q1 = params.copy(), params.copy()
+    Lr.sgd_step(q0, X, y, 0.01, lambda_wd=0.05, path="blas")
+    Lr.sgd_step(q1, X, y, 0.01, lambda_wd=0.05, path="fused")
+    np.testing.assert_allclose(q1.theta, q0.theta, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.equivalence
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rows,nin,by_gemm", [(256, 38, True), (64, 96, False), (0, 20, True),
+                                              (1024, 24, False)])
+def test_sym_gram_is_the_gram_on_either_blas_route(rows, nin, by_gemm, dtype):
+    """The fused step's Grams go through GEMM on narrow inputs and syrk (lower triangle,
+    mirrored) otherwise; both must give alpha A^T A + beta C on the whole square, also for an
+    empty A (the kernel's split into rows of positive and negative weight may leave one so)."""
+    from theorycheck.papers.bfc import learner_fused as LF
+    assert bool(LF.syrk_loses(rows, nin)) == by_gemm
+    rng = np.random.default_rng(rows + nin)
+    A = rng.standard_normal((rows, nin)).astype(dtype)
+    C0 = rng.standard_normal((nin, nin)).astype(dtype)
+    C0 = C0 + C0.T
+    C = C0.copy()
+    LF._sym_gram(A, C, -0.5, 2.0)
+    expected = -0.5 * (A.astype(np.float64).T @ A) + 2.0 * C0
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(C, expected, rtol=0, atol=tol * max(1.0, np.abs(expected).max()))
+
+
+@pytest.mark.equivalence
 def test_float32_agrees_with_float64():
     spec = Lr.learner_spec(6, 3, k=3, m=6, connections="dense", tied=False)
     p64, X, y = _instance(spec, 16, 4)
