@@ -51,7 +51,6 @@ from theorycheck.papers.bfc.learner_numba import (BO, CO, FAST, IO, K, MO, NIN, 
 _adam = adam_pass_jit()
 
 
-
 @njit(cache=True)
 def work_size(lay, n, ptot):
     """Entries of the workspace the fused step needs for a batch of ``n``."""
