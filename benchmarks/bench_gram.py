@@ -23,9 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default="64,128,256,512,1024")
-    ap.add_argument("--nin", default="16,38,48,64,96,128")
-    ap.add_argument("--dtypes", default="float64,float32")
+    ap.add_argument("--rows", type=_sizes(0), default="64,128,256,512,1024",
+                    help="comma-separated row counts >= 0 (default: %(default)s)")
+    ap.add_argument("--nin", type=_sizes(1), default="16,38,48,64,96,128",
+                    help="comma-separated column counts >= 1 (default: %(default)s)")
+    ap.add_argument("--dtypes", type=_dtypes, default="float64,float32",
+                    help="float64 and/or float32 (default: %(default)s)")
     args = ap.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
@@ -68,9 +71,9 @@ def main(argv=None) -> int:
           "step's choice (syrk_loses)")
     print("| dtype | rows | nin | syrk µs | GEMM µs | syrk / GEMM | kernel takes |")
     print("|---|---:|---:|---:|---:|---:|---|")
-    for dtype in args.dtypes.split(","):
-        for rows in (int(r) for r in args.rows.split(",")):
-            for nin in (int(c) for c in args.nin.split(",")):
+    for dtype in args.dtypes:
+        for rows in args.rows:
+            for nin in args.nin:
                 A = rng.standard_normal((rows, nin)).astype(dtype)
                 C = np.zeros((nin, nin), dtype)
                 a, b = seconds(by_syrk, A, C), seconds(by_gemm, A, C)
@@ -78,6 +81,27 @@ def main(argv=None) -> int:
                 print(f"| {dtype} | {rows} | {nin} | {a * 1e6:.1f} | {b * 1e6:.1f} | {a / b:.2f} "
                       f"| {takes} |")
     return 0
+
+
+def _sizes(least: int):
+    def parse(text: str) -> list[int]:
+        try:
+            values = [int(v) for v in text.split(",")]
+        except ValueError:
+            values = []
+        if not values or min(values) < least:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers "
+                                             f">= {least}; pass e.g. 128,256")
+        return values
+    return parse
+
+
+def _dtypes(text: str) -> list[str]:
+    values = text.split(",")
+    if not set(values) <= {"float64", "float32"}:
+        raise argparse.ArgumentTypeError(f"{text!r} names a dtype other than float64 and float32; "
+                                         f"pass float64, float32 or both")
+    return values
 
 
 if __name__ == "__main__":

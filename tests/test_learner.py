@@ -287,14 +287,7 @@ def test_fused_quadratic_identity_agrees_with_plain_blas_path(B):
     np.testing.assert_allclose(f1, f, rtol=1e-12)
     y = f * (1.0 + np.random.default_rng(3).standard_normal(f.size))   # residuals of both signs
     assert np.any(f > y) and np.any(f < y)
-    l0, g0 = Lr.loss_and_grad(params, X, y, path="blas", **REG)
-    l1, g1 = Lr.loss_and_grad(params, X, y, path="fused", **REG)
-    assert l1 == pytest.approx(l0, rel=1e-12)
-    np.testing.assert_allclose(g1, g0, rtol=1e-11, atol=1e-12 * np.abs(g0).max())
-    q0, q1 = params.copy(), params.copy()
-    Lr.sgd_step(q0, X, y, 0.01, lambda_wd=0.05, path="blas")
-    Lr.sgd_step(q1, X, y, 0.01, lambda_wd=0.05, path="fused")
-    np.testing.assert_allclose(q1.theta, q0.theta, rtol=1e-12, atol=1e-13)
+    _fused_step_agrees_with_plain(params, X, y)
 
 
 @pytest.mark.equivalence
@@ -309,6 +302,11 @@ def test_fused_quadratic_identity_on_the_syrk_route():
     f, _ = Lr.forward(params, X, path="blas")
     np.testing.assert_allclose(Lr.forward(params, X, path="fused")[0], f, rtol=1e-12)
     y = f * (1.0 + np.random.default_rng(6).standard_normal(f.size))
+    _fused_step_agrees_with_plain(params, X, y)
+
+
+def _fused_step_agrees_with_plain(params, X, y):
+    """Loss, gradient and one SGD step with weight decay: fused path against the plain one."""
     l0, g0 = Lr.loss_and_grad(params, X, y, path="blas", **REG)
     l1, g1 = Lr.loss_and_grad(params, X, y, path="fused", **REG)
     assert l1 == pytest.approx(l0, rel=1e-12)
